@@ -1,0 +1,83 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "ocs",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ocs", targets: ["ocs"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // Pure domain: Exchange builds, the catalog, rules, applicability, feed rendering. No I/O.
+        .target(
+            name: "OCSDomain",
+            resources: [.embedInCode("Catalog/exchange-builds.csv")]
+        ),
+        // YAML rule files: decoding with line numbers, validation reports, encoding for export.
+        .target(
+            name: "OCSRuleFiles",
+            dependencies: ["OCSDomain", .product(name: "Yams", package: "Yams")]
+        ),
+        // SQLite storage through GRDB: migrations, rules, check-ins, hosts.
+        .target(
+            name: "OCSStorage",
+            dependencies: ["OCSDomain", .product(name: "GRDB", package: "GRDB.swift")],
+            plugins: ["EmbedMigrations"]
+        ),
+        // The feed as a service: query validation, rendering per build, check-in recording.
+        .target(
+            name: "OCSFeed",
+            dependencies: [
+                "OCSDomain", "OCSStorage",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // HTTP on SwiftNIO: the listener, routing and the feed endpoint.
+        .target(
+            name: "OCSServer",
+            dependencies: [
+                "OCSDomain", "OCSFeed",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPCompression", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The `ocs` command line: one subcommand per file.
+        .executableTarget(
+            name: "ocs",
+            dependencies: [
+                "OCSDomain", "OCSRuleFiles", "OCSStorage", "OCSFeed", "OCSServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Build tool: turns Migrations/*.sql into Swift source so the binary carries them.
+        .executableTarget(name: "MigrationEmbedder"),
+        .plugin(
+            name: "EmbedMigrations",
+            capability: .buildTool(),
+            dependencies: ["MigrationEmbedder"]
+        ),
+        // Shared test fixtures: temporary databases, the `ocs` binary and its server process.
+        .target(name: "OCSTestSupport", dependencies: ["OCSStorage"], path: "Tests/OCSTestSupport"),
+        .testTarget(name: "OCSDomainTests", dependencies: ["OCSDomain"]),
+        .testTarget(name: "OCSRuleFilesTests", dependencies: ["OCSRuleFiles"]),
+        .testTarget(name: "OCSStorageTests", dependencies: ["OCSStorage", "OCSTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "OCSFeedTests", dependencies: ["OCSFeed", "OCSTestSupport"]),
+        // Drives the real `ocs` binary over loopback sockets, judged by curl and xmllint.
+        .testTarget(name: "EndToEndTests", dependencies: ["ocs", "OCSTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,200 @@
+// The rule schema shared by YAML rule files, the JSON API and the database: one Codable
+// implementation, strict about unknown fields so a typo never silently drops a restriction.
+
+extension Mitigation: Codable {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case id, description, references, state, applies, actions
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try StrictKeys.check(decoder, allowed: CodingKeys.allCases.map(\.rawValue))
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        description = try container.decode(String.self, forKey: .description)
+        references = try container.decodeIfPresent([String].self, forKey: .references) ?? []
+        state = try container.decodeIfPresent(RuleState.self, forKey: .state) ?? .draft
+        applies = try container.decodeIfPresent(Applicability.self, forKey: .applies)
+        actions = try container.decode([MitigationAction].self, forKey: .actions)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(description, forKey: .description)
+        if !references.isEmpty { try container.encode(references, forKey: .references) }
+        try container.encode(state, forKey: .state)
+        try container.encodeIfPresent(applies, forKey: .applies)
+        try container.encode(actions, forKey: .actions)
+    }
+}
+
+extension Applicability: Codable {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case products, fixedBy, ranges
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try StrictKeys.check(decoder, allowed: CodingKeys.allCases.map(\.rawValue))
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        products = try container.decodeIfPresent([ExchangeProduct].self, forKey: .products)
+        let fixedBy = try container.decodeIfPresent(String.self, forKey: .fixedBy)
+        let ranges = try container.decodeIfPresent([BuildRange].self, forKey: .ranges)
+        switch (fixedBy, ranges) {
+        case (let fixedBy?, nil): narrowing = .fixedBy(fixedBy)
+        case (nil, let ranges?): narrowing = .ranges(ranges)
+        case (nil, nil): narrowing = nil
+        case (.some, .some):
+            throw DecodingError.dataCorruptedError(
+                forKey: .ranges, in: container, debugDescription: "use either 'fixedBy' or 'ranges', not both"
+            )
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(products, forKey: .products)
+        switch narrowing {
+        case .fixedBy(let name): try container.encode(name, forKey: .fixedBy)
+        case .ranges(let ranges): try container.encode(ranges, forKey: .ranges)
+        case nil: break
+        }
+    }
+}
+
+extension BuildRange: Codable {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case from, until
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try StrictKeys.check(decoder, allowed: CodingKeys.allCases.map(\.rawValue))
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        from = try container.decodeIfPresent(ExchangeBuild.self, forKey: .from)
+        until = try container.decodeIfPresent(ExchangeBuild.self, forKey: .until)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(from, forKey: .from)
+        try container.encodeIfPresent(until, forKey: .until)
+    }
+}
+
+extension MitigationAction: Codable {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case type, description, scope, site, rule, service, appPool
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let type = try container.decode(String.self, forKey: .type)
+        let description = try container.decodeIfPresent(String.self, forKey: .description)
+        let allowed: [CodingKeys]
+        switch type {
+        case Self.doNothingType:
+            allowed = [.type, .description]
+            self = .doNothing(description: description)
+        case Self.disableServiceType:
+            allowed = [.type, .description, .service]
+            self = .disableService(try container.decode(String.self, forKey: .service), description: description)
+        case Self.disableAppPoolType:
+            allowed = [.type, .description, .appPool]
+            self = .disableAppPool(try container.decode(String.self, forKey: .appPool), description: description)
+        case Self.iisUrlRewriteType:
+            allowed = [.type, .description, .scope, .site, .rule]
+            let rewrite = UrlRewrite(
+                scope: try container.decode(UrlRewrite.Scope.self, forKey: .scope),
+                site: try container.decodeIfPresent(String.self, forKey: .site),
+                rule: try container.decode(UrlRewrite.Rule.self, forKey: .rule)
+            )
+            self = .iisUrlRewrite(rewrite, description: description)
+        default:
+            throw DecodingError.dataCorruptedError(
+                forKey: .type, in: container,
+                debugDescription: "unknown action type '\(type.prefix(80))': use one of \(Self.typeNames.joined(separator: ", "))"
+            )
+        }
+        try StrictKeys.check(decoder, allowed: allowed.map(\.rawValue), context: "a \(type) action")
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(typeName, forKey: .type)
+        try container.encodeIfPresent(description, forKey: .description)
+        switch self {
+        case .doNothing:
+            break
+        case .disableService(let service, _):
+            try container.encode(service, forKey: .service)
+        case .disableAppPool(let appPool, _):
+            try container.encode(appPool, forKey: .appPool)
+        case .iisUrlRewrite(let rewrite, _):
+            try container.encode(rewrite.scope, forKey: .scope)
+            try container.encodeIfPresent(rewrite.site, forKey: .site)
+            try container.encode(rewrite.rule, forKey: .rule)
+        }
+    }
+}
+
+extension UrlRewrite.Rule: Codable {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, input, pattern, action
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try StrictKeys.check(decoder, allowed: CodingKeys.allCases.map(\.rawValue))
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        input = try container.decode(String.self, forKey: .input)
+        pattern = try container.decode(String.self, forKey: .pattern)
+        action = try container.decode(String.self, forKey: .action)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(input, forKey: .input)
+        try container.encode(pattern, forKey: .pattern)
+        try container.encode(action, forKey: .action)
+    }
+}
+
+/// Rejects keys a schema object does not define.
+enum StrictKeys {
+    struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    static func check(_ decoder: any Decoder, allowed: [String], context: String? = nil) throws {
+        let container = try decoder.container(keyedBy: AnyKey.self)
+        for key in container.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) where !allowed.contains(key.stringValue) {
+            let place = context.map { " in \($0)" } ?? ""
+            throw DecodingError.dataCorrupted(DecodingError.Context(
+                codingPath: decoder.codingPath + [key],
+                debugDescription: "unknown field '\(key.stringValue.prefix(64))'\(place): expected one of \(allowed.joined(separator: ", "))"
+            ))
+        }
+    }
+}
+
+/// A closed set of names in the schema; decoding names the accepted values when it fails.
+protocol SchemaName: RawRepresentable<String>, CaseIterable, Codable {}
+
+extension SchemaName {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let value = Self(rawValue: text) else {
+            let names = Self.allCases.map(\.rawValue).joined(separator: ", ")
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(text.prefix(64))' is not one of \(names)")
+        }
+        self = value
+    }
+}
+
+extension ExchangeProduct: SchemaName {}
+extension RuleState: SchemaName {}
+extension UrlRewrite.Scope: SchemaName {}

@@ -1,0 +1,152 @@
+/// One problem with a rule, located by its field path (`actions[0].rule.pattern`).
+public struct RuleProblem: Hashable, Sendable, CustomStringConvertible {
+    public let field: String
+    public let message: String
+
+    public init(field: String, message: String) {
+        self.field = field
+        self.message = message
+    }
+
+    public var description: String { field.isEmpty ? message : "\(field): \(message)" }
+}
+
+/// Checks what a rule's structure cannot: identifiers, known update names, ranges, regexes, text.
+public struct RuleValidator: Sendable {
+    public let catalog: BuildCatalog
+
+    public init(catalog: BuildCatalog = .embedded) {
+        self.catalog = catalog
+    }
+
+    /// `[A-Za-z0-9._-]{1,64}`: the form of a mitigation id, in rules and in `applied`/`blocked` lists.
+    public static func isValidID(_ id: some StringProtocol) -> Bool {
+        (1...64).contains(id.utf8.count) && id.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == 0x2E || byte == 0x5F || byte == 0x2D
+        }
+    }
+
+    /// Longest free text accepted in any field; keeps every feed small and every log line readable.
+    public static let maximumTextLength = 4096
+
+    public func problems(in rule: Mitigation) -> [RuleProblem] {
+        var problems: [RuleProblem] = []
+        func text(_ value: String, _ field: String, required: Bool = true) {
+            if required && value.allSatisfy(\.isWhitespace) {
+                problems.append(RuleProblem(field: field, message: "must not be empty"))
+            } else if value.utf8.count > Self.maximumTextLength {
+                problems.append(RuleProblem(field: field, message: "is longer than \(Self.maximumTextLength) bytes"))
+            } else if let scalar = value.unicodeScalars.first(where: { !XMLText.isAllowed($0) }) {
+                let code = "U+" + String(scalar.value, radix: 16, uppercase: true)
+                problems.append(RuleProblem(field: field, message: "contains the character \(code), which XML cannot carry"))
+            }
+        }
+
+        if !Self.isValidID(rule.id) {
+            problems.append(RuleProblem(field: "id", message: "'\(rule.id.prefix(80))' is not a valid id: use 1 to 64 of A-Z a-z 0-9 . _ -"))
+        }
+        text(rule.description, "description")
+        for (index, reference) in rule.references.enumerated() {
+            text(reference, "references[\(index)]")
+        }
+        if let applies = rule.applies {
+            problems += self.problems(in: applies)
+        }
+        if rule.actions.isEmpty {
+            problems.append(RuleProblem(field: "actions", message: "needs at least one action"))
+        }
+        for (index, action) in rule.actions.enumerated() {
+            let field = "actions[\(index)]"
+            if let description = action.description { text(description, "\(field).description") }
+            switch action {
+            case .doNothing:
+                break
+            case .disableService(let service, _):
+                text(service, "\(field).service")
+            case .disableAppPool(let appPool, _):
+                text(appPool, "\(field).appPool")
+            case .iisUrlRewrite(let rewrite, _):
+                switch (rewrite.scope, rewrite.site) {
+                case (.site, nil):
+                    problems.append(RuleProblem(field: "\(field).site", message: "is required when scope is Site"))
+                case (.site, let site?):
+                    text(site, "\(field).site")
+                case (.server, .some):
+                    problems.append(RuleProblem(field: "\(field).site", message: "must be absent when scope is Server"))
+                case (.server, nil):
+                    break
+                }
+                text(rewrite.rule.name, "\(field).rule.name")
+                text(rewrite.rule.input, "\(field).rule.input")
+                text(rewrite.rule.pattern, "\(field).rule.pattern")
+                if let message = Self.regexProblem(rewrite.rule.pattern) {
+                    problems.append(RuleProblem(field: "\(field).rule.pattern", message: message))
+                }
+                if !UrlRewrite.Rule.actions.contains(rewrite.rule.action) {
+                    problems.append(RuleProblem(
+                        field: "\(field).rule.action",
+                        message: "'\(rewrite.rule.action.prefix(80))' is not supported: use \(UrlRewrite.Rule.actions.joined(separator: " or "))"
+                    ))
+                }
+            }
+        }
+        return problems
+    }
+
+    private func problems(in applies: Applicability) -> [RuleProblem] {
+        var problems: [RuleProblem] = []
+        if let products = applies.products {
+            if products.isEmpty {
+                problems.append(RuleProblem(field: "applies.products", message: "must list at least one product, or be left out for every product"))
+            }
+            if Set(products).count != products.count {
+                problems.append(RuleProblem(field: "applies.products", message: "lists a product twice"))
+            }
+        }
+        switch applies.narrowing {
+        case nil:
+            break
+        case .fixedBy(let name):
+            if !catalog.knowsUpdate(named: name) {
+                problems.append(RuleProblem(field: "applies.fixedBy", message: "unknown update name '\(name.prefix(80))': use a name from the build catalog, e.g. Oct22SU"))
+            }
+        case .ranges(let ranges):
+            if ranges.isEmpty {
+                problems.append(RuleProblem(field: "applies.ranges", message: "must list at least one range"))
+            }
+            for (index, range) in ranges.enumerated() {
+                let field = "applies.ranges[\(index)]"
+                switch (range.from, range.until) {
+                case (nil, nil):
+                    problems.append(RuleProblem(field: field, message: "needs 'from', 'until' or both"))
+                case (let from?, let until?) where from >= until:
+                    problems.append(RuleProblem(field: field, message: "is empty: 'from' \(from) is not below 'until' \(until)"))
+                default:
+                    break
+                }
+            }
+        }
+        return problems
+    }
+
+    /// Nil when `pattern` compiles as a regular expression, else why not.
+    static func regexProblem(_ pattern: String) -> String? {
+        do {
+            _ = try Regex(pattern)
+            return nil
+        } catch {
+            return "is not a valid regular expression: \(error)"
+        }
+    }
+
+    /// Problems that only show across a set of rules: the same id twice.
+    public static func duplicateIDs(in rules: [Mitigation]) -> Set<String> {
+        var seen: Set<String> = []
+        var duplicates: Set<String> = []
+        for rule in rules where !seen.insert(rule.id).inserted {
+            duplicates.insert(rule.id)
+        }
+        return duplicates
+    }
+}

@@ -1,0 +1,149 @@
+import OCSDomain
+
+/// The facts a polling EM service sends, validated: the query parameters of `/getexchangemitigations`.
+///
+/// - `build` (alias `version`): the host's build, `15.2.1118.7` or `Version 15.2 (Build 1118.7)`.
+/// - `server`: host name. `serverId`: immutable device GUID. `orgId`: organization GUID.
+/// - `applied`, `blocked`: comma-separated mitigation ids.
+/// - `mitigationsEnabled`, `dataCollectionEnabled`: `true` or `false`.
+/// Names match case-insensitively; unknown parameters are ignored so newer agents keep working.
+public struct FeedQuery: Sendable, Equatable {
+    public var build: ExchangeBuild?
+    public var server: String?
+    public var serverID: String?
+    public var orgID: String?
+    public var applied: [String] = []
+    public var blocked: [String] = []
+    public var mitigationsEnabled: Bool?
+    public var dataCollectionEnabled: Bool?
+
+    /// Longest value accepted for any parameter, in bytes.
+    public static let maximumValueLength = 256
+
+    public init() {}
+
+    /// True when the poll identifies its host, so that it is recorded as a check-in.
+    public var identifiesHost: Bool { serverID != nil || server != nil }
+
+    /// Validates decoded query items; the first bad parameter is named in the error.
+    public init(items: [(name: String, value: String?)]) throws(FeedQueryError) {
+        var seen: Set<String> = []
+        for (rawName, rawValue) in items {
+            guard let parameter = Parameter(name: rawName) else { continue }
+            let value = rawValue ?? ""
+            guard seen.insert(parameter.canonical).inserted else {
+                let alias = parameter.canonical == "build" ? " ('build' and 'version' are one parameter)" : ""
+                throw FeedQueryError(parameter: rawName, message: "is given more than once\(alias)")
+            }
+            guard value.utf8.count <= Self.maximumValueLength else {
+                throw FeedQueryError(parameter: rawName, message: "is longer than \(Self.maximumValueLength) bytes")
+            }
+            switch parameter {
+            case .build, .version:
+                let parsed: ExchangeBuild
+                do { parsed = try ExchangeBuild(parsing: value) } catch {
+                    throw FeedQueryError(parameter: rawName, message: "'\(value.prefix(80))' is not a build: expected four numbers like 15.2.1118.7 or 'Version 15.2 (Build 1118.7)'")
+                }
+                guard ExchangeProduct(build: parsed) != nil else {
+                    throw FeedQueryError(parameter: rawName, message: "\(parsed) is not an Exchange 2016, 2019 or SE build (15.1.x or 15.2.x)")
+                }
+                build = parsed
+            case .server:
+                guard !value.isEmpty, value.unicodeScalars.allSatisfy(Self.isHostNameCharacter) else {
+                    throw FeedQueryError(parameter: rawName, message: "'\(value.prefix(80))' is not a host name: use letters, digits, '.', '-' and '_'")
+                }
+                server = value
+            case .serverID:
+                serverID = try Self.guid(value, parameter: rawName)
+            case .orgID:
+                orgID = try Self.guid(value, parameter: rawName)
+            case .applied:
+                applied = try Self.ids(value, parameter: rawName)
+            case .blocked:
+                blocked = try Self.ids(value, parameter: rawName)
+            case .mitigationsEnabled:
+                mitigationsEnabled = try Self.bool(value, parameter: rawName)
+            case .dataCollectionEnabled:
+                dataCollectionEnabled = try Self.bool(value, parameter: rawName)
+            }
+        }
+    }
+
+    private enum Parameter: Equatable {
+        case build, version, server, serverID, orgID, applied, blocked, mitigationsEnabled, dataCollectionEnabled
+
+        init?(name: String) {
+            switch name.lowercased() {
+            case "build": self = .build
+            case "version": self = .version
+            case "server": self = .server
+            case "serverid": self = .serverID
+            case "orgid": self = .orgID
+            case "applied": self = .applied
+            case "blocked": self = .blocked
+            case "mitigationsenabled": self = .mitigationsEnabled
+            case "datacollectionenabled": self = .dataCollectionEnabled
+            default: return nil
+            }
+        }
+
+        /// `version` is an alias of `build`: both count as one parameter.
+        var canonical: String {
+            switch self {
+            case .build, .version: "build"
+            default: "\(self)"
+            }
+        }
+    }
+
+    private static func isHostNameCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "." || scalar == "-" || scalar == "_")
+    }
+
+    /// A GUID, with or without braces, in any case; returned lower-case without braces.
+    static func guid(_ value: String, parameter: String) throws(FeedQueryError) -> String {
+        var text = Substring(value)
+        if text.first == "{" && text.last == "}" && text.count >= 2 { text = text.dropFirst().dropLast() }
+        let groups = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard groups.map(\.count) == [8, 4, 4, 4, 12], groups.allSatisfy({ $0.allSatisfy(\.isHexDigit) && $0.allSatisfy(\.isASCII) }) else {
+            throw FeedQueryError(parameter: parameter, message: "'\(value.prefix(80))' is not a GUID like 6f1d2c3b-0a4e-4b5c-9d8e-7f6a5b4c3d2e")
+        }
+        return text.lowercased()
+    }
+
+    static func ids(_ value: String, parameter: String) throws(FeedQueryError) -> [String] {
+        guard !value.isEmpty else { return [] }
+        let ids = value.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingSpaces() }
+        for id in ids where !RuleValidator.isValidID(id) {
+            throw FeedQueryError(parameter: parameter, message: "'\(id.prefix(80))' is not a mitigation id: use comma-separated ids of A-Z a-z 0-9 . _ -")
+        }
+        return ids
+    }
+
+    static func bool(_ value: String, parameter: String) throws(FeedQueryError) -> Bool {
+        switch value.lowercased() {
+        case "true": return true
+        case "false": return false
+        default: throw FeedQueryError(parameter: parameter, message: "'\(value.prefix(80))' is not a boolean: use true or false")
+        }
+    }
+}
+
+/// A bad query parameter; becomes a `400` whose one line names the parameter.
+public struct FeedQueryError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let parameter: String
+    public let message: String
+
+    public init(parameter: String, message: String) {
+        self.parameter = parameter
+        self.message = message
+    }
+
+    public var description: String { "parameter '\(parameter.prefix(64))' \(message)" }
+}
+
+extension Substring {
+    fileprivate func trimmingSpaces() -> String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import OCSDomain
+import OCSFeed
+import OCSStorage
+
+/// `GET`/`HEAD /getexchangemitigations`: validates the query, serves the feed for the host's
+/// build and, when the host identifies itself, records its check-in before answering.
+struct FeedEndpoint: Sendable {
+    static let path = "/getexchangemitigations"
+
+    let feeds: FeedService
+    let recorder: CheckInRecorder
+    let threadPool: NIOThreadPool
+    let logger: Logger
+
+    /// Longest User-Agent kept with a check-in.
+    static let maximumUserAgentLength = 512
+
+    func respond(to request: HTTPRequest, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
+        let query: FeedQuery
+        do throws(FeedQueryError) {
+            query = try FeedQuery(items: Self.queryItems(of: request.head.uri))
+        } catch {
+            return eventLoop.makeSucceededFuture(.text(.badRequest, error.description))
+        }
+
+        let logger = self.logger
+        let feed = threadPool.runIfActive(eventLoop: eventLoop) { [feeds] in
+            try feeds.feed(for: query.build)
+        }
+        let recorded: EventLoopFuture<Void>
+        if query.identifiesHost {
+            let promise = eventLoop.makePromise(of: Void.self)
+            recorder.record(checkIn(query, request)) { promise.completeWith($0) }
+            recorded = promise.futureResult
+        } else {
+            recorded = eventLoop.makeSucceededVoidFuture()
+        }
+
+        return feed.and(recorded).map { feed, _ in
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: "application/xml; charset=utf-8")
+            return HTTPResponse(status: .ok, headers: headers, body: ByteBuffer(bytes: feed.body))
+        }.flatMapErrorThrowing { error in
+            logger.error("feed request failed", metadata: ["error": "\(error)"])
+            if error is CheckInRecordingFailed {
+                return .text(.serviceUnavailable, "the check-in could not be recorded: retry later")
+            }
+            return .text(.internalServerError, "internal error: see the server log")
+        }
+    }
+
+    private func checkIn(_ query: FeedQuery, _ request: HTTPRequest) -> CheckIn {
+        CheckIn(
+            serverID: query.serverID, serverName: query.server, build: query.build?.description, orgID: query.orgID,
+            applied: query.applied, blocked: query.blocked,
+            mitigationsEnabled: query.mitigationsEnabled, dataCollectionEnabled: query.dataCollectionEnabled,
+            remoteAddress: request.remoteAddress,
+            userAgent: request.head.headers.first(name: "User-Agent").map { String($0.prefix(Self.maximumUserAgentLength)) },
+            time: Date()
+        )
+    }
+
+    /// The decoded query items of a request target; throws when the target is not a valid URI.
+    static func queryItems(of uri: String) throws(FeedQueryError) -> [(name: String, value: String?)] {
+        guard let components = URLComponents(string: uri) else {
+            throw FeedQueryError(parameter: "(request URI)", message: "is not a valid URI: percent-encode special characters")
+        }
+        return (components.queryItems ?? []).map { ($0.name, $0.value) }
+    }
+}
+
+/// The check-in store refused a write; the poll is answered `503` so the agent retries.
+struct CheckInRecordingFailed: Error {
+    let underlying: any Error
+}
+
+extension EventLoopPromise where Value == Void {
+    fileprivate func completeWith(_ result: Result<Void, any Error>) {
+        switch result {
+        case .success: succeed()
+        case .failure(let error): fail(CheckInRecordingFailed(underlying: error))
+        }
+    }
+}

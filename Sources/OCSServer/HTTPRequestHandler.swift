@@ -1,0 +1,65 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Routes each request to an endpoint and writes its response; one request at a time per
+/// connection (`HTTPServerPipelineHandler`, installed before it, holds back pipelined ones).
+final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let router: Router
+    private var request: HTTPRequest?
+
+    init(router: Router) {
+        self.router = router
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            request = HTTPRequest(head: head, remoteAddress: context.channel.remoteAddress?.ipAddress)
+        case .body:
+            // No endpoint takes a body yet: drop it rather than buffer it.
+            break
+        case .end:
+            guard let request else { return }
+            self.request = nil
+            let response = router.respond(to: request, on: context.eventLoop)
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            response.hop(to: context.eventLoop).whenComplete { result in
+                let (handler, context) = bound.value
+                switch result {
+                case .success(let response):
+                    handler.write(response, for: request, context: context)
+                case .failure:
+                    handler.write(.text(.internalServerError, "internal error: see the server log"), for: request, context: context)
+                }
+            }
+        }
+    }
+
+    private func write(_ response: HTTPResponse, for request: HTTPRequest, context: ChannelHandlerContext) {
+        let keepAlive = request.head.isKeepAlive
+        var headers = response.headers
+        headers.replaceOrAdd(name: "Content-Length", value: String(response.body?.readableBytes ?? 0))
+        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        let head = HTTPResponseHead(version: request.head.version, status: response.status, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if request.head.method != .HEAD, let body = response.body, body.readableBytes > 0 {
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        }
+        let done = context.writeAndFlushPromise()
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
+        if !keepAlive {
+            let channel = context.channel
+            done.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+}
+
+extension ChannelHandlerContext {
+    fileprivate func writeAndFlushPromise() -> EventLoopPromise<Void> {
+        eventLoop.makePromise(of: Void.self)
+    }
+}

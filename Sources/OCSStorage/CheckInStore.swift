@@ -1,0 +1,101 @@
+import Foundation
+import GRDB
+
+/// Check-ins and the hosts they describe: an append-only history plus each host's latest state.
+public struct CheckInStore: Sendable {
+    let database: OCSDatabase
+
+    public init(database: OCSDatabase) {
+        self.database = database
+    }
+
+    /// Records check-ins in one durable transaction: when this returns, all of them are on disk.
+    public func record(_ checkIns: [CheckIn]) throws {
+        guard !checkIns.isEmpty else { return }
+        try database.pool.write { db in
+            for checkIn in checkIns {
+                let applied = Self.json(checkIn.applied)
+                let blocked = Self.json(checkIn.blocked)
+                let values: StatementArguments = [
+                    checkIn.hostKey, checkIn.serverID, checkIn.serverName, checkIn.build, checkIn.orgID,
+                    applied, blocked, checkIn.mitigationsEnabled, checkIn.dataCollectionEnabled,
+                    checkIn.remoteAddress, checkIn.userAgent, checkIn.time,
+                ]
+                try db.execute(sql: """
+                    INSERT INTO check_ins (host_key, server_id, server_name, build, org_id, applied, blocked,
+                        mitigations_enabled, data_collection_enabled, remote_address, user_agent, checked_in_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: values)
+                // A host that omits a fact this time keeps the one it reported before.
+                try db.execute(sql: """
+                    INSERT INTO hosts (host_key, server_id, server_name, build, org_id, applied, blocked,
+                        mitigations_enabled, data_collection_enabled, remote_address, user_agent,
+                        last_seen, first_seen, poll_count)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+                    ON CONFLICT (host_key) DO UPDATE SET
+                        server_id = coalesce(excluded.server_id, server_id),
+                        server_name = coalesce(excluded.server_name, server_name),
+                        build = coalesce(excluded.build, build),
+                        org_id = coalesce(excluded.org_id, org_id),
+                        applied = excluded.applied,
+                        blocked = excluded.blocked,
+                        mitigations_enabled = coalesce(excluded.mitigations_enabled, mitigations_enabled),
+                        data_collection_enabled = coalesce(excluded.data_collection_enabled, data_collection_enabled),
+                        remote_address = excluded.remote_address,
+                        user_agent = excluded.user_agent,
+                        last_seen = max(last_seen, excluded.last_seen),
+                        poll_count = poll_count + 1
+                    """, arguments: values + [checkIn.time])
+            }
+        }
+    }
+
+    /// Every known host, most recently seen first.
+    public func hosts() throws -> [HostState] {
+        try database.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM hosts ORDER BY last_seen DESC, host_key").map(Self.host)
+        }
+    }
+
+    /// The newest check-ins of one host, newest first.
+    public func history(hostKey: String, limit: Int = 50) throws -> [CheckIn] {
+        try database.pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM check_ins WHERE host_key = ? ORDER BY id DESC LIMIT ?",
+                arguments: [hostKey, limit]
+            ).map { row in
+                var checkIn = CheckIn(
+                    serverID: row["server_id"], serverName: row["server_name"], build: row["build"], orgID: row["org_id"],
+                    applied: Self.list(row["applied"]), blocked: Self.list(row["blocked"]),
+                    mitigationsEnabled: row["mitigations_enabled"], dataCollectionEnabled: row["data_collection_enabled"],
+                    remoteAddress: row["remote_address"], userAgent: row["user_agent"], time: row["checked_in_at"]
+                )
+                checkIn.hostKey = row["host_key"]
+                return checkIn
+            }
+        }
+    }
+
+    public func checkInCount() throws -> Int {
+        try database.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM check_ins") ?? 0 }
+    }
+
+    private static func host(_ row: Row) -> HostState {
+        HostState(
+            hostKey: row["host_key"], serverID: row["server_id"], serverName: row["server_name"],
+            build: row["build"], orgID: row["org_id"],
+            applied: list(row["applied"]), blocked: list(row["blocked"]),
+            mitigationsEnabled: row["mitigations_enabled"], dataCollectionEnabled: row["data_collection_enabled"],
+            remoteAddress: row["remote_address"], userAgent: row["user_agent"],
+            firstSeen: row["first_seen"], lastSeen: row["last_seen"], pollCount: row["poll_count"]
+        )
+    }
+
+    private static func json(_ ids: [String]) -> String {
+        String(decoding: (try? JSONEncoder().encode(ids)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    private static func list(_ json: String) -> [String] {
+        (try? JSONDecoder().decode([String].self, from: Data(json.utf8))) ?? []
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import GRDB
+
+/// The ocs SQLite database: a WAL-mode pool, migrated from the embedded `Migrations/*.sql` on open.
+///
+/// Every method of the stores built on it blocks on SQLite: call them off NIO event loops.
+public final class OCSDatabase: Sendable {
+    let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating the file and its folder if needed) and migrates the database at `path`.
+    public init(path: String) throws(StorageError) {
+        self.path = path
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw StorageError.cannotOpen(path: path, reason: "cannot create the folder \(folder.path): \(error.localizedDescription)")
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // FULL: a commit is on disk before it returns, so a recorded check-in survives a crash.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw StorageError.cannotOpen(path: path, reason: "\(error)")
+        }
+    }
+
+    /// The SQL migrations compiled into the binary, by name, in the order they apply.
+    public static var migrations: [(name: String, sql: String)] {
+        EmbeddedMigrations.all.map { ($0.name, String(decoding: $0.sql, as: UTF8.self)) }
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for migration in migrations {
+            migrator.registerMigration(migration.name) { db in
+                try db.execute(sql: migration.sql)
+            }
+        }
+        return migrator
+    }
+
+    /// Names of the migrations this database has applied.
+    public func appliedMigrations() throws -> [String] {
+        try pool.read { db in try Self.migrator.appliedMigrations(db) }
+    }
+}
+
+/// Storage failures, with the path or record they concern.
+public enum StorageError: Error, Sendable, CustomStringConvertible {
+    case cannotOpen(path: String, reason: String)
+    case corruptRule(id: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .cannotOpen(let path, let reason):
+            "cannot open the database \(path): \(reason)"
+        case .corruptRule(let id, let reason):
+            "rule \(id) in the database cannot be read: \(reason)"
+        }
+    }
+}

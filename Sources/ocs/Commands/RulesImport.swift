@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import OCSRuleFiles
+import OCSStorage
+
+/// `ocs rules import PATH`: validates, then writes every rule or none.
+struct RulesImport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Validate rule files, then create or replace those rules in one transaction."
+    )
+
+    @Argument(help: "A rule file or a folder of *.yaml rule files.")
+    var path: String
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() throws {
+        let files: RuleFileSet
+        do {
+            files = try RuleFileSet.load(path)
+        } catch {
+            FileHandle.standardError.write(Data((error.description + "\nnothing was imported\n").utf8))
+            throw ExitCode.failure
+        }
+        let summary = try RuleStore(database: try database.open()).importRules(files.rules)
+        print("imported \(files.entries.count) rules: \(summary.created.count) created, \(summary.updated.count) updated, \(summary.unchanged.count) unchanged")
+    }
+}

@@ -1,0 +1,28 @@
+import ArgumentParser
+import OCSDomain
+import OCSStorage
+
+/// `ocs rules list`: one line per rule.
+struct RulesList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the rules in the database.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() throws {
+        let rules = try RuleStore(database: try database.open()).all()
+        let rows = rules.map { rule in
+            [rule.id, rule.state.rawValue, Self.scope(of: rule), rule.description]
+        }
+        print(TextTable(header: ["ID", "STATE", "APPLIES TO", "DESCRIPTION"], rows: rows).rendered, terminator: "")
+    }
+
+    static func scope(of rule: Mitigation) -> String {
+        guard let applies = rule.applies else { return "every build" }
+        let products = applies.products?.map(\.rawValue).joined(separator: ",") ?? "every product"
+        switch applies.narrowing {
+        case nil: return products
+        case .fixedBy(let update): return "\(products) until \(update)"
+        case .ranges(let ranges): return "\(products) in \(ranges.count) range\(ranges.count == 1 ? "" : "s")"
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import OCSFeed
+import OCSRuleFiles
+import OCSServer
+import OCSStorage
+
+/// `ocs serve`: runs the feed server.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve /getexchangemitigations to Exchange servers.",
+        discussion: "On an empty database, the rules under --rules are imported first, so a first run serves PING1 and M1."
+    )
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on; 0 picks a free one (the log says which).")
+    var port = 8080
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "Rule file or folder imported when the database holds no rules.")
+    var rules = "Rules"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+    }
+
+    func run() async throws {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "ocs")
+        let db = try database.open()
+        let ruleStore = RuleStore(database: db)
+        try importInitialRules(into: ruleStore, logger: logger)
+
+        let server = HTTPServer(
+            configuration: .init(host: host, port: port),
+            feeds: FeedService(store: ruleStore),
+            recorder: CheckInRecorder(store: CheckInStore(database: db)),
+            logger: logger
+        )
+        let signals = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number)
+            source.setEventHandler {
+                logger.info("stopping on signal \(number)")
+                server.shutdown()
+            }
+            source.resume()
+            return source
+        }
+        defer { signals.forEach { $0.cancel() } }
+
+        do {
+            try await server.run { address in
+                logger.info("listening", metadata: ["address": "\(address)", "db": "\(db.path)"])
+                // One machine-readable line on stdout, for scripts and tests that start the server.
+                let line = "listening on http://\(address.ipAddress ?? host):\(address.port ?? port)\n"
+                FileHandle.standardOutput.write(Data(line.utf8))
+            }
+        } catch {
+            throw CommandFailure("cannot serve on \(host):\(port): \(error)")
+        }
+    }
+
+    private func importInitialRules(into store: RuleStore, logger: Logger) throws {
+        guard try store.isEmpty() else { return }
+        guard FileManager.default.fileExists(atPath: rules) else {
+            logger.warning("the database holds no rules and \(rules) does not exist: serving an empty feed")
+            return
+        }
+        let files: RuleFileSet
+        do {
+            files = try RuleFileSet.load(rules)
+        } catch {
+            throw CommandFailure("the rules in \(rules) are invalid, nothing was imported:\n\(error.description)")
+        }
+        let summary = try store.importRules(files.rules)
+        logger.info("imported initial rules", metadata: ["from": "\(rules)", "rules": "\(summary.created.joined(separator: ","))"])
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `ocs`: a self-hosted Office Config Service for Exchange Emergency Mitigation.
+@main
+struct OCS: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ocs",
+        abstract: "A self-hosted Office Config Service for the Exchange Emergency Mitigation service.",
+        subcommands: [Serve.self, Rules.self, Feed.self, Hosts.self, Builds.self]
+    )
+}

@@ -1,0 +1,59 @@
+import Foundation
+import OCSTestSupport
+import Testing
+
+struct CommandLineEndToEndTests {
+    @Test func validateReportsEveryProblemAsFileLine() throws {
+        let workspace = try Workspace()
+        let bad = try workspace.write("id: bad id\ndescription: d\napplies:\n  fixedBy: Oct22SU\n  ranges: []\nactions: []\n", to: "bad/a.yaml")
+        _ = try workspace.write("id: B\ndescription: d\nactions:\n  - type: DoNothing\n    what: 1\n", to: "bad/b.yaml")
+        let result = try workspace.ocs("rules", "validate", URL(fileURLWithPath: bad).deletingLastPathComponent().path)
+        #expect(result.status != 0)
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2)
+        #expect(lines[0].hasSuffix("a.yaml:5: applies.ranges: use either 'fixedBy' or 'ranges', not both"))
+        #expect(lines[1].hasSuffix("b.yaml:5: actions[0].what: unknown field 'what' in a DoNothing action: expected one of type, description"))
+        let good = try workspace.ocs("rules", "validate", workspace.rules)
+        #expect(good.status == 0)
+        #expect(good.output == "4 rules valid in \(workspace.rules)\n")
+    }
+
+    @Test func importWritesAllOrNothing() throws {
+        let workspace = try Workspace()
+        _ = try workspace.write("id: GOOD\ndescription: d\nstate: published\nactions:\n  - type: DoNothing\n", to: "mixed/good.yaml")
+        _ = try workspace.write("id: BAD\ndescription: d\nactions: []\n", to: "mixed/bad.yaml")
+        let failed = try workspace.ocs("rules", "import", workspace.folder.appendingPathComponent("mixed").path, "--db", workspace.database)
+        #expect(failed.status != 0)
+        #expect(failed.stderr.contains("bad.yaml:3: actions: needs at least one action"))
+        #expect(failed.stderr.contains("nothing was imported"))
+        let listed = try workspace.ocs("rules", "list", "--db", workspace.database)
+        #expect(listed.output == "ID  STATE  APPLIES TO  DESCRIPTION\n")
+
+        let imported = try workspace.ocs("rules", "import", workspace.rules, "--db", workspace.database)
+        #expect(imported.output == "imported 4 rules: 4 created, 0 updated, 0 unchanged\n")
+        let again = try workspace.ocs("rules", "import", workspace.rules, "--db", workspace.database)
+        #expect(again.output == "imported 4 rules: 0 created, 0 updated, 4 unchanged\n")
+        let list = try workspace.ocs("rules", "list", "--db", workspace.database).output
+        #expect(list.contains("M1               published  Exchange2016,Exchange2019 until Oct22SU"))
+        let show = try workspace.ocs("rules", "show", "M1", "--db", workspace.database)
+        #expect(show.output.contains("pattern: .*autodiscover\\.json.*Powershell.*"))
+        let missing = try workspace.ocs("rules", "show", "NOPE", "--db", workspace.database)
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("no rule with id 'NOPE'"))
+    }
+
+    @Test func describesBuilds() throws {
+        let workspace = try Workspace()
+        #expect(try workspace.ocs("builds", "describe", "15.2.1118.15").output == "Exchange 2019 CU12 Oct22SU\n")
+        #expect(try workspace.ocs("builds", "describe", "Version 15.2 (Build 1118.16)").output == "Exchange 2019 CU12 (unlisted build 15.2.1118.16)\n")
+        let bad = try workspace.ocs("builds", "describe", "15.2")
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("invalid build '15.2'"))
+    }
+
+    @Test func serveRefusesInvalidInitialRules() throws {
+        let workspace = try Workspace()
+        _ = try workspace.write("id: X\ndescription: d\nactions: []\n", to: "Rules/broken.yaml")
+        #expect(throws: ServerDidNotStart.self) { try workspace.startServer() }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import OCSTestSupport
+import Testing
+
+@Suite(.serialized)
+struct FeedEndToEndTests {
+    static let feedPath = "/getexchangemitigations"
+
+    @Test func servesTheRightConfigsForRealBuilds() throws {
+        let workspace = try Workspace()
+        let server = try workspace.startServer()
+        defer { server.stop() }
+        let cases: [(query: String, ids: [String])] = [
+            ("build=15.2.1118.7", ["M1", "PING1"]),            // 2019 CU12: exposed until Oct22SU
+            ("build=15.2.1118.15", ["PING1"]),                 // 2019 CU12 Oct22SU
+            ("build=15.2.986.29", ["M1", "PING1"]),            // 2019 CU11 Aug22SU
+            ("build=15.2.986.30", ["PING1"]),                  // 2019 CU11 Oct22SU
+            ("build=15.2.922.27", ["M1", "PING1"]),            // 2019 CU10 never got Oct22SU
+            ("build=15.2.1258.12", ["PING1"]),                 // 2019 CU13 came after it
+            ("build=15.1.2507.6", ["M1", "PING1"]),            // 2016 CU23
+            ("build=15.1.2507.13", ["PING1"]),                 // 2016 CU23 Oct22SU
+            ("build=15.2.2562.17", ["PING1"]),                 // SE RTM: M1 is not for SE
+            ("version=Version%2015.2%20(Build%20986.29)", ["M1", "PING1"]),
+            ("", ["PING1"]),                                   // no build: unrestricted rules only
+        ]
+        for (query, ids) in cases {
+            let response = try Curl.request(server.baseURL + Self.feedPath + "?" + query)
+            #expect(response.status == 200, "\(query)")
+            #expect(response.header("Content-Type") == "application/xml; charset=utf-8")
+            #expect(response.header("Content-Length") == String(response.body.count))
+            #expect(try XMLLint.configIDs(response.body) == ids, "\(query)")
+        }
+    }
+
+    @Test func pathIsCaseInsensitiveAndHeadHasNoBody() throws {
+        let workspace = try Workspace()
+        let server = try workspace.startServer()
+        defer { server.stop() }
+        let get = try Curl.request(server.baseURL + "/GetExchangeMitigations?build=15.2.1118.7")
+        #expect(get.status == 200)
+        #expect(try XMLLint.configIDs(get.body) == ["M1", "PING1"])
+        let head = try Curl.request(server.baseURL + "/getexchangemitigations?build=15.2.1118.7", ["--head"])
+        #expect(head.status == 200)
+        #expect(head.header("Content-Length") == String(get.body.count))
+        // curl --head stores the header block as the output: nothing of the document may follow it.
+        #expect(!head.text.contains("<EOCS"))
+        // A HEAD answered with a body would corrupt the next response on the same connection.
+        let url = server.baseURL + "/getexchangemitigations?build=15.2.1118.7"
+        let reused = try Command.run("curl", ["--silent", "--verbose", "--head", url, "--next", "--silent", url])
+        #expect(reused.stderr.contains("Re-using existing connection") || reused.stderr.contains("Reusing existing"))
+        #expect(reused.output.hasSuffix(get.text))
+    }
+
+    @Test func keepsConnectionsAlive() throws {
+        let workspace = try Workspace()
+        let server = try workspace.startServer()
+        defer { server.stop() }
+        let url = server.baseURL + Self.feedPath + "?build=15.2.1118.7"
+        let result = try Command.run("curl", ["--silent", "--verbose", "--output", "/dev/null", "--output", "/dev/null", url, url])
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("Re-using existing connection") || result.stderr.contains("Reusing existing"))
+    }
+
+    @Test func feedCommandPrintsExactlyWhatTheServerSends() throws {
+        let workspace = try Workspace()
+        let server = try workspace.startServer()
+        defer { server.stop() }
+        for build in ["15.2.1118.7", "15.1.2507.13", "15.2.2562.17"] {
+            let served = try Curl.request(server.baseURL + Self.feedPath + "?build=\(build)")
+            let printed = try workspace.ocs("feed", "--build", build, "--db", workspace.database)
+            #expect(printed.status == 0)
+            #expect(printed.stdout == served.body)
+        }
+    }
+
+    @Test func importedRulesAreServedOnTheNextPoll() throws {
+        let workspace = try Workspace()
+        let server = try workspace.startServer()
+        defer { server.stop() }
+        let url = server.baseURL + Self.feedPath + "?build=15.2.1544.4"
+        #expect(try XMLLint.configIDs(Curl.request(url).body) == ["PING1"])
+        let rule = try workspace.write("""
+            id: M9
+            description: test rule from another process
+            state: published
+            actions:
+              - type: DisableService
+                service: MSExchangeTest
+            """, to: "new/M9.yaml")
+        #expect(try workspace.ocs("rules", "import", rule, "--db", workspace.database).status == 0)
+        #expect(try XMLLint.configIDs(Curl.request(url).body) == ["M9", "PING1"])
+    }
+}

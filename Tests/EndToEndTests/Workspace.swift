@@ -1,0 +1,36 @@
+import Foundation
+import OCSTestSupport
+
+/// A scratch folder with a database path and a copy of the shipped rules, removed when done.
+final class Workspace {
+    let folder: URL
+    var database: String { folder.appendingPathComponent("data/ocs.sqlite").path }
+    var rules: String { folder.appendingPathComponent("Rules").path }
+
+    static let shippedRules = URL(fileURLWithPath: #filePath).appendingPathComponent("../../../Rules").standardized
+
+    init() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("ocs-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: Self.shippedRules, to: URL(fileURLWithPath: rules))
+    }
+
+    /// `ocs serve` on this workspace's database, importing its rules on first start.
+    func startServer() throws -> ServerProcess {
+        try ServerProcess(database: database, arguments: ["--rules", rules])
+    }
+
+    /// Runs `ocs` with `arguments`.
+    func ocs(_ arguments: String...) throws -> CommandResult {
+        try Command.run(Command.ocs, arguments)
+    }
+
+    func write(_ text: String, to name: String) throws -> String {
+        let url = folder.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: url)
+        return url.path
+    }
+
+    deinit { try? FileManager.default.removeItem(at: folder) }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import OCSDomain
+import OCSStorage
+import OCSTestSupport
+import Testing
+@testable import OCSFeed
+
+struct FeedServiceTests {
+    static let ping = Mitigation(id: "PING1", description: "ping", state: .published, actions: [.doNothing(description: nil)])
+    static let m1 = Mitigation(id: "M1", description: "m1", state: .published, applies: Applicability(products: [.exchange2019], narrowing: .fixedBy("Oct22SU")), actions: [.doNothing(description: nil)])
+
+    @Test func servesTheRulesForEachBuild() throws {
+        let temporary = try TemporaryDatabase()
+        let store = RuleStore(database: temporary.database)
+        try store.importRules([Self.ping, Self.m1])
+        let service = FeedService(store: store)
+        #expect(try service.feed(for: ExchangeBuild(parsing: "15.2.1118.7")).configIDs == ["M1", "PING1"])
+        #expect(try service.feed(for: ExchangeBuild(parsing: "15.2.1118.15")).configIDs == ["PING1"])
+        #expect(try service.feed(for: nil).configIDs == ["PING1"])
+        let feed = try service.feed(for: ExchangeBuild(parsing: "15.2.986.5"))
+        #expect(String(decoding: feed.body, as: UTF8.self) == FeedRenderer().render([Self.m1, Self.ping]))
+    }
+
+    @Test func seesChangesFromAnotherConnectionOnTheNextCall() throws {
+        let temporary = try TemporaryDatabase()
+        let service = FeedService(store: RuleStore(database: temporary.database))
+        let build = try ExchangeBuild(parsing: "15.2.1118.7")
+        #expect(try service.feed(for: build).configIDs == [])
+        let other = RuleStore(database: try temporary.reopen())
+        try other.importRules([Self.ping])
+        #expect(try service.feed(for: build).configIDs == ["PING1"])
+        try other.importRules([Self.m1])
+        let feed = try service.feed(for: build)
+        #expect(feed.configIDs == ["M1", "PING1"])
+        #expect(feed.serial == 2)
+        var retired = Self.ping
+        retired.state = .retired
+        try other.importRules([retired])
+        #expect(try service.feed(for: build).configIDs == ["M1"])
+    }
+}
+
+struct CheckInRecorderTests {
+    @Test func completesEachCheckInAfterItsCommit() async throws {
+        let temporary = try TemporaryDatabase()
+        let store = CheckInStore(database: temporary.database)
+        let recorder = CheckInRecorder(store: store)
+        let count = 200
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    let checkIn = CheckIn(
+                        serverID: nil, serverName: "host\(index)", build: nil, orgID: nil, applied: [], blocked: [],
+                        mitigationsEnabled: nil, dataCollectionEnabled: nil, remoteAddress: nil, userAgent: nil, time: Date()
+                    )
+                    let visible = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
+                        recorder.record(checkIn) { result in
+                            // Durable before completion: the check-in is readable from the database now.
+                            continuation.resume(with: result.flatMap { Result { try store.history(hostKey: checkIn.hostKey).count } })
+                        }
+                    }
+                    #expect(visible == 1)
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try store.checkInCount() == count)
+        #expect(try store.hosts().count == count)
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+
+/// A running `ocs serve` on 127.0.0.1 and an ephemeral port, stopped when released.
+public final class ServerProcess {
+    public let process: Process
+    public let port: Int
+    public let logPath: String
+
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// Starts the real binary and waits (bounded) for its `listening on` line.
+    public init(database: String, arguments: [String] = [], timeout: TimeInterval = 30) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: Command.ocs)
+        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0", "--db", database] + arguments
+        logPath = FileManager.default.temporaryDirectory.appendingPathComponent("ocs-server-\(UUID().uuidString).log").path
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+
+        var buffer = Data()
+        let deadline = Date().addingTimeInterval(timeout)
+        var found: Int?
+        while found == nil && Date() < deadline && process.isRunning {
+            let chunk = stdout.fileHandleForReading.availableData
+            if chunk.isEmpty { usleep(10_000); continue }
+            buffer.append(chunk)
+            let text = String(decoding: buffer, as: UTF8.self)
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }),
+               let port = line.split(separator: ":").last.flatMap({ Int($0) }) {
+                found = port
+            }
+        }
+        guard let found else {
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+            let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            throw ServerDidNotStart(status: process.isRunning ? nil : process.terminationStatus, log: log)
+        }
+        port = found
+    }
+
+    /// The server's log so far (stderr).
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// SIGTERM, then wait (bounded) for a clean exit; returns the exit status.
+    @discardableResult
+    public func stop(timeout: TimeInterval = 15) -> Int32 {
+        if process.isRunning { process.terminate() }
+        return waitForExit(timeout: timeout)
+    }
+
+    /// SIGKILL: the process gets no chance to flush anything.
+    public func kill() {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+        _ = waitForExit(timeout: 15)
+    }
+
+    private func waitForExit(timeout: TimeInterval) -> Int32 {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { kill() }
+        try? FileManager.default.removeItem(atPath: logPath)
+    }
+}
+
+public struct ServerDidNotStart: Error, CustomStringConvertible {
+    public let status: Int32?
+    public let log: String
+    public var description: String { "ocs serve did not start (exit \(status.map(String.init) ?? "none")):\n\(log)" }
+}

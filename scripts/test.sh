@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a bare Debian machine with the Swift toolchain:
+# installs the independent judges the tests use, then builds and runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# curl and xmllint judge HTTP and XML, xmlsec1 judges signatures; sqlite3 headers for GRDB.
+packages=(curl libxml2-utils xmlsec1 libsqlite3-dev zlib1g-dev ca-certificates)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+swift build --build-tests
+swift test --skip-build
