@@ -2,34 +2,41 @@
 public enum XMLText {
     /// Escapes text content: `&`, `<`, `>` and carriage return, as C14N writes them.
     public static func escapeText(_ value: String) -> String {
-        var output = ""
-        output.reserveCapacity(value.utf8.count)
-        for scalar in value.unicodeScalars {
+        escape(value) { scalar in
             switch scalar {
-            case "&": output += "&amp;"
-            case "<": output += "&lt;"
-            case ">": output += "&gt;"
-            case "\r": output += "&#xD;"
-            default: output.unicodeScalars.append(scalar)
+            case "&": "&amp;"
+            case "<": "&lt;"
+            case ">": "&gt;"
+            case "\r": "&#xD;"
+            default: nil
             }
         }
-        return output
     }
 
     /// Escapes a double-quoted attribute value: `&`, `<`, `"` and tab, newline, carriage return,
     /// as C14N writes them (so a parser's attribute-value normalisation keeps them).
     public static func escapeAttribute(_ value: String) -> String {
+        escape(value) { scalar in
+            switch scalar {
+            case "&": "&amp;"
+            case "<": "&lt;"
+            case "\"": "&quot;"
+            case "\t": "&#x9;"
+            case "\n": "&#xA;"
+            case "\r": "&#xD;"
+            default: nil
+            }
+        }
+    }
+
+    private static func escape(_ value: String, _ reference: (Unicode.Scalar) -> String?) -> String {
         var output = ""
         output.reserveCapacity(value.utf8.count)
         for scalar in value.unicodeScalars {
-            switch scalar {
-            case "&": output += "&amp;"
-            case "<": output += "&lt;"
-            case "\"": output += "&quot;"
-            case "\t": output += "&#x9;"
-            case "\n": output += "&#xA;"
-            case "\r": output += "&#xD;"
-            default: output.unicodeScalars.append(scalar)
+            if let replacement = reference(scalar) {
+                output += replacement
+            } else {
+                output.unicodeScalars.append(scalar)
             }
         }
         return output

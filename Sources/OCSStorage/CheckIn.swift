@@ -42,20 +42,14 @@ public struct CheckIn: Sendable, Equatable, Codable {
     }
 }
 
-/// The latest state of a host, with when it was first and last seen and how often it polled.
-public struct HostState: Sendable, Equatable, Codable {
-    public var hostKey: String
-    public var serverID: String?
-    public var serverName: String?
-    public var build: String?
-    public var orgID: String?
-    public var applied: [String]
-    public var blocked: [String]
-    public var mitigationsEnabled: Bool?
-    public var dataCollectionEnabled: Bool?
-    public var remoteAddress: String?
-    public var userAgent: String?
+/// The latest state of a host: its newest check-in, and since when and how often it polled.
+///
+/// Facts the newest poll left out (say, no `build`) keep the value an earlier poll reported.
+public struct HostState: Sendable, Equatable {
+    public var latest: CheckIn
     public var firstSeen: Date
-    public var lastSeen: Date
     public var pollCount: Int
+
+    public var hostKey: String { latest.hostKey }
+    public var lastSeen: Date { latest.time }
 }

@@ -63,16 +63,7 @@ public struct CheckInStore: Sendable {
             try Row.fetchAll(
                 db, sql: "SELECT * FROM check_ins WHERE host_key = ? ORDER BY id DESC LIMIT ?",
                 arguments: [hostKey, limit]
-            ).map { row in
-                var checkIn = CheckIn(
-                    serverID: row["server_id"], serverName: row["server_name"], build: row["build"], orgID: row["org_id"],
-                    applied: Self.list(row["applied"]), blocked: Self.list(row["blocked"]),
-                    mitigationsEnabled: row["mitigations_enabled"], dataCollectionEnabled: row["data_collection_enabled"],
-                    remoteAddress: row["remote_address"], userAgent: row["user_agent"], time: row["checked_in_at"]
-                )
-                checkIn.hostKey = row["host_key"]
-                return checkIn
-            }
+            ).map { Self.checkIn($0, time: $0["checked_in_at"]) }
         }
     }
 
@@ -81,14 +72,19 @@ public struct CheckInStore: Sendable {
     }
 
     private static func host(_ row: Row) -> HostState {
-        HostState(
-            hostKey: row["host_key"], serverID: row["server_id"], serverName: row["server_name"],
-            build: row["build"], orgID: row["org_id"],
+        HostState(latest: checkIn(row, time: row["last_seen"]), firstSeen: row["first_seen"], pollCount: row["poll_count"])
+    }
+
+    /// A check-in from a `check_ins` or `hosts` row (they share these columns).
+    private static func checkIn(_ row: Row, time: Date) -> CheckIn {
+        var checkIn = CheckIn(
+            serverID: row["server_id"], serverName: row["server_name"], build: row["build"], orgID: row["org_id"],
             applied: list(row["applied"]), blocked: list(row["blocked"]),
             mitigationsEnabled: row["mitigations_enabled"], dataCollectionEnabled: row["data_collection_enabled"],
-            remoteAddress: row["remote_address"], userAgent: row["user_agent"],
-            firstSeen: row["first_seen"], lastSeen: row["last_seen"], pollCount: row["poll_count"]
+            remoteAddress: row["remote_address"], userAgent: row["user_agent"], time: time
         )
+        checkIn.hostKey = row["host_key"]
+        return checkIn
     }
 
     private static func json(_ ids: [String]) -> String {

@@ -55,18 +55,19 @@ struct HostView: Encodable {
     let pollCount: Int
 
     init(_ host: HostState) {
-        name = host.serverName ?? host.serverID ?? host.hostKey
-        serverId = host.serverID
-        serverName = host.serverName
-        build = host.build
-        buildName = host.build.flatMap { try? ExchangeBuild(parsing: $0) }.map(BuildCatalog.embedded.describe)
-        orgId = host.orgID
-        applied = host.applied
-        blocked = host.blocked
-        mitigationsEnabled = host.mitigationsEnabled
-        dataCollectionEnabled = host.dataCollectionEnabled
-        remoteAddress = host.remoteAddress
-        userAgent = host.userAgent
+        let latest = host.latest
+        name = latest.serverName ?? latest.serverID ?? host.hostKey
+        serverId = latest.serverID
+        serverName = latest.serverName
+        build = latest.build
+        buildName = latest.build.flatMap { try? ExchangeBuild(parsing: $0) }.map(BuildCatalog.embedded.describe)
+        orgId = latest.orgID
+        applied = latest.applied
+        blocked = latest.blocked
+        mitigationsEnabled = latest.mitigationsEnabled
+        dataCollectionEnabled = latest.dataCollectionEnabled
+        remoteAddress = latest.remoteAddress
+        userAgent = latest.userAgent
         firstSeen = host.firstSeen
         lastSeen = host.lastSeen
         pollCount = host.pollCount
