@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
@@ -34,11 +35,23 @@ let package = Package(
             dependencies: ["OCSDomain", .product(name: "GRDB", package: "GRDB.swift")],
             plugins: ["EmbedMigrations"]
         ),
+        // XML signatures for the feed: signing identities, the enveloped signature, verification.
+        .target(
+            name: "OCSSigning",
+            dependencies: [
+                "OCSDomain",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
         // The feed as a service: query validation, rendering per build, check-in recording.
         .target(
             name: "OCSFeed",
             dependencies: [
-                "OCSDomain", "OCSStorage",
+                "OCSDomain", "OCSStorage", "OCSSigning",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -58,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "ocs",
             dependencies: [
-                "OCSDomain", "OCSRuleFiles", "OCSStorage", "OCSFeed", "OCSServer",
+                "OCSDomain", "OCSRuleFiles", "OCSStorage", "OCSSigning", "OCSFeed", "OCSServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -75,9 +88,17 @@ let package = Package(
         .testTarget(name: "OCSDomainTests", dependencies: ["OCSDomain"]),
         .testTarget(name: "OCSRuleFilesTests", dependencies: ["OCSRuleFiles"]),
         .testTarget(name: "OCSStorageTests", dependencies: ["OCSStorage", "OCSTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "OCSSigningTests", dependencies: ["OCSSigning", "OCSDomain", "OCSTestSupport"]),
         .testTarget(name: "OCSFeedTests", dependencies: ["OCSFeed", "OCSTestSupport"]),
         // Drives the real `ocs` binary over loopback sockets, judged by curl and xmllint.
-        .testTarget(name: "EndToEndTests", dependencies: ["ocs", "OCSTestSupport"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "ocs", "OCSTestSupport",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -28,9 +28,8 @@ public struct FeedRenderer: Sendable {
         .sorted { $0.id < $1.id }
     }
 
-    /// The whole document; `rootAttributes` are added to `EOCS` beside `version`.
-    /// `signature`, when given, is inserted verbatim as the last child of `EOCS`.
-    public func render(_ configs: [Mitigation], rootAttributes: [(String, String)] = [], signature: String? = nil) -> String {
+    /// The document for `configs`; `rootAttributes` are added to `EOCS` beside `version`.
+    public func render(_ configs: [Mitigation], rootAttributes: [(String, String)] = []) -> EOCSDocument {
         var xml = Self.declaration + "\n"
         xml += Self.startTag("EOCS", rootAttributes + [("version", Self.formatVersion)]) + "\n"
         for config in configs {
@@ -42,11 +41,7 @@ public struct FeedRenderer: Sendable {
             xml += "    </ActionList>\n"
             xml += "  </Config>\n"
         }
-        if let signature {
-            xml += "  " + signature + "\n"
-        }
-        xml += "</EOCS>"
-        return xml
+        return EOCSDocument(head: xml + "  ", tail: "\n</EOCS>")
     }
 
     private static func render(_ action: MitigationAction, ruleDescription: String) -> String {
@@ -85,5 +80,28 @@ public struct FeedRenderer: Sendable {
             tag += " " + key + "=\"" + XMLText.escapeAttribute(value) + "\""
         }
         return tag + ">"
+    }
+}
+
+/// A rendered EOCS document with a slot, as the last child of `EOCS`, for its enveloped signature.
+public struct EOCSDocument: Sendable, Equatable {
+    /// The declaration, the root start tag and the configs, up to the signature slot.
+    let head: String
+    /// What follows the slot: the end of the root element.
+    let tail: String
+
+    /// The document as served with `signature` (a `Signature` element) in its slot.
+    public func signed(with signature: String) -> String {
+        head + signature + tail
+    }
+
+    /// The document with an empty signature slot.
+    public var unsigned: String { head + tail }
+
+    /// What an enveloped signature's digest covers: the Canonical XML form of the document once
+    /// the `Signature` element is removed. The rendering is canonical already, so that is the
+    /// unsigned document without its XML declaration (C14N drops it).
+    public var digestInput: String {
+        String(head.dropFirst(FeedRenderer.declaration.count + 1)) + tail
     }
 }

@@ -1,8 +1,11 @@
+import Crypto
+import Foundation
 import OCSDomain
+import OCSSigning
 import OCSStorage
 import Synchronization
 
-/// One rendered feed document and what it holds.
+/// One signed feed document and what it holds.
 public struct Feed: Sendable, Equatable {
     /// The exact bytes served.
     public let body: [UInt8]
@@ -10,52 +13,69 @@ public struct Feed: Sendable, Equatable {
     public let serial: Int64
     /// Ids of the `Config` elements it carries, in document order.
     public let configIDs: [String]
+    /// Strong entity tag over `body`, quoted.
+    public let etag: String
 }
 
-/// Produces the feed for a build from the published rules, rendering each distinct feed once.
+/// Produces the signed feed for a build from the published rules.
 ///
-/// Every call checks the rule set's serial in the database, so a change made by another process
-/// (`ocs rules import`) is served on the very next poll. Blocking: call off event loops.
+/// Each distinct feed (rule-set serial and applicable configs) is rendered and signed once, then
+/// served from memory. Every call reads the serial from the database, so a change made by another
+/// process (`ocs rules import`) is served on the very next poll. Blocking: call off event loops.
 public final class FeedService: Sendable {
     private let store: RuleStore
+    private let signer: FeedSigner
     private let catalog: BuildCatalog
     private let renderer = FeedRenderer()
     private let cache = Mutex(Cache())
 
-    /// How many distinct rendered feeds are kept per rule-set serial.
-    public static let cacheCapacity = 256
+    /// Most feeds kept per lookup table; a full table is emptied and refilled as polls arrive.
+    public static let cacheCapacity = 4096
 
     private struct Cache {
         var ruleSet: PublishedRuleSet?
-        var feeds: [[String]: Feed] = [:]
+        /// Feeds by build (nil: polls without a build), then by the configs they carry.
+        var byBuild: [ExchangeBuild?: Feed] = [:]
+        var byConfigs: [[String]: Feed] = [:]
     }
 
-    public init(store: RuleStore, catalog: BuildCatalog = .embedded) {
+    public init(store: RuleStore, signer: FeedSigner, catalog: BuildCatalog = .embedded) {
         self.store = store
+        self.signer = signer
         self.catalog = catalog
     }
 
     /// The feed a host on `build` receives; without a build, only rules that apply to every build.
     public func feed(for build: ExchangeBuild?) throws -> Feed {
-        let ruleSet = try currentRuleSet()
-        let configs = renderer.configs(from: ruleSet.rules, for: build, catalog: catalog)
-        let key = configs.map(\.id)
-        if let cached = cache.withLock({ $0.ruleSet?.serial == ruleSet.serial ? $0.feeds[key] : nil }) {
+        let serial = try store.serial()
+        if let cached = cache.withLock({ $0.ruleSet?.serial == serial ? $0.byBuild[build] : nil }) {
             return cached
         }
-        let body = renderer.render(configs)
-        let feed = Feed(body: Array(body.utf8), serial: ruleSet.serial, configIDs: key)
+        let ruleSet = try currentRuleSet(serial: serial)
+        let configs = renderer.configs(from: ruleSet.rules, for: build, catalog: catalog)
+        let key = configs.map(\.id)
+        let rendered = try cache.withLock({ $0.ruleSet?.serial == ruleSet.serial ? $0.byConfigs[key] : nil })
+            ?? render(configs, of: ruleSet)
         cache.withLock { cache in
             guard cache.ruleSet?.serial == ruleSet.serial else { return }
-            if cache.feeds.count >= Self.cacheCapacity { cache.feeds.removeAll(keepingCapacity: true) }
-            cache.feeds[key] = feed
+            if cache.byBuild.count >= Self.cacheCapacity { cache.byBuild.removeAll(keepingCapacity: true) }
+            if cache.byConfigs.count >= Self.cacheCapacity { cache.byConfigs.removeAll(keepingCapacity: true) }
+            cache.byBuild[build] = rendered
+            cache.byConfigs[key] = rendered
         }
-        return feed
+        return rendered
     }
 
-    /// The published rules, re-read only when the serial in the database has moved.
-    private func currentRuleSet() throws -> PublishedRuleSet {
-        let serial = try store.serial()
+    private func render(_ configs: [Mitigation], of ruleSet: PublishedRuleSet) throws -> Feed {
+        let document = renderer.render(configs, rootAttributes: [("serial", String(ruleSet.serial)), ("issued", ruleSet.issued)])
+        let signature = try signer.signatureElement(digestInput: Data(document.digestInput.utf8))
+        let body = Array(document.signed(with: signature).utf8)
+        let digest = SHA256.hash(data: body).prefix(16).map { String(format: "%02x", $0) }.joined()
+        return Feed(body: body, serial: ruleSet.serial, configIDs: configs.map(\.id), etag: "\"\(digest)\"")
+    }
+
+    /// The published rules at `serial` or later, re-read only when the serial has moved.
+    private func currentRuleSet(serial: Int64) throws -> PublishedRuleSet {
         if let cached = cache.withLock({ $0.ruleSet }), cached.serial == serial {
             return cached
         }
@@ -63,7 +83,8 @@ public final class FeedService: Sendable {
         cache.withLock { cache in
             if cache.ruleSet.map({ $0.serial < fresh.serial }) ?? true {
                 cache.ruleSet = fresh
-                cache.feeds = [:]
+                cache.byBuild = [:]
+                cache.byConfigs = [:]
             }
         }
         return fresh

@@ -41,9 +41,18 @@ struct FeedEndpoint: Sendable {
             recorded = eventLoop.makeSucceededVoidFuture()
         }
 
+        let conditional = request.head.headers[canonicalForm: "If-None-Match"]
+        let isHead = request.head.method == .HEAD
         return feed.and(recorded).map { feed, _ in
             var headers = HTTPHeaders()
+            headers.add(name: "ETag", value: feed.etag)
+            headers.add(name: "Cache-Control", value: "no-cache")
+            headers.add(name: "Vary", value: "Accept-Encoding")
+            if Self.matches(conditional, etag: feed.etag) {
+                return HTTPResponse(status: .notModified, headers: headers)
+            }
             headers.add(name: "Content-Type", value: "application/xml; charset=utf-8")
+            if !isHead { headers.add(name: FeedCompression.marker, value: "1") }
             return HTTPResponse(status: .ok, headers: headers, body: ByteBuffer(bytes: feed.body))
         }.flatMapErrorThrowing { error in
             logger.error("feed request failed", metadata: ["error": "\(error)"])
@@ -63,6 +72,20 @@ struct FeedEndpoint: Sendable {
             userAgent: request.head.headers.first(name: "User-Agent").map { String($0.prefix(Self.maximumUserAgentLength)) },
             time: Date()
         )
+    }
+
+    /// Whether an `If-None-Match` list names this entity tag (weak comparison, as RFC 9110 asks),
+    /// in its identity form or as the gzip variant this server tags with `-gzip`.
+    static func matches(_ ifNoneMatch: [Substring], etag: String) -> Bool {
+        let opaque = etag.dropFirst().dropLast()
+        return ifNoneMatch.contains { candidate in
+            var tag = candidate.trimmingCharacters(in: .whitespaces)[...]
+            if tag == "*" { return true }
+            if tag.hasPrefix("W/") { tag = tag.dropFirst(2) }
+            guard tag.count >= 2, tag.first == "\"", tag.last == "\"" else { return false }
+            let value = tag.dropFirst().dropLast()
+            return value == opaque || value == opaque + FeedCompression.etagSuffix
+        }
     }
 
     /// The decoded query items of a request target; throws when the target is not a valid URI.

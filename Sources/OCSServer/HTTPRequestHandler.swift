@@ -42,7 +42,10 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func write(_ response: HTTPResponse, for request: HTTPRequest, context: ChannelHandlerContext) {
         let keepAlive = request.head.isKeepAlive
         var headers = response.headers
-        headers.replaceOrAdd(name: "Content-Length", value: String(response.body?.readableBytes ?? 0))
+        // A 304 describes the full response without sending it: no length of its own.
+        if response.status != .notModified {
+            headers.replaceOrAdd(name: "Content-Length", value: String(response.body?.readableBytes ?? 0))
+        }
         if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
         let head = HTTPResponseHead(version: request.head.version, status: response.status, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)

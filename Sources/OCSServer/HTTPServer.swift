@@ -44,6 +44,7 @@ public final class HTTPServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(FeedCompression.makeCompressor())
                     try channel.pipeline.syncOperations.addHandler(HTTPRequestHandler(router: router))
                 }
             }

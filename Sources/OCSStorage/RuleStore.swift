@@ -28,12 +28,12 @@ public struct RuleStore: Sendable {
         }
     }
 
-    /// The published rules and the serial they carry, read in one snapshot.
+    /// The published rules with their serial and issue time, read in one snapshot.
     public func publishedSet() throws -> PublishedRuleSet {
         try database.pool.read { db in
-            let serial = try Int64.fetchOne(db, sql: "SELECT serial FROM feed_state WHERE id = 1") ?? 0
+            let row = try Row.fetchOne(db, sql: "SELECT serial, issued_at FROM feed_state WHERE id = 1")
             let rules = try Self.fetch(db, sql: "SELECT id, state, content FROM rules WHERE state = 'published' ORDER BY id")
-            return PublishedRuleSet(serial: serial, rules: rules)
+            return PublishedRuleSet(serial: row?["serial"] ?? 0, issued: row?["issued_at"] ?? "", rules: rules)
         }
     }
 
@@ -102,10 +102,13 @@ public struct RuleStore: Sendable {
 /// The published rules at one serial: everything the feed is rendered from.
 public struct PublishedRuleSet: Sendable, Equatable {
     public let serial: Int64
+    /// When the set took this serial, UTC, `2026-11-23T06:00:00Z`.
+    public let issued: String
     public let rules: [Mitigation]
 
-    public init(serial: Int64, rules: [Mitigation]) {
+    public init(serial: Int64, issued: String, rules: [Mitigation]) {
         self.serial = serial
+        self.issued = issued
         self.rules = rules
     }
 }

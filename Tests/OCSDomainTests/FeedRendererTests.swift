@@ -10,7 +10,7 @@ struct FeedRendererTests {
     let ping = Mitigation(id: "PING1", description: "EEMS Heartbeat probe.", state: .published, actions: [.doNothing(description: "Ping.")])
 
     @Test func rendersTheHeartbeatLikeTheRealService() {
-        #expect(renderer.render([ping]) == """
+        #expect(renderer.render([ping]).signed(with: "<Signature></Signature>") == """
             <?xml version="1.0" encoding="utf-8"?>
             <EOCS version="1.0.4">
               <Config desc="EEMS Heartbeat probe." id="PING1">
@@ -20,8 +20,16 @@ struct FeedRendererTests {
                   </Action>
                 </ActionList>
               </Config>
+              <Signature></Signature>
             </EOCS>
             """)
+    }
+
+    @Test func digestInputIsTheUnsignedDocumentWithoutItsDeclaration() {
+        let document = renderer.render([ping], rootAttributes: [("serial", "7"), ("issued", "2026-11-23T06:00:00Z")])
+        #expect(document.unsigned.hasPrefix(FeedRenderer.declaration + "\n<EOCS issued=\"2026-11-23T06:00:00Z\" serial=\"7\" version=\"1.0.4\">\n"))
+        #expect(document.digestInput == String(document.unsigned.dropFirst(FeedRenderer.declaration.count + 1)))
+        #expect(document.digestInput.hasSuffix("</Config>\n  \n</EOCS>"))
     }
 
     @Test func rendersEveryActionType() throws {
@@ -30,7 +38,7 @@ struct FeedRendererTests {
             .disableAppPool("MSExchangeOWAAppPool", description: "pool"),
             .iisUrlRewrite(UrlRewrite(scope: .server, site: nil, rule: .init(name: "n", input: "{REQUEST_URI}", pattern: "a.*b", action: "AbortRequest")), description: nil),
         ])
-        let document = try XMLDocument(data: Data(renderer.render([rule]).utf8))
+        let document = try XMLDocument(data: Data(renderer.render([rule]).unsigned.utf8))
         let actions = try document.nodes(forXPath: "/EOCS/Config/ActionList/Action") as! [XMLElement]
         #expect(actions.map { $0.attribute(forName: "type")?.stringValue } == ["DisableService", "DisableAppPool", "IISUrlRewrite"])
         #expect(actions.map { $0.elements(forName: "Value").first?.stringValue } == ["MSExchangeUM", "MSExchangeOWAAppPool", "n"])
@@ -51,7 +59,7 @@ struct FeedRendererTests {
             .disableService(hostile, description: hostile),
             .iisUrlRewrite(UrlRewrite(scope: .site, site: hostile, rule: .init(name: hostile, input: hostile, pattern: "x", action: "AbortRequest")), description: nil),
         ])
-        let document = try XMLDocument(data: Data(renderer.render([rule]).utf8))
+        let document = try XMLDocument(data: Data(renderer.render([rule]).unsigned.utf8))
         let configs = try document.nodes(forXPath: "//Config") as! [XMLElement]
         #expect(configs.count == 1)
         #expect(configs.first?.attribute(forName: "id")?.stringValue == "INJ")

@@ -1,11 +1,15 @@
 import Foundation
 import OCSDomain
+import OCSSigning
 import OCSStorage
 import OCSTestSupport
 import Testing
 @testable import OCSFeed
 
 struct FeedServiceTests {
+    /// One key for the suite: RSA-3072 generation is slow, and nothing here depends on which key.
+    static let signer = try! FeedSigner(identity: SigningIdentity.generate(commonName: "feed tests"))
+
     static let ping = Mitigation(id: "PING1", description: "ping", state: .published, actions: [.doNothing(description: nil)])
     static let m1 = Mitigation(id: "M1", description: "m1", state: .published, applies: Applicability(products: [.exchange2019], narrowing: .fixedBy("Oct22SU")), actions: [.doNothing(description: nil)])
 
@@ -13,17 +17,33 @@ struct FeedServiceTests {
         let temporary = try TemporaryDatabase()
         let store = RuleStore(database: temporary.database)
         try store.importRules([Self.ping, Self.m1])
-        let service = FeedService(store: store)
+        let service = FeedService(store: store, signer: Self.signer)
         #expect(try service.feed(for: ExchangeBuild(parsing: "15.2.1118.7")).configIDs == ["M1", "PING1"])
         #expect(try service.feed(for: ExchangeBuild(parsing: "15.2.1118.15")).configIDs == ["PING1"])
         #expect(try service.feed(for: nil).configIDs == ["PING1"])
         let feed = try service.feed(for: ExchangeBuild(parsing: "15.2.986.5"))
-        #expect(String(decoding: feed.body, as: UTF8.self) == FeedRenderer().render([Self.m1, Self.ping]))
+        let text = String(decoding: feed.body, as: UTF8.self)
+        let set = try store.publishedSet()
+        let document = FeedRenderer().render([Self.m1, Self.ping], rootAttributes: [("serial", "2"), ("issued", set.issued)])
+        #expect(text == document.signed(with: try Self.signer.signatureElement(digestInput: Data(document.digestInput.utf8))))
+        #expect(text.contains("<EOCS issued=\"\(set.issued)\" serial=\"2\" version=\"1.0.4\">"))
+        #expect(try service.feed(for: ExchangeBuild(parsing: "15.2.986.5")) == feed, "the same bytes from the cache")
+        #expect(feed.etag.count == 34 && feed.etag.hasPrefix("\"") && feed.etag.hasSuffix("\""))
+    }
+
+    @Test func feedsAreVerifiableByThePinnedCertificate() async throws {
+        let temporary = try TemporaryDatabase()
+        let store = RuleStore(database: temporary.database)
+        try store.importRules([Self.ping, Self.m1])
+        let feed = try FeedService(store: store, signer: Self.signer).feed(for: ExchangeBuild(parsing: "15.2.1118.7"))
+        let verified = try await FeedVerifier(trust: .certificate(Self.signer.identity.certificate)).verify(Data(feed.body))
+        #expect(verified.configIDs == ["M1", "PING1"])
+        #expect(verified.serial == "2")
     }
 
     @Test func seesChangesFromAnotherConnectionOnTheNextCall() throws {
         let temporary = try TemporaryDatabase()
-        let service = FeedService(store: RuleStore(database: temporary.database))
+        let service = FeedService(store: RuleStore(database: temporary.database), signer: Self.signer)
         let build = try ExchangeBuild(parsing: "15.2.1118.7")
         #expect(try service.feed(for: build).configIDs == [])
         let other = RuleStore(database: try temporary.reopen())

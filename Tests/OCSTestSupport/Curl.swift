@@ -67,3 +67,15 @@ public struct NotWellFormed: Error, CustomStringConvertible {
     public let message: String
     public var description: String { "not well-formed XML: \(message)" }
 }
+
+/// xmlsec1, the independent XML Signature verifier, with trust pinned to a PEM certificate.
+public enum XMLSec {
+    /// `xmlsec1 --verify --enabled-key-data x509 --trusted-pem TRUSTED`: trusts only signatures
+    /// whose X509Data certificate chains to `trusted`, never the document's own key.
+    public static func verify(_ document: Data, trusting trusted: String) throws -> CommandResult {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("ocs-xmlsec-\(UUID().uuidString).xml")
+        try document.write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        return try Command.run("xmlsec1", ["--verify", "--enabled-key-data", "x509", "--trusted-pem", trusted, file.path])
+    }
+}

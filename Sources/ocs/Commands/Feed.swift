@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import OCSDomain
 import OCSFeed
+import OCSSigning
 import OCSStorage
+import Logging
 
 /// `ocs feed`: prints the exact document a host on a build receives, by the server's code path.
 struct Feed: ParsableCommand {
@@ -13,6 +15,8 @@ struct Feed: ParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
 
+    @OptionGroup var signing: SigningOptions
+
     func run() throws {
         var query = FeedQuery()
         if let build {
@@ -22,7 +26,11 @@ struct Feed: ParsableCommand {
                 throw CommandFailure(error.description)
             }
         }
-        let feed = try FeedService(store: RuleStore(database: try database.open())).feed(for: query.build)
+        let db = try database.open()
+        // Warnings go to stderr; stdout carries only the document.
+        let logger = Logger(label: "ocs") { StreamLogHandler.standardError(label: $0) }
+        let signer = try FeedSigner(identity: signing.identity(databasePath: db.path, logger: logger))
+        let feed = try FeedService(store: RuleStore(database: db), signer: signer).feed(for: query.build)
         FileHandle.standardOutput.write(Data(feed.body))
     }
 }

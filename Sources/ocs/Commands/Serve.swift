@@ -5,6 +5,7 @@ import Logging
 import OCSFeed
 import OCSRuleFiles
 import OCSServer
+import OCSSigning
 import OCSStorage
 
 /// `ocs serve`: runs the feed server.
@@ -25,6 +26,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Rule file or folder imported when the database holds no rules.")
     var rules = "Rules"
 
+    @OptionGroup var signing: SigningOptions
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -42,11 +45,12 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "ocs")
         let db = try database.open()
         let ruleStore = RuleStore(database: db)
+        let signer = try FeedSigner(identity: signing.identity(databasePath: db.path, logger: logger))
         try importInitialRules(into: ruleStore, logger: logger)
 
         let server = HTTPServer(
             configuration: .init(host: host, port: port),
-            feeds: FeedService(store: ruleStore),
+            feeds: FeedService(store: ruleStore, signer: signer),
             recorder: CheckInRecorder(store: CheckInStore(database: db)),
             logger: logger
         )
