@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Throughput of ocs against nginx serving the same bytes, measured in one run on this machine.
+#
+#   bash Benchmarks/run.sh            # ROUNDS=3 DURATION=10 CONNECTIONS=64 THREADS=2 by default
+#
+# Builds ocs in release, starts it on a temporary database, saves the exact document a
+# 2019 CU14 host receives, serves those bytes from nginx (keep-alive, static file), then drives
+# both in turn with wrk, alternating rounds, for two cases: anonymous polls (build only) and
+# identified polls (a distinct serverId per request, each a durable check-in). Prints the
+# requests/s medians and the ocs/nginx ratios, and writes them to Benchmarks/RESULTS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+BUILD=15.2.1544.4   # Exchange 2019 CU14
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v nginx >/dev/null || need+=(nginx-light)
+command -v curl >/dev/null || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+swift build -c release --product ocs
+OCS="$(swift build -c release --show-bin-path)/ocs"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/ocs-bench.XXXXXX")
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# ocs on an ephemeral port; the port comes from its "listening on" line.
+"$OCS" serve --host 127.0.0.1 --port 0 --db "$work/ocs.sqlite" --rules Rules --log-level error > "$work/ocs.out" 2> "$work/ocs.err" &
+pids+=($!)
+for _ in $(seq 1 100); do grep -q "listening on" "$work/ocs.out" 2>/dev/null && break; sleep 0.1; done
+ocs_port=$(sed -n 's/^listening on http:\/\/127.0.0.1:\([0-9]*\)$/\1/p' "$work/ocs.out")
+[ -n "$ocs_port" ] || { cat "$work/ocs.err"; echo "ocs did not start" >&2; exit 1; }
+
+# The reference: nginx serving the exact bytes a 2019 CU14 host receives.
+mkdir -p "$work/www"
+curl -sf "http://127.0.0.1:$ocs_port/getexchangemitigations?build=$BUILD" -o "$work/www/getexchangemitigations"
+# nginx workers drop to an unprivileged user: let them read the document.
+chmod a+rx "$work" "$work/www"
+chmod a+r "$work/www/getexchangemitigations"
+nginx_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat > "$work/nginx.conf" <<CONF
+worker_processes auto;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+daemon on;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    keepalive_timeout 65;
+    keepalive_requests 1000000;
+    client_body_temp_path $work/nginx-tmp;
+    proxy_temp_path $work/nginx-tmp;
+    fastcgi_temp_path $work/nginx-tmp;
+    uwsgi_temp_path $work/nginx-tmp;
+    scgi_temp_path $work/nginx-tmp;
+    server {
+        listen 127.0.0.1:$nginx_port;
+        root $work/www;
+        location = /getexchangemitigations { default_type "application/xml; charset=utf-8"; }
+    }
+}
+CONF
+mkdir -p "$work/nginx-tmp"
+"$NGINX" -c "$work/nginx.conf" -e "$work/nginx-error.log" 2>/dev/null || "$NGINX" -c "$work/nginx.conf"
+for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$nginx_port/getexchangemitigations" -o /dev/null && break; sleep 0.1; done
+cmp <(curl -sf "http://127.0.0.1:$nginx_port/getexchangemitigations") "$work/www/getexchangemitigations"
+
+rate() { # url [lua script]
+    local args=(-t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency)
+    [ -n "${2:-}" ] && args+=(-s "$2" "$1" -- "$BUILD") || args+=("$1")
+    wrk "${args[@]}" | awk '/^Requests\/sec:/ {print $2}'
+}
+median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+declare -A results
+for case in anonymous identified; do
+    ocs_rates=""; nginx_rates=""
+    for round in $(seq 1 "$ROUNDS"); do
+        if [ "$case" = anonymous ]; then
+            o=$(rate "http://127.0.0.1:$ocs_port/getexchangemitigations?build=$BUILD")
+            n=$(rate "http://127.0.0.1:$nginx_port/getexchangemitigations?build=$BUILD")
+        else
+            o=$(rate "http://127.0.0.1:$ocs_port" Benchmarks/identified.lua)
+            n=$(rate "http://127.0.0.1:$nginx_port" Benchmarks/identified.lua)
+        fi
+        echo "$case round $round: ocs $o req/s, nginx $n req/s"
+        ocs_rates+=" $o"; nginx_rates+=" $n"
+    done
+    results[$case.ocs]=$(echo "$ocs_rates" | median)
+    results[$case.nginx]=$(echo "$nginx_rates" | median)
+    results[$case.ratio]=$(awk -v o="${results[$case.ocs]}" -v n="${results[$case.nginx]}" 'BEGIN {printf "%.2f", o/n}')
+    results[$case.rounds]="ocs:$ocs_rates; nginx:$nginx_rates"
+done
+
+checkins=$("$OCS" hosts --json --db "$work/ocs.sqlite" | grep -c '"pollCount"' || true)
+bytes=$(wc -c < "$work/www/getexchangemitigations")
+
+report=$(cat <<REPORT
+# Benchmark results
+
+\`bash Benchmarks/run.sh\` on $(date -u +%Y-%m-%d): wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $ROUNDS alternating rounds per case,
+median requests/s. The reference is nginx serving the same $bytes bytes (the signed feed of an
+Exchange 2019 CU14 host) as a static file with keep-alive, started and measured in the same run.
+
+| case | ocs req/s | nginx req/s | ocs/nginx | target |
+|---|---|---|---|---|
+| anonymous polls (\`build\` only) | ${results[anonymous.ocs]} | ${results[anonymous.nginx]} | ${results[anonymous.ratio]} | 0.8 |
+| identified polls (distinct \`serverId\`, durable check-in each) | ${results[identified.ocs]} | ${results[identified.nginx]} | ${results[identified.ratio]} | 0.5 |
+
+Rounds (req/s): anonymous ${results[anonymous.rounds]}; identified ${results[identified.rounds]}.
+Hosts recorded by the identified rounds: $checkins.
+
+Machine: $(nproc) cores ($(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)), $(free -g | awk '/^Mem:/ {print $2}') GiB memory,
+Linux $(uname -r); $(swift --version 2>&1 | head -1); nginx $("$NGINX" -v 2>&1 | sed 's/.*\///'); $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2).
+wrk, nginx and ocs share the same cores, as they would on a small appliance.
+REPORT
+)
+echo
+echo "$report"
+echo "$report" > Benchmarks/RESULTS.md
