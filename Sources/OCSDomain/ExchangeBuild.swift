@@ -13,40 +13,32 @@ public struct ExchangeBuild: Hashable, Comparable, Sendable, CustomStringConvert
     }
 
     /// Parses `15.2.1118.7` or the admin form `Version 15.2 (Build 1118.7)`.
+    ///
+    /// Every poll parses one, so this scans UTF-8 bytes rather than splitting strings.
     public init(parsing text: some StringProtocol) throws(ExchangeBuildError) {
-        let trimmed = text.trimmingWhitespace()
-        let dotted: Substring
-        if let adminForm = Self.dottedFromAdminForm(trimmed) {
-            dotted = adminForm[...]
+        var scanner = ByteScanner(Array(text.utf8))
+        scanner.skipSpaces()
+        let parts: [UInt32]?
+        if scanner.consume(caseInsensitive: "version") {
+            // Version 15.2 (Build 1118.7)
+            scanner.skipSpaces()
+            let majorMinor = scanner.dottedNumbers(count: 2)
+            scanner.skipSpaces()
+            let opened = scanner.consume(caseInsensitive: "(build")
+            scanner.skipSpaces()
+            let buildRevision = scanner.dottedNumbers(count: 2)
+            let closed = scanner.consume(caseInsensitive: ")")
+            if let majorMinor, let buildRevision, opened, closed {
+                parts = majorMinor + buildRevision
+            } else {
+                parts = nil
+            }
         } else {
-            dotted = trimmed[...]
+            parts = scanner.dottedNumbers(count: 4)
         }
-        let parts = dotted.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { throw ExchangeBuildError(input: String(text)) }
-        var numbers: [UInt32] = []
-        for part in parts {
-            guard !part.isEmpty, part.count <= 9, part.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  let number = UInt32(part)
-            else { throw ExchangeBuildError(input: String(text)) }
-            numbers.append(number)
-        }
-        self.init(major: numbers[0], minor: numbers[1], build: numbers[2], revision: numbers[3])
-    }
-
-    /// `Version 15.2 (Build 1118.7)` → `15.2.1118.7`; nil when the text is not in that form.
-    private static func dottedFromAdminForm(_ text: String) -> String? {
-        let words = text.split(separator: " ", omittingEmptySubsequences: true)
-        guard words.count == 4,
-              words[0].lowercased() == "version",
-              words[2].lowercased() == "(build",
-              words[3].hasSuffix(")")
-        else { return nil }
-        let majorMinor = words[1]
-        let buildRevision = words[3].dropLast()
-        guard majorMinor.split(separator: ".", omittingEmptySubsequences: false).count == 2,
-              buildRevision.split(separator: ".", omittingEmptySubsequences: false).count == 2
-        else { return nil }
-        return "\(majorMinor).\(buildRevision)"
+        scanner.skipSpaces()
+        guard let parts, scanner.isAtEnd else { throw ExchangeBuildError(input: String(text)) }
+        self.init(major: parts[0], minor: parts[1], build: parts[2], revision: parts[3])
     }
 
     /// The CU branch: every build sharing `major.minor.build`.
@@ -101,8 +93,54 @@ extension ExchangeBuild: Codable {
     }
 }
 
-extension StringProtocol {
-    func trimmingWhitespace() -> String {
-        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+/// Reads ASCII tokens from UTF-8 bytes, for build numbers.
+private struct ByteScanner {
+    private let bytes: [UInt8]
+    private var index = 0
+
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    var isAtEnd: Bool { index == bytes.count }
+
+    mutating func skipSpaces() {
+        while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 || bytes[index] == 0x0A || bytes[index] == 0x0D {
+            index += 1
+        }
+    }
+
+    /// Consumes `word` (ASCII, lower-case) in any case; leaves the position unchanged otherwise.
+    mutating func consume(caseInsensitive word: String) -> Bool {
+        let expected = Array(word.utf8)
+        guard bytes.count - index >= expected.count else { return false }
+        for (offset, byte) in expected.enumerated() {
+            let found = bytes[index + offset]
+            let lowered = (found >= 0x41 && found <= 0x5A) ? found + 0x20 : found
+            guard lowered == byte else { return false }
+        }
+        index += expected.count
+        return true
+    }
+
+    /// `count` decimal numbers of at most nine digits each, joined by dots.
+    mutating func dottedNumbers(count: Int) -> [UInt32]? {
+        var numbers: [UInt32] = []
+        for position in 0..<count {
+            if position > 0 {
+                guard index < bytes.count, bytes[index] == 0x2E else { return nil }
+                index += 1
+            }
+            var value: UInt32 = 0
+            var digits = 0
+            while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39, digits < 10 {
+                value = value &* 10 &+ UInt32(bytes[index] - 0x30)
+                digits += 1
+                index += 1
+            }
+            guard (1...9).contains(digits) else { return nil }
+            numbers.append(value)
+        }
+        return numbers
     }
 }

@@ -46,9 +46,21 @@ public final class FeedService: Sendable {
     }
 
     /// The feed a host on `build` receives; without a build, only rules that apply to every build.
+    /// Reads the serial itself: for callers that have not just read it.
     public func feed(for build: ExchangeBuild?) throws -> Feed {
-        let serial = try store.serial()
-        if let cached = cache.withLock({ $0.ruleSet?.serial == serial ? $0.byBuild[build] : nil }) {
+        try feed(for: build, serial: store.serial())
+    }
+
+    /// The feed for `build` from memory, when it was already rendered at `serial`. Never blocks
+    /// on I/O: event loops call it, and fall back to `feed(for:serial:)` off the loop.
+    public func cachedFeed(for build: ExchangeBuild?, serial: Int64) -> Feed? {
+        cache.withLock { $0.ruleSet?.serial == serial ? $0.byBuild[build] : nil }
+    }
+
+    /// The feed for `build` at `serial` (just read from the database) or later; renders and signs
+    /// it when no other build with the same configs did. Blocking.
+    public func feed(for build: ExchangeBuild?, serial: Int64) throws -> Feed {
+        if let cached = cachedFeed(for: build, serial: serial) {
             return cached
         }
         let ruleSet = try currentRuleSet(serial: serial)

@@ -13,6 +13,7 @@ struct FeedEndpoint: Sendable {
     static let path = "/getexchangemitigations"
 
     let feeds: FeedService
+    let serials: SerialReader
     let recorder: CheckInRecorder
     let threadPool: NIOThreadPool
     let logger: Logger
@@ -29,13 +30,22 @@ struct FeedEndpoint: Sendable {
         }
 
         let logger = self.logger
-        let feed = threadPool.runIfActive(eventLoop: eventLoop) { [feeds] in
-            try feeds.feed(for: query.build)
+        // A serial read that started after this request, then the feed from memory when it was
+        // rendered at that serial; rendering and signing a new one runs on the thread pool.
+        let serialRead = eventLoop.makePromise(of: Int64.self)
+        serials.read { serialRead.completeWith($0) }
+        let feed = serialRead.futureResult.flatMap { [feeds, threadPool] serial in
+            if let cached = feeds.cachedFeed(for: query.build, serial: serial) {
+                return eventLoop.makeSucceededFuture(cached)
+            }
+            return threadPool.runIfActive(eventLoop: eventLoop) { try feeds.feed(for: query.build, serial: serial) }
         }
         let recorded: EventLoopFuture<Void>
         if query.identifiesHost {
             let promise = eventLoop.makePromise(of: Void.self)
-            recorder.record(checkIn(query, request)) { promise.completeWith($0) }
+            recorder.record(checkIn(query, request)) { result in
+                promise.completeWith(result.mapError { CheckInRecordingFailed(underlying: $0) })
+            }
             recorded = promise.futureResult
         } else {
             recorded = eventLoop.makeSucceededVoidFuture()
@@ -100,13 +110,4 @@ struct FeedEndpoint: Sendable {
 /// The check-in store refused a write; the poll is answered `503` so the agent retries.
 struct CheckInRecordingFailed: Error {
     let underlying: any Error
-}
-
-extension EventLoopPromise where Value == Void {
-    fileprivate func completeWith(_ result: Result<Void, any Error>) {
-        switch result {
-        case .success: succeed()
-        case .failure(let error): fail(CheckInRecordingFailed(underlying: error))
-        }
-    }
 }

@@ -24,12 +24,12 @@ public final class HTTPServer: Sendable {
     private let threadPool: NIOThreadPool
     private let logger: Logger
 
-    public init(configuration: Configuration, feeds: FeedService, recorder: CheckInRecorder, logger: Logger) {
+    public init(configuration: Configuration, feeds: FeedService, serials: SerialReader, recorder: CheckInRecorder, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         threadPool = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
-        router = Router(feed: FeedEndpoint(feeds: feeds, recorder: recorder, threadPool: threadPool, logger: logger))
+        router = Router(feed: FeedEndpoint(feeds: feeds, serials: serials, recorder: recorder, threadPool: threadPool, logger: logger))
     }
 
     /// Binds and serves until `shutdown()`; returns once the listener is closed.

@@ -13,6 +13,9 @@ public struct CheckInStore: Sendable {
     public func record(_ checkIns: [CheckIn]) throws {
         guard !checkIns.isEmpty else { return }
         try database.pool.write { db in
+            // Cached statements: parsed once per connection, not once per check-in.
+            let insertCheckIn = try db.cachedStatement(sql: Self.insertCheckIn)
+            let upsertHost = try db.cachedStatement(sql: Self.upsertHost)
             for checkIn in checkIns {
                 let applied = Self.json(checkIn.applied)
                 let blocked = Self.json(checkIn.blocked)
@@ -21,34 +24,38 @@ public struct CheckInStore: Sendable {
                     applied, blocked, checkIn.mitigationsEnabled, checkIn.dataCollectionEnabled,
                     checkIn.remoteAddress, checkIn.userAgent, checkIn.time,
                 ]
-                try db.execute(sql: """
-                    INSERT INTO check_ins (host_key, server_id, server_name, build, org_id, applied, blocked,
-                        mitigations_enabled, data_collection_enabled, remote_address, user_agent, checked_in_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: values)
-                // A host that omits a fact this time keeps the one it reported before.
-                try db.execute(sql: """
-                    INSERT INTO hosts (host_key, server_id, server_name, build, org_id, applied, blocked,
-                        mitigations_enabled, data_collection_enabled, remote_address, user_agent,
-                        last_seen, first_seen, poll_count)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
-                    ON CONFLICT (host_key) DO UPDATE SET
-                        server_id = coalesce(excluded.server_id, server_id),
-                        server_name = coalesce(excluded.server_name, server_name),
-                        build = coalesce(excluded.build, build),
-                        org_id = coalesce(excluded.org_id, org_id),
-                        applied = excluded.applied,
-                        blocked = excluded.blocked,
-                        mitigations_enabled = coalesce(excluded.mitigations_enabled, mitigations_enabled),
-                        data_collection_enabled = coalesce(excluded.data_collection_enabled, data_collection_enabled),
-                        remote_address = excluded.remote_address,
-                        user_agent = excluded.user_agent,
-                        last_seen = max(last_seen, excluded.last_seen),
-                        poll_count = poll_count + 1
-                    """, arguments: values + [checkIn.time])
+                try insertCheckIn.execute(arguments: values)
+                try upsertHost.execute(arguments: values + [checkIn.time])
             }
         }
     }
+
+    private static let insertCheckIn = """
+        INSERT INTO check_ins (host_key, server_id, server_name, build, org_id, applied, blocked,
+            mitigations_enabled, data_collection_enabled, remote_address, user_agent, checked_in_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+
+    /// A host that omits a fact this time keeps the one it reported before.
+    private static let upsertHost = """
+        INSERT INTO hosts (host_key, server_id, server_name, build, org_id, applied, blocked,
+            mitigations_enabled, data_collection_enabled, remote_address, user_agent,
+            last_seen, first_seen, poll_count)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+        ON CONFLICT (host_key) DO UPDATE SET
+            server_id = coalesce(excluded.server_id, server_id),
+            server_name = coalesce(excluded.server_name, server_name),
+            build = coalesce(excluded.build, build),
+            org_id = coalesce(excluded.org_id, org_id),
+            applied = excluded.applied,
+            blocked = excluded.blocked,
+            mitigations_enabled = coalesce(excluded.mitigations_enabled, mitigations_enabled),
+            data_collection_enabled = coalesce(excluded.data_collection_enabled, data_collection_enabled),
+            remote_address = excluded.remote_address,
+            user_agent = excluded.user_agent,
+            last_seen = max(last_seen, excluded.last_seen),
+            poll_count = poll_count + 1
+        """
 
     /// Every known host, most recently seen first.
     public func hosts() throws -> [HostState] {
@@ -87,8 +94,10 @@ public struct CheckInStore: Sendable {
         return checkIn
     }
 
-    private static func json(_ ids: [String]) -> String {
-        String(decoding: (try? JSONEncoder().encode(ids)) ?? Data("[]".utf8), as: UTF8.self)
+    /// A JSON array of mitigation ids. Ids are `[A-Za-z0-9._-]` (FeedQuery and RuleValidator
+    /// enforce it), which JSON strings carry as they are: no encoder needed on the hot path.
+    static func json(_ ids: [String]) -> String {
+        "[" + ids.map { "\"\($0)\"" }.joined(separator: ",") + "]"
     }
 
     private static func list(_ json: String) -> [String] {

@@ -39,7 +39,10 @@ public struct RuleStore: Sendable {
 
     /// The serial of the published rule set; grows with every change to what the feed serves.
     public func serial() throws -> Int64 {
-        try database.pool.read { db in try Int64.fetchOne(db, sql: "SELECT serial FROM feed_state WHERE id = 1") ?? 0 }
+        // Read on every poll: a cached statement skips parsing the SQL each time.
+        try database.pool.read { db in
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT serial FROM feed_state WHERE id = 1")) ?? 0
+        }
     }
 
     public func isEmpty() throws -> Bool {

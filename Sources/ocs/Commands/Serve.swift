@@ -51,6 +51,7 @@ struct Serve: AsyncParsableCommand {
         let server = HTTPServer(
             configuration: .init(host: host, port: port),
             feeds: FeedService(store: ruleStore, signer: signer),
+            serials: SerialReader(store: ruleStore),
             recorder: CheckInRecorder(store: CheckInStore(database: db)),
             logger: logger
         )
