@@ -3,22 +3,26 @@ import OCSStorage
 /// Records check-ins durably, grouping those that arrive together into one transaction.
 ///
 /// A caller's completion runs once its check-in is committed (or the commit failed), so a
-/// response sent from the completion never claims a check-in that could still be lost.
+/// response sent from the completion never claims a check-in that could still be lost. It also
+/// carries the published rule set's serial, read after the commit: an identified poll gets the
+/// freshness check it needs from the same trip off the event loop.
 public final class CheckInRecorder: Sendable {
-    public typealias Completion = @Sendable (Result<Void, any Error>) -> Void
+    public typealias Completion = @Sendable (Result<Int64, any Error>) -> Void
 
-    private let writes: Coalescer<CheckIn, Void>
+    private let writes: Coalescer<CheckIn, Int64>
 
     /// Most check-ins written in one transaction.
     public static let maximumBatch = 512
 
-    public init(store: CheckInStore) {
+    public init(store: CheckInStore, rules: RuleStore) {
         writes = Coalescer(label: "ocs.check-in-recorder", maximumBatch: Self.maximumBatch) { checkIns in
             try store.record(checkIns)
+            return try rules.serial()
         }
     }
 
-    /// Queues a check-in; `completion` runs after the transaction holding it commits.
+    /// Queues a check-in; `completion` runs after the transaction holding it commits, with the
+    /// rule-set serial read after that.
     public func record(_ checkIn: CheckIn, completion: @escaping Completion) {
         writes.submit(checkIn, completion: completion)
     }

@@ -30,30 +30,29 @@ struct FeedEndpoint: Sendable {
         }
 
         let logger = self.logger
-        // A serial read that started after this request, then the feed from memory when it was
-        // rendered at that serial; rendering and signing a new one runs on the thread pool.
+        // First a serial read that started after this request: from the check-in's own trip to
+        // the database when the host identifies itself (committed before anything is sent),
+        // else a read shared with the polls arriving alongside this one.
         let serialRead = eventLoop.makePromise(of: Int64.self)
-        serials.read { serialRead.completeWith($0) }
+        if query.identifiesHost {
+            recorder.record(checkIn(query, request)) { result in
+                serialRead.completeWith(result.mapError { CheckInRecordingFailed(underlying: $0) })
+            }
+        } else {
+            serials.read { serialRead.completeWith($0) }
+        }
+        // Then the feed from memory when it was rendered at that serial; rendering and signing
+        // a new one runs on the thread pool.
         let feed = serialRead.futureResult.flatMap { [feeds, threadPool] serial in
             if let cached = feeds.cachedFeed(for: query.build, serial: serial) {
                 return eventLoop.makeSucceededFuture(cached)
             }
             return threadPool.runIfActive(eventLoop: eventLoop) { try feeds.feed(for: query.build, serial: serial) }
         }
-        let recorded: EventLoopFuture<Void>
-        if query.identifiesHost {
-            let promise = eventLoop.makePromise(of: Void.self)
-            recorder.record(checkIn(query, request)) { result in
-                promise.completeWith(result.mapError { CheckInRecordingFailed(underlying: $0) })
-            }
-            recorded = promise.futureResult
-        } else {
-            recorded = eventLoop.makeSucceededVoidFuture()
-        }
 
         let conditional = request.head.headers[canonicalForm: "If-None-Match"]
         let isHead = request.head.method == .HEAD
-        return feed.and(recorded).map { feed, _ in
+        return feed.map { feed in
             var headers = HTTPHeaders()
             headers.add(name: "ETag", value: feed.etag)
             headers.add(name: "Cache-Control", value: "no-cache")

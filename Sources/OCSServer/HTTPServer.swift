@@ -43,7 +43,11 @@ public final class HTTPServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    // Response headers are fixed strings and hex digests, never request data:
+                    // outbound header validation would only re-check them on every response.
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withErrorHandling: true, withOutboundHeaderValidation: false
+                    )
                     try channel.pipeline.syncOperations.addHandler(FeedCompression.makeCompressor())
                     try channel.pipeline.syncOperations.addHandler(HTTPRequestHandler(router: router))
                 }

@@ -22,10 +22,10 @@ public struct CheckInStore: Sendable {
                 let values: StatementArguments = [
                     checkIn.hostKey, checkIn.serverID, checkIn.serverName, checkIn.build, checkIn.orgID,
                     applied, blocked, checkIn.mitigationsEnabled, checkIn.dataCollectionEnabled,
-                    checkIn.remoteAddress, checkIn.userAgent, checkIn.time,
+                    checkIn.remoteAddress, checkIn.userAgent, DatabaseTimestamp(checkIn.time),
                 ]
                 try insertCheckIn.execute(arguments: values)
-                try upsertHost.execute(arguments: values + [checkIn.time])
+                try upsertHost.execute(arguments: values + [DatabaseTimestamp(checkIn.time)])
             }
         }
     }

@@ -64,7 +64,9 @@ struct CheckInRecorderTests {
     @Test func completesEachCheckInAfterItsCommit() async throws {
         let temporary = try TemporaryDatabase()
         let store = CheckInStore(database: temporary.database)
-        let recorder = CheckInRecorder(store: store)
+        let rules = RuleStore(database: temporary.database)
+        try rules.importRules([FeedServiceTests.ping])
+        let recorder = CheckInRecorder(store: store, rules: rules)
         let count = 200
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<count {
@@ -73,13 +75,16 @@ struct CheckInRecorderTests {
                         serverID: nil, serverName: "host\(index)", build: nil, orgID: nil, applied: [], blocked: [],
                         mitigationsEnabled: nil, dataCollectionEnabled: nil, remoteAddress: nil, userAgent: nil, time: Date()
                     )
-                    let visible = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
+                    let (visible, serial) = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(Int, Int64), any Error>) in
                         recorder.record(checkIn) { result in
                             // Durable before completion: the check-in is readable from the database now.
-                            continuation.resume(with: result.flatMap { Result { try store.history(hostKey: checkIn.hostKey).count } })
+                            continuation.resume(with: result.flatMap { serial in
+                                Result { (try store.history(hostKey: checkIn.hostKey).count, serial) }
+                            })
                         }
                     }
                     #expect(visible == 1)
+                    #expect(serial == 1)
                 }
             }
             try await group.waitForAll()

@@ -52,7 +52,7 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(host: host, port: port),
             feeds: FeedService(store: ruleStore, signer: signer),
             serials: SerialReader(store: ruleStore),
-            recorder: CheckInRecorder(store: CheckInStore(database: db)),
+            recorder: CheckInRecorder(store: CheckInStore(database: db), rules: ruleStore),
             logger: logger
         )
         let signals = [SIGINT, SIGTERM].map { number in
