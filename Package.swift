@@ -32,7 +32,11 @@ let package = Package(
         // SQLite storage through GRDB: migrations, rules, check-ins, hosts.
         .target(
             name: "OCSStorage",
-            dependencies: ["OCSDomain", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "OCSDomain",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             plugins: ["EmbedMigrations"]
         ),
         // XML signatures for the feed: signing identities, the enveloped signature, verification.

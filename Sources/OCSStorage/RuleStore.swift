@@ -2,7 +2,9 @@ import Foundation
 import GRDB
 import OCSDomain
 
-/// The rules table: current content and state of every mitigation, and the published serial.
+/// Rules and their revisions: what each rule says, which revision its state applies to, and the
+/// published serial. Every change appends an immutable revision or moves a rule between states,
+/// with an audit entry in the same transaction.
 public struct RuleStore: Sendable {
     let database: OCSDatabase
 
@@ -10,21 +12,29 @@ public struct RuleStore: Sendable {
         self.database = database
     }
 
-    /// What an import changed, by rule id.
-    public struct ImportSummary: Sendable, Equatable {
-        public var created: [String] = []
-        public var updated: [String] = []
-        public var unchanged: [String] = []
-    }
+    // MARK: Reading
 
-    /// Every rule, ordered by id.
-    public func all() throws -> [Mitigation] {
-        try database.pool.read { db in try Self.fetch(db, sql: "SELECT id, state, content FROM rules ORDER BY id") }
-    }
-
-    public func rule(id: String) throws -> Mitigation? {
+    /// Every rule at its current revision, ordered by id; optionally only those in `state`.
+    public func all(state: RuleState? = nil) throws -> [RuleRecord] {
         try database.pool.read { db in
-            try Self.fetch(db, sql: "SELECT id, state, content FROM rules WHERE id = ?", arguments: [id]).first
+            try Self.records(db, sql: "SELECT * FROM rules \(state == nil ? "" : "WHERE state = ?") ORDER BY id", arguments: state.map { [$0.rawValue] } ?? [])
+        }
+    }
+
+    /// One rule at its current revision.
+    public func record(id: String) throws -> RuleRecord? {
+        try database.pool.read { db in try Self.record(db, id: id) }
+    }
+
+    /// The rule at its current revision, as the feed and files see it.
+    public func rule(id: String) throws -> Mitigation? {
+        try record(id: id)?.rule
+    }
+
+    /// Every revision of a rule, oldest first.
+    public func revisions(id: String) throws -> [RuleRevision] {
+        try database.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM rule_revisions WHERE rule_id = ? ORDER BY revision", arguments: [id]).map(Self.revision)
         }
     }
 
@@ -32,7 +42,7 @@ public struct RuleStore: Sendable {
     public func publishedSet() throws -> PublishedRuleSet {
         try database.pool.read { db in
             let row = try Row.fetchOne(db, sql: "SELECT serial, issued_at FROM feed_state WHERE id = 1")
-            let rules = try Self.fetch(db, sql: "SELECT id, state, content FROM rules WHERE state = 'published' ORDER BY id")
+            let rules = try Self.records(db, sql: "SELECT * FROM rules WHERE state = 'published' ORDER BY id").map(\.rule)
             return PublishedRuleSet(serial: row?["serial"] ?? 0, issued: row?["issued_at"] ?? "", rules: rules)
         }
     }
@@ -49,55 +59,289 @@ public struct RuleStore: Sendable {
         try database.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM rules") == 0 }
     }
 
-    /// Creates or replaces these rules in one transaction: all are written, or none.
+    // MARK: Changing
+
+    /// Creates the rule or adds a revision with new content. A rule that is published keeps
+    /// serving its published revision; the new one waits as a draft. Otherwise the new revision
+    /// becomes current and the rule a draft. `expectedRevision`, when given, must be the latest.
     @discardableResult
-    public func importRules(_ rules: [Mitigation], at time: Date = Date()) throws -> ImportSummary {
-        let encoded = try rules.map { rule in (rule, try Self.encode(rule)) }
-        return try database.pool.write { db in
-            var summary = ImportSummary()
-            for (rule, content) in encoded {
-                let existing = try Row.fetchOne(db, sql: "SELECT state, content FROM rules WHERE id = ?", arguments: [rule.id])
-                switch existing {
-                case nil:
-                    try db.execute(
-                        sql: "INSERT INTO rules (id, state, content, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-                        arguments: [rule.id, rule.state.rawValue, content, time, time]
-                    )
-                    summary.created.append(rule.id)
-                case let row? where row["state"] == rule.state.rawValue && row["content"] == content:
-                    summary.unchanged.append(rule.id)
-                case .some:
-                    try db.execute(
-                        sql: "UPDATE rules SET state = ?, content = ?, updated_at = ? WHERE id = ?",
-                        arguments: [rule.state.rawValue, content, time, rule.id]
-                    )
-                    summary.updated.append(rule.id)
-                }
-            }
-            return summary
+    public func put(_ rule: Mitigation, expectedRevision: Int? = nil, context: ChangeContext) throws(RuleChangeError) -> RuleRecord {
+        try change("rule.put", ruleID: rule.id, context: context) { db, time in
+            let existing = try Self.record(db, id: rule.id)
+            try Self.check(expectedRevision, against: existing, id: rule.id)
+            let revision = try Self.addRevision(rule, to: existing, author: context.actor, time: time, in: db)
+            return (try Self.record(db, id: rule.id)!, revision)
         }
     }
 
-    static func encode(_ rule: Mitigation) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(rule), as: UTF8.self)
+    /// Publishes the latest revision, or `revision` (an earlier one: a rollback).
+    @discardableResult
+    public func publish(id: String, revision: Int? = nil, expectedRevision: Int? = nil, context: ChangeContext) throws(RuleChangeError) -> RuleRecord {
+        try change("rule.publish", ruleID: id, context: context) { db, time in
+            guard let existing = try Self.record(db, id: id) else { throw RuleChangeError.notFound(id) }
+            try Self.check(expectedRevision, against: existing, id: id)
+            let target = revision ?? existing.latestRevision
+            if existing.rule.state == .published && existing.revision == target {
+                throw RuleChangeError.conflict("rule \(id) is published at revision \(target) already")
+            }
+            try Self.publish(id, revision: target, time: time, in: db)
+            return (try Self.record(db, id: id)!, target)
+        }
     }
 
-    private static func fetch(_ db: Database, sql: String, arguments: StatementArguments = []) throws -> [Mitigation] {
+    /// Takes a published or draft rule out of service.
+    @discardableResult
+    public func retire(id: String, expectedRevision: Int? = nil, context: ChangeContext) throws(RuleChangeError) -> RuleRecord {
+        try change("rule.retire", ruleID: id, context: context) { db, time in
+            guard let existing = try Self.record(db, id: id) else { throw RuleChangeError.notFound(id) }
+            try Self.check(expectedRevision, against: existing, id: id)
+            guard existing.rule.state != .retired else { throw RuleChangeError.conflict("rule \(id) is retired already") }
+            try db.execute(sql: "UPDATE rules SET state = 'retired', updated_at = ? WHERE id = ?", arguments: [DatabaseTimestamp(time), id])
+            return (try Self.record(db, id: id)!, existing.revision)
+        }
+    }
+
+    /// Deletes a rule and its revisions; only one that was never published.
+    public func delete(id: String, expectedRevision: Int? = nil, context: ChangeContext) throws(RuleChangeError) {
+        _ = try change("rule.delete", ruleID: id, context: context) { db, _ in
+            guard let existing = try Self.record(db, id: id) else { throw RuleChangeError.notFound(id) }
+            try Self.check(expectedRevision, against: existing, id: id)
+            guard existing.firstPublishedAt == nil else {
+                throw RuleChangeError.conflict("rule \(id) was published, so it stays on record: retire it instead")
+            }
+            try db.execute(sql: "DELETE FROM rule_revisions WHERE rule_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM rules WHERE id = ?", arguments: [id])
+            return (existing, existing.latestRevision)
+        }
+    }
+
+    /// What an import changed, by rule id.
+    public struct ImportSummary: Sendable, Equatable {
+        public var created: [String] = []
+        public var updated: [String] = []
+        public var unchanged: [String] = []
+
+        public init(created: [String] = [], updated: [String] = [], unchanged: [String] = []) {
+            self.created = created
+            self.updated = updated
+            self.unchanged = unchanged
+        }
+    }
+
+    /// Imports rule files in one transaction: all or nothing. New content becomes a revision;
+    /// then a file saying `published` (or every file, with `publish`) publishes the latest
+    /// revision and one saying `retired` retires the rule. `draft` changes no state, so an
+    /// exported folder re-imports as a no-op.
+    @discardableResult
+    public func importRules(_ rules: [Mitigation], publish: Bool = false, context: ChangeContext = .localUser) throws(RuleChangeError) -> ImportSummary {
+        do {
+            return try database.pool.write { db in
+                let time = Date()
+                var summary = ImportSummary()
+                for rule in rules {
+                    var existing = try Self.record(db, id: rule.id)
+                    let isNew = existing == nil
+                    var changed = false
+                    let latest = try existing.map { try Self.revisionContent(db, id: rule.id, revision: $0.latestRevision) }
+                    let content = try Self.content(rule)
+                    if isNew || latest != content {
+                        let revision = try Self.addRevision(rule, to: existing, author: context.actor, time: time, in: db)
+                        try Self.audit("rule.import", rule.id, revision, context, time, db)
+                        existing = try Self.record(db, id: rule.id)
+                        changed = true
+                    }
+                    guard let current = existing else { continue }
+                    let wanted: RuleState? = publish ? .published : (rule.state == .draft ? nil : rule.state)
+                    if wanted == .published, current.rule.state != .published || current.revision != current.latestRevision {
+                        try Self.publish(rule.id, revision: current.latestRevision, time: time, in: db)
+                        try Self.audit("rule.publish", rule.id, current.latestRevision, context, time, db)
+                        changed = true
+                    } else if wanted == .retired, current.rule.state != .retired {
+                        try db.execute(sql: "UPDATE rules SET state = 'retired', updated_at = ? WHERE id = ?", arguments: [DatabaseTimestamp(time), rule.id])
+                        try Self.audit("rule.retire", rule.id, current.revision, context, time, db)
+                        changed = true
+                    }
+                    if isNew {
+                        summary.created.append(rule.id)
+                    } else if changed {
+                        summary.updated.append(rule.id)
+                    } else {
+                        summary.unchanged.append(rule.id)
+                    }
+                }
+                return summary
+            }
+        } catch let error as RuleChangeError {
+            throw error
+        } catch {
+            throw .storage("\(error)")
+        }
+    }
+
+    // MARK: Internals
+
+    /// Runs one change in a transaction with its audit entry; a refused change is audited on its
+    /// own (the transaction rolled back) and rethrown.
+    private func change(
+        _ action: String, ruleID: String, context: ChangeContext,
+        _ body: @escaping (Database, Date) throws -> (RuleRecord, Int)
+    ) throws(RuleChangeError) -> RuleRecord {
+        let time = Date()
+        do {
+            return try database.pool.write { db in
+                let (record, revision) = try body(db, time)
+                try Self.audit(action, ruleID, revision, context, time, db)
+                return record
+            }
+        } catch {
+            let failure = (error as? RuleChangeError) ?? .storage("\(error)")
+            try? AuditLog(database: database).append(AuditEntry(
+                time: time, actor: context.actor, action: action, ruleID: ruleID, revision: nil,
+                remoteAddress: context.remoteAddress, outcome: "refused: \(failure.description)"
+            ))
+            throw failure
+        }
+    }
+
+    private static func audit(_ action: String, _ ruleID: String, _ revision: Int, _ context: ChangeContext, _ time: Date, _ db: Database) throws {
+        try AuditLog.append(AuditEntry(
+            time: time, actor: context.actor, action: action, ruleID: ruleID, revision: revision,
+            remoteAddress: context.remoteAddress, outcome: "ok"
+        ), in: db)
+    }
+
+    private static func check(_ expected: Int?, against existing: RuleRecord?, id: String) throws {
+        guard let expected else { return }
+        let latest = existing?.latestRevision ?? 0
+        guard expected == latest else { throw RuleChangeError.stale(id: id, expected: expected, latest: latest) }
+    }
+
+    /// Appends a revision; makes it current unless the rule is published. Returns its number.
+    private static func addRevision(_ rule: Mitigation, to existing: RuleRecord?, author: String, time: Date, in db: Database) throws -> Int {
+        let content = try Self.content(rule)
+        let revision = (existing?.latestRevision ?? 0) + 1
+        try db.execute(
+            sql: "INSERT INTO rule_revisions (rule_id, revision, content, author, created_at) VALUES (?, ?, ?, ?, ?)",
+            arguments: [rule.id, revision, content, author, DatabaseTimestamp(time)]
+        )
+        switch existing?.rule.state {
+        case nil:
+            try db.execute(
+                sql: "INSERT INTO rules (id, state, content, created_at, updated_at, revision, latest_revision) VALUES (?, 'draft', ?, ?, ?, 1, 1)",
+                arguments: [rule.id, content, DatabaseTimestamp(time), DatabaseTimestamp(time)]
+            )
+        case .published:
+            try db.execute(sql: "UPDATE rules SET latest_revision = ?, updated_at = ? WHERE id = ?", arguments: [revision, DatabaseTimestamp(time), rule.id])
+        case .draft, .retired:
+            try db.execute(
+                sql: "UPDATE rules SET state = 'draft', content = ?, revision = ?, latest_revision = ?, updated_at = ? WHERE id = ?",
+                arguments: [content, revision, revision, DatabaseTimestamp(time), rule.id]
+            )
+        }
+        return revision
+    }
+
+    private static func publish(_ id: String, revision: Int, time: Date, in db: Database) throws {
+        guard let content = try revisionContent(db, id: id, revision: revision) else {
+            throw RuleChangeError.noSuchRevision(id: id, revision: revision)
+        }
+        try db.execute(
+            sql: "UPDATE rules SET state = 'published', revision = ?, content = ?, updated_at = ?, first_published_at = coalesce(first_published_at, ?) WHERE id = ?",
+            arguments: [revision, content, DatabaseTimestamp(time), DatabaseTimestamp(time), id]
+        )
+    }
+
+    private static func revisionContent(_ db: Database, id: String, revision: Int) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT content FROM rule_revisions WHERE rule_id = ? AND revision = ?", arguments: [id, revision])
+    }
+
+    /// A rule's content as stored: its JSON without `state`, keys sorted, so equal rules store
+    /// equal text.
+    static func content(_ rule: Mitigation) throws -> String {
+        var stateless = rule
+        stateless.state = .draft
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var object = try JSONSerialization.jsonObject(with: encoder.encode(stateless)) as? [String: Any] ?? [:]
+        object.removeValue(forKey: "state")
+        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+    }
+
+    static func decode(_ content: String, id: String) throws -> Mitigation {
+        do {
+            return try JSONDecoder().decode(Mitigation.self, from: Data(content.utf8))
+        } catch {
+            throw StorageError.corruptRule(id: id, reason: "\(error)")
+        }
+    }
+
+    private static func record(_ db: Database, id: String) throws -> RuleRecord? {
+        try records(db, sql: "SELECT * FROM rules WHERE id = ?", arguments: [id]).first
+    }
+
+    private static func records(_ db: Database, sql: String, arguments: StatementArguments = []) throws -> [RuleRecord] {
         try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
             let id: String = row["id"]
-            let content: String = row["content"]
-            do {
-                var rule = try JSONDecoder().decode(Mitigation.self, from: Data(content.utf8))
-                guard let state = RuleState(rawValue: row["state"]) else {
-                    throw StorageError.corruptRule(id: id, reason: "unknown state")
-                }
-                rule.state = state
-                return rule
-            } catch {
-                throw StorageError.corruptRule(id: id, reason: "\(error)")
+            var rule = try decode(row["content"], id: id)
+            guard let state = RuleState(rawValue: row["state"]) else {
+                throw StorageError.corruptRule(id: id, reason: "unknown state")
             }
+            rule.state = state
+            return RuleRecord(
+                rule: rule, revision: row["revision"], latestRevision: row["latest_revision"],
+                createdAt: row["created_at"], updatedAt: row["updated_at"], firstPublishedAt: row["first_published_at"]
+            )
+        }
+    }
+
+    private static func revision(_ row: Row) throws -> RuleRevision {
+        let id: String = row["rule_id"]
+        return RuleRevision(
+            ruleID: id, revision: row["revision"], rule: try decode(row["content"], id: id),
+            author: row["author"], createdAt: row["created_at"]
+        )
+    }
+}
+
+/// A rule at its current revision, with where its history stands.
+public struct RuleRecord: Sendable, Equatable {
+    /// The current revision's content, with the rule's state.
+    public let rule: Mitigation
+    /// The revision the state applies to.
+    public let revision: Int
+    /// The newest revision: ahead of `revision` while an edit of a published rule awaits publishing.
+    public let latestRevision: Int
+    public let createdAt: Date
+    public let updatedAt: Date
+    /// Nil for a rule that was never published (and so may be deleted).
+    public let firstPublishedAt: Date?
+}
+
+/// One immutable revision of a rule.
+public struct RuleRevision: Sendable, Equatable {
+    public let ruleID: String
+    public let revision: Int
+    /// Its content (state is the rule's, not the revision's: always draft here).
+    public let rule: Mitigation
+    public let author: String
+    public let createdAt: Date
+}
+
+/// Why a rule change was refused; each maps to one HTTP status.
+public enum RuleChangeError: Error, Sendable, Equatable, CustomStringConvertible {
+    case notFound(String)
+    case noSuchRevision(id: String, revision: Int)
+    case stale(id: String, expected: Int, latest: Int)
+    case conflict(String)
+    case storage(String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let id): "no rule with id '\(id.prefix(80))'"
+        case .noSuchRevision(let id, let revision): "rule \(id) has no revision \(revision)"
+        case .stale(let id, let expected, let latest): "rule \(id) is at revision \(latest), not \(expected): reload it and apply your change again"
+        case .conflict(let message): message
+        case .storage(let message): "the database failed: \(message)"
         }
     }
 }

@@ -27,14 +27,14 @@ struct CommandLineEndToEndTests {
         #expect(failed.stderr.contains("bad.yaml:3: actions: needs at least one action"))
         #expect(failed.stderr.contains("nothing was imported"))
         let listed = try workspace.ocs("rules", "list", "--db", workspace.database)
-        #expect(listed.output == "ID  STATE  APPLIES TO  DESCRIPTION\n")
+        #expect(listed.output == "ID  STATE  REVISION  APPLIES TO  DESCRIPTION\n")
 
         let imported = try workspace.ocs("rules", "import", workspace.rules, "--db", workspace.database)
         #expect(imported.output == "imported 4 rules: 4 created, 0 updated, 0 unchanged\n")
         let again = try workspace.ocs("rules", "import", workspace.rules, "--db", workspace.database)
         #expect(again.output == "imported 4 rules: 0 created, 0 updated, 4 unchanged\n")
         let list = try workspace.ocs("rules", "list", "--db", workspace.database).output
-        #expect(list.contains("M1               published  Exchange2016,Exchange2019 until Oct22SU"))
+        #expect(list.contains("M1               published  1         Exchange2016,Exchange2019 until Oct22SU"))
         let show = try workspace.ocs("rules", "show", "M1", "--db", workspace.database)
         #expect(show.output.contains("pattern: .*autodiscover\\.json.*Powershell.*"))
         let missing = try workspace.ocs("rules", "show", "NOPE", "--db", workspace.database)

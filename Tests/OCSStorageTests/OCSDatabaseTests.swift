@@ -30,7 +30,7 @@ struct OCSDatabaseTests {
         let temporary = try TemporaryDatabase()
         try RuleStore(database: temporary.database).importRules([Fixtures.rule("A", .published)])
         let again = try temporary.reopen()
-        #expect(try RuleStore(database: again).all().map(\.id) == ["A"])
+        #expect(try RuleStore(database: again).all().map(\.rule.id) == ["A"])
         #expect(try again.appliedMigrations().count == OCSDatabase.migrations.count)
     }
 

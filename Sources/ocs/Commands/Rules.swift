@@ -3,7 +3,10 @@ import ArgumentParser
 /// `ocs rules`: validate, import and inspect mitigation rules.
 struct Rules: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Validate, import and inspect mitigation rules.",
-        subcommands: [RulesValidate.self, RulesImport.self, RulesList.self, RulesShow.self]
+        abstract: "Validate, import, publish and inspect mitigation rules.",
+        subcommands: [
+            RulesValidate.self, RulesImport.self, RulesExport.self, RulesList.self, RulesShow.self,
+            RulesRevisions.self, RulesDiff.self, RulesPublish.self, RulesRetire.self,
+        ]
     )
 }

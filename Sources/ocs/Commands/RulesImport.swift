@@ -13,6 +13,9 @@ struct RulesImport: ParsableCommand {
     @Argument(help: "A rule file or a folder of *.yaml rule files.")
     var path: String
 
+    @Flag(help: "Publish every imported rule's latest revision, whatever its file says.")
+    var publish = false
+
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
@@ -23,7 +26,12 @@ struct RulesImport: ParsableCommand {
             FileHandle.standardError.write(Data((error.description + "\nnothing was imported\n").utf8))
             throw ExitCode.failure
         }
-        let summary = try RuleStore(database: try database.open()).importRules(files.rules)
+        let summary: RuleStore.ImportSummary
+        do {
+            summary = try RuleStore(database: try database.open()).importRules(files.rules, publish: publish, context: .localUser)
+        } catch {
+            throw CommandFailure("nothing was imported: \(error)")
+        }
         print("imported \(files.entries.count) rules: \(summary.created.count) created, \(summary.updated.count) updated, \(summary.unchanged.count) unchanged")
     }
 }

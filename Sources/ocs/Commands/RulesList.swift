@@ -9,11 +9,13 @@ struct RulesList: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
-        let rules = try RuleStore(database: try database.open()).all()
-        let rows = rules.map { rule in
-            [rule.id, rule.state.rawValue, Self.scope(of: rule), rule.description]
+        let records = try RuleStore(database: try database.open()).all()
+        let rows = records.map { record in
+            let rule = record.rule
+            let revision = record.latestRevision == record.revision ? "\(record.revision)" : "\(record.revision) (\(record.latestRevision) pending)"
+            return [rule.id, rule.state.rawValue, revision, Self.scope(of: rule), rule.description]
         }
-        print(TextTable(header: ["ID", "STATE", "APPLIES TO", "DESCRIPTION"], rows: rows).rendered, terminator: "")
+        print(TextTable(header: ["ID", "STATE", "REVISION", "APPLIES TO", "DESCRIPTION"], rows: rows).rendered, terminator: "")
     }
 
     static func scope(of rule: Mitigation) -> String {

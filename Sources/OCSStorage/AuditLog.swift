@@ -1,0 +1,108 @@
+import Foundation
+import GRDB
+
+/// Who is changing something, and from where: carried into every audit entry.
+public struct ChangeContext: Sendable, Equatable {
+    /// A token name for the API; `local:` and the OS user for the command line.
+    public let actor: String
+    public let remoteAddress: String?
+
+    public init(actor: String, remoteAddress: String? = nil) {
+        self.actor = actor
+        self.remoteAddress = remoteAddress
+    }
+
+    /// The command line's actor: `local:` and the user running it.
+    public static var localUser: ChangeContext {
+        let user = ProcessInfo.processInfo.environment["USER"]
+            ?? getpwuid(geteuid()).flatMap { $0.pointee.pw_name.map { String(cString: $0) } }
+            ?? String(geteuid())
+        return ChangeContext(actor: "local:\(user)")
+    }
+}
+
+/// One audit entry.
+public struct AuditEntry: Sendable, Equatable, Codable {
+    public var id: Int64?
+    public var time: Date
+    public var actor: String
+    public var action: String
+    public var ruleID: String?
+    public var revision: Int?
+    public var remoteAddress: String?
+    /// `ok`, or what went wrong (`412 stale revision`, ...).
+    public var outcome: String
+
+    public init(time: Date = Date(), actor: String, action: String, ruleID: String?, revision: Int?, remoteAddress: String?, outcome: String) {
+        self.time = time
+        self.actor = actor
+        self.action = action
+        self.ruleID = ruleID
+        self.revision = revision
+        self.remoteAddress = remoteAddress
+        self.outcome = outcome
+    }
+}
+
+/// The append-only audit trail. Nothing here updates or deletes, and triggers forbid both.
+public struct AuditLog: Sendable {
+    let database: OCSDatabase
+
+    public init(database: OCSDatabase) {
+        self.database = database
+    }
+
+    /// Filters for `entries`; nil matches anything.
+    public struct Filter: Sendable {
+        public var ruleID: String?
+        public var actor: String?
+        public var since: Date?
+        public var until: Date?
+        public var limit: Int
+
+        public init(ruleID: String? = nil, actor: String? = nil, since: Date? = nil, until: Date? = nil, limit: Int = 1000) {
+            self.ruleID = ruleID
+            self.actor = actor
+            self.since = since
+            self.until = until
+            self.limit = limit
+        }
+    }
+
+    /// Records an attempt that changed nothing (refused or failed), in a transaction of its own.
+    public func append(_ entry: AuditEntry) throws {
+        try database.pool.write { db in try Self.append(entry, in: db) }
+    }
+
+    static func append(_ entry: AuditEntry, in db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO audit_log (time, actor, action, rule_id, revision, remote_address, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            arguments: [DatabaseTimestamp(entry.time), entry.actor, entry.action, entry.ruleID, entry.revision, entry.remoteAddress, entry.outcome]
+        )
+    }
+
+    /// Matching entries, oldest first.
+    public func entries(_ filter: Filter = Filter()) throws -> [AuditEntry] {
+        var conditions: [String] = []
+        var arguments: [(any DatabaseValueConvertible)?] = []
+        if let ruleID = filter.ruleID { conditions.append("rule_id = ?"); arguments.append(ruleID) }
+        if let actor = filter.actor { conditions.append("actor = ?"); arguments.append(actor) }
+        if let since = filter.since { conditions.append("time >= ?"); arguments.append(DatabaseTimestamp(since)) }
+        if let until = filter.until { conditions.append("time < ?"); arguments.append(DatabaseTimestamp(until)) }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        arguments.append(filter.limit)
+        return try database.pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM (SELECT * FROM audit_log \(whereClause) ORDER BY id DESC LIMIT ?) ORDER BY id",
+                arguments: StatementArguments(arguments)
+            ).map { row in
+                var entry = AuditEntry(
+                    time: row["time"], actor: row["actor"], action: row["action"], ruleID: row["rule_id"],
+                    revision: row["revision"], remoteAddress: row["remote_address"], outcome: row["outcome"]
+                )
+                entry.id = row["id"]
+                return entry
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// What an API token may do; each role includes the ones before it.
+public enum Role: String, CaseIterable, Codable, Sendable, Comparable {
+    /// Read rules, hosts and the audit trail.
+    case reader
+    /// Also create, edit, publish, retire and delete rules.
+    case publisher
+    /// Also manage tokens.
+    case admin
+
+    public static func < (lhs: Role, rhs: Role) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+/// An API token as listed: never its secret.
+public struct APIToken: Sendable, Equatable, Codable {
+    public let name: String
+    public let role: Role
+    public let createdAt: Date
+    public let revokedAt: Date?
+}
+
+/// API bearer tokens. Only a SHA-256 hash of each secret is stored; a presented token is
+/// compared against every live hash in constant time, so timing tells nothing about any of them.
+public struct TokenStore: Sendable {
+    let database: OCSDatabase
+
+    public init(database: OCSDatabase) {
+        self.database = database
+    }
+
+    /// `[A-Za-z0-9._-]{1,64}`, like rule ids: token names appear in logs and the audit trail.
+    public static func isValidName(_ name: String) -> Bool {
+        (1...64).contains(name.utf8.count) && name.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == 0x2E || byte == 0x5F || byte == 0x2D
+        }
+    }
+
+    /// Creates a token and returns its secret, the only time it is ever available.
+    public func create(name: String, role: Role, context: ChangeContext) throws(TokenError) -> String {
+        guard Self.isValidName(name) else { throw .invalidName(name) }
+        var random = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &random) }
+        let secret = "ocs_" + Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        do {
+            try database.pool.write { db in
+                if try Bool.fetchOne(db, sql: "SELECT 1 FROM api_tokens WHERE name = ?", arguments: [name]) == true {
+                    throw TokenError.nameTaken(name)
+                }
+                try db.execute(
+                    sql: "INSERT INTO api_tokens (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)",
+                    arguments: [name, role.rawValue, Self.hash(secret), DatabaseTimestamp(Date())]
+                )
+                try AuditLog.append(AuditEntry(actor: context.actor, action: "token.create", ruleID: nil, revision: nil, remoteAddress: context.remoteAddress, outcome: "ok: \(name) (\(role.rawValue))"), in: db)
+            }
+        } catch let error as TokenError {
+            throw error
+        } catch {
+            throw .storage("\(error)")
+        }
+        return secret
+    }
+
+    public func list() throws -> [APIToken] {
+        try database.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, role, created_at, revoked_at FROM api_tokens ORDER BY name").map { row in
+                APIToken(name: row["name"], role: Role(rawValue: row["role"]) ?? .reader, createdAt: row["created_at"], revokedAt: row["revoked_at"])
+            }
+        }
+    }
+
+    /// Revokes a live token; it stops working on the next request.
+    public func revoke(name: String, context: ChangeContext) throws(TokenError) {
+        do {
+            try database.pool.write { db in
+                try db.execute(sql: "UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", arguments: [DatabaseTimestamp(Date()), name])
+                guard db.changesCount == 1 else { throw TokenError.notFound(name) }
+                try AuditLog.append(AuditEntry(actor: context.actor, action: "token.revoke", ruleID: nil, revision: nil, remoteAddress: context.remoteAddress, outcome: "ok: \(name)"), in: db)
+            }
+        } catch let error as TokenError {
+            throw error
+        } catch {
+            throw .storage("\(error)")
+        }
+    }
+
+    /// The live token matching `secret`, if any.
+    public func authenticate(_ secret: String) throws -> APIToken? {
+        let presented = Self.hash(secret)
+        let live = try database.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, role, token_hash, created_at FROM api_tokens WHERE revoked_at IS NULL")
+        }
+        var match: APIToken?
+        for row in live {
+            let stored: Data = row["token_hash"]
+            // Compare every hash in full, match or not: no early exit to time.
+            if Self.constantTimeEqual(stored, presented) {
+                match = APIToken(name: row["name"], role: Role(rawValue: row["role"]) ?? .reader, createdAt: row["created_at"], revokedAt: nil)
+            }
+        }
+        return match
+    }
+
+    static func hash(_ secret: String) -> Data {
+        Data(SHA256.hash(data: Data(secret.utf8)))
+    }
+
+    static func constantTimeEqual(_ lhs: Data, _ rhs: Data) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        var difference: UInt8 = 0
+        for (left, right) in zip(lhs, rhs) { difference |= left ^ right }
+        return difference == 0
+    }
+}
+
+/// Why a token operation failed.
+public enum TokenError: Error, Sendable, Equatable, CustomStringConvertible {
+    case invalidName(String)
+    case nameTaken(String)
+    case notFound(String)
+    case storage(String)
+
+    public var description: String {
+        switch self {
+        case .invalidName(let name): "'\(name.prefix(80))' is not a valid token name: use 1 to 64 of A-Z a-z 0-9 . _ -"
+        case .nameTaken(let name): "a token named '\(name)' exists already: revoke it or choose another name"
+        case .notFound(let name): "no live token named '\(name.prefix(80))': `ocs tokens list` shows them"
+        case .storage(let message): "the database failed: \(message)"
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import OCSStorage
+
+/// `ocs audit`: who changed what, oldest first.
+struct Audit: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the audit trail of rule and token changes.")
+
+    @Option(help: "Only entries about this rule id.")
+    var rule: String?
+
+    @Option(help: "Only entries by this actor (a token name, or local:USER).")
+    var actor: String?
+
+    @Option(help: "Only entries at or after this time (ISO 8601, e.g. 2026-11-23T06:00:00Z).")
+    var since: String?
+
+    @Option(help: "Only entries before this time (ISO 8601).")
+    var until: String?
+
+    @Flag(help: "Print JSON for scripts.")
+    var json = false
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() throws {
+        let filter = AuditLog.Filter(ruleID: rule, actor: actor, since: try Self.date(since, "--since"), until: try Self.date(until, "--until"))
+        let entries = try AuditLog(database: try database.open()).entries(filter)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            encoder.dateEncodingStrategy = .iso8601
+            print(String(decoding: try encoder.encode(entries), as: UTF8.self))
+            return
+        }
+        let rows = entries.map { entry in
+            [entry.time.formatted(.iso8601), entry.actor, entry.action, entry.ruleID ?? "-",
+             entry.revision.map(String.init) ?? "-", entry.remoteAddress ?? "-", entry.outcome]
+        }
+        print(TextTable(header: ["TIME", "ACTOR", "ACTION", "RULE", "REVISION", "FROM", "OUTCOME"], rows: rows).rendered, terminator: "")
+    }
+
+    static func date(_ text: String?, _ option: String) throws -> Date? {
+        guard let text else { return nil }
+        guard let date = try? Date(text, strategy: .iso8601) else {
+            throw ValidationError("\(option) '\(text)' is not an ISO 8601 time like 2026-11-23T06:00:00Z")
+        }
+        return date
+    }
+}

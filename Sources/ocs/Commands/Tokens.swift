@@ -1,0 +1,66 @@
+import ArgumentParser
+import OCSStorage
+
+/// `ocs tokens`: bearer tokens for the admin API.
+struct Tokens: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create, list and revoke API tokens.",
+        subcommands: [TokensCreate.self, TokensList.self, TokensRevoke.self]
+    )
+}
+
+/// `ocs tokens create --name NAME --role ROLE`: prints the secret once.
+struct TokensCreate: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a token; its secret is printed once and never stored.")
+
+    @Option(help: "A name for the token, shown in the audit trail.")
+    var name: String
+
+    @Option(help: "reader, publisher or admin.")
+    var role: Role
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() throws {
+        do {
+            print(try TokenStore(database: try database.open()).create(name: name, role: role, context: .localUser))
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+    }
+}
+
+/// `ocs tokens list`: names, roles and dates; no secrets.
+struct TokensList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List tokens (never their secrets).")
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() throws {
+        let rows = try TokenStore(database: try database.open()).list().map { token in
+            [token.name, token.role.rawValue, token.createdAt.formatted(.iso8601), token.revokedAt.map { "revoked \($0.formatted(.iso8601))" } ?? "live"]
+        }
+        print(TextTable(header: ["NAME", "ROLE", "CREATED", "STATUS"], rows: rows).rendered, terminator: "")
+    }
+}
+
+/// `ocs tokens revoke NAME`: the token stops working on its next request.
+struct TokensRevoke: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a token.")
+
+    @Argument(help: "The token's name.")
+    var name: String
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() throws {
+        do {
+            try TokenStore(database: try database.open()).revoke(name: name, context: .localUser)
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+        print("revoked \(name)")
+    }
+}
+
+extension Role: ExpressibleByArgument {}

@@ -1,0 +1,105 @@
+import Foundation
+import GRDB
+import OCSDomain
+import OCSTestSupport
+import Testing
+@testable import OCSStorage
+
+struct RuleLifecycleTests {
+    let alice = ChangeContext(actor: "alice", remoteAddress: "127.0.0.1")
+
+    @Test func draftsEditsPublishRollbackAndRetire() throws {
+        let temporary = try TemporaryDatabase()
+        let store = RuleStore(database: temporary.database)
+        let v1 = Fixtures.rule("R", .draft, description: "one")
+        #expect(try store.put(v1, context: alice).revision == 1)
+        #expect(try store.publishedSet().rules.isEmpty, "a draft is not served")
+
+        try store.publish(id: "R", context: alice)
+        #expect(try store.publishedSet().rules.map(\.description) == ["one"])
+
+        // Editing a published rule leaves the published revision serving.
+        let edited = try store.put(Fixtures.rule("R", .draft, description: "two"), expectedRevision: 1, context: alice)
+        #expect(edited.revision == 1 && edited.latestRevision == 2)
+        #expect(edited.rule.state == .published)
+        #expect(try store.publishedSet().rules.map(\.description) == ["one"])
+
+        try store.publish(id: "R", context: alice)
+        #expect(try store.publishedSet().rules.map(\.description) == ["two"])
+        try store.publish(id: "R", revision: 1, context: alice)
+        #expect(try store.publishedSet().rules.map(\.description) == ["one"], "rolled back")
+        #expect(try store.record(id: "R")?.latestRevision == 2)
+
+        try store.retire(id: "R", context: alice)
+        #expect(try store.publishedSet().rules.isEmpty)
+        #expect(try store.revisions(id: "R").map(\.rule.description) == ["one", "two"])
+        #expect(try store.revisions(id: "R").map(\.author) == ["alice", "alice"])
+
+        let actions = try AuditLog(database: temporary.database).entries().map { "\($0.action) \($0.revision ?? 0) \($0.outcome)" }
+        #expect(actions == ["rule.put 1 ok", "rule.publish 1 ok", "rule.put 2 ok", "rule.publish 2 ok", "rule.publish 1 ok", "rule.retire 1 ok"])
+    }
+
+    @Test func staleRevisionsAreRefusedAndChangeNothing() throws {
+        let temporary = try TemporaryDatabase()
+        let store = RuleStore(database: temporary.database)
+        try store.put(Fixtures.rule("R", .draft), context: alice)
+        #expect(throws: RuleChangeError.stale(id: "R", expected: 5, latest: 1)) {
+            try store.put(Fixtures.rule("R", .draft, description: "late"), expectedRevision: 5, context: alice)
+        }
+        #expect(try store.revisions(id: "R").count == 1)
+        let last = try #require(try AuditLog(database: temporary.database).entries().last)
+        #expect(last.outcome.hasPrefix("refused: rule R is at revision 1, not 5"))
+    }
+
+    @Test func onlyNeverPublishedRulesCanBeDeleted() throws {
+        let temporary = try TemporaryDatabase()
+        let store = RuleStore(database: temporary.database)
+        try store.put(Fixtures.rule("D", .draft), context: alice)
+        try store.delete(id: "D", context: alice)
+        #expect(try store.record(id: "D") == nil)
+        try store.put(Fixtures.rule("P", .draft), context: alice)
+        try store.publish(id: "P", context: alice)
+        try store.retire(id: "P", context: alice)
+        #expect(throws: RuleChangeError.self) { try store.delete(id: "P", context: alice) }
+        #expect(throws: RuleChangeError.notFound("nope")) { try store.publish(id: "nope", context: alice) }
+        #expect(throws: RuleChangeError.noSuchRevision(id: "P", revision: 9)) { try store.publish(id: "P", revision: 9, context: alice) }
+    }
+
+    @Test func revisionsAndAuditCannotBeRewritten() throws {
+        let temporary = try TemporaryDatabase()
+        try RuleStore(database: temporary.database).put(Fixtures.rule("R", .draft), context: alice)
+        #expect(throws: DatabaseError.self) { try temporary.database.pool.write { try $0.execute(sql: "UPDATE rule_revisions SET author = 'mallory'") } }
+        #expect(throws: DatabaseError.self) { try temporary.database.pool.write { try $0.execute(sql: "UPDATE audit_log SET actor = 'mallory'") } }
+        #expect(throws: DatabaseError.self) { try temporary.database.pool.write { try $0.execute(sql: "DELETE FROM audit_log") } }
+    }
+
+    @Test func importWithPublishAndReimportIsANoOp() throws {
+        let temporary = try TemporaryDatabase()
+        let store = RuleStore(database: temporary.database)
+        #expect(try store.importRules([Fixtures.rule("A", .draft)], publish: true, context: alice) == .init(created: ["A"]))
+        #expect(try store.record(id: "A")?.rule.state == .published)
+        #expect(try store.importRules([Fixtures.rule("A", .published)], context: alice) == .init(unchanged: ["A"]))
+        #expect(try store.revisions(id: "A").count == 1)
+    }
+}
+
+struct TokenStoreTests {
+    @Test func createsAuthenticatesAndRevokes() throws {
+        let temporary = try TemporaryDatabase()
+        let tokens = TokenStore(database: temporary.database)
+        let secret = try tokens.create(name: "ci", role: .publisher, context: .localUser)
+        #expect(secret.hasPrefix("ocs_") && secret.count > 40)
+        #expect(try tokens.authenticate(secret)?.role == .publisher)
+        #expect(try tokens.authenticate(secret + "x") == nil)
+        #expect(throws: TokenError.nameTaken("ci")) { try tokens.create(name: "ci", role: .reader, context: .localUser) }
+        #expect(throws: TokenError.invalidName("a b")) { try tokens.create(name: "a b", role: .reader, context: .localUser) }
+        try tokens.revoke(name: "ci", context: .localUser)
+        #expect(try tokens.authenticate(secret) == nil)
+        #expect(throws: TokenError.notFound("ci")) { try tokens.revoke(name: "ci", context: .localUser) }
+        // Only the hash is stored.
+        let stored = try temporary.database.pool.read { try Data.fetchOne($0, sql: "SELECT token_hash FROM api_tokens") }
+        #expect(stored?.count == 32)
+        let audit = try AuditLog(database: temporary.database).entries()
+        #expect(!audit.contains { $0.outcome.contains(secret) })
+    }
+}
