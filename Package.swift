@@ -63,7 +63,7 @@ let package = Package(
         .target(
             name: "OCSServer",
             dependencies: [
-                "OCSDomain", "OCSFeed",
+                "OCSDomain", "OCSFeed", "OCSStorage", "OCSRuleFiles",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

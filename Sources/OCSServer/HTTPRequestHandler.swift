@@ -19,9 +19,21 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             request = HTTPRequest(head: head, remoteAddress: context.channel.remoteAddress?.ipAddress)
-        case .body:
-            // No endpoint takes a body yet: drop it rather than buffer it.
-            break
+        case .body(var chunk):
+            // Bodies are kept up to the limit; past it only the fact is kept, and the request
+            // is answered 413 once it has been read to the end.
+            guard request != nil else { return }
+            let size = (request?.body?.readableBytes ?? 0) + chunk.readableBytes
+            if size > HTTPRequest.maximumBodySize {
+                request?.body = nil
+                request?.bodyTooLarge = true
+            } else if request?.bodyTooLarge == false {
+                if request?.body == nil {
+                    request?.body = chunk
+                } else {
+                    request?.body?.writeBuffer(&chunk)
+                }
+            }
         case .end:
             guard let request else { return }
             self.request = nil

@@ -13,7 +13,14 @@ public struct HTTPResponse: Sendable {
         self.body = body
     }
 
-    /// A one-line plain-text message, the form of every error response.
+    /// A JSON body.
+    public static func json(_ status: HTTPResponseStatus, _ data: [UInt8], headers extra: HTTPHeaders = [:]) -> HTTPResponse {
+        var headers: HTTPHeaders = ["Content-Type": "application/json; charset=utf-8"]
+        headers.add(contentsOf: extra)
+        return HTTPResponse(status: status, headers: headers, body: ByteBuffer(bytes: data))
+    }
+
+    /// A one-line plain-text message, the form of every feed error response.
     public static func text(_ status: HTTPResponseStatus, _ message: String) -> HTTPResponse {
         HTTPResponse(
             status: status,
@@ -23,8 +30,19 @@ public struct HTTPResponse: Sendable {
     }
 }
 
-/// What the handler knows of a request once its head has arrived.
+/// A request as the handler collected it: head, peer and body (up to `maximumBodySize`).
 public struct HTTPRequest: Sendable {
     public var head: HTTPRequestHead
     public var remoteAddress: String?
+    public var body: ByteBuffer?
+    /// The body was longer than `maximumBodySize` and was not kept.
+    public var bodyTooLarge = false
+
+    /// Largest request body kept: 1 MiB.
+    public static let maximumBodySize = 1 << 20
+
+    public init(head: HTTPRequestHead, remoteAddress: String?) {
+        self.head = head
+        self.remoteAddress = remoteAddress
+    }
 }

@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import OCSFeed
+import OCSStorage
 import Synchronization
 
 /// The ocs HTTP listener: SwiftNIO's HTTP/1.1 pipeline in front of the router.
@@ -24,12 +25,19 @@ public final class HTTPServer: Sendable {
     private let threadPool: NIOThreadPool
     private let logger: Logger
 
-    public init(configuration: Configuration, feeds: FeedService, serials: SerialReader, recorder: CheckInRecorder, logger: Logger) {
+    public init(configuration: Configuration, database: OCSDatabase, feeds: FeedService, serials: SerialReader, recorder: CheckInRecorder, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         threadPool = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
-        router = Router(feed: FeedEndpoint(feeds: feeds, serials: serials, recorder: recorder, threadPool: threadPool, logger: logger))
+        router = Router(
+            feed: FeedEndpoint(feeds: feeds, serials: serials, recorder: recorder, threadPool: threadPool, logger: logger),
+            api: AdminAPI(
+                rules: RuleStore(database: database), checkIns: CheckInStore(database: database),
+                audit: AuditLog(database: database), tokens: TokenStore(database: database),
+                catalog: .embedded, threadPool: threadPool, logger: logger
+            )
+        )
     }
 
     /// Binds and serves until `shutdown()`; returns once the listener is closed.

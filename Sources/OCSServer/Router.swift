@@ -1,12 +1,16 @@
 import NIOCore
 import NIOHTTP1
 
-/// Maps a request to the endpoint that answers it: the feed, or `404` / `405`.
+/// Maps a request to the endpoint that answers it: the feed, the admin API, or `404` / `405`.
 struct Router: Sendable {
     let feed: FeedEndpoint
+    let api: AdminAPI?
 
     func respond(to request: HTTPRequest, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
         let path = request.head.uri.prefix { $0 != "?" && $0 != "#" }
+        if let api, path.hasPrefix(AdminAPI.prefix) {
+            return api.respond(to: request, on: eventLoop)
+        }
         guard path.lowercased() == FeedEndpoint.path else {
             return eventLoop.makeSucceededFuture(.text(.notFound, "no such path: the feed is at \(FeedEndpoint.path)"))
         }

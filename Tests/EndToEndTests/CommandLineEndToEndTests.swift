@@ -57,3 +57,45 @@ struct CommandLineEndToEndTests {
         #expect(throws: ServerDidNotStart.self) { try workspace.startServer() }
     }
 }
+
+struct RuleLifecycleCommandLineTests {
+    @Test func publishRetireRevisionsDiffAndAuditFromTheShell() throws {
+        let workspace = try Workspace()
+        let db = ["--db", workspace.database]
+        #expect(try Command.run(Command.ocs, ["rules", "import", workspace.rules] + db).status == 0)
+        let edited = try workspace.write("id: M1\ndescription: edited text\nstate: draft\nactions:\n  - type: DoNothing\n", to: "edit/M1.yaml")
+        #expect(try Command.run(Command.ocs, ["rules", "import", edited] + db).status == 0)
+        let list = try Command.run(Command.ocs, ["rules", "list"] + db).output
+        #expect(list.contains("M1               published  1 (2 pending)"))
+        let diff = try Command.run(Command.ocs, ["rules", "diff", "M1"] + db).output
+        #expect(diff.contains("--- M1 revision 1") && diff.contains("+++ M1 revision 2"))
+        #expect(diff.contains("+ description: edited text"))
+        #expect(diff.contains("- references:"))
+        #expect(try Command.run(Command.ocs, ["rules", "publish", "M1"] + db).output == "published M1 at revision 2\n")
+        #expect(try Command.run(Command.ocs, ["rules", "publish", "M1", "--revision", "1"] + db).output == "published M1 at revision 1\n")
+        let again = try Command.run(Command.ocs, ["rules", "publish", "M1", "--revision", "1"] + db)
+        #expect(again.status != 0)
+        #expect(again.stderr.contains("published at revision 1 already"))
+        #expect(try Command.run(Command.ocs, ["rules", "retire", "M1"] + db).output == "retired M1\n")
+        let revisions = try Command.run(Command.ocs, ["rules", "revisions", "M1"] + db).output
+        #expect(revisions.split(separator: "\n").count == 3)
+        let audit = try Command.run(Command.ocs, ["audit", "--rule", "M1"] + db).output
+        #expect(audit.contains("rule.retire"))
+        #expect(audit.contains("local:"))
+    }
+
+    @Test func exportThenImportChangesNothing() throws {
+        let workspace = try Workspace()
+        let db = ["--db", workspace.database]
+        #expect(try Command.run(Command.ocs, ["rules", "import", workspace.rules, "--publish"] + db).status == 0)
+        let pending = try workspace.write("id: PING1\ndescription: pending edit\nactions:\n  - type: DoNothing\n", to: "edit/PING1.yaml")
+        #expect(try Command.run(Command.ocs, ["rules", "import", pending] + db).status == 0)
+        let before = try Command.run(Command.ocs, ["rules", "list"] + db).output
+        let exported = workspace.folder.appendingPathComponent("exported").path
+        #expect(try Command.run(Command.ocs, ["rules", "export", exported] + db).output == "exported 4 rules to \(exported)\n")
+        let reimport = try Command.run(Command.ocs, ["rules", "import", exported] + db)
+        #expect(reimport.output == "imported 4 rules: 0 created, 0 updated, 4 unchanged\n")
+        #expect(try Command.run(Command.ocs, ["rules", "list"] + db).output == before)
+        #expect(try Command.run(Command.ocs, ["rules", "validate", exported]).status == 0)
+    }
+}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OCSDomain
+import OCSServer
 import OCSStorage
 
 /// `ocs hosts`: the hosts that have checked in, latest state first.
@@ -14,7 +15,7 @@ struct Hosts: ParsableCommand {
 
     func run() throws {
         let hosts = try CheckInStore(database: try database.open()).hosts()
-        let views = hosts.map(HostView.init)
+        let views = hosts.map { HostView($0) }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -33,43 +34,5 @@ struct Hosts: ParsableCommand {
 
     private static func format(_ date: Date) -> String {
         date.formatted(.iso8601)
-    }
-}
-
-/// A host as `ocs hosts` shows it: the stored state plus the catalog name of its build.
-struct HostView: Encodable {
-    let name: String
-    let serverId: String?
-    let serverName: String?
-    let build: String?
-    let buildName: String?
-    let orgId: String?
-    let applied: [String]
-    let blocked: [String]
-    let mitigationsEnabled: Bool?
-    let dataCollectionEnabled: Bool?
-    let remoteAddress: String?
-    let userAgent: String?
-    let firstSeen: Date
-    let lastSeen: Date
-    let pollCount: Int
-
-    init(_ host: HostState) {
-        let latest = host.latest
-        name = latest.serverName ?? latest.serverID ?? host.hostKey
-        serverId = latest.serverID
-        serverName = latest.serverName
-        build = latest.build
-        buildName = latest.build.flatMap { try? ExchangeBuild(parsing: $0) }.map(BuildCatalog.embedded.describe)
-        orgId = latest.orgID
-        applied = latest.applied
-        blocked = latest.blocked
-        mitigationsEnabled = latest.mitigationsEnabled
-        dataCollectionEnabled = latest.dataCollectionEnabled
-        remoteAddress = latest.remoteAddress
-        userAgent = latest.userAgent
-        firstSeen = host.firstSeen
-        lastSeen = host.lastSeen
-        pollCount = host.pollCount
     }
 }

@@ -50,6 +50,7 @@ struct Serve: AsyncParsableCommand {
 
         let server = HTTPServer(
             configuration: .init(host: host, port: port),
+            database: db,
             feeds: FeedService(store: ruleStore, signer: signer),
             serials: SerialReader(store: ruleStore),
             recorder: CheckInRecorder(store: CheckInStore(database: db), rules: ruleStore),

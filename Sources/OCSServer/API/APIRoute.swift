@@ -1,0 +1,92 @@
+import NIOHTTP1
+import OCSStorage
+
+/// An admin API endpoint, resolved from method and path, with the role it needs.
+enum APIRoute: Equatable {
+    case listRules
+    case getRule(String)
+    case ruleRevisions(String)
+    case ruleImpact(String)
+    case putRule(String)
+    case publishRule(String)
+    case retireRule(String)
+    case deleteRule(String)
+    case listHosts
+    case getHost(String)
+    case audit
+    case listTokens
+    case createToken
+    case revokeToken(String)
+
+    /// The least role that may call it.
+    var role: Role {
+        switch self {
+        case .listRules, .getRule, .ruleRevisions, .ruleImpact, .listHosts, .getHost, .audit: .reader
+        case .putRule, .publishRule, .retireRule, .deleteRule: .publisher
+        case .listTokens, .createToken, .revokeToken: .admin
+        }
+    }
+
+    /// The audit action of a state-changing call; nil for reads.
+    var auditAction: String? {
+        switch self {
+        case .putRule: "rule.put"
+        case .publishRule: "rule.publish"
+        case .retireRule: "rule.retire"
+        case .deleteRule: "rule.delete"
+        case .createToken: "token.create"
+        case .revokeToken: "token.revoke"
+        default: nil
+        }
+    }
+
+    /// The rule a call concerns, for the audit trail.
+    var ruleID: String? {
+        switch self {
+        case .getRule(let id), .ruleRevisions(let id), .ruleImpact(let id), .putRule(let id),
+             .publishRule(let id), .retireRule(let id), .deleteRule(let id):
+            id
+        default:
+            nil
+        }
+    }
+
+    enum Resolution: Equatable {
+        case route(APIRoute)
+        case notFound
+        case methodNotAllowed(allowed: [HTTPMethod])
+    }
+
+    /// Resolves path segments after `/api/v1/`.
+    static func resolve(_ method: HTTPMethod, _ segments: [String]) -> Resolution {
+        let table: [(HTTPMethod, APIRoute)]
+        switch segments.count {
+        case 1 where segments[0] == "rules":
+            table = [(.GET, .listRules)]
+        case 2 where segments[0] == "rules":
+            table = [(.GET, .getRule(segments[1])), (.PUT, .putRule(segments[1])), (.DELETE, .deleteRule(segments[1]))]
+        case 3 where segments[0] == "rules":
+            switch segments[2] {
+            case "revisions": table = [(.GET, .ruleRevisions(segments[1]))]
+            case "impact": table = [(.GET, .ruleImpact(segments[1]))]
+            case "publish": table = [(.POST, .publishRule(segments[1]))]
+            case "retire": table = [(.POST, .retireRule(segments[1]))]
+            default: return .notFound
+            }
+        case 1 where segments[0] == "hosts":
+            table = [(.GET, .listHosts)]
+        case 2 where segments[0] == "hosts":
+            table = [(.GET, .getHost(segments[1]))]
+        case 1 where segments[0] == "audit":
+            table = [(.GET, .audit)]
+        case 1 where segments[0] == "tokens":
+            table = [(.GET, .listTokens), (.POST, .createToken)]
+        case 2 where segments[0] == "tokens":
+            table = [(.DELETE, .revokeToken(segments[1]))]
+        default:
+            return .notFound
+        }
+        if let (_, route) = table.first(where: { $0.0 == method }) { return .route(route) }
+        return .methodNotAllowed(allowed: table.map(\.0))
+    }
+}

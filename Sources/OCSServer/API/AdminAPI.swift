@@ -1,0 +1,383 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import OCSDomain
+import OCSRuleFiles
+import OCSStorage
+
+/// The JSON admin API under `/api/v1/`: bearer-token authentication, role checks, the rule
+/// lifecycle, hosts, the audit trail and tokens. Every call runs on the thread pool: each one
+/// reads or writes the database.
+struct AdminAPI: Sendable {
+    static let prefix = "/api/v1/"
+
+    let rules: RuleStore
+    let checkIns: CheckInStore
+    let audit: AuditLog
+    let tokens: TokenStore
+    let catalog: BuildCatalog
+    let threadPool: NIOThreadPool
+    let logger: Logger
+
+    func respond(to request: HTTPRequest, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
+        threadPool.runIfActive(eventLoop: eventLoop) { handle(request) }.flatMapErrorThrowing { [logger] error in
+            logger.error("admin API request failed", metadata: ["error": "\(error)"])
+            return Self.error(.internalServerError, "internal error: see the server log")
+        }
+    }
+
+    /// Answers one request. Blocking.
+    func handle(_ request: HTTPRequest) -> HTTPResponse {
+        guard let components = URLComponents(string: request.head.uri), components.path.hasPrefix(Self.prefix) else {
+            return Self.error(.badRequest, "the request URI is not valid: percent-encode special characters")
+        }
+        let caller: APIToken
+        do {
+            guard let secret = Self.bearerToken(request.head.headers), let token = try tokens.authenticate(secret) else {
+                var response = Self.error(.unauthorized, "a valid API token is required: send Authorization: Bearer TOKEN (ocs tokens create makes one)")
+                response.headers.add(name: "WWW-Authenticate", value: "Bearer realm=\"ocs\"")
+                return response
+            }
+            caller = token
+        } catch {
+            logger.error("token lookup failed", metadata: ["error": "\(error)"])
+            return Self.error(.internalServerError, "internal error: see the server log")
+        }
+
+        let segments = components.path.dropFirst(Self.prefix.count).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        let route: APIRoute
+        switch APIRoute.resolve(request.head.method, segments) {
+        case .notFound:
+            return Self.error(.notFound, "no such API endpoint: \(components.path)")
+        case .methodNotAllowed(let allowed):
+            var response = Self.error(.methodNotAllowed, "method \(request.head.method.rawValue) not allowed here: use \(allowed.map(\.rawValue).joined(separator: " or "))")
+            response.headers.add(name: "Allow", value: allowed.map(\.rawValue).joined(separator: ", "))
+            return response
+        case .route(let resolved):
+            route = resolved
+        }
+
+        let context = ChangeContext(actor: caller.name, remoteAddress: request.remoteAddress)
+        let response: HTTPResponse
+        if caller.role < route.role {
+            response = Self.error(.forbidden, "token '\(caller.name)' has role \(caller.role.rawValue); this needs \(route.role.rawValue)")
+        } else {
+            response = handle(route, request, components: components, context: context)
+        }
+        // Writes that the store refused are audited there; those refused before it, here.
+        if let action = route.auditAction, response.status.code >= 400, response.status != .internalServerError,
+           !response.headers.contains(name: Self.auditedMarker) {
+            try? audit.append(AuditEntry(
+                actor: caller.name, action: action, ruleID: route.ruleID, revision: nil,
+                remoteAddress: request.remoteAddress, outcome: "refused: \(response.status.code) \(Self.message(of: response))"
+            ))
+        }
+        var final = response
+        final.headers.remove(name: Self.auditedMarker)
+        return final
+    }
+
+    private func handle(_ route: APIRoute, _ request: HTTPRequest, components: URLComponents, context: ChangeContext) -> HTTPResponse {
+        let query = (components.queryItems ?? []).reduce(into: [String: String]()) { $0[$1.name] = $1.value ?? "" }
+        do {
+            switch route {
+            case .listRules:
+                var state: RuleState?
+                if let text = query["state"] {
+                    guard let parsed = RuleState(rawValue: text) else {
+                        return Self.error(.badRequest, "state '\(text.prefix(40))' is not one of draft, published, retired")
+                    }
+                    state = parsed
+                }
+                return Self.ok(try rules.all(state: state).map(RuleView.init))
+            case .getRule(let id):
+                guard let record = try rules.record(id: id) else { return Self.notFound(id) }
+                return Self.ruleResponse(.ok, record)
+            case .ruleRevisions(let id):
+                guard try rules.record(id: id) != nil else { return Self.notFound(id) }
+                return Self.ok(try rules.revisions(id: id).map(RevisionView.init))
+            case .ruleImpact(let id):
+                guard let record = try rules.record(id: id), let latest = try rules.revisions(id: id).last else { return Self.notFound(id) }
+                return Self.ok(ImpactView(rule: latest.rule, revision: record.latestRevision, hosts: try checkIns.hosts(), catalog: catalog))
+            case .putRule(let id):
+                return try put(id, request, context: context)
+            case .publishRule(let id):
+                let revision: Int?
+                switch Self.publishRevision(request) {
+                case .success(let value): revision = value
+                case .failure(let refusal): return refusal.response
+                }
+                return Self.ruleResponse(.ok, try rules.publish(id: id, revision: revision, expectedRevision: try Self.expectedRevision(request), context: context))
+            case .retireRule(let id):
+                return Self.ruleResponse(.ok, try rules.retire(id: id, expectedRevision: try Self.expectedRevision(request), context: context))
+            case .deleteRule(let id):
+                try rules.delete(id: id, expectedRevision: try Self.expectedRevision(request), context: context)
+                return HTTPResponse(status: .noContent)
+            case .listHosts:
+                return Self.ok(try checkIns.hosts().map { HostView($0, catalog: catalog) })
+            case .getHost(let id):
+                guard let host = try checkIns.hosts().first(where: { $0.hostKey == id }) else {
+                    return Self.error(.notFound, "no host with id '\(id.prefix(80))': GET /api/v1/hosts lists them")
+                }
+                return Self.ok(HostDetailView(host: HostView(host, catalog: catalog), checkIns: try checkIns.history(hostKey: id).map(CheckInView.init)))
+            case .audit:
+                var filter = AuditLog.Filter(ruleID: query["rule"], actor: query["actor"])
+                for (name, keyPath) in [("since", \AuditLog.Filter.since), ("until", \AuditLog.Filter.until)] {
+                    guard let text = query[name] else { continue }
+                    guard let date = try? Date(text, strategy: .iso8601) else {
+                        return Self.error(.badRequest, "\(name) '\(text.prefix(40))' is not an ISO 8601 time like 2026-11-23T06:00:00Z")
+                    }
+                    filter[keyPath: keyPath] = date
+                }
+                return Self.ok(try audit.entries(filter))
+            case .listTokens:
+                return Self.ok(try tokens.list())
+            case .createToken:
+                return createToken(request, context: context)
+            case .revokeToken(let name):
+                do {
+                    try tokens.revoke(name: name, context: context)
+                    return HTTPResponse(status: .noContent)
+                } catch {
+                    return Self.error(.notFound, error.description)
+                }
+            }
+        } catch let error as RuleChangeError {
+            var response: HTTPResponse
+            switch error {
+            case .notFound: response = Self.error(.notFound, error.description)
+            case .noSuchRevision: response = Self.problems(.unprocessableEntity, [ProblemView(field: "revision", message: error.description)])
+            case .stale: response = Self.error(.preconditionFailed, error.description)
+            case .conflict: response = Self.error(.conflict, error.description)
+            case .storage:
+                logger.error("rule change failed", metadata: ["error": "\(error)"])
+                response = Self.error(.internalServerError, "internal error: see the server log")
+            }
+            response.headers.add(name: Self.auditedMarker, value: "1")
+            return response
+        } catch let error as APIInputError {
+            return error.response
+        } catch {
+            logger.error("admin API request failed", metadata: ["error": "\(error)"])
+            return Self.error(.internalServerError, "internal error: see the server log")
+        }
+    }
+
+    private func put(_ id: String, _ request: HTTPRequest, context: ChangeContext) throws -> HTTPResponse {
+        let text = try Self.jsonBody(request, required: true)
+        let rule: Mitigation
+        switch RuleDocumentDecoder().decode(text, file: "body") {
+        case .failure(let invalid):
+            return Self.problems(.unprocessableEntity, invalid.problems.map { ProblemView(field: $0.field, message: $0.message) })
+        case .success(let decoded):
+            rule = decoded.rule
+        }
+        var problems: [ProblemView] = []
+        if rule.id != id { problems.append(ProblemView(field: "id", message: "'\(rule.id)' is not '\(id)', the id in the URL")) }
+        if rule.state != .draft {
+            problems.append(ProblemView(field: "state", message: "a PUT stores a draft revision: publish or retire with POST /api/v1/rules/\(id)/publish or /retire"))
+        }
+        guard problems.isEmpty else { return Self.problems(.unprocessableEntity, problems) }
+        let expected = try Self.expectedRevision(request)
+        let record = try rules.put(rule, expectedRevision: expected, context: context)
+        return Self.ruleResponse(record.latestRevision == 1 ? .created : .ok, record)
+    }
+
+    private func createToken(_ request: HTTPRequest, context: ChangeContext) -> HTTPResponse {
+        struct Body: Decodable { let name: String; let role: Role }
+        struct Created: Encodable { let name: String; let role: Role; let token: String }
+        do {
+            let text = try Self.jsonBody(request, required: true)
+            let body: Body
+            do {
+                body = try JSONDecoder().decode(Body.self, from: Data(text.utf8))
+            } catch {
+                return Self.problems(.unprocessableEntity, [ProblemView(field: "", message: "expected {\"name\": NAME, \"role\": \"reader\" | \"publisher\" | \"admin\"}")])
+            }
+            let secret = try tokens.create(name: body.name, role: body.role, context: context)
+            return Self.json(.created, Created(name: body.name, role: body.role, token: secret))
+        } catch let error as APIInputError {
+            return error.response
+        } catch let error as TokenError {
+            switch error {
+            case .invalidName: return Self.problems(.unprocessableEntity, [ProblemView(field: "name", message: error.description)])
+            case .nameTaken: return Self.error(.conflict, error.description)
+            default: return Self.error(.internalServerError, "internal error: see the server log")
+            }
+        } catch {
+            return Self.error(.internalServerError, "internal error: see the server log")
+        }
+    }
+
+    // MARK: Request parts
+
+    static func bearerToken(_ headers: HTTPHeaders) -> String? {
+        guard let value = headers.first(name: "Authorization") else { return nil }
+        let parts = value.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return parts[1].trimmingCharacters(in: .whitespaces)
+    }
+
+    /// `If-Match: "N"` as a revision number; nil without the header.
+    static func expectedRevision(_ request: HTTPRequest) throws -> Int? {
+        guard let value = request.head.headers.first(name: "If-Match") else { return nil }
+        var tag = value.trimmingCharacters(in: .whitespaces)[...]
+        if tag.hasPrefix("W/") { tag = tag.dropFirst(2) }
+        guard tag.count >= 3, tag.first == "\"", tag.last == "\"", let revision = Int(tag.dropFirst().dropLast()), revision >= 1 else {
+            throw APIInputError(response: error(.badRequest, "If-Match must be the rule's ETag, like \"3\""))
+        }
+        return revision
+    }
+
+    /// The body as JSON text: `413` when too large, `415` when not JSON, `400` when malformed.
+    static func jsonBody(_ request: HTTPRequest, required: Bool) throws -> String {
+        if request.bodyTooLarge {
+            throw APIInputError(response: error(.payloadTooLarge, "the body is larger than \(HTTPRequest.maximumBodySize) bytes"))
+        }
+        let bytes = request.body.map { Array($0.readableBytesView) } ?? []
+        if bytes.isEmpty && !required { return "" }
+        let type = request.head.headers.first(name: "Content-Type")?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard type == "application/json" else {
+            throw APIInputError(response: error(.unsupportedMediaType, "send the body as Content-Type: application/json"))
+        }
+        do {
+            _ = try JSONSerialization.jsonObject(with: Data(bytes))
+        } catch {
+            throw APIInputError(response: Self.error(.badRequest, "the body is not valid JSON"))
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw APIInputError(response: Self.error(.badRequest, "the body is not UTF-8"))
+        }
+        return text
+    }
+
+    /// `{"revision": N}` or no body.
+    static func publishRevision(_ request: HTTPRequest) -> Result<Int?, APIInputError> {
+        struct Body: Decodable { let revision: Int? }
+        do {
+            let text = try jsonBody(request, required: false)
+            guard !text.isEmpty else { return .success(nil) }
+            guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+                  Set(object.keys).isSubset(of: ["revision"]),
+                  let body = try? JSONDecoder().decode(Body.self, from: Data(text.utf8)),
+                  body.revision.map({ $0 >= 1 }) ?? true
+            else {
+                return .failure(APIInputError(response: problems(.unprocessableEntity, [ProblemView(field: "revision", message: "expected {\"revision\": N} with N a revision number, or no body")])))
+            }
+            return .success(body.revision)
+        } catch let error as APIInputError {
+            return .failure(error)
+        } catch {
+            return .failure(APIInputError(response: Self.error(.badRequest, "the body is not valid JSON")))
+        }
+    }
+
+    // MARK: Responses
+
+    /// Set on responses whose refusal the rule store already audited; removed before sending.
+    static let auditedMarker = "X-OCS-Audited"
+
+    static func json(_ status: HTTPResponseStatus, _ value: some Encodable, headers: HTTPHeaders = [:]) -> HTTPResponse {
+        .json(status, APIJSON.encode(value), headers: headers)
+    }
+
+    static func ok(_ value: some Encodable) -> HTTPResponse {
+        json(.ok, value)
+    }
+
+    static func ruleResponse(_ status: HTTPResponseStatus, _ record: RuleRecord) -> HTTPResponse {
+        json(status, RuleView(record), headers: ["ETag": "\"\(record.latestRevision)\""])
+    }
+
+    static func error(_ status: HTTPResponseStatus, _ message: String) -> HTTPResponse {
+        json(status, ErrorView(error: message))
+    }
+
+    static func notFound(_ id: String) -> HTTPResponse {
+        error(.notFound, "no rule with id '\(id.prefix(80))': GET /api/v1/rules lists them")
+    }
+
+    static func problems(_ status: HTTPResponseStatus, _ problems: [ProblemView]) -> HTTPResponse {
+        json(status, problems)
+    }
+
+    /// The message of an error response, for the audit trail.
+    static func message(of response: HTTPResponse) -> String {
+        guard let body = response.body else { return "" }
+        let data = Data(body.readableBytesView)
+        if let view = try? JSONDecoder().decode([String: String].self, from: data), let message = view["error"] { return message }
+        if let problems = try? JSONSerialization.jsonObject(with: data) as? [[String: String]] {
+            return problems.map { "\($0["field"] ?? ""): \($0["message"] ?? "")" }.joined(separator: "; ")
+        }
+        return ""
+    }
+}
+
+/// A request the API refuses before touching data; carries its response.
+struct APIInputError: Error {
+    let response: HTTPResponse
+}
+
+/// The hosts a rule applies to, by their last reported build.
+struct ImpactView: Encodable {
+    struct Count: Encodable { let product: String; let cumulativeUpdate: String; let hosts: Int }
+
+    let rule: String
+    let revision: Int
+    let hosts: [HostView]
+    let total: Int
+    let byProduct: [String: Int]
+    let byCumulativeUpdate: [Count]
+
+    init(rule: Mitigation, revision: Int, hosts: [HostState], catalog: BuildCatalog) {
+        self.rule = rule.id
+        self.revision = revision
+        var affected: [HostView] = []
+        var byProduct: [String: Int] = [:]
+        var byCU: [String: (String, String, Int)] = [:]
+        for host in hosts {
+            guard let text = host.latest.build, let build = try? ExchangeBuild(parsing: text),
+                  let product = ExchangeProduct(build: build) else { continue }
+            guard rule.applies.map({ $0.includes(build, catalog: catalog) }) ?? true else { continue }
+            affected.append(HostView(host, catalog: catalog))
+            byProduct[product.rawValue, default: 0] += 1
+            let cu = catalog.cumulativeUpdate(of: build.branch)?.cumulativeUpdate ?? "unlisted \(build.branch)"
+            byCU["\(product.rawValue) \(cu)", default: (product.rawValue, cu, 0)].2 += 1
+        }
+        self.hosts = affected
+        total = affected.count
+        self.byProduct = byProduct
+        byCumulativeUpdate = byCU.keys.sorted().map { Count(product: byCU[$0]!.0, cumulativeUpdate: byCU[$0]!.1, hosts: byCU[$0]!.2) }
+    }
+}
+
+/// A host and its recent check-ins.
+struct HostDetailView: Encodable {
+    let host: HostView
+    let checkIns: [CheckInView]
+}
+
+/// One check-in as the API shows it.
+struct CheckInView: Encodable {
+    let time: Date
+    let build: String?
+    let applied: [String]
+    let blocked: [String]
+    let mitigationsEnabled: Bool?
+    let dataCollectionEnabled: Bool?
+    let remoteAddress: String?
+    let userAgent: String?
+
+    init(_ checkIn: CheckIn) {
+        time = checkIn.time
+        build = checkIn.build
+        applied = checkIn.applied
+        blocked = checkIn.blocked
+        mitigationsEnabled = checkIn.mitigationsEnabled
+        dataCollectionEnabled = checkIn.dataCollectionEnabled
+        remoteAddress = checkIn.remoteAddress
+        userAgent = checkIn.userAgent
+    }
+}
