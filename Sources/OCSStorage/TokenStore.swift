@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GRDB
+import OCSDomain
 
 /// What an API token may do; each role includes the ones before it.
 public enum Role: String, CaseIterable, Codable, Sendable, Comparable {
@@ -33,12 +34,9 @@ public struct TokenStore: Sendable {
         self.database = database
     }
 
-    /// `[A-Za-z0-9._-]{1,64}`, like rule ids: token names appear in logs and the audit trail.
+    /// Token names take the form of rule ids: they appear in logs and the audit trail.
     public static func isValidName(_ name: String) -> Bool {
-        (1...64).contains(name.utf8.count) && name.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == 0x2E || byte == 0x5F || byte == 0x2D
-        }
+        RuleValidator.isValidID(name)
     }
 
     /// Creates a token and returns its secret, the only time it is ever available.

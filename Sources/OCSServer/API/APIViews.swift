@@ -87,9 +87,10 @@ struct ErrorView: Encodable {
     let error: String
 }
 
-/// JSON as the API writes it: sorted keys, ISO 8601 dates, indented for people using curl.
-enum APIJSON {
-    static func encode(_ value: some Encodable) -> [UInt8] {
+/// JSON as the API and the command line's `--json` write it: sorted keys, ISO 8601 dates,
+/// indented for people using curl.
+public enum APIJSON {
+    public static func encode(_ value: some Encodable) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OCSServer
 import OCSStorage
 
 /// `ocs audit`: who changed what, oldest first.
@@ -27,10 +28,7 @@ struct Audit: ParsableCommand {
         let filter = AuditLog.Filter(ruleID: rule, actor: actor, since: try Self.date(since, "--since"), until: try Self.date(until, "--until"))
         let entries = try AuditLog(database: try database.open()).entries(filter)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            encoder.dateEncodingStrategy = .iso8601
-            print(String(decoding: try encoder.encode(entries), as: UTF8.self))
+            FileHandle.standardOutput.write(Data(APIJSON.encode(entries)))
             return
         }
         let rows = entries.map { entry in

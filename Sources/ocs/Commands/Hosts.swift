@@ -17,10 +17,7 @@ struct Hosts: ParsableCommand {
         let hosts = try CheckInStore(database: try database.open()).hosts()
         let views = hosts.map { HostView($0) }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            encoder.dateEncodingStrategy = .iso8601
-            print(String(decoding: try encoder.encode(views), as: UTF8.self))
+            FileHandle.standardOutput.write(Data(APIJSON.encode(views)))
             return
         }
         let rows: [[String]] = views.map { view in

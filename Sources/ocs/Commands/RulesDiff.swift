@@ -23,7 +23,7 @@ struct RulesDiff: ParsableCommand {
     func run() throws {
         let store = RuleStore(database: try database.open())
         guard let record = try store.record(id: id) else {
-            throw CommandFailure("no rule with id '\(id)': `ocs rules list` shows the ids")
+            throw CommandFailure.noSuchRule(id)
         }
         let revisions = try store.revisions(id: id)
         let newer = to ?? record.latestRevision

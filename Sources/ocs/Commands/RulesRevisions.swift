@@ -14,7 +14,7 @@ struct RulesRevisions: ParsableCommand {
     func run() throws {
         let store = RuleStore(database: try database.open())
         guard let record = try store.record(id: id) else {
-            throw CommandFailure("no rule with id '\(id)': `ocs rules list` shows the ids")
+            throw CommandFailure.noSuchRule(id)
         }
         let rows = try store.revisions(id: id).map { revision in
             let marks = [revision.revision == record.revision ? record.rule.state.rawValue : nil,

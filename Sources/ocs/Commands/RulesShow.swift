@@ -13,7 +13,7 @@ struct RulesShow: ParsableCommand {
 
     func run() throws {
         guard let rule = try RuleStore(database: try database.open()).rule(id: id) else {
-            throw CommandFailure("no rule with id '\(id)': `ocs rules list` shows the ids")
+            throw CommandFailure.noSuchRule(id)
         }
         print(try RuleDocumentEncoder().yaml(for: rule), terminator: "")
     }

@@ -22,4 +22,8 @@ struct CommandFailure: Error, CustomStringConvertible {
     init(_ description: String) {
         self.description = description
     }
+
+    static func noSuchRule(_ id: String) -> CommandFailure {
+        CommandFailure("no rule with id '\(id)': `ocs rules list` shows the ids")
+    }
 }
