@@ -90,7 +90,7 @@ let package = Package(
         // Shared test fixtures: temporary databases, the `ocs` binary and its server process.
         .target(name: "OCSTestSupport", dependencies: ["OCSStorage"], path: "Tests/OCSTestSupport"),
         .testTarget(name: "OCSDomainTests", dependencies: ["OCSDomain"]),
-        .testTarget(name: "OCSRuleFilesTests", dependencies: ["OCSRuleFiles"]),
+        .testTarget(name: "OCSRuleFilesTests", dependencies: ["OCSRuleFiles", "OCSTestSupport"]),
         .testTarget(name: "OCSStorageTests", dependencies: ["OCSStorage", "OCSTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "OCSSigningTests", dependencies: ["OCSSigning", "OCSDomain", "OCSTestSupport"]),
         .testTarget(name: "OCSFeedTests", dependencies: ["OCSFeed", "OCSTestSupport"]),

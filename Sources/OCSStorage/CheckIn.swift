@@ -1,7 +1,7 @@
 import Foundation
 
 /// One poll from an identified host: what it reported about itself, and when and from where.
-public struct CheckIn: Sendable, Equatable, Codable {
+public struct CheckIn: Sendable, Equatable {
     /// `serverId` when the host sent one, else `name:` and its case-folded server name.
     public var hostKey: String
     public var serverID: String?

@@ -1,23 +1,19 @@
 import Foundation
 import OCSDomain
+import OCSTestSupport
 import Testing
 @testable import OCSRuleFiles
 
-/// A temporary folder of rule files, removed when the test ends.
-final class RuleFolder {
-    let url: URL
-
-    init(_ files: [String: String]) throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("ocs-rules-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+extension ScratchFolder {
+    /// A scratch folder holding these rule files.
+    convenience init(_ files: [String: String]) throws {
+        try self.init()
         for (name, text) in files {
             try Data(text.utf8).write(to: url.appendingPathComponent(name))
         }
     }
 
     var path: String { url.path }
-
-    deinit { try? FileManager.default.removeItem(at: url) }
 }
 
 struct RuleFileSetTests {
@@ -29,7 +25,7 @@ struct RuleFileSetTests {
         """
 
     func problems(_ text: String) throws -> [String] {
-        let folder = try RuleFolder(["rule.yaml": text])
+        let folder = try ScratchFolder(["rule.yaml": text])
         do {
             _ = try RuleFileSet.load(folder.path)
             return []
@@ -51,7 +47,7 @@ struct RuleFileSetTests {
     }
 
     @Test func defaultsStateToDraft() throws {
-        let folder = try RuleFolder(["a.yaml": Self.valid])
+        let folder = try ScratchFolder(["a.yaml": Self.valid])
         #expect(try RuleFileSet.load(folder.path).rules.first?.state == .draft)
     }
 
@@ -115,7 +111,7 @@ struct RuleFileSetTests {
     }
 
     @Test func reportsDuplicateIDsAcrossFilesAndEveryFile() throws {
-        let folder = try RuleFolder([
+        let folder = try ScratchFolder([
             "a.yaml": Self.valid,
             "b.yaml": "# same id again\n" + Self.valid,
             "c.yml": "id: C\ndescription: d\nactions: []\n",
