@@ -76,6 +76,7 @@ let package = Package(
             name: "ocs",
             dependencies: [
                 "OCSDomain", "OCSRuleFiles", "OCSStorage", "OCSSigning", "OCSFeed", "OCSServer",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

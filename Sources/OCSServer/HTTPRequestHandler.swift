@@ -10,6 +10,8 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private let router: Router
     private var request: HTTPRequest?
+    /// Requests whose responses are being prepared off the channel.
+    private var pendingResponses = 0
 
     init(router: Router) {
         self.router = router
@@ -39,8 +41,10 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.request = nil
             let response = router.respond(to: request, on: context.eventLoop)
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            pendingResponses += 1
             response.hop(to: context.eventLoop).whenComplete { result in
                 let (handler, context) = bound.value
+                handler.pendingResponses -= 1
                 switch result {
                 case .success(let response):
                     handler.write(response, for: request, context: context)
@@ -48,6 +52,16 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
                     handler.write(.text(.internalServerError, "internal error: see the server log"), for: request, context: context)
                 }
             }
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // IdleStateHandler: nothing arrived for the idle timeout. Close, unless a response is
+        // still being prepared; that request's end closes nothing, so check again next time.
+        if event is IdleStateHandler.IdleStateEvent, request == nil, pendingResponses == 0 {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
         }
     }
 

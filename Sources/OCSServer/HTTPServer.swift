@@ -12,10 +12,14 @@ public final class HTTPServer: Sendable {
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
+        /// A connection that sends nothing for this long is closed, so idle or stalled clients
+        /// cannot hold sockets open forever. Agents poll hourly on fresh connections.
+        public var idleTimeout: TimeAmount
 
-        public init(host: String, port: Int) {
+        public init(host: String, port: Int, idleTimeout: TimeAmount = .seconds(60)) {
             self.host = host
             self.port = port
+            self.idleTimeout = idleTimeout
         }
     }
 
@@ -44,6 +48,7 @@ public final class HTTPServer: Sendable {
     public func run(onBound: @Sendable (SocketAddress) -> Void = { _ in }) async throws {
         threadPool.start()
         let router = self.router
+        let idleTimeout = configuration.idleTimeout
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -51,6 +56,7 @@ public final class HTTPServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
                     // Response headers are fixed strings and hex digests, never request data:
                     // outbound header validation would only re-check them on every response.
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
+import NIOCore
 import OCSFeed
 import OCSRuleFiles
 import OCSServer
@@ -28,11 +29,15 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var signing: SigningOptions
 
+    @Option(help: "Seconds a connection may stay silent before it is closed.")
+    var idleTimeout = 60
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        guard (1...3600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be between 1 and 3600 seconds") }
     }
 
     func run() async throws {
@@ -49,7 +54,7 @@ struct Serve: AsyncParsableCommand {
         try importInitialRules(into: ruleStore, logger: logger)
 
         let server = HTTPServer(
-            configuration: .init(host: host, port: port),
+            configuration: .init(host: host, port: port, idleTimeout: .seconds(Int64(idleTimeout))),
             database: db,
             feeds: FeedService(store: ruleStore, signer: signer),
             serials: SerialReader(store: ruleStore),
