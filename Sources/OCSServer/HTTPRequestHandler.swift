@@ -23,7 +23,8 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             request = HTTPRequest(head: head, remoteAddress: context.channel.remoteAddress?.ipAddress)
         case .body(var chunk):
             // Bodies are kept up to the limit; past it only the fact is kept, and the request
-            // is answered 413 once it has been read to the end.
+            // is answered 413 once it has been read to the end. Mutated in place through the
+            // optional: a copy of the request would copy the buffer on every chunk.
             guard request != nil else { return }
             let size = (request?.body?.readableBytes ?? 0) + chunk.readableBytes
             if size > HTTPRequest.maximumBodySize {
@@ -56,8 +57,8 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // IdleStateHandler: nothing arrived for the idle timeout. Close, unless a response is
-        // still being prepared; that request's end closes nothing, so check again next time.
+        // IdleStateHandler: nothing arrived for the idle timeout. Close, unless a request is
+        // still being read or answered; the timer fires again if the connection stays silent.
         if event is IdleStateHandler.IdleStateEvent, request == nil, pendingResponses == 0 {
             context.close(promise: nil)
         } else {
