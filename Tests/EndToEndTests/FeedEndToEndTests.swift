@@ -125,3 +125,14 @@ struct IdleConnectionTests {
         #expect(try Curl.request(server.baseURL + "/getexchangemitigations").status == 200)
     }
 }
+
+struct ShutdownTests {
+    @Test func stopsCleanlyOnSIGTERM() throws {
+        let workspace = try Workspace()
+        let server = try workspace.startServer()
+        #expect(try Curl.request(server.baseURL + "/getexchangemitigations?server=EX01").status == 200)
+        #expect(server.stop() == 0)
+        #expect(server.log.contains("stopping on signal 15"))
+        #expect(try workspace.ocs("hosts", "--db", workspace.database).output.contains("EX01"))
+    }
+}
