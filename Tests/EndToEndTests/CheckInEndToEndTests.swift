@@ -1,5 +1,6 @@
 import Foundation
 import OCSTestSupport
+import Synchronization
 import Testing
 
 @Suite(.serialized)
@@ -93,5 +94,29 @@ struct CheckInEndToEndTests {
         let unknown = try Curl.request(server.baseURL + "/getexchangemitigations?\(id)&futureParameter=1&build=15.2.1118.7")
         #expect(unknown.status == 200, "unknown parameters are ignored")
         #expect(try hosts(workspace).count == 1)
+    }
+}
+
+struct ConcurrentCheckInTests {
+    @Test func everyConcurrentPollIsRecordedExactlyOnce() throws {
+        let workspace = try Workspace()
+        let server = try workspace.startServer()
+        defer { server.stop() }
+        // Bounded: 120 polls from 8 concurrent clients, each curl capped at 20 s.
+        let polls = 120
+        let failures = Mutex(0)
+        let base = server.baseURL
+        DispatchQueue.concurrentPerform(iterations: 8) { client in
+            for index in stride(from: client, to: polls, by: 8) {
+                let id = String(format: "00000000-0000-4000-8000-%012d", index)
+                let status = (try? Curl.request(base + "/getexchangemitigations?build=15.2.1118.7&serverId=\(id)").status) ?? 0
+                if status != 200 { failures.withLock { $0 += 1 } }
+            }
+        }
+        #expect(failures.withLock { $0 } == 0)
+        let hosts = try workspace.ocs("hosts", "--json", "--db", workspace.database)
+        let decoded = try JSONSerialization.jsonObject(with: hosts.stdout) as? [[String: Any]] ?? []
+        #expect(decoded.count == polls)
+        #expect(decoded.allSatisfy { $0["pollCount"] as? Int == 1 })
     }
 }
