@@ -10,22 +10,19 @@ public struct CheckInStore: Sendable {
     }
 
     /// Records check-ins in one durable transaction: when this returns, all of them are on disk.
+    /// Each host's latest state follows from the `check_ins_update_host` trigger.
     public func record(_ checkIns: [CheckIn]) throws {
         guard !checkIns.isEmpty else { return }
         try database.pool.write { db in
-            // Cached statements: parsed once per connection, not once per check-in.
-            let insertCheckIn = try db.cachedStatement(sql: Self.insertCheckIn)
-            let upsertHost = try db.cachedStatement(sql: Self.upsertHost)
+            // A cached statement: parsed once per connection, not once per check-in.
+            let insert = try db.cachedStatement(sql: Self.insertCheckIn)
             for checkIn in checkIns {
-                let applied = Self.json(checkIn.applied)
-                let blocked = Self.json(checkIn.blocked)
-                let values: StatementArguments = [
+                try insert.execute(arguments: [
                     checkIn.hostKey, checkIn.serverID, checkIn.serverName, checkIn.build, checkIn.orgID,
-                    applied, blocked, checkIn.mitigationsEnabled, checkIn.dataCollectionEnabled,
+                    Self.json(checkIn.applied), Self.json(checkIn.blocked),
+                    checkIn.mitigationsEnabled, checkIn.dataCollectionEnabled,
                     checkIn.remoteAddress, checkIn.userAgent, DatabaseTimestamp(checkIn.time),
-                ]
-                try insertCheckIn.execute(arguments: values)
-                try upsertHost.execute(arguments: values + [DatabaseTimestamp(checkIn.time)])
+                ])
             }
         }
     }
@@ -34,27 +31,6 @@ public struct CheckInStore: Sendable {
         INSERT INTO check_ins (host_key, server_id, server_name, build, org_id, applied, blocked,
             mitigations_enabled, data_collection_enabled, remote_address, user_agent, checked_in_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        """
-
-    /// A host that omits a fact this time keeps the one it reported before.
-    private static let upsertHost = """
-        INSERT INTO hosts (host_key, server_id, server_name, build, org_id, applied, blocked,
-            mitigations_enabled, data_collection_enabled, remote_address, user_agent,
-            last_seen, first_seen, poll_count)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
-        ON CONFLICT (host_key) DO UPDATE SET
-            server_id = coalesce(excluded.server_id, server_id),
-            server_name = coalesce(excluded.server_name, server_name),
-            build = coalesce(excluded.build, build),
-            org_id = coalesce(excluded.org_id, org_id),
-            applied = excluded.applied,
-            blocked = excluded.blocked,
-            mitigations_enabled = coalesce(excluded.mitigations_enabled, mitigations_enabled),
-            data_collection_enabled = coalesce(excluded.data_collection_enabled, data_collection_enabled),
-            remote_address = excluded.remote_address,
-            user_agent = excluded.user_agent,
-            last_seen = max(last_seen, excluded.last_seen),
-            poll_count = poll_count + 1
         """
 
     /// Every known host, most recently seen first.
