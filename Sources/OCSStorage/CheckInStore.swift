@@ -40,6 +40,13 @@ public struct CheckInStore: Sendable {
         }
     }
 
+    /// One host's latest state, by its key.
+    public func host(key: String) throws -> HostState? {
+        try database.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM hosts WHERE host_key = ?", arguments: [key]).map(Self.host)
+        }
+    }
+
     /// The newest check-ins of one host, newest first.
     public func history(hostKey: String, limit: Int = 50) throws -> [CheckIn] {
         try database.pool.read { db in

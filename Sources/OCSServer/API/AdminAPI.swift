@@ -61,107 +61,109 @@ struct AdminAPI: Sendable {
 
         let context = ChangeContext(actor: caller.name, remoteAddress: request.remoteAddress)
         let response: HTTPResponse
+        // The rule store audits the changes it refuses itself; the rest are audited below.
+        var auditedByStore = false
         if caller.role < route.role {
             response = Self.error(.forbidden, "token '\(caller.name)' has role \(caller.role.rawValue); this needs \(route.role.rawValue)")
         } else {
-            response = handle(route, request, components: components, context: context)
+            do {
+                response = try handle(route, request, components: components, context: context)
+            } catch let error as RuleChangeError {
+                response = refusal(error)
+                auditedByStore = true
+            } catch let error as APIInputError {
+                response = error.response
+            } catch {
+                logger.error("admin API request failed", metadata: ["error": "\(error)"])
+                response = Self.error(.internalServerError, "internal error: see the server log")
+            }
         }
-        // Writes that the store refused are audited there; those refused before it, here.
-        if let action = route.auditAction, response.status.code >= 400, response.status != .internalServerError,
-           !response.headers.contains(name: Self.auditedMarker) {
+        if let action = route.auditAction, response.status.code >= 400, response.status != .internalServerError, !auditedByStore {
             try? audit.append(AuditEntry(
                 actor: caller.name, action: action, ruleID: route.ruleID, revision: nil,
                 remoteAddress: request.remoteAddress, outcome: "refused: \(response.status.code) \(Self.message(of: response))"
             ))
         }
-        var final = response
-        final.headers.remove(name: Self.auditedMarker)
-        return final
+        return response
     }
 
-    private func handle(_ route: APIRoute, _ request: HTTPRequest, components: URLComponents, context: ChangeContext) -> HTTPResponse {
-        let query = (components.queryItems ?? []).reduce(into: [String: String]()) { $0[$1.name] = $1.value ?? "" }
-        do {
-            switch route {
-            case .listRules:
-                var state: RuleState?
-                if let text = query["state"] {
-                    guard let parsed = RuleState(rawValue: text) else {
-                        return Self.error(.badRequest, "state '\(text.prefix(40))' is not one of draft, published, retired")
-                    }
-                    state = parsed
-                }
-                return Self.ok(try rules.all(state: state).map(RuleView.init))
-            case .getRule(let id):
-                guard let record = try rules.record(id: id) else { return Self.notFound(id) }
-                return Self.ruleResponse(.ok, record)
-            case .ruleRevisions(let id):
-                guard try rules.record(id: id) != nil else { return Self.notFound(id) }
-                return Self.ok(try rules.revisions(id: id).map(RevisionView.init))
-            case .ruleImpact(let id):
-                guard let record = try rules.record(id: id), let latest = try rules.revisions(id: id).last else { return Self.notFound(id) }
-                return Self.ok(ImpactView(rule: latest.rule, revision: record.latestRevision, hosts: try checkIns.hosts(), catalog: catalog))
-            case .putRule(let id):
-                return try put(id, request, context: context)
-            case .publishRule(let id):
-                let revision: Int?
-                switch Self.publishRevision(request) {
-                case .success(let value): revision = value
-                case .failure(let refusal): return refusal.response
-                }
-                return Self.ruleResponse(.ok, try rules.publish(id: id, revision: revision, expectedRevision: try Self.expectedRevision(request), context: context))
-            case .retireRule(let id):
-                return Self.ruleResponse(.ok, try rules.retire(id: id, expectedRevision: try Self.expectedRevision(request), context: context))
-            case .deleteRule(let id):
-                try rules.delete(id: id, expectedRevision: try Self.expectedRevision(request), context: context)
-                return HTTPResponse(status: .noContent)
-            case .listHosts:
-                return Self.ok(try checkIns.hosts().map { HostView($0, catalog: catalog) })
-            case .getHost(let id):
-                guard let host = try checkIns.hosts().first(where: { $0.hostKey == id }) else {
-                    return Self.error(.notFound, "no host with id '\(id.prefix(80))': GET /api/v1/hosts lists them")
-                }
-                return Self.ok(HostDetailView(host: HostView(host, catalog: catalog), checkIns: try checkIns.history(hostKey: id).map(CheckInView.init)))
-            case .audit:
-                var filter = AuditLog.Filter(ruleID: query["rule"], actor: query["actor"])
-                for (name, keyPath) in [("since", \AuditLog.Filter.since), ("until", \AuditLog.Filter.until)] {
-                    guard let text = query[name] else { continue }
-                    guard let date = try? Date(text, strategy: .iso8601) else {
-                        return Self.error(.badRequest, "\(name) '\(text.prefix(40))' is not an ISO 8601 time like 2026-11-23T06:00:00Z")
-                    }
-                    filter[keyPath: keyPath] = date
-                }
-                return Self.ok(try audit.entries(filter))
-            case .listTokens:
-                return Self.ok(try tokens.list())
-            case .createToken:
-                return createToken(request, context: context)
-            case .revokeToken(let name):
-                do {
-                    try tokens.revoke(name: name, context: context)
-                    return HTTPResponse(status: .noContent)
-                } catch {
-                    return Self.error(.notFound, error.description)
-                }
-            }
-        } catch let error as RuleChangeError {
-            var response: HTTPResponse
-            switch error {
-            case .notFound: response = Self.error(.notFound, error.description)
-            case .noSuchRevision: response = Self.problems(.unprocessableEntity, [ProblemView(field: "revision", message: error.description)])
-            case .stale: response = Self.error(.preconditionFailed, error.description)
-            case .conflict: response = Self.error(.conflict, error.description)
-            case .storage:
-                logger.error("rule change failed", metadata: ["error": "\(error)"])
-                response = Self.error(.internalServerError, "internal error: see the server log")
-            }
-            response.headers.add(name: Self.auditedMarker, value: "1")
-            return response
-        } catch let error as APIInputError {
-            return error.response
-        } catch {
-            logger.error("admin API request failed", metadata: ["error": "\(error)"])
+    /// The status a refused rule change gets.
+    private func refusal(_ error: RuleChangeError) -> HTTPResponse {
+        switch error {
+        case .notFound: return Self.error(.notFound, error.description)
+        case .noSuchRevision: return Self.problems(.unprocessableEntity, [ProblemView(field: "revision", message: error.description)])
+        case .stale: return Self.error(.preconditionFailed, error.description)
+        case .conflict: return Self.error(.conflict, error.description)
+        case .storage:
+            logger.error("rule change failed", metadata: ["error": "\(error)"])
             return Self.error(.internalServerError, "internal error: see the server log")
+        }
+    }
+
+    /// Answers an authorized call; throws what the stores refuse.
+    private func handle(_ route: APIRoute, _ request: HTTPRequest, components: URLComponents, context: ChangeContext) throws -> HTTPResponse {
+        let query = (components.queryItems ?? []).reduce(into: [String: String]()) { $0[$1.name] = $1.value ?? "" }
+        switch route {
+        case .listRules:
+            var state: RuleState?
+            if let text = query["state"] {
+                guard let parsed = RuleState(rawValue: text) else {
+                    return Self.error(.badRequest, "state '\(text.prefix(40))' is not one of draft, published, retired")
+                }
+                state = parsed
+            }
+            return Self.ok(try rules.all(state: state).map(RuleView.init))
+        case .getRule(let id):
+            guard let record = try rules.record(id: id) else { return Self.notFound(id) }
+            return Self.ruleResponse(.ok, record)
+        case .ruleRevisions(let id):
+            guard try rules.record(id: id) != nil else { return Self.notFound(id) }
+            return Self.ok(try rules.revisions(id: id).map(RevisionView.init))
+        case .ruleImpact(let id):
+            guard let record = try rules.record(id: id), let latest = try rules.revisions(id: id).last else { return Self.notFound(id) }
+            return Self.ok(ImpactView(rule: latest.rule, revision: record.latestRevision, hosts: try checkIns.hosts(), catalog: catalog))
+        case .putRule(let id):
+            return try put(id, request, context: context)
+        case .publishRule(let id):
+            let revision: Int?
+            switch Self.publishRevision(request) {
+            case .success(let value): revision = value
+            case .failure(let refusal): return refusal.response
+            }
+            return Self.ruleResponse(.ok, try rules.publish(id: id, revision: revision, expectedRevision: try Self.expectedRevision(request), context: context))
+        case .retireRule(let id):
+            return Self.ruleResponse(.ok, try rules.retire(id: id, expectedRevision: try Self.expectedRevision(request), context: context))
+        case .deleteRule(let id):
+            try rules.delete(id: id, expectedRevision: try Self.expectedRevision(request), context: context)
+            return HTTPResponse(status: .noContent)
+        case .listHosts:
+            return Self.ok(try checkIns.hosts().map { HostView($0, catalog: catalog) })
+        case .getHost(let id):
+            guard let host = try checkIns.host(key: id) else {
+                return Self.error(.notFound, "no host with id '\(id.prefix(80))': GET /api/v1/hosts lists them")
+            }
+            return Self.ok(HostDetailView(host: HostView(host, catalog: catalog), checkIns: try checkIns.history(hostKey: id).map(CheckInView.init)))
+        case .audit:
+            var filter = AuditLog.Filter(ruleID: query["rule"], actor: query["actor"])
+            for (name, keyPath) in [("since", \AuditLog.Filter.since), ("until", \AuditLog.Filter.until)] {
+                guard let text = query[name] else { continue }
+                guard let date = try? Date(text, strategy: .iso8601) else {
+                    return Self.error(.badRequest, "\(name) '\(text.prefix(40))' is not an ISO 8601 time like 2026-11-23T06:00:00Z")
+                }
+                filter[keyPath: keyPath] = date
+            }
+            return Self.ok(try audit.entries(filter))
+        case .listTokens:
+            return Self.ok(try tokens.list())
+        case .createToken:
+            return createToken(request, context: context)
+        case .revokeToken(let name):
+            do {
+                try tokens.revoke(name: name, context: context)
+                return HTTPResponse(status: .noContent)
+            } catch {
+                return Self.error(.notFound, error.description)
+            }
         }
     }
 
@@ -275,9 +277,6 @@ struct AdminAPI: Sendable {
     }
 
     // MARK: Responses
-
-    /// Set on responses whose refusal the rule store already audited; removed before sending.
-    static let auditedMarker = "X-OCS-Audited"
 
     static func json(_ status: HTTPResponseStatus, _ value: some Encodable, headers: HTTPHeaders = [:]) -> HTTPResponse {
         .json(status, APIJSON.encode(value), headers: headers)
