@@ -2,16 +2,38 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// Routes each request to an endpoint and writes its response; one request at a time per
-/// connection (`HTTPServerPipelineHandler`, installed before it, holds back pipelined ones).
+/// Takes each request through admission, body collection and its response, one request at a time
+/// per connection (`HTTPServerPipelineHandler`, installed before it, holds back pipelined ones).
+///
+/// Admission happens at the head, before any body is read: the router refuses what it will not
+/// take (an unknown path, a body where none belongs, an oversized or unauthenticated API call),
+/// and a refused body is never read: the answer goes out at once and the connection closes.
 final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
+    private enum State {
+        /// Waiting for a request head.
+        case idle
+        /// The head is in; the router is deciding off the event loop (an API token lookup).
+        case admitting(HTTPRequest, ended: Bool)
+        /// Admitted: collecting the body up to `HTTPRequest.maximumBodySize`.
+        case receiving(HTTPRequest, Endpoint)
+        /// Refused; what is left of the request is dropped. `answer` is sent at the request's
+        /// end when it has no body; a request with a body was answered at once.
+        case discarding(HTTPRequest, answer: HTTPResponse?)
+        /// Complete; the response is being prepared off the channel.
+        case responding
+        /// The connection is being closed after an answer.
+        case closing
+    }
+
+    /// How long a refused request's body is drained after the answer, so the client reads the
+    /// answer instead of a connection reset.
+    static let lingerAfterRefusal: TimeAmount = .seconds(2)
+
     private let router: Router
-    private var request: HTTPRequest?
-    /// Requests whose responses are being prepared off the channel.
-    private var pendingResponses = 0
+    private var state = State.idle
 
     init(router: Router) {
         self.router = router
@@ -20,54 +42,134 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            request = HTTPRequest(head: head, remoteAddress: context.channel.remoteAddress?.ipAddress)
+            received(head, context: context)
         case .body(var chunk):
-            // Bodies are kept up to the limit; past it only the fact is kept, and the request
-            // is answered 413 once it has been read to the end. Mutated in place through the
-            // optional: a copy of the request would copy the buffer on every chunk.
-            guard request != nil else { return }
-            let size = (request?.body?.readableBytes ?? 0) + chunk.readableBytes
-            if size > HTTPRequest.maximumBodySize {
-                request?.body = nil
-                request?.bodyTooLarge = true
-            } else if request?.bodyTooLarge == false {
-                if request?.body == nil {
-                    request?.body = chunk
-                } else {
-                    request?.body?.writeBuffer(&chunk)
-                }
+            switch state {
+            case .receiving(var request, let endpoint):
+                state = .responding  // drop the enum's reference so the buffer is appended in place
+                if append(&chunk, to: &request, context: context) { state = .receiving(request, endpoint) }
+            case .admitting(var request, let ended):
+                state = .responding
+                if append(&chunk, to: &request, context: context) { state = .admitting(request, ended: ended) }
+            case .idle, .discarding, .responding, .closing:
+                break
             }
         case .end:
-            guard let request else { return }
-            self.request = nil
-            let response = router.respond(to: request, on: context.eventLoop)
-            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            pendingResponses += 1
-            response.hop(to: context.eventLoop).whenComplete { result in
-                let (handler, context) = bound.value
-                handler.pendingResponses -= 1
-                switch result {
-                case .success(let response):
-                    handler.write(response, for: request, context: context)
-                case .failure:
-                    handler.write(.text(.internalServerError, "internal error: see the server log"), for: request, context: context)
-                }
+            switch state {
+            case .receiving(let request, let endpoint):
+                respond(to: request, with: endpoint, context: context)
+            case .admitting(let request, _):
+                state = .admitting(request, ended: true)
+            case .discarding(let request, let answer):
+                state = .idle
+                if let answer { write(answer, for: request, context: context) }
+            case .idle, .responding, .closing:
+                break
             }
         }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // IdleStateHandler: nothing arrived for the idle timeout. Close, unless a request is
-        // still being read or answered; the timer fires again if the connection stays silent.
-        if event is IdleStateHandler.IdleStateEvent, request == nil, pendingResponses == 0 {
+        // IdleStateHandler: nothing arrived for the idle timeout. Close unless a request is in
+        // progress (its own deadlines bound it); the timer fires again if the connection stays silent.
+        if event is IdleStateHandler.IdleStateEvent, case .idle = state {
             context.close(promise: nil)
         } else {
             context.fireUserInboundEventTriggered(event)
         }
     }
 
-    private func write(_ response: HTTPResponse, for request: HTTPRequest, context: ChannelHandlerContext) {
-        let keepAlive = request.head.isKeepAlive
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A reset or a failed write: nothing more can be said on this connection.
+        state = .closing
+        context.close(promise: nil)
+    }
+
+    // MARK: Admission
+
+    private func received(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let request = HTTPRequest(head: head, remoteAddress: context.channel.remoteAddress?.ipAddress)
+        switch router.admit(head, on: context.eventLoop) {
+        case .accept(let endpoint):
+            state = .receiving(request, endpoint)
+        case .refuse(let response):
+            refuse(request, with: response, ended: false, context: context)
+        case .decideLater(let decision):
+            state = .admitting(request, ended: false)
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            decision.hop(to: context.eventLoop).whenSuccess { admission in
+                let (handler, context) = bound.value
+                handler.decided(admission, context: context)
+            }
+        }
+    }
+
+    private func decided(_ admission: Admission, context: ChannelHandlerContext) {
+        guard case .admitting(let request, let ended) = state else { return }
+        switch admission {
+        case .accept(let endpoint):
+            state = .receiving(request, endpoint)
+            if ended { respond(to: request, with: endpoint, context: context) }
+        case .refuse(let response):
+            refuse(request, with: response, ended: ended, context: context)
+        case .decideLater:
+            preconditionFailure("a deferred admission decides")
+        }
+    }
+
+    /// Answers a request the router will not take. Without a body still to come, the answer
+    /// waits for the request's end and the connection stays open; with one, the answer goes out
+    /// now and the connection closes without reading the body.
+    private func refuse(_ request: HTTPRequest, with response: HTTPResponse, ended: Bool, context: ChannelHandlerContext) {
+        if ended {
+            state = .idle
+            write(response, for: request, context: context)
+        } else if !request.head.announcesBody {
+            state = .discarding(request, answer: response)
+        } else {
+            state = .discarding(request, answer: nil)
+            write(response, for: request, closing: true, context: context)
+        }
+    }
+
+    /// Appends a body chunk; past the limit the request is refused and `false` returned.
+    private func append(_ chunk: inout ByteBuffer, to request: inout HTTPRequest, context: ChannelHandlerContext) -> Bool {
+        guard (request.body?.readableBytes ?? 0) + chunk.readableBytes <= HTTPRequest.maximumBodySize else {
+            state = .discarding(request, answer: nil)
+            let message = "the request body is larger than \(HTTPRequest.maximumBodySize) bytes"
+            write(router.refusal(.payloadTooLarge, message, for: request.head), for: request, closing: true, context: context)
+            return false
+        }
+        if request.body == nil {
+            request.body = chunk
+        } else {
+            request.body!.writeBuffer(&chunk)
+        }
+        return true
+    }
+
+    // MARK: Responses
+
+    private func respond(to request: HTTPRequest, with endpoint: Endpoint, context: ChannelHandlerContext) {
+        state = .responding
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        router.respond(to: request, with: endpoint, on: context.eventLoop).hop(to: context.eventLoop).whenComplete { result in
+            let (handler, context) = bound.value
+            guard case .responding = handler.state else { return }
+            handler.state = .idle
+            switch result {
+            case .success(let response):
+                handler.write(response, for: request, context: context)
+            case .failure:
+                handler.write(.text(.internalServerError, "internal error: see the server log"), for: request, context: context)
+            }
+        }
+    }
+
+    /// Writes a complete response. `closing` ends the connection after it: output first, so the
+    /// client reads the answer, then, after a short drain of what it is still sending, all of it.
+    private func write(_ response: HTTPResponse, for request: HTTPRequest, closing: Bool = false, context: ChannelHandlerContext) {
+        let keepAlive = request.head.isKeepAlive && !closing
         var headers = response.headers
         // A 304 describes the full response without sending it: no length of its own.
         if response.status != .notModified {
@@ -79,17 +181,32 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         if request.head.method != .HEAD, let body = response.body, body.readableBytes > 0 {
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         }
-        let done = context.writeAndFlushPromise()
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
-        if !keepAlive {
-            let channel = context.channel
-            done.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        guard !keepAlive else { return }
+        let channel = context.channel
+        if closing {
+            state = .closing
+            written.flatMap { channel.close(mode: .output) }.whenComplete { result in
+                if case .failure = result { channel.close(promise: nil); return }
+                channel.eventLoop.scheduleTask(in: Self.lingerAfterRefusal) { channel.close(promise: nil) }
+            }
+        } else {
+            written.whenComplete { _ in channel.close(promise: nil) }
         }
     }
 }
 
-extension ChannelHandlerContext {
-    fileprivate func writeAndFlushPromise() -> EventLoopPromise<Void> {
-        eventLoop.makePromise(of: Void.self)
+extension HTTPRequestHead {
+    /// Whether a body follows the head (RFC 9112 §6.3): a non-zero `Content-Length` or any
+    /// `Transfer-Encoding`. The decoder has already refused a request carrying both.
+    var announcesBody: Bool {
+        if headers.contains(name: "Transfer-Encoding") { return true }
+        guard let length = contentLength else { return false }
+        return length > 0
+    }
+
+    /// The `Content-Length` the client announced, if any.
+    var contentLength: Int? {
+        headers.first(name: "Content-Length").flatMap { Int($0) }
     }
 }

@@ -35,10 +35,8 @@ public struct HTTPRequest: Sendable {
     public var head: HTTPRequestHead
     public var remoteAddress: String?
     public var body: ByteBuffer?
-    /// The body was longer than `maximumBodySize` and was not kept.
-    public var bodyTooLarge = false
 
-    /// Largest request body kept: 1 MiB.
+    /// Largest request body read: 1 MiB. Larger ones are refused with `413` unread.
     public static let maximumBodySize = 1 << 20
 
     public init(head: HTTPRequestHead, remoteAddress: String?) {

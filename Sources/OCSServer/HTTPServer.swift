@@ -8,18 +8,34 @@ import Synchronization
 
 /// The ocs HTTP listener: SwiftNIO's HTTP/1.1 pipeline in front of the router.
 public final class HTTPServer: Sendable {
-    /// What the server needs to answer requests.
+    /// What the server needs to answer requests, and the limits it holds every client to.
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
-        /// A connection that sends nothing for this long is closed, so idle or stalled clients
-        /// cannot hold sockets open forever. Agents poll hourly on fresh connections.
+        /// A connection that sends nothing for this long between requests is closed, so idle
+        /// clients cannot hold sockets open forever. Agents poll hourly on fresh connections.
         public var idleTimeout: TimeAmount
+        /// Time from a request's first byte until its head is complete.
+        public var headerTimeout: TimeAmount
+        /// Time from a request's head until its body is complete.
+        public var bodyTimeout: TimeAmount
+        /// Connections open at once; more wait in the listen backlog until one closes.
+        public var maxConnections: Int
+        /// Requests one connection may have waiting for their responses before it is closed (reading
+        /// pauses long before, at 16).
+        public var maxPipelinedRequests: Int
 
-        public init(host: String, port: Int, idleTimeout: TimeAmount = .seconds(60)) {
+        public init(
+            host: String, port: Int, idleTimeout: TimeAmount = .seconds(60), headerTimeout: TimeAmount = .seconds(10),
+            bodyTimeout: TimeAmount = .seconds(30), maxConnections: Int = 1024, maxPipelinedRequests: Int = 256
+        ) {
             self.host = host
             self.port = port
             self.idleTimeout = idleTimeout
+            self.headerTimeout = headerTimeout
+            self.bodyTimeout = bodyTimeout
+            self.maxConnections = maxConnections
+            self.maxPipelinedRequests = maxPipelinedRequests
         }
     }
 
@@ -48,22 +64,21 @@ public final class HTTPServer: Sendable {
     public func run(onBound: @Sendable (SocketAddress) -> Void = { _ in }) async throws {
         threadPool.start()
         let router = self.router
-        let idleTimeout = configuration.idleTimeout
+        let configuration = self.configuration
+        let logger = self.logger
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptGate(maximum: configuration.maxConnections, logger: logger))
+                }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
-                    // Response headers are fixed strings and hex digests, never request data:
-                    // outbound header validation would only re-check them on every response.
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withErrorHandling: true, withOutboundHeaderValidation: false
-                    )
-                    try channel.pipeline.syncOperations.addHandler(FeedCompression.makeCompressor())
-                    try channel.pipeline.syncOperations.addHandler(HTTPRequestHandler(router: router))
+                    try Self.configureConnection(channel.pipeline.syncOperations, configuration: configuration, router: router, logger: logger)
                 }
             }
             .bind(host: configuration.host, port: configuration.port)
@@ -73,6 +88,26 @@ public final class HTTPServer: Sendable {
         try await channel.closeFuture.get()
         try await threadPool.shutdownGracefully()
         try await group.shutdownGracefully()
+    }
+
+    /// The handlers of one connection, socket side first.
+    static func configureConnection(
+        _ pipeline: ChannelPipeline.SynchronousOperations, configuration: Configuration, router: Router, logger: Logger
+    ) throws {
+        // Stops reading while responses cannot be written, so a client that sends without
+        // reading fills its own socket buffer rather than the server's memory.
+        try pipeline.addHandler(BackPressureHandler())
+        try pipeline.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout))
+        // Response headers are fixed strings and hex digests, never request data: outbound
+        // header validation would only re-check them on every response.
+        try pipeline.addHandler(HTTPResponseEncoder(configuration: .init()))
+        try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+        try pipeline.addHandler(RequestDeadlines(timeouts: .init(header: configuration.headerTimeout, body: configuration.bodyTimeout)))
+        try pipeline.addHandler(PipeliningLimit(maximum: configuration.maxPipelinedRequests, logger: logger))
+        try pipeline.addHandler(HTTPServerPipelineHandler())
+        try pipeline.addHandler(ProtocolErrorResponder())
+        try pipeline.addHandler(FeedCompression.makeCompressor())
+        try pipeline.addHandler(HTTPRequestHandler(router: router))
     }
 
     private let listener = Mutex<(any Channel)?>(nil)

@@ -1,24 +1,62 @@
 import NIOCore
 import NIOHTTP1
+import OCSStorage
+
+/// Who answers a request the router admitted.
+enum Endpoint: Sendable {
+    case feed
+    /// The admin API, for a caller whose token was checked at the head.
+    case api(caller: APIToken)
+}
+
+/// The router's decision on a request head, made before any body is read.
+enum Admission: Sendable {
+    case accept(Endpoint)
+    /// Answer with this; a body the request announced is never read.
+    case refuse(HTTPResponse)
+    /// Decided off the event loop (an API token is looked up in the database).
+    case decideLater(EventLoopFuture<Admission>)
+}
 
 /// Maps a request to the endpoint that answers it: the feed, the admin API, or `404` / `405`.
 struct Router: Sendable {
     let feed: FeedEndpoint
-    let api: AdminAPI?
+    let api: AdminAPI
 
-    func respond(to request: HTTPRequest, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
-        let path = request.head.uri.prefix { $0 != "?" && $0 != "#" }
-        if let api, path.hasPrefix(AdminAPI.prefix) {
-            return api.respond(to: request, on: eventLoop)
+    func admit(_ head: HTTPRequestHead, on eventLoop: any EventLoop) -> Admission {
+        let path = Self.path(of: head)
+        if path.hasPrefix(AdminAPI.prefix) {
+            return api.admit(head, on: eventLoop)
         }
         guard path.lowercased() == FeedEndpoint.path else {
-            return eventLoop.makeSucceededFuture(.text(.notFound, "no such path: the feed is at \(FeedEndpoint.path)"))
+            return .refuse(.text(.notFound, "no such path: the feed is at \(FeedEndpoint.path)"))
         }
-        guard request.head.method == .GET || request.head.method == .HEAD else {
-            var response = HTTPResponse.text(.methodNotAllowed, "method \(request.head.method.rawValue) not allowed: use GET or HEAD")
+        guard head.method == .GET || head.method == .HEAD else {
+            var response = HTTPResponse.text(.methodNotAllowed, "method \(head.method.rawValue) not allowed: use GET or HEAD")
             response.headers.add(name: "Allow", value: "GET, HEAD")
-            return eventLoop.makeSucceededFuture(response)
+            return .refuse(response)
         }
-        return feed.respond(to: request, on: eventLoop)
+        guard !head.announcesBody else {
+            return .refuse(.text(.payloadTooLarge, "the feed takes no request body: send GET without one"))
+        }
+        return .accept(.feed)
+    }
+
+    func respond(to request: HTTPRequest, with endpoint: Endpoint, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
+        switch endpoint {
+        case .feed:
+            feed.respond(to: request, on: eventLoop)
+        case .api(let caller):
+            api.respond(to: request, caller: caller, on: eventLoop)
+        }
+    }
+
+    /// A refusal in the form of the endpoint the request was for: JSON for the API, else text.
+    func refusal(_ status: HTTPResponseStatus, _ message: String, for head: HTTPRequestHead) -> HTTPResponse {
+        Self.path(of: head).hasPrefix(AdminAPI.prefix) ? AdminAPI.error(status, message) : .text(status, message)
+    }
+
+    private static func path(of head: HTTPRequestHead) -> Substring {
+        head.uri.prefix { $0 != "?" && $0 != "#" }
     }
 }

@@ -8,11 +8,19 @@ public final class ServerProcess {
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    /// Starts the real binary and waits (bounded) for its `listening on` line.
-    public init(database: String, arguments: [String] = [], timeout: TimeInterval = 30) throws {
+    /// Starts the real binary and waits (bounded) for its `listening on` line. `openFileLimit`
+    /// runs it under `ulimit -n` with that limit.
+    public init(database: String, arguments: [String] = [], openFileLimit: Int? = nil, timeout: TimeInterval = 30) throws {
         process = Process()
-        process.executableURL = URL(fileURLWithPath: Command.ocs)
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0", "--db", database] + arguments
+        let serve = ["serve", "--host", "127.0.0.1", "--port", "0", "--db", database] + arguments
+        if let openFileLimit {
+            // The shell sets the limit and replaces itself with ocs: the pid stays the server's.
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -n \(openFileLimit) && exec \"$0\" \"$@\"", Command.ocs] + serve
+        } else {
+            process.executableURL = URL(fileURLWithPath: Command.ocs)
+            process.arguments = serve
+        }
         logPath = FileManager.default.temporaryDirectory.appendingPathComponent("ocs-server-\(UUID().uuidString).log").path
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))

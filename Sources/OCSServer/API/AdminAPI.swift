@@ -21,31 +21,40 @@ struct AdminAPI: Sendable {
     let threadPool: NIOThreadPool
     let logger: Logger
 
-    func respond(to request: HTTPRequest, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
-        threadPool.runIfActive(eventLoop: eventLoop) { handle(request) }.flatMapErrorThrowing { [logger] error in
+    /// Decides at the head, before any body is read: a body over the limit is refused, and so is
+    /// a caller without a valid token, whose body would be read for nothing.
+    func admit(_ head: HTTPRequestHead, on eventLoop: any EventLoop) -> Admission {
+        if let length = head.contentLength, length > HTTPRequest.maximumBodySize {
+            return .refuse(Self.error(.payloadTooLarge, "the body is larger than \(HTTPRequest.maximumBodySize) bytes"))
+        }
+        guard let secret = Self.bearerToken(head.headers) else { return .refuse(Self.unauthorized) }
+        let decision = threadPool.runIfActive(eventLoop: eventLoop) { [tokens] in
+            try tokens.authenticate(secret).map { Admission.accept(.api(caller: $0)) } ?? .refuse(Self.unauthorized)
+        }.recover { [logger] error in
+            logger.error("token lookup failed", metadata: ["error": "\(error)"])
+            return .refuse(Self.error(.internalServerError, "internal error: see the server log"))
+        }
+        return .decideLater(decision)
+    }
+
+    static var unauthorized: HTTPResponse {
+        var response = error(.unauthorized, "a valid API token is required: send Authorization: Bearer TOKEN (ocs tokens create makes one)")
+        response.headers.add(name: "WWW-Authenticate", value: "Bearer realm=\"ocs\"")
+        return response
+    }
+
+    func respond(to request: HTTPRequest, caller: APIToken, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
+        threadPool.runIfActive(eventLoop: eventLoop) { handle(request, caller: caller) }.flatMapErrorThrowing { [logger] error in
             logger.error("admin API request failed", metadata: ["error": "\(error)"])
             return Self.error(.internalServerError, "internal error: see the server log")
         }
     }
 
-    /// Answers one request. Blocking.
-    func handle(_ request: HTTPRequest) -> HTTPResponse {
+    /// Answers one request from an authenticated caller. Blocking.
+    func handle(_ request: HTTPRequest, caller: APIToken) -> HTTPResponse {
         guard let components = URLComponents(string: request.head.uri), components.path.hasPrefix(Self.prefix) else {
             return Self.error(.badRequest, "the request URI is not valid: percent-encode special characters")
         }
-        let caller: APIToken
-        do {
-            guard let secret = Self.bearerToken(request.head.headers), let token = try tokens.authenticate(secret) else {
-                var response = Self.error(.unauthorized, "a valid API token is required: send Authorization: Bearer TOKEN (ocs tokens create makes one)")
-                response.headers.add(name: "WWW-Authenticate", value: "Bearer realm=\"ocs\"")
-                return response
-            }
-            caller = token
-        } catch {
-            logger.error("token lookup failed", metadata: ["error": "\(error)"])
-            return Self.error(.internalServerError, "internal error: see the server log")
-        }
-
         let segments = components.path.dropFirst(Self.prefix.count).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         let route: APIRoute
         switch APIRoute.resolve(request.head.method, segments) {
@@ -233,11 +242,9 @@ struct AdminAPI: Sendable {
         return revision
     }
 
-    /// The body as JSON text: `413` when too large, `415` when not JSON, `400` when malformed.
+    /// The body as JSON text: `415` when not JSON, `400` when malformed. (The handler refused
+    /// bodies over the limit before reading them.)
     static func jsonBody(_ request: HTTPRequest, required: Bool) throws -> String {
-        if request.bodyTooLarge {
-            throw APIInputError(response: error(.payloadTooLarge, "the body is larger than \(HTTPRequest.maximumBodySize) bytes"))
-        }
         let bytes = request.body.map { Array($0.readableBytesView) } ?? []
         if bytes.isEmpty && !required { return "" }
         let type = request.head.headers.first(name: "Content-Type")?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()

@@ -29,8 +29,20 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var signing: SigningOptions
 
-    @Option(help: "Seconds a connection may stay silent before it is closed.")
+    @Option(help: "Seconds a connection may stay silent between requests before it is closed.")
     var idleTimeout = 60
+
+    @Option(help: "Seconds from a request's first byte until its head must be complete, else 408 and close.")
+    var headerTimeout = 10
+
+    @Option(help: "Seconds from a request's head until its body must be complete, else 408 and close.")
+    var bodyTimeout = 30
+
+    @Option(help: ArgumentHelp(
+        "Connections open at once; more wait in the listen backlog until one closes. [default: 1024]",
+        discussion: "Each connection takes a file descriptor: the open-file limit (ulimit -n) is raised to fit when the hard limit allows. The default is lowered to what the limit leaves room for; a value given here is kept, with a warning."
+    ))
+    var maxConnections: Int?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
@@ -38,6 +50,11 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard (1...3600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be between 1 and 3600 seconds") }
+        guard (1...600).contains(headerTimeout) else { throw ValidationError("--header-timeout must be between 1 and 600 seconds") }
+        guard (1...3600).contains(bodyTimeout) else { throw ValidationError("--body-timeout must be between 1 and 3600 seconds") }
+        if let maxConnections, !(1...1_000_000).contains(maxConnections) {
+            throw ValidationError("--max-connections must be between 1 and 1000000")
+        }
     }
 
     func run() async throws {
@@ -54,7 +71,11 @@ struct Serve: AsyncParsableCommand {
         try importInitialRules(into: ruleStore, logger: logger)
 
         let server = HTTPServer(
-            configuration: .init(host: host, port: port, idleTimeout: .seconds(Int64(idleTimeout))),
+            configuration: .init(
+                host: host, port: port, idleTimeout: .seconds(Int64(idleTimeout)),
+                headerTimeout: .seconds(Int64(headerTimeout)), bodyTimeout: .seconds(Int64(bodyTimeout)),
+                maxConnections: connectionCap(logger: logger)
+            ),
             database: db,
             feeds: FeedService(store: ruleStore, signer: signer),
             serials: SerialReader(store: ruleStore),
@@ -84,6 +105,22 @@ struct Serve: AsyncParsableCommand {
             throw CommandFailure("cannot serve on \(host):\(port): \(error)")
         }
     }
+
+    /// The connection cap, fitted to the open-file limit.
+    private func connectionCap(logger: Logger) -> Int {
+        let wanted = maxConnections ?? Self.defaultMaxConnections
+        let budget = DescriptorBudget.raise(toFit: wanted)
+        guard budget.connections < wanted else { return wanted }
+        if maxConnections == nil {
+            let fitted = max(1, budget.connections)
+            logger.notice("the open-file limit (ulimit -n \(budget.limit)) leaves room for \(fitted) connections: --max-connections lowered from \(wanted)")
+            return fitted
+        }
+        logger.warning("--max-connections \(wanted) exceeds what the open-file limit (ulimit -n \(budget.limit)) leaves room for (\(budget.connections)): at that point accepting waits for descriptors; raise ulimit -n")
+        return wanted
+    }
+
+    static let defaultMaxConnections = 1024
 
     private func importInitialRules(into store: RuleStore, logger: Logger) throws {
         guard try store.isEmpty() else { return }
