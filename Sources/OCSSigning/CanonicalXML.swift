@@ -1,93 +1,65 @@
-import Foundation
 import OCSDomain
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 
-/// Canonical XML 1.0 (without comments) of a parsed element subtree, for verifying signatures.
+/// Canonical XML 1.0 without comments (C14N) of an element read by `StrictXMLParser`, for digests.
 ///
-/// Foundation's own canonicalization returns an empty string on Linux, so this serializes the
-/// parsed tree by the C14N rules: attributes sorted, namespace declarations rendered where they
-/// first take effect, C14N escaping, empty elements as start and end tags, comments dropped.
-/// The parser (libxml2 through FoundationXML) has already normalized line ends, expanded
-/// character references and normalized attribute values.
+/// The parser has already normalized line ends, expanded references and normalized attribute
+/// values, and refuses comments and processing instructions, so what is left is the C14N
+/// serialization: namespace declarations rendered where they first take effect (sorted, default
+/// first), attributes sorted by namespace URI then local name, C14N escaping, and empty elements
+/// written as a start and an end tag.
 enum CanonicalXML {
-    /// The canonical form of `element` and its descendants, leaving out `excluded` (the enveloped
-    /// signature). `inherited` holds namespace declarations in scope from outside the subtree.
-    static func serialize(_ element: XMLElement, excluding excluded: XMLNode? = nil, inherited: [String: String] = [:]) -> String {
+    /// The canonical form of `element` and its descendants, leaving out its direct child number
+    /// `omittedChild` (the enveloped signature). `ancestors` (outermost first) supply the
+    /// namespaces and `xml:` attributes a document subset inherits, as C14N 1.0 requires.
+    static func serialize(_ element: XMLTreeElement, omittingChild omittedChild: Int? = nil, ancestors: [XMLTreeElement] = []) -> String {
+        var inScope: [String: String] = [:]
+        var inheritedXMLAttributes: [String: XMLTreeAttribute] = [:]
+        for ancestor in ancestors {
+            inScope.merge(ancestor.namespaceDeclarations) { $1 }
+            for attribute in ancestor.attributes where attribute.namespaceURI == StrictXMLParser.xmlNamespace {
+                inheritedXMLAttributes[attribute.localName] = attribute
+            }
+        }
+        let own = Set(element.attributes.filter { $0.namespaceURI == StrictXMLParser.xmlNamespace }.map(\.localName))
+        let extra = inheritedXMLAttributes.filter { !own.contains($0.key) }.map(\.value)
         var output = ""
-        write(element, excluding: excluded, inScope: inherited, rendered: [:], into: &output)
+        write(element, omitting: omittedChild, extraAttributes: extra, inScope: inScope, rendered: [:], into: &output)
         return output
     }
 
-    /// Namespace declarations in scope at `element` from its ancestors (prefix "" is the default).
-    static func inheritedNamespaces(of element: XMLElement) -> [String: String] {
-        var chain: [XMLElement] = []
-        var parent = element.parent as? XMLElement
-        while let current = parent {
-            chain.append(current)
-            parent = current.parent as? XMLElement
-        }
-        var scope: [String: String] = [:]
-        for ancestor in chain.reversed() {
-            for (prefix, uri) in declarations(of: ancestor) { scope[prefix] = uri }
-        }
-        return scope
-    }
-
-    private static let xmlNamespace = "http://www.w3.org/XML/1998/namespace"
-
-    private static func declarations(of element: XMLElement) -> [(String, String)] {
-        (element.namespaces ?? []).map { ($0.name ?? "", $0.stringValue ?? "") }
-    }
-
     private static func write(
-        _ element: XMLElement, excluding excluded: XMLNode?,
+        _ element: XMLTreeElement, omitting omittedChild: Int?, extraAttributes: [XMLTreeAttribute],
         inScope parentScope: [String: String], rendered: [String: String], into output: inout String
     ) {
-        var scope = parentScope
-        for (prefix, uri) in declarations(of: element) { scope[prefix] = uri }
+        let scope = parentScope.merging(element.namespaceDeclarations) { $1 }
         var nowRendered = rendered
-        var namespaceAttributes: [(String, String)] = []
-        for (prefix, uri) in scope.sorted(by: { $0.key < $1.key }) where rendered[prefix] != uri {
+        output += "<" + element.qualifiedName
+        for (prefix, uri) in scope.sorted(by: { precedes($0.key, $1.key) }) where prefix != "xml" && rendered[prefix] != uri {
             // An empty default namespace needs declaring only to undo a rendered non-empty one.
             if prefix.isEmpty && uri.isEmpty && (rendered[""] ?? "").isEmpty { continue }
-            namespaceAttributes.append((prefix.isEmpty ? "xmlns" : "xmlns:\(prefix)", uri))
+            output += " \(prefix.isEmpty ? "xmlns" : "xmlns:\(prefix)")=\"\(XMLText.escapeAttribute(uri))\""
             nowRendered[prefix] = uri
         }
-        // Sorted by namespace URI, then local name. FoundationXML on Linux crashes reading
-        // `localName` or `uri` of an attribute, so both come from the qualified name.
-        let attributes = (element.attributes ?? []).map { attribute in
-            let name = attribute.name ?? ""
-            let parts = name.split(separator: ":", maxSplits: 1).map(String.init)
-            let uri = parts.count == 2 ? (parts[0] == "xml" ? xmlNamespace : scope[parts[0]] ?? "") : ""
-            return (name: name, uri: uri, local: parts.last ?? name, value: attribute.stringValue ?? "")
-        }.sorted { ($0.uri, $0.local) < ($1.uri, $1.local) }
-
-        let name = element.name ?? ""
-        output += "<" + name
-        for (key, value) in namespaceAttributes {
-            output += " \(key)=\"\(XMLText.escapeAttribute(value))\""
+        let attributes = (element.attributes + extraAttributes).sorted {
+            $0.namespaceURI == $1.namespaceURI ? precedes($0.localName, $1.localName) : precedes($0.namespaceURI, $1.namespaceURI)
         }
         for attribute in attributes {
-            output += " \(attribute.name)=\"\(XMLText.escapeAttribute(attribute.value))\""
+            output += " \(attribute.qualifiedName)=\"\(XMLText.escapeAttribute(attribute.value))\""
         }
         output += ">"
-        for child in element.children ?? [] where child !== excluded {
-            switch child.kind {
-            case .element:
-                if let child = child as? XMLElement {
-                    write(child, excluding: excluded, inScope: scope, rendered: nowRendered, into: &output)
-                }
-            case .text:
-                output += XMLText.escapeText(child.stringValue ?? "")
-            case .processingInstruction:
-                let data = child.stringValue ?? ""
-                output += "<?" + (child.name ?? "") + (data.isEmpty ? "" : " " + data) + "?>"
-            default:
-                break
+        for (index, child) in element.children.enumerated() where index != omittedChild {
+            switch child {
+            case .element(let child):
+                write(child, omitting: nil, extraAttributes: [], inScope: scope, rendered: nowRendered, into: &output)
+            case .text(let text):
+                output += XMLText.escapeText(text)
             }
         }
-        output += "</" + name + ">"
+        output += "</" + element.qualifiedName + ">"
+    }
+
+    /// Code-point order, as C14N sorts (Swift's `<` on strings compares by grapheme).
+    private static func precedes(_ left: String, _ right: String) -> Bool {
+        left.utf8.lexicographicallyPrecedes(right.utf8)
     }
 }

@@ -1,16 +1,16 @@
 import Crypto
 import Foundation
 import SwiftASN1
-import X509
+// The fixed-time RFC 5280 policy is the library's supported way to judge a chain at a given time.
+@_spi(FixedExpiryValidationTime) import X509
 import _CryptoExtras
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 
 /// Verifies a downloaded feed's enveloped signature against a pinned certificate or a trusted CA.
 ///
 /// Trust comes only from what the caller pins: the key in the document's `KeyValue` is ignored,
 /// and the signing certificate in `X509Data` must be the pinned one or chain to the pinned root.
+/// The document is read by `StrictXMLParser` (UTF-8, no DTD, no entities, no I/O) and must hold
+/// exactly the signature profile, so what it reports is only what the signature covers.
 public struct FeedVerifier: Sendable {
     /// What the signer must be.
     public enum Trust: Sendable {
@@ -22,6 +22,9 @@ public struct FeedVerifier: Sendable {
 
     public let trust: Trust
 
+    /// The largest document read; anything larger is refused unread.
+    public static let maximumDocumentBytes = StrictXMLParser.Limits().maximumBytes
+
     public init(trust: Trust) {
         self.trust = trust
     }
@@ -30,153 +33,120 @@ public struct FeedVerifier: Sendable {
     public struct VerifiedFeed: Sendable, Equatable {
         public let serial: String?
         public let issued: String?
+        /// The ids of the signed `Config` elements, in document order.
         public let configIDs: [String]
         public let signer: String
     }
 
-    public func verify(_ data: Data, now: Date = Date()) async throws(FeedVerificationError) -> VerifiedFeed {
-        // EOCS has no DTD: refusing one keeps entity expansion and external loads out entirely.
-        if data.range(of: Data("<!DOCTYPE".utf8)) != nil { throw .invalid("the document has a DOCTYPE, which a feed never has") }
-        let document: XMLDocument
+    /// Verifies `data`, judging the certificates' validity at `time` (the signing time of an old document).
+    public func verify(_ data: Data, at time: Date = Date()) async throws(FeedVerificationError) -> VerifiedFeed {
+        let feed: SignedFeedStructure
         do {
-            document = try XMLDocument(data: data, options: [.nodePreserveWhitespace])
+            feed = try SignedFeedStructure(StrictXMLParser.parse(data))
+        } catch let error as XMLSyntaxError {
+            throw .notWellFormed(error)
+        } catch let error as FeedVerificationError {
+            throw error
         } catch {
-            throw .invalid("not well-formed XML: \(error.localizedDescription)")
+            throw .invalid("\(error)")
         }
-        guard let root = document.rootElement(), root.name == "EOCS", root.uri == nil || root.uri == "" else {
-            throw .invalid("the root element is not EOCS")
-        }
-        let elements = (root.children ?? []).compactMap { $0 as? XMLElement }
-        let signatures = elements.filter { $0.localName == "Signature" && $0.uri == XMLSignatureProfile.namespace }
-        guard signatures.count == 1, let signature = signatures.first else {
-            throw .invalid(signatures.isEmpty ? "the document is not signed" : "the document has \(signatures.count) signatures")
-        }
-        guard elements.last === signature else { throw .invalid("the signature is not the last element of EOCS") }
-        guard elements.dropLast().allSatisfy({ $0.name == "Config" }) else {
-            throw .invalid("EOCS holds an element other than Config before its signature")
-        }
-
-        let signedInfo = try child(signature, "SignedInfo")
-        try expectAlgorithm(child(signedInfo, "CanonicalizationMethod"), XMLSignatureProfile.canonicalization)
-        try expectAlgorithm(child(signedInfo, "SignatureMethod"), XMLSignatureProfile.signatureMethod)
-        let references = children(signedInfo, "Reference")
-        guard references.count == 1, let reference = references.first else { throw .invalid("SignedInfo must hold exactly one Reference") }
-        guard Self.attribute("URI", of: reference) == "" else {
-            throw .invalid("the Reference must cover the whole document (URI=\"\")")
-        }
-        let transforms = try children(child(reference, "Transforms"), "Transform").map { Self.attribute("Algorithm", of: $0) ?? "" }
-        guard transforms == [XMLSignatureProfile.envelopedSignature, XMLSignatureProfile.canonicalization]
-            || transforms == [XMLSignatureProfile.envelopedSignature]
-        else { throw .invalid("unexpected transforms: \(transforms.joined(separator: ", "))") }
-        try expectAlgorithm(child(reference, "DigestMethod"), XMLSignatureProfile.digestMethod)
-        let expectedDigest = try base64(child(reference, "DigestValue"))
 
         // The digest: the canonical document without the signature (the enveloped transform).
-        let canonicalDocument = CanonicalXML.serialize(root, excluding: signature)
-        guard Data(SHA256.hash(data: Data(canonicalDocument.utf8))) == expectedDigest else {
+        let canonicalDocument = CanonicalXML.serialize(feed.root, omittingChild: feed.signatureIndex)
+        guard Data(SHA256.hash(data: Data(canonicalDocument.utf8))) == feed.digestValue else {
             throw .invalid("the digest does not match: the document was changed after it was signed")
         }
 
-        let certificates = try children(child(child(signature, "KeyInfo"), "X509Data"), "X509Certificate").map { element throws(FeedVerificationError) in
+        let certificates = try feed.certificates.map { der throws(FeedVerificationError) in
             do {
-                return try Certificate(derEncoded: Array(try base64(element)))
-            } catch let error as FeedVerificationError {
-                throw error
+                return try Certificate(derEncoded: Array(der))
             } catch {
                 throw .invalid("an X509Certificate is not a valid certificate")
             }
         }
-        guard let signer = certificates.first else { throw .invalid("the signature carries no X509Certificate") }
-        try await checkTrust(signer, chain: Array(certificates.dropFirst()), now: now)
-
+        let signer = certificates[0]
         guard let publicKey = _RSA.Signing.PublicKey(signer.publicKey) else {
             throw .invalid("the signing certificate's key is not RSA")
         }
-        let signatureValue = try base64(child(signature, "SignatureValue"))
-        let canonicalSignedInfo = CanonicalXML.serialize(signedInfo, inherited: CanonicalXML.inheritedNamespaces(of: signedInfo))
+        let canonicalSignedInfo = CanonicalXML.serialize(feed.signedInfo, ancestors: [feed.root, feed.signature])
         guard publicKey.isValidSignature(
-            _RSA.Signing.RSASignature(rawRepresentation: signatureValue), for: Data(canonicalSignedInfo.utf8), padding: .insecurePKCS1v1_5
+            _RSA.Signing.RSASignature(rawRepresentation: feed.signatureValue), for: Data(canonicalSignedInfo.utf8), padding: .insecurePKCS1v1_5
         ) else {
             throw .invalid("the signature value does not verify with the signing certificate's key")
         }
 
+        try await checkTrust(signer, chain: Array(certificates.dropFirst()), at: time)
+
         return VerifiedFeed(
-            serial: Self.attribute("serial", of: root),
-            issued: Self.attribute("issued", of: root),
-            configIDs: elements.dropLast().map { Self.attribute("id", of: $0) ?? "" },
+            serial: feed.root.attribute("serial"),
+            issued: feed.root.attribute("issued"),
+            configIDs: feed.configs.map { $0.attribute("id") ?? "" },
             signer: "\(signer.subject)"
         )
     }
 
-    private func checkTrust(_ signer: Certificate, chain: [Certificate], now: Date) async throws(FeedVerificationError) {
+    private func checkTrust(_ signer: Certificate, chain: [Certificate], at time: Date) async throws(FeedVerificationError) {
         guard (try? signer.extensions.extendedKeyUsage)??.contains(.codeSigning) == true else {
             throw .untrusted("the signing certificate (\(signer.subject)) does not allow code signing")
         }
-        switch trust {
-        case .certificate(let pinned):
-            guard pinned == signer else {
-                throw .untrusted("the document is signed by \(signer.subject) (\(SigningIdentity.fingerprint(of: signer))), not by the pinned certificate (\(SigningIdentity.fingerprint(of: pinned)))")
-            }
-            guard now >= signer.notValidBefore, now <= signer.notValidAfter else {
-                throw .untrusted("the signing certificate is not valid now (valid \(signer.notValidBefore.formatted(.iso8601)) to \(signer.notValidAfter.formatted(.iso8601)))")
-            }
-        case .roots(let roots):
-            var verifier = Verifier(rootCertificates: CertificateStore(roots)) {
-                RFC5280Policy()
-            }
-            switch await verifier.validate(leaf: signer, intermediates: CertificateStore(chain)) {
-            case .validCertificate:
-                return
-            case .couldNotValidate(let failures):
-                let reasons = failures.map { "\($0.policyFailureReason)" }.joined(separator: "; ")
-                throw .untrusted("the signing certificate (\(signer.subject)) does not chain to the given CA\(reasons.isEmpty ? "" : ": \(reasons)")")
-            }
+        if case .certificate(let pinned) = trust, pinned != signer {
+            throw .untrusted("the document is signed by \(signer.subject) (\(SigningIdentity.fingerprint(of: signer))), not by the pinned certificate (\(SigningIdentity.fingerprint(of: pinned)))")
+        }
+        guard time >= signer.notValidBefore else {
+            throw .certificateNotYetValid(subject: "\(signer.subject)", notValidBefore: signer.notValidBefore)
+        }
+        guard time <= signer.notValidAfter else {
+            throw .certificateExpired(subject: "\(signer.subject)", notValidAfter: signer.notValidAfter)
+        }
+        guard case .roots(let roots) = trust else { return }
+        var verifier = Verifier(rootCertificates: CertificateStore(roots)) {
+            RFC5280Policy(fixedExpiryValidationTime: time)
+        }
+        switch await verifier.validate(leaf: signer, intermediates: CertificateStore(chain)) {
+        case .validCertificate:
+            return
+        case .couldNotValidate(let failures):
+            throw .untrusted("the signing certificate (\(signer.subject)) does not chain to the given CA: \(Self.reason(failures))")
         }
     }
 
-    /// An attribute's value. `XMLElement.attribute(forName:)` finds nothing on elements in a
-    /// namespace on Linux, so this looks through the attribute list itself.
-    private static func attribute(_ name: String, of element: XMLElement) -> String? {
-        element.attributes?.first { $0.name == name }?.stringValue
-    }
-
-    private func children(_ element: XMLElement, _ name: String) -> [XMLElement] {
-        (element.children ?? []).compactMap { $0 as? XMLElement }.filter { $0.localName == name && $0.uri == XMLSignatureProfile.namespace }
-    }
-
-    private func child(_ element: XMLElement, _ name: String) throws(FeedVerificationError) -> XMLElement {
-        let found = children(element, name)
-        guard found.count == 1, let only = found.first else {
-            throw .invalid("\(element.localName ?? "element") must hold exactly one \(name)")
+    /// One line for why no chain validated: the policy's reason with each certificate named by
+    /// its subject (the policy's own text prints whole certificate structures).
+    private static func reason(_ failures: [CertificateValidationResult.PolicyFailure]) -> String {
+        guard let failure = failures.first else {
+            return "no path from it to the CA (is an intermediate certificate missing from the document?)"
         }
-        return only
-    }
-
-    private func expectAlgorithm(_ element: XMLElement, _ algorithm: String) throws(FeedVerificationError) {
-        let found = Self.attribute("Algorithm", of: element) ?? ""
-        guard found == algorithm else {
-            throw .invalid("\(element.localName ?? "element") is \(found.isEmpty ? "missing" : found), expected \(algorithm)")
+        var reason = failure.policyFailureReason.description
+        for certificate in failure.chain {
+            reason = reason.replacingOccurrences(of: "\(certificate)", with: "\(certificate.subject)")
         }
-    }
-
-    private func base64(_ element: XMLElement) throws(FeedVerificationError) -> Data {
-        let text = (element.stringValue ?? "").filter { !$0.isWhitespace }
-        guard let data = Data(base64Encoded: text) else { throw .invalid("\(element.localName ?? "element") is not base64") }
-        return data
+        if reason.hasPrefix("RFC5280Policy: ") { reason.removeFirst("RFC5280Policy: ".count) }
+        return reason.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 }
 
 /// Why a feed did not verify.
 public enum FeedVerificationError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// The bytes are not a well-formed document of the XML a feed may hold.
+    case notWellFormed(XMLSyntaxError)
     /// The document or its signature is malformed or does not match.
     case invalid(String)
     /// The signature is intact but its signer is not the one trusted.
     case untrusted(String)
+    /// The signing certificate had expired at the time it was judged at.
+    case certificateExpired(subject: String, notValidAfter: Date)
+    /// The signing certificate was not yet valid at the time it was judged at.
+    case certificateNotYetValid(subject: String, notValidBefore: Date)
 
     public var description: String {
         switch self {
+        case .notWellFormed(let error): "not a well-formed feed: \(error)"
         case .invalid(let reason): reason
         case .untrusted(let reason): reason
+        case .certificateExpired(let subject, let date): "the signing certificate \(subject) expired on \(date.formatted(Self.day))"
+        case .certificateNotYetValid(let subject, let date): "the signing certificate \(subject) is not valid before \(date.formatted(Self.day))"
         }
     }
+
+    private static let day = Date.ISO8601FormatStyle().year().month().day()
 }

@@ -1,11 +1,9 @@
 import Foundation
 import OCSDomain
+import OCSTestSupport
 import Testing
 import X509
 import _CryptoExtras
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 @testable import OCSSigning
 
 struct FeedVerifierTests {
@@ -31,10 +29,9 @@ struct FeedVerifierTests {
     @Test func canonicalFormOfTheParsedDocumentIsTheDigestInput() throws {
         let document = FeedRenderer().render(Self.rules, rootAttributes: [("serial", "5")])
         let data = Data(document.signed(with: try FeedSigner(identity: Self.identity).signatureElement(digestInput: Data(document.digestInput.utf8))).utf8)
-        let parsed = try XMLDocument(data: data, options: [.nodePreserveWhitespace])
-        let root = try #require(parsed.rootElement())
-        let signature = root.children?.compactMap { $0 as? XMLElement }.last
-        #expect(CanonicalXML.serialize(root, excluding: signature) == document.digestInput)
+        let root = try StrictXMLParser.parse(data)
+        let signature = try #require(root.children.lastIndex { if case .element = $0 { true } else { false } })
+        #expect(CanonicalXML.serialize(root, omittingChild: signature) == document.digestInput)
     }
 
     @Test func rejectsAnyChangedByte() async throws {
@@ -76,15 +73,142 @@ struct FeedVerifierTests {
         }
     }
 
-    @Test func rejectsUnsignedSmuggledAndDoctypeDocuments() async throws {
+    @Test func rejectsUnsignedAndAppendedDocuments() async throws {
         let verifier = FeedVerifier(trust: .certificate(Self.identity.certificate))
         let unsigned = Data(FeedRenderer().render(Self.rules).unsigned.utf8)
         await #expect(throws: FeedVerificationError.invalid("the document is not signed")) { try await verifier.verify(unsigned) }
         let text = String(decoding: try Self.signedFeed(), as: UTF8.self)
         let appended = Data(text.replacingOccurrences(of: "</Signature>\n</EOCS>", with: "</Signature><Config id=\"EVIL\"></Config>\n</EOCS>").utf8)
         await #expect(throws: FeedVerificationError.invalid("the signature is not the last element of EOCS")) { try await verifier.verify(appended) }
-        let doctype = Data(text.replacingOccurrences(of: "<EOCS ", with: "<!DOCTYPE EOCS [<!ENTITY x \"y\">]><EOCS ").utf8)
-        await #expect(throws: FeedVerificationError.self) { try await verifier.verify(doctype) }
         await #expect(throws: FeedVerificationError.self) { try await verifier.verify(Data("not xml".utf8)) }
+    }
+
+    /// The reason `verify` gives for `document`, or nil when it verifies.
+    static func refusal(_ document: Data, trust: FeedVerifier.Trust = .certificate(identity.certificate), at time: Date = Date()) async -> FeedVerificationError? {
+        do {
+            _ = try await FeedVerifier(trust: trust).verify(document, at: time)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// Every `Config` id anywhere in the document, as `xmllint --xpath '//Config/@id'` lists them.
+    static func everyConfigID(_ document: Data) throws -> [String] {
+        let scratch = try ScratchFolder()
+        let file = scratch.path("feed.xml")
+        try document.write(to: URL(fileURLWithPath: file))
+        let result = try Command.run("xmllint", ["--xpath", "//Config/@id", file])
+        return result.output.split(whereSeparator: \.isWhitespace).map { $0.replacingOccurrences(of: "id=", with: "").replacingOccurrences(of: "\"", with: "") }
+    }
+
+    /// A Config hidden in the unsigned parts of the signature: the digest and signature value are
+    /// untouched, xmllint sees the extra Config, and the verifier must refuse the document.
+    @Test func refusesAConfigSmuggledIntoTheSignature() async throws {
+        let text = String(decoding: try Self.signedFeed(), as: UTF8.self)
+        // `xmlns=""` takes it out of the signature's namespace, so `//Config` finds it.
+        let evil = "<Config xmlns=\"\" id=\"EVIL\"><ActionList></ActionList></Config>"
+        let smuggled: [(String, String)] = [
+            ("in an Object", text.replacingOccurrences(of: "</KeyInfo></Signature>", with: "</KeyInfo><Object>\(evil)</Object></Signature>")),
+            ("in a time-stamp Object", text.replacingOccurrences(of: "</KeyInfo></Signature>", with: "</KeyInfo><Object Id=\"ts-countersig\">\(evil)"
+                + "<CounterSignature xmlns=\"http://schemas.microsoft.com/xmldsig/timestamp/2003\">AAAA</CounterSignature></Object></Signature>")),
+            ("inside the CounterSignature", text.replacingOccurrences(of: "</KeyInfo></Signature>", with: "</KeyInfo><Object Id=\"ts-countersig\">"
+                + "<CounterSignature xmlns=\"http://schemas.microsoft.com/xmldsig/timestamp/2003\">\(evil)</CounterSignature></Object></Signature>")),
+            ("in KeyInfo", text.replacingOccurrences(of: "</X509Data></KeyInfo>", with: "</X509Data>\(evil)</KeyInfo>")),
+            ("in X509Data", text.replacingOccurrences(of: "</X509Data></KeyInfo>", with: "\(evil)</X509Data></KeyInfo>")),
+            ("in KeyValue", text.replacingOccurrences(of: "</RSAKeyValue>", with: "</RSAKeyValue>\(evil)")),
+            ("after the Object", text.replacingOccurrences(of: "</KeyInfo></Signature>", with: "</KeyInfo><Object Id=\"ts-countersig\">"
+                + "<CounterSignature xmlns=\"http://schemas.microsoft.com/xmldsig/timestamp/2003\">AAAA</CounterSignature></Object>\(evil)</Signature>")),
+        ]
+        for (place, document) in smuggled {
+            let data = Data(document.utf8)
+            #expect(document != text, "\(place): the edit applied")
+            #expect(try Self.everyConfigID(data) == ["M1", "PING1", "EVIL"], "\(place): xmllint lists the smuggled Config")
+            let reason = await Self.refusal(data)
+            #expect(reason?.description.contains("which the signature profile does not allow") == true
+                || reason?.description.contains("may hold only X509Data and a time-stamp CounterSignature") == true
+                || reason?.description.contains("only base64 text belongs there") == true, "\(place): \(reason.map { "\($0)" } ?? "verified")")
+        }
+        // The time-stamp Object alone is allowed, as Microsoft's OCS sends it.
+        let withTimestamp = text.replacingOccurrences(of: "</KeyInfo></Signature>", with: "</KeyInfo><Object Id=\"ts-countersig\"><X509Data><X509Certificate>"
+            + "\(Data(Self.identity.certificateChainDER[0]).base64EncodedString())</X509Certificate></X509Data>"
+            + "<CounterSignature ts-format=\"cms-timestamp-message\" xmlns=\"http://schemas.microsoft.com/xmldsig/timestamp/2003\">AAAA</CounterSignature></Object></Signature>")
+        #expect(await Self.refusal(Data(withTimestamp.utf8)) == nil)
+    }
+
+    /// Documents that are not well-formed, each made from a validly signed one.
+    @Test func refusesDocumentsThatAreNotWellFormed() async throws {
+        let text = String(decoding: try Self.signedFeed(), as: UTF8.self)
+        let end = try #require(text.range(of: "</EOCS>"))
+        let broken: [(String, String, String)] = [
+            ("a second root", text + "<EOCS><Config id=\"EVIL\"></Config></EOCS>\n", "a second root element <EOCS>"),
+            ("cut off", String(text[..<end.lowerBound]), "the document ends inside <EOCS>"),
+            ("trailing text", text + "EVIL\n", "text after </EOCS>"),
+            ("a processing instruction", "<?evil run?>\n" + text, "a processing instruction"),
+            ("a DOCTYPE", text.replacingOccurrences(of: "<EOCS ", with: "<!DOCTYPE EOCS [<!ENTITY x \"y\">]><EOCS "), "a DOCTYPE"),
+            ("empty", "", "the file is empty"),
+        ]
+        for (name, document, expected) in broken {
+            let reason = await Self.refusal(Data(document.utf8))
+            guard case .notWellFormed(let error) = reason else {
+                Issue.record("\(name): \(reason.map { "\($0)" } ?? "verified")")
+                continue
+            }
+            #expect(error.description.contains(expected), "\(name): \(error)")
+        }
+    }
+
+    /// The attack from the issue: a UTF-16 document whose DTD pulls an external entity from a
+    /// listener. xmllint (libxml2) fetches it; the verifier refuses the document and never connects.
+    @Test func aUTF16DocumentWithAnExternalEntityIsRefusedWithoutAnyFetch() async throws {
+        let listener = try LoopbackListener()
+        defer { listener.stop() }
+        let signed = String(decoding: try Self.signedFeed(), as: UTF8.self)
+        let document = signed.replacingOccurrences(of: "<?xml version=\"1.0\" encoding=\"utf-8\"?>", with:
+            "<?xml version=\"1.0\" encoding=\"UTF-16\"?>\n<!DOCTYPE EOCS [<!ENTITY % remote SYSTEM \"http://127.0.0.1:\(listener.port)/evil.dtd\"> %remote;]>")
+        #expect(document != signed)
+        let bytes = Data([0xFF, 0xFE]) + document.data(using: .utf16LittleEndian)!
+
+        let reason = await Self.refusal(bytes)
+        #expect(reason?.description.contains("the document is UTF-16") == true, "\(reason.map { "\($0)" } ?? "verified")")
+        #expect(listener.requests.isEmpty)
+
+        // The listener is live and the document is a real attack: libxml2 connects to it.
+        let scratch = try ScratchFolder()
+        try bytes.write(to: URL(fileURLWithPath: scratch.path("attack.xml")))
+        _ = try Command.run("xmllint", ["--noout", "--loaddtd", scratch.path("attack.xml")], timeout: 30)
+        #expect(listener.requests.first?.hasPrefix("GET /evil.dtd") == true)
+    }
+
+    @Test func aChainFailureIsOneLineNamingTheSubject() async throws {
+        let pki = try TestPKI()
+        let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        let feed = try Self.signedFeed(by: try SigningIdentity(privateKey: key, certificate: pki.leaf(key: key), chain: [pki.intermediate]))
+        let wrongRoot = try #require(await Self.refusal(feed, trust: .roots([try TestPKI(name: "Other").root])))
+        #expect(wrongRoot.description.contains("CN=Feed Signer"))
+        #expect(!wrongRoot.description.contains("\n") && !wrongRoot.description.contains("Certificate("), "\(wrongRoot)")
+
+        // An intermediate that has expired by the time judged: named, in one line.
+        let expiredIntermediate = try TestPKI.issue(
+            name: "Test Intermediate", key: pki.intermediateKey.publicKey, issuer: pki.root, issuerKey: pki.rootKey, isAuthority: true,
+            notBefore: Date().addingTimeInterval(-86_400 * 30), notAfter: Date().addingTimeInterval(-60)
+        )
+        let leaf = try pki.leaf(key: key, notBefore: Date().addingTimeInterval(-86_400 * 20), notAfter: Date().addingTimeInterval(86_400))
+        let stale = try Self.signedFeed(by: SigningIdentity(privateKey: key, certificate: leaf, chain: [expiredIntermediate]))
+        let expired = try #require(await Self.refusal(stale, trust: .roots([pki.root])))
+        #expect(expired.description.contains("CN=Test Intermediate has expired"), "\(expired)")
+        #expect(!expired.description.contains("\n") && !expired.description.contains("Certificate("), "\(expired)")
+        // Judged at a time every certificate was valid (the root is an hour old), the same chain verifies.
+        #expect(await Self.refusal(stale, trust: .roots([pki.root]), at: Date().addingTimeInterval(-1800)) == nil)
+    }
+
+    @Test func theSignerIsJudgedAtTheGivenTime() async throws {
+        let feed = try Self.signedFeed()
+        let certificate = Self.identity.certificate
+        let late = certificate.notValidAfter.addingTimeInterval(60)
+        #expect(await Self.refusal(feed, at: late) == .certificateExpired(subject: "\(certificate.subject)", notValidAfter: certificate.notValidAfter))
+        let early = certificate.notValidBefore.addingTimeInterval(-60)
+        #expect(await Self.refusal(feed, at: early) == .certificateNotYetValid(subject: "\(certificate.subject)", notValidBefore: certificate.notValidBefore))
+        #expect(await Self.refusal(feed, at: certificate.notValidBefore.addingTimeInterval(60)) == nil)
     }
 }

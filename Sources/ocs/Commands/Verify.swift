@@ -6,7 +6,10 @@ import OCSSigning
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Verify a downloaded feed's signature.",
-        discussion: "Trust comes from --cert or --ca only, never from the key inside the document."
+        discussion: """
+            Trust comes from --cert or --ca only, never from the key inside the document. Only signed \
+            content is reported: a document holding anything beyond the signature profile is refused.
+            """
     )
 
     @Argument(help: "The feed document, as downloaded (gunzipped).")
@@ -18,8 +21,24 @@ struct Verify: AsyncParsableCommand {
     @Option(help: "A root CA certificate (PEM) the signing certificate must chain to.")
     var ca: String?
 
+    @Option(help: ArgumentHelp(
+        "Judge certificate validity at this time instead of now (ISO 8601, e.g. 2021-09-15T16:42:08Z).",
+        valueName: "time"
+    ))
+    var at: String?
+
     func validate() throws {
         guard (cert == nil) != (ca == nil) else { throw ValidationError("give exactly one of --cert and --ca") }
+        _ = try validationTime()
+    }
+
+    /// `--at` as a date, or now.
+    private func validationTime() throws -> Date {
+        guard let at else { return Date() }
+        guard let time = try? Date(at, strategy: .iso8601) else {
+            throw ValidationError("--at '\(at)' is not an ISO 8601 time: give one like 2021-09-15T16:42:08Z")
+        }
+        return time
     }
 
     func run() async throws {
@@ -33,15 +52,33 @@ struct Verify: AsyncParsableCommand {
         } catch {
             throw CommandFailure(error.description)
         }
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw CommandFailure("\(file): cannot read the file")
-        }
+        let data = try read(file)
+        let time = try validationTime()
         do {
-            let feed = try await FeedVerifier(trust: trust).verify(data)
+            let feed = try await FeedVerifier(trust: trust).verify(data, at: time)
             let configs = feed.configIDs.isEmpty ? "none" : feed.configIDs.joined(separator: ",")
             print("verified: serial \(feed.serial ?? "-"), issued \(feed.issued ?? "-"), configs \(configs), signed by \(feed.signer)")
         } catch {
-            throw CommandFailure("\(file): not verified: \(error.description)")
+            var hint = ""
+            switch error {
+            case .certificateExpired, .certificateNotYetValid:
+                if at == nil { hint = ": pass --at TIME to judge it at the time it was signed" }
+            default:
+                break
+            }
+            throw CommandFailure("\(file): not verified: \(error.description)\(hint)")
         }
+    }
+
+    /// The file's bytes, refusing one too large to be a feed before reading it.
+    private func read(_ path: String) throws -> Data {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int
+        if let size, size > FeedVerifier.maximumDocumentBytes {
+            throw CommandFailure("\(path): not verified: the file is \(size) bytes, over the limit of \(FeedVerifier.maximumDocumentBytes)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CommandFailure("\(path): cannot read the file")
+        }
+        return data
     }
 }
