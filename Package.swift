@@ -95,6 +95,17 @@ let package = Package(
         .testTarget(name: "OCSStorageTests", dependencies: ["OCSStorage", "OCSTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "OCSSigningTests", dependencies: ["OCSSigning", "OCSDomain", "OCSTestSupport"]),
         .testTarget(name: "OCSFeedTests", dependencies: ["OCSFeed", "OCSTestSupport"]),
+        // The HTTP handlers in process, on SwiftNIO's EmbeddedChannel.
+        .testTarget(
+            name: "OCSServerTests",
+            dependencies: [
+                "OCSServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Drives the real `ocs` binary over loopback sockets, judged by curl and xmllint.
         .testTarget(
             name: "EndToEndTests",
