@@ -34,7 +34,10 @@ struct RuleTreeDecoder {
             decoder.problems.append(LocatedProblem(problem: finding, line: decoder.line(of: finding.field) ?? root.line))
         }
         guard !decoder.problems.isEmpty else { return .success(rule) }
-        var problems = decoder.problems
+        // In line order where lines are known; otherwise (JSON) in the order of the schema.
+        var problems = decoder.problems.enumerated()
+            .sorted { ($0.element.line ?? 0, $0.offset) < ($1.element.line ?? 0, $1.offset) }
+            .map(\.element)
         if problems.count > maximumProblems {
             let more = problems.count - maximumProblems
             problems = Array(problems.prefix(maximumProblems))
