@@ -293,7 +293,8 @@ struct RuleTreeDecoder {
         if let sameLetters = allowed.first(where: { $0.lowercased() == name.lowercased() }) { return sameLetters }
         guard name.count <= 64 else { return nil }
         let typed = Array(name.lowercased())
-        let scored = allowed.map { ($0, editDistance(typed, Array($0.lowercased()))) }
+        // Names whose lengths differ by more than two are more than two edits apart: skip them.
+        let scored = allowed.filter { abs($0.count - typed.count) <= 2 }.map { ($0, editDistance(typed, Array($0.lowercased()))) }
         return scored.filter { $0.1 <= 2 }.min { $0.1 < $1.1 }?.0
     }
 
