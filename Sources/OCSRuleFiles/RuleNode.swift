@@ -1,20 +1,20 @@
 /// A rule document as a neutral tree: what a YAML file and a JSON body both reduce to, so one
 /// decoder (`RuleTreeDecoder`) judges both the same way. Lines are known for YAML only.
-public struct RuleNode: Sendable {
+struct RuleNode: Sendable {
     /// What a node holds.
-    public enum Content: Sendable {
+    enum Content: Sendable {
         case mapping([Entry])
         case sequence([RuleNode])
         case scalar(Scalar)
     }
 
     /// One field of a mapping. `name` is nil when the key is not a scalar (a list or mapping as key).
-    public struct Entry: Sendable {
-        public let name: String?
-        public let line: Int?
-        public let value: RuleNode
+    struct Entry: Sendable {
+        let name: String?
+        let line: Int?
+        let value: RuleNode
 
-        public init(name: String?, line: Int?, value: RuleNode) {
+        init(name: String?, line: Int?, value: RuleNode) {
             self.name = name
             self.line = line
             self.value = value
@@ -22,17 +22,17 @@ public struct RuleNode: Sendable {
     }
 
     /// A scalar and the type it has in its document: only `text` may fill a text field.
-    public enum Scalar: Sendable {
+    enum Scalar: Sendable {
         case text(String)
         case null
         /// A boolean, number or other non-text scalar, with its source text for messages.
         case other(kind: String, source: String)
     }
 
-    public let content: Content
-    public let line: Int?
+    let content: Content
+    let line: Int?
 
-    public init(_ content: Content, line: Int?) {
+    init(_ content: Content, line: Int?) {
         self.content = content
         self.line = line
     }
