@@ -1,5 +1,7 @@
-// The rule schema shared by YAML rule files, the JSON API and the database: one Codable
+// The rule schema as the database stores it and `ocs rules export` writes it: one Codable
 // implementation, strict about unknown fields so a typo never silently drops a restriction.
+// Input from rule files and the API goes through OCSRuleFiles' RuleTreeDecoder instead, which
+// reports every problem at once and keeps YAML's and JSON's types.
 
 extension Mitigation: Codable {
     enum CodingKeys: String, CodingKey, CaseIterable {

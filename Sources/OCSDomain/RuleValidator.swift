@@ -11,6 +11,26 @@ public struct RuleProblem: Hashable, Sendable, CustomStringConvertible {
     public var description: String { field.isEmpty ? message : "\(field): \(message)" }
 }
 
+/// The most a rule may hold, so every rule, feed and log line stays small. README "Rules" lists them.
+public enum RuleLimits {
+    /// Actions in one rule.
+    public static let actions = 32
+    /// Entries in `references`.
+    public static let references = 32
+    /// Entries in `applies.ranges`.
+    public static let ranges = 32
+    /// UTF-8 bytes of a rule's or an action's `description`.
+    public static let description = 1024
+    /// UTF-8 bytes of a rewrite rule's `pattern`.
+    public static let pattern = 1024
+    /// UTF-8 bytes of every other text field (an id is at most 64).
+    public static let text = 256
+    /// UTF-8 bytes of one rule document: a rule file or an API request body.
+    public static let documentSize = 64 * 1024
+    /// Nesting levels of one rule document; a rule needs five.
+    public static let documentDepth = 16
+}
+
 /// Checks what a rule's structure cannot: identifiers, known update names, ranges, regexes, text.
 public struct RuleValidator: Sendable {
     public let catalog: BuildCatalog
@@ -27,16 +47,13 @@ public struct RuleValidator: Sendable {
         }
     }
 
-    /// Longest free text accepted in any field; keeps every feed small and every log line readable.
-    public static let maximumTextLength = 4096
-
     public func problems(in rule: Mitigation) -> [RuleProblem] {
         var problems: [RuleProblem] = []
-        func text(_ value: String, _ field: String, required: Bool = true) {
+        func text(_ value: String, _ field: String, limit: Int = RuleLimits.text, required: Bool = true) {
             if required && value.allSatisfy(\.isWhitespace) {
                 problems.append(RuleProblem(field: field, message: "must not be empty"))
-            } else if value.utf8.count > Self.maximumTextLength {
-                problems.append(RuleProblem(field: field, message: "is longer than \(Self.maximumTextLength) bytes"))
+            } else if value.utf8.count > limit {
+                problems.append(RuleProblem(field: field, message: "is \(value.utf8.count) bytes long: at most \(limit) are allowed"))
             } else if let scalar = value.unicodeScalars.first(where: { !XMLText.isAllowed($0) }) {
                 let code = "U+" + String(scalar.value, radix: 16, uppercase: true)
                 problems.append(RuleProblem(field: field, message: "contains the character \(code), which XML cannot carry"))
@@ -46,7 +63,8 @@ public struct RuleValidator: Sendable {
         if !Self.isValidID(rule.id) {
             problems.append(RuleProblem(field: "id", message: "'\(rule.id.prefix(80))' is not a valid id: use 1 to 64 of A-Z a-z 0-9 . _ -"))
         }
-        text(rule.description, "description")
+        text(rule.description, "description", limit: RuleLimits.description)
+        problems += Self.tooMany(rule.references.count, "references", limit: RuleLimits.references)
         for (index, reference) in rule.references.enumerated() {
             text(reference, "references[\(index)]")
         }
@@ -56,9 +74,10 @@ public struct RuleValidator: Sendable {
         if rule.actions.isEmpty {
             problems.append(RuleProblem(field: "actions", message: "needs at least one action"))
         }
+        problems += Self.tooMany(rule.actions.count, "actions", limit: RuleLimits.actions)
         for (index, action) in rule.actions.enumerated() {
             let field = "actions[\(index)]"
-            if let description = action.description { text(description, "\(field).description") }
+            if let description = action.description { text(description, "\(field).description", limit: RuleLimits.description) }
             switch action {
             case .doNothing:
                 break
@@ -79,8 +98,10 @@ public struct RuleValidator: Sendable {
                 }
                 text(rewrite.rule.name, "\(field).rule.name")
                 text(rewrite.rule.input, "\(field).rule.input")
-                text(rewrite.rule.pattern, "\(field).rule.pattern")
-                if let message = Self.regexProblem(rewrite.rule.pattern) {
+                let patternProblems = problems.count
+                text(rewrite.rule.pattern, "\(field).rule.pattern", limit: RuleLimits.pattern)
+                // Compile only a pattern that passed the text checks: a long one is costly to compile.
+                if problems.count == patternProblems, let message = Self.regexProblem(rewrite.rule.pattern) {
                     problems.append(RuleProblem(field: "\(field).rule.pattern", message: message))
                 }
                 if !UrlRewrite.Rule.actions.contains(rewrite.rule.action) {
@@ -115,6 +136,7 @@ public struct RuleValidator: Sendable {
             if ranges.isEmpty {
                 problems.append(RuleProblem(field: "applies.ranges", message: "must list at least one range"))
             }
+            problems += Self.tooMany(ranges.count, "applies.ranges", limit: RuleLimits.ranges)
             for (index, range) in ranges.enumerated() {
                 let field = "applies.ranges[\(index)]"
                 switch (range.from, range.until) {
@@ -128,6 +150,11 @@ public struct RuleValidator: Sendable {
             }
         }
         return problems
+    }
+
+    /// A problem when a list holds more than `limit` entries.
+    private static func tooMany(_ count: Int, _ field: String, limit: Int) -> [RuleProblem] {
+        count > limit ? [RuleProblem(field: field, message: "lists \(count) entries: at most \(limit) are allowed")] : []
     }
 
     /// Nil when `pattern` compiles as a regular expression, else why not.

@@ -1,8 +1,8 @@
 import OCSDomain
 import Yams
 
-/// Decodes one rule document (YAML, or JSON, which YAML contains) and validates it, naming
-/// the line of every problem.
+/// Decodes one rule document, a YAML rule file or a JSON request body, and validates it,
+/// reporting every problem at once: for a file each with its line, for a body each with its field.
 public struct RuleDocumentDecoder: Sendable {
     public let validator: RuleValidator
 
@@ -16,141 +16,91 @@ public struct RuleDocumentDecoder: Sendable {
         public let idLine: Int
     }
 
-    /// The rule in `text`, or every problem found; `file` names the source in problems.
+    /// The rule in the YAML `text`, or every problem found; `file` names the source in problems.
     public func decode(_ text: String, file: String) -> Result<Decoded, RuleFilesInvalid> {
+        func refuse(line: Int, field: String = "", _ message: String) -> Result<Decoded, RuleFilesInvalid> {
+            .failure(RuleFilesInvalid(problems: [RuleFileProblem(file: file, line: line, field: field, message: message)]))
+        }
+        if let refusal = YAMLPreflight.check(text) {
+            return refuse(line: refusal.line, refusal.message)
+        }
         let node: Node
         do {
             guard let composed = try Yams.compose(yaml: text) else {
-                return .failure(RuleFilesInvalid(problems: [
-                    RuleFileProblem(file: file, line: 1, field: "", message: "the file holds no rule: expected a mapping with id, description and actions"),
-                ]))
+                return refuse(line: 1, "the file holds no rule: expected a mapping with id, description and actions")
             }
             node = composed
         } catch let error as YamlError {
-            return .failure(RuleFilesInvalid(problems: [Self.problem(from: error, file: file)]))
+            let problem = Self.problem(from: error, file: file)
+            return refuse(line: problem.line, problem.message)
         } catch {
-            return .failure(RuleFilesInvalid(problems: [RuleFileProblem(file: file, line: 1, field: "", message: "\(error)")]))
+            return refuse(line: 1, "\(error)")
         }
+        let tree = Self.tree(node)
+        switch RuleTreeDecoder.decode(tree, validator: validator) {
+        case .success(let rule):
+            return .success(Decoded(rule: rule, idLine: tree.line(of: "id") ?? 1))
+        case .failure(let problems):
+            return .failure(RuleFilesInvalid(problems: problems.all.map {
+                RuleFileProblem(file: file, line: $0.line ?? 1, field: $0.problem.field, message: $0.problem.message)
+            }))
+        }
+    }
 
-        let rule: Mitigation
-        do {
-            rule = try YAMLDecoder().decode(Mitigation.self, from: node)
-        } catch let error as DecodingError {
-            let (path, message) = Self.describe(error)
-            let field = FieldPath(path)
-            return .failure(RuleFilesInvalid(problems: [
-                RuleFileProblem(file: file, line: field.line(in: node), field: field.text, message: message),
-            ]))
-        } catch {
-            return .failure(RuleFilesInvalid(problems: [RuleFileProblem(file: file, line: node.mark?.line ?? 1, field: "", message: "\(error)")]))
-        }
+    /// Why a JSON rule body was refused.
+    public enum BodyRefusal: Error, Sendable {
+        /// Larger than `RuleLimits.documentSize` bytes.
+        case tooLarge(size: Int)
+        /// Not JSON at all.
+        case malformed
+        /// JSON, but not a valid rule: every problem, by field.
+        case invalid([RuleProblem])
+    }
 
-        let problems = validator.problems(in: rule).map { problem in
-            let field = FieldPath(parsing: problem.field)
-            return RuleFileProblem(file: file, line: field.line(in: node), field: problem.field, message: problem.message)
+    /// The rule in a JSON body, or why not. JSON types are kept: `null`, numbers and booleans
+    /// never pass for text.
+    public func decode(json body: [UInt8]) -> Result<Mitigation, BodyRefusal> {
+        if body.count > RuleLimits.documentSize { return .failure(.tooLarge(size: body.count)) }
+        if JSONTree.depth(of: body) > RuleLimits.documentDepth {
+            return .failure(.invalid([RuleProblem(field: "", message: "the body nests more than \(RuleLimits.documentDepth) levels deep: a rule needs five")]))
         }
-        guard problems.isEmpty else { return .failure(RuleFilesInvalid(problems: problems)) }
-        return .success(Decoded(rule: rule, idLine: FieldPath(parsing: "id").line(in: node)))
+        guard let tree = JSONTree.parse(body) else { return .failure(.malformed) }
+        return RuleTreeDecoder.decode(tree, validator: validator).mapError { BodyRefusal.invalid($0.all.map(\.problem)) }
+    }
+
+    /// The neutral tree of a composed YAML document, with each scalar's resolved YAML type.
+    static func tree(_ node: Node) -> RuleNode {
+        switch node {
+        case .scalar(let scalar):
+            let value: RuleNode.Scalar = switch Resolver.default.resolveTag(of: node) {
+            case .null: .null
+            case .bool: .other(kind: "boolean", source: scalar.string)
+            case .int, .float: .other(kind: "number", source: scalar.string)
+            default: .text(scalar.string)
+            }
+            return RuleNode(.scalar(value), line: scalar.mark?.line)
+        case .mapping(let mapping):
+            return RuleNode(.mapping(mapping.map { key, value in
+                RuleNode.Entry(name: key.scalar?.string, line: key.mark?.line, value: tree(value))
+            }), line: mapping.mark?.line)
+        case .sequence(let sequence):
+            return RuleNode(.sequence(sequence.map(tree)), line: sequence.mark?.line)
+        case .alias(let alias):
+            // The composer resolves aliases, and the preflight refuses them before it runs.
+            return RuleNode(.scalar(.other(kind: "alias", source: "*\(alias.anchor)")), line: alias.mark?.line)
+        }
     }
 
     private static func problem(from error: YamlError, file: String) -> RuleFileProblem {
         switch error {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
             return RuleFileProblem(file: file, line: mark.line, field: "", message: "YAML syntax: \(problem)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let names = duplicates.map { "'\($0.prefix(64))'" }.joined(separator: ", ")
+            return RuleFileProblem(file: file, line: context.mark.line, field: "", message: "a mapping gives \(names) more than once: keep one")
         default:
             return RuleFileProblem(file: file, line: 1, field: "", message: "YAML: \(error)")
         }
     }
-
-    private static func describe(_ error: DecodingError) -> ([any CodingKey], String) {
-        switch error {
-        case .keyNotFound(let key, let context):
-            return (context.codingPath, "missing required field '\(key.stringValue)'")
-        case .valueNotFound(_, let context):
-            return (context.codingPath, "must have a value")
-        case .typeMismatch(let type, let context):
-            return (context.codingPath, "expected \(describe(type))")
-        case .dataCorrupted(let context):
-            return (context.codingPath, context.debugDescription)
-        @unknown default:
-            return ([], "\(error)")
-        }
-    }
-
-    private static func describe(_ type: Any.Type) -> String {
-        let name = String(describing: type)
-        if type == String.self { return "text" }
-        if name.hasPrefix("Array") { return "a list" }
-        if name.hasPrefix("Dictionary") || name.contains("Keyed") { return "a mapping" }
-        return name
-    }
 }
 
-/// A path to a field, e.g. `actions[0].rule.pattern`, as coding keys and as text.
-struct FieldPath {
-    enum Component: Equatable {
-        case key(String)
-        case index(Int)
-    }
-
-    let components: [Component]
-
-    init(_ codingPath: [any CodingKey]) {
-        components = codingPath.map { key in
-            if let index = key.intValue { .index(index) } else { .key(key.stringValue) }
-        }
-    }
-
-    /// Parses the text form RuleValidator uses.
-    init(parsing text: String) {
-        var components: [Component] = []
-        for segment in text.split(separator: ".") {
-            var rest = segment[...]
-            if let bracket = rest.firstIndex(of: "[") {
-                components.append(.key(String(rest[..<bracket])))
-                rest = rest[bracket...]
-                while rest.first == "[", let close = rest.firstIndex(of: "]") {
-                    if let index = Int(rest[rest.index(after: rest.startIndex)..<close]) { components.append(.index(index)) }
-                    rest = rest[rest.index(after: close)...]
-                }
-            } else {
-                components.append(.key(String(rest)))
-            }
-        }
-        self.components = components
-    }
-
-    var text: String {
-        var text = ""
-        for component in components {
-            switch component {
-            case .key(let key): text += text.isEmpty ? key : ".\(key)"
-            case .index(let index): text += "[\(index)]"
-            }
-        }
-        return text
-    }
-
-    /// The line of the deepest node on the path that exists in the document.
-    func line(in root: Node) -> Int {
-        var node = root
-        var line = root.mark?.line ?? 1
-        for component in components {
-            let next: Node?
-            switch component {
-            case .key(let key):
-                next = node.mapping?.first { $0.key.string == key }.map { pair in
-                    line = pair.key.mark?.line ?? line
-                    return pair.value
-                }
-            case .index(let index):
-                let items = node.sequence.map(Array.init) ?? []
-                next = items.indices.contains(index) ? items[index] : nil
-                if let next { line = next.mark?.line ?? line }
-            }
-            guard let next else { break }
-            node = next
-        }
-        return line
-    }
-}

@@ -69,4 +69,35 @@ struct RuleValidatorTests {
         let rule = Mitigation(id: "A", description: "d", actions: [.doNothing(description: nil)])
         #expect(RuleValidator.duplicateIDs(in: [rule, rule, Mitigation(id: "B", description: "d", actions: [])]) == ["A"])
     }
+
+    @Test func refusesRulesBeyondTheLimitsNamingTheField() throws {
+        let nothing = MitigationAction.doNothing(description: nil)
+        let atLimits = Mitigation(
+            id: "L", description: String(repeating: "d", count: 1024), references: Array(repeating: "CVE", count: 32),
+            actions: Array(repeating: nothing, count: 31) + [Self.rewrite(pattern: String(repeating: "a", count: 1024))]
+        )
+        #expect(validator.problems(in: atLimits).isEmpty)
+
+        // The issue's case: 30,000 actions and 150,000 references were accepted.
+        let flood = Mitigation(id: "F", description: "d", references: Array(repeating: "CVE", count: 150_000), actions: Array(repeating: nothing, count: 30_000))
+        #expect(validator.problems(in: flood).map(\.description) == [
+            "references: lists 150000 entries: at most 32 are allowed",
+            "actions: lists 30000 entries: at most 32 are allowed",
+        ])
+
+        let long = Mitigation(
+            id: "T", description: String(repeating: "d", count: 1025), references: [String(repeating: "r", count: 257)],
+            actions: [.disableService(String(repeating: "s", count: 257), description: nil), Self.rewrite(pattern: String(repeating: "(", count: 1025))]
+        )
+        #expect(validator.problems(in: long).map(\.description) == [
+            "description: is 1025 bytes long: at most 1024 are allowed",
+            "references[0]: is 257 bytes long: at most 256 are allowed",
+            "actions[0].service: is 257 bytes long: at most 256 are allowed",
+            "actions[1].rule.pattern: is 1025 bytes long: at most 1024 are allowed",
+        ], "an over-long pattern is refused without compiling it")
+
+        let build = try ExchangeBuild(parsing: "15.2.986.5")
+        let ranges = Mitigation(id: "R", description: "d", applies: Applicability(narrowing: .ranges(Array(repeating: BuildRange(from: build, until: nil), count: 33))), actions: [nothing])
+        #expect(fields(ranges) == ["applies.ranges"])
+    }
 }

@@ -179,11 +179,15 @@ struct AdminAPI: Sendable {
     private func put(_ id: String, _ request: HTTPRequest, context: ChangeContext) throws -> HTTPResponse {
         let text = try Self.jsonBody(request, required: true)
         let rule: Mitigation
-        switch RuleDocumentDecoder().decode(text, file: "body") {
-        case .failure(let invalid):
-            return Self.problems(.unprocessableEntity, invalid.problems.map { ProblemView(field: $0.field, message: $0.message) })
+        switch RuleDocumentDecoder().decode(json: Array(text.utf8)) {
+        case .failure(.tooLarge(let size)):
+            return Self.error(.payloadTooLarge, "the rule is \(size) bytes: a rule may hold at most \(RuleLimits.documentSize)")
+        case .failure(.malformed):
+            return Self.error(.badRequest, "the body is not valid JSON")
+        case .failure(.invalid(let problems)):
+            return Self.problems(.unprocessableEntity, problems.map { ProblemView(field: $0.field, message: $0.message) })
         case .success(let decoded):
-            rule = decoded.rule
+            rule = decoded
         }
         var problems: [ProblemView] = []
         if rule.id != id { problems.append(ProblemView(field: "id", message: "'\(rule.id)' is not '\(id)', the id in the URL")) }
