@@ -93,34 +93,12 @@ struct FeedEndToEndTests {
 }
 
 struct IdleConnectionTests {
-    /// Connects to 127.0.0.1:`port` and reports how long until the server closes the socket,
-    /// waiting at most `limit` seconds. A raw socket: no client library keeps it alive for us.
-    static func secondsUntilClosed(port: Int, limit: TimeInterval) throws -> TimeInterval? {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw CommandFailedError(message: "socket() failed") }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw CommandFailedError(message: "connect() failed") }
-        var timeout = timeval(tv_sec: Int(limit), tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let start = Date()
-        var byte: UInt8 = 0
-        // recv returns 0 at end of stream (closed by the server), -1 when the timeout passes.
-        return recv(descriptor, &byte, 1, 0) == 0 ? Date().timeIntervalSince(start) : nil
-    }
-
     @Test func silentConnectionsAreClosedAfterTheIdleTimeout() throws {
         let workspace = try Workspace()
         let server = try ServerProcess(database: workspace.database, arguments: ["--rules", workspace.rules, "--idle-timeout", "1"])
         defer { server.stop() }
         // Closed by the server within the (bounded) wait, rather than left open.
-        #expect(try Self.secondsUntilClosed(port: server.port, limit: 10) != nil)
+        #expect(try RawConnection(port: server.port).receiveUntilClosed(within: 10).closed)
         // A served connection stays usable within the timeout.
         #expect(try Curl.request(server.baseURL + "/getexchangemitigations").status == 200)
     }

@@ -27,23 +27,12 @@ final class ProtocolErrorResponder: ChannelDuplexHandler, RemovableChannelHandle
         }
         guard !failed else { return }
         failed = true
-        let channel = context.channel
         guard !responseStarted else {
             // Half a response is on the wire; a 400 cannot follow it.
-            channel.close(promise: nil)
+            context.close(promise: nil)
             return
         }
-        let message = "malformed HTTP/1.1 request: \(error)\n"
-        let headers: HTTPHeaders = [
-            "Content-Type": "text/plain; charset=utf-8",
-            "Content-Length": String(message.utf8.count),
-            "Connection": "close",
-        ]
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .badRequest, headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: message)))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-            channel.close(promise: nil)
-        }
+        context.answerAndClose(.badRequest, "malformed HTTP/1.1 request: \(error)")
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

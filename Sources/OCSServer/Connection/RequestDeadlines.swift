@@ -110,17 +110,6 @@ final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         let part = state == .receivingHead ? "request head" : "request body"
-        let message = "the \(part) did not arrive in time: send the whole request without pausing\n"
-        let headers: HTTPHeaders = [
-            "Content-Type": "text/plain; charset=utf-8",
-            "Content-Length": String(message.utf8.count),
-            "Connection": "close",
-        ]
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .requestTimeout, headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: message)))), promise: nil)
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-            channel.close(promise: nil)
-        }
+        context.answerAndClose(.requestTimeout, "the \(part) did not arrive in time: send the whole request without pausing")
     }
 }
