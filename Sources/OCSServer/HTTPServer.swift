@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import OCSFeed
 import OCSStorage
 import Synchronization
@@ -21,14 +22,18 @@ public final class HTTPServer: Sendable {
         public var bodyTimeout: TimeAmount
         /// Connections open at once; more wait in the listen backlog until one closes.
         public var maxConnections: Int
+        /// Terminates TLS with this identity; nil serves plain HTTP.
+        public var tls: TLSIdentityStore?
         /// Requests one connection may have waiting for their responses before it is closed (reading
         /// pauses long before, at 16).
         public var maxPipelinedRequests: Int
 
         public init(
             host: String, port: Int, idleTimeout: TimeAmount = .seconds(60), headerTimeout: TimeAmount = .seconds(10),
-            bodyTimeout: TimeAmount = .seconds(30), maxConnections: Int = 1024, maxPipelinedRequests: Int = 256
+            bodyTimeout: TimeAmount = .seconds(30), maxConnections: Int = 1024, tls: TLSIdentityStore? = nil,
+            maxPipelinedRequests: Int = 256
         ) {
+            self.tls = tls
             self.host = host
             self.port = port
             self.idleTimeout = idleTimeout
@@ -97,6 +102,9 @@ public final class HTTPServer: Sendable {
     static func configureConnection(
         _ pipeline: ChannelPipeline.SynchronousOperations, configuration: Configuration, router: Router, logger: Logger
     ) throws {
+        if let tls = configuration.tls {
+            try pipeline.addHandler(NIOSSLServerHandler(context: tls.current.context))
+        }
         // Stops reading while responses cannot be written, so a client that sends without
         // reading fills its own socket buffer rather than the server's memory.
         try pipeline.addHandler(BackPressureHandler())

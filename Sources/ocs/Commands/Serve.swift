@@ -44,6 +44,18 @@ struct Serve: AsyncParsableCommand {
     ))
     var maxConnections: Int?
 
+    @Option(help: "TLS certificate (PEM), optionally followed by its chain: with --tls-key, serve HTTPS.")
+    var tlsCert: String?
+
+    @Option(help: "The TLS certificate's private key (PEM).")
+    var tlsKey: String?
+
+    @Option(help: "Intermediate certificates (PEM) sent after the TLS certificate.")
+    var tlsChain: String?
+
+    @Flag(help: "Serve plain HTTP on an address other than loopback: only behind a proxy that terminates TLS.")
+    var allowPlainHttp = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -55,6 +67,25 @@ struct Serve: AsyncParsableCommand {
         if let maxConnections, !(1...1_000_000).contains(maxConnections) {
             throw ValidationError("--max-connections must be between 1 and 1000000")
         }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("give both --tls-cert and --tls-key, or neither") }
+        guard tlsChain == nil || tlsCert != nil else { throw ValidationError("--tls-chain goes with --tls-cert and --tls-key") }
+        if tlsCert == nil && !allowPlainHttp && !Self.isLoopback(host) {
+            throw ValidationError("""
+                --host \(host) without TLS would send API tokens and check-ins across the network in clear: \
+                give --tls-cert and --tls-key, or --allow-plain-http when a proxy in front terminates TLS
+                """)
+        }
+    }
+
+    /// Whether `host` only reaches this machine: `localhost` or a loopback address.
+    static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" { return true }
+        guard let address = try? SocketAddress(ipAddress: host, port: 0) else { return false }
+        switch address {
+        case .v4(let v4): return UInt32(bigEndian: v4.address.sin_addr.s_addr) >> 24 == 127
+        case .v6: return host == "::1" || host == "0:0:0:0:0:0:0:1"
+        default: return false
+        }
     }
 
     func run() async throws {
@@ -65,6 +96,8 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "ocs")
+        // TLS files are checked before anything is created, so a refused start leaves nothing behind.
+        let tls = try loadTLS(logger: logger)
         let db = try database.open()
         let ruleStore = RuleStore(database: db)
         let signer = try FeedSigner(identity: signing.identity(databasePath: db.path, logger: logger))
@@ -74,7 +107,7 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(
                 host: host, port: port, idleTimeout: .seconds(Int64(idleTimeout)),
                 headerTimeout: .seconds(Int64(headerTimeout)), bodyTimeout: .seconds(Int64(bodyTimeout)),
-                maxConnections: connectionCap(logger: logger)
+                maxConnections: connectionCap(logger: logger), tls: tls
             ),
             database: db,
             feeds: FeedService(store: ruleStore, signer: signer),
@@ -82,15 +115,14 @@ struct Serve: AsyncParsableCommand {
             recorder: CheckInRecorder(store: CheckInStore(database: db), rules: ruleStore),
             logger: logger
         )
-        let signals = [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number)
-            source.setEventHandler {
+        var signals = [SIGINT, SIGTERM].map { number in
+            Self.onSignal(number) {
                 logger.info("stopping on signal \(number)")
                 server.shutdown()
             }
-            source.resume()
-            return source
+        }
+        if let tls {
+            signals.append(Self.onSignal(SIGHUP) { Self.reload(tls, logger: logger) })
         }
         defer { signals.forEach { $0.cancel() } }
 
@@ -98,12 +130,42 @@ struct Serve: AsyncParsableCommand {
             try await server.run { address in
                 logger.info("listening", metadata: ["address": "\(address)", "db": "\(db.path)"])
                 // One machine-readable line on stdout, for scripts and tests that start the server.
-                let line = "listening on http://\(address.ipAddress ?? host):\(address.port ?? port)\n"
+                let line = "listening on \(tls == nil ? "http" : "https")://\(address.ipAddress ?? host):\(address.port ?? port)\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
             }
         } catch {
             throw CommandFailure("cannot serve on \(host):\(port): \(error)")
         }
+    }
+
+    private func loadTLS(logger: Logger) throws -> TLSIdentityStore? {
+        guard let tlsCert, let tlsKey else { return nil }
+        do {
+            let identity = try TLSIdentity.load(certificateFile: tlsCert, keyFile: tlsKey, chainFile: tlsChain)
+            logger.info("serving HTTPS", metadata: ["certificate": "\(identity.leaf.subject)", "expires": "\(identity.leaf.notValidAfter.formatted(.iso8601))"])
+            return TLSIdentityStore(identity)
+        } catch {
+            throw CommandFailure("cannot serve TLS: \(error.description)")
+        }
+    }
+
+    /// SIGHUP: read the TLS files again. New connections get the new identity; a failed reload
+    /// keeps the old one and says why.
+    private static func reload(_ tls: TLSIdentityStore, logger: Logger) {
+        do {
+            let identity = try tls.reload()
+            logger.notice("reloaded the TLS certificate and key", metadata: ["certificate": "\(identity.leaf.subject)", "expires": "\(identity.leaf.notValidAfter.formatted(.iso8601))"])
+        } catch {
+            logger.error("TLS reload failed, still serving the previous certificate: \(error.description)")
+        }
+    }
+
+    private static func onSignal(_ number: Int32, _ handler: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
+        signal(number, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: number)
+        source.setEventHandler(handler: handler)
+        source.resume()
+        return source
     }
 
     /// The connection cap, fitted to the open-file limit.
