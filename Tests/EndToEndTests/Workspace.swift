@@ -22,6 +22,10 @@ final class Workspace {
 
     /// Runs `ocs` with `arguments`.
     func ocs(_ arguments: String...) throws -> CommandResult {
+        try ocs(arguments)
+    }
+
+    func ocs(_ arguments: [String]) throws -> CommandResult {
         try Command.run(Command.ocs, arguments)
     }
 
