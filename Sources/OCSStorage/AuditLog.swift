@@ -74,11 +74,53 @@ public struct AuditLog: Sendable {
         try database.pool.write { db in try Self.append(entry, in: db) }
     }
 
+    /// Every text field is stored printable (see `printable`) and bounded: an outcome that quotes
+    /// a caller's input can neither forge a line nor flood the trail.
     static func append(_ entry: AuditEntry, in db: Database) throws {
+        let name = { (text: String) in printable(text, maximumBytes: maximumNameBytes) }
         try db.execute(
             sql: "INSERT INTO audit_log (time, actor, action, rule_id, revision, remote_address, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            arguments: [DatabaseTimestamp(entry.time), entry.actor, entry.action, entry.ruleID, entry.revision, entry.remoteAddress, entry.outcome]
+            arguments: [
+                DatabaseTimestamp(entry.time), name(entry.actor), name(entry.action), entry.ruleID.map(name), entry.revision,
+                entry.remoteAddress.map(name), printable(entry.outcome, maximumBytes: maximumOutcomeBytes),
+            ]
         )
+    }
+
+    /// Longest actor, action, rule id or remote address stored, in UTF-8 bytes.
+    public static let maximumNameBytes = 200
+    /// Longest outcome stored, in UTF-8 bytes.
+    public static let maximumOutcomeBytes = 400
+
+    /// `text` on one line: control and format characters and line separators escaped (`\n`,
+    /// `\r`, `\t`, else `\u{1B}`), then cut to `maximumBytes` of UTF-8 with `…` and how much was cut.
+    public static func printable(_ text: String, maximumBytes: Int) -> String {
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            case "\t": escaped += "\\t"
+            default:
+                switch scalar.properties.generalCategory {
+                case .control, .format, .lineSeparator, .paragraphSeparator:
+                    escaped += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+                default:
+                    escaped.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        let total = escaped.utf8.count
+        guard total > maximumBytes else { return escaped }
+        var kept = ""
+        var bytes = 0
+        for character in escaped {
+            let size = character.utf8.count
+            guard bytes + size <= max(0, maximumBytes - 24) else { break }
+            kept.append(character)
+            bytes += size
+        }
+        return kept + "…(\(total - bytes) more bytes)"
     }
 
     /// Matching entries, oldest first.

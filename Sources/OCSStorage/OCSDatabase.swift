@@ -23,12 +23,34 @@ public final class OCSDatabase: Sendable {
             // FULL: a commit is on disk before it returns, so a recorded check-in survives a crash.
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
+        // Another process may be opening the same new file: switching it to WAL needs an exclusive
+        // lock the busy timeout does not wait for, and two migrators would both apply a migration.
+        let setUpLock = try Self.lockSetUp(of: path)
+        defer { close(setUpLock) }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)
         } catch {
             throw StorageError.cannotOpen(path: path, reason: "\(error)")
         }
+    }
+
+    /// Waits for, then holds, an exclusive `flock` on `<path>.lock`; released when the returned
+    /// descriptor is closed (or the process dies, so a killed opener never blocks the next one).
+    private static func lockSetUp(of path: String) throws(StorageError) -> Int32 {
+        let lockFile = path + ".lock"
+        let descriptor = open(lockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw .cannotOpen(path: path, reason: "cannot open the lock file \(lockFile): \(String(cString: strerror(errno)))")
+        }
+        while flock(descriptor, LOCK_EX) != 0 {
+            guard errno == EINTR else {
+                let reason = String(cString: strerror(errno))
+                close(descriptor)
+                throw .cannotOpen(path: path, reason: "cannot lock \(lockFile): \(reason)")
+            }
+        }
+        return descriptor
     }
 
     /// The SQL migrations compiled into the binary, by name, in the order they apply.

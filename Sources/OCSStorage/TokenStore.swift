@@ -48,7 +48,8 @@ public struct TokenStore: Sendable {
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
         do {
             try database.pool.write { db in
-                if try Bool.fetchOne(db, sql: "SELECT 1 FROM api_tokens WHERE name = ?", arguments: [name]) == true {
+                // Only live names are unique (a partial index backs this): a revoked name may be reused.
+                if try Bool.fetchOne(db, sql: "SELECT 1 FROM api_tokens WHERE name = ? AND revoked_at IS NULL", arguments: [name]) == true {
                     throw TokenError.nameTaken(name)
                 }
                 try db.execute(
@@ -65,9 +66,12 @@ public struct TokenStore: Sendable {
         return secret
     }
 
-    public func list() throws -> [APIToken] {
-        try database.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT name, role, created_at, revoked_at FROM api_tokens ORDER BY name").map { row in
+    /// Live tokens by name; with `includingRevoked`, revoked ones too (a reused name, oldest first).
+    /// The command line and the API both list through here, so they always show the same set.
+    public func list(includingRevoked: Bool = false) throws -> [APIToken] {
+        let condition = includingRevoked ? "" : "WHERE revoked_at IS NULL"
+        return try database.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, role, created_at, revoked_at FROM api_tokens \(condition) ORDER BY name, id").map { row in
                 APIToken(name: row["name"], role: Role(rawValue: row["role"]) ?? .reader, createdAt: row["created_at"], revokedAt: row["revoked_at"])
             }
         }
@@ -127,7 +131,7 @@ public enum TokenError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidName(let name): "'\(name.prefix(80))' is not a valid token name: use 1 to 64 of A-Z a-z 0-9 . _ -"
-        case .nameTaken(let name): "a token named '\(name)' exists already: revoke it or choose another name"
+        case .nameTaken(let name): "a live token named '\(name)' exists already: revoke it or choose another name"
         case .notFound(let name): "no live token named '\(name.prefix(80))': `ocs tokens list` shows them"
         case .storage(let message): "the database failed: \(message)"
         }

@@ -1,5 +1,6 @@
 import Foundation
 import OCSTestSupport
+import Synchronization
 import Testing
 import X509
 import _CryptoExtras
@@ -32,8 +33,77 @@ struct SigningIdentityTests {
         let folder = try ScratchFolder()
         let first = try SigningIdentity.development(in: folder.path("data"))
         let second = try SigningIdentity.development(in: folder.path("data"))
-        #expect(first.created && !second.created)
+        #expect(first.origin == .created && second.origin == .loaded)
         #expect(first.identity.certificate == second.identity.certificate)
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder.path("data")).sorted()
+        #expect(left == ["dev-signing-cert.pem", "dev-signing-key.pem", "dev-signing.lock"], "no temporary file is left behind")
+    }
+
+    /// What a start killed mid-write (by an older version, or between renames) can leave behind.
+    @Test(arguments: [
+        (key: "valid", certificate: nil, found: "dev-signing-cert.pem is missing"),
+        (key: "", certificate: nil, found: "dev-signing-key.pem was empty, dev-signing-cert.pem is missing"),
+        (key: nil, certificate: "valid", found: "dev-signing-key.pem is missing"),
+        (key: "cut", certificate: "valid", found: "dev-signing-key.pem was not a PEM RSA private key (cut short?)"),
+        (key: "valid", certificate: "cut", found: "dev-signing-cert.pem was not a PEM certificate (cut short?)"),
+        (key: "valid", certificate: "", found: "dev-signing-cert.pem was empty"),
+    ] as [(key: String?, certificate: String?, found: String)])
+    func developmentHalfPairIsReplacedAndSaysWhat(key: String?, certificate: String?, found: String) throws {
+        let folder = try ScratchFolder()
+        let keyFile = folder.path(SigningIdentity.developmentKeyName), certificateFile = folder.path(SigningIdentity.developmentCertificateName)
+        let keyPEM = Self.identity.privateKey.pkcs8PEMRepresentation + "\n"
+        let certificatePEM = try Self.identity.certificate.serializeAsPEM().pemString + "\n"
+        for (file, content, valid) in [(keyFile, key, keyPEM), (certificateFile, certificate, certificatePEM)] {
+            guard let content else { continue }
+            let text = switch content { case "valid": valid; case "cut": String(valid.prefix(valid.count / 2)); default: content }
+            try Data(text.utf8).write(to: URL(fileURLWithPath: file))
+        }
+        let replaced = try SigningIdentity.development(in: folder.url.path)
+        #expect(replaced.origin == .replacedHalfPair(found))
+        #expect(replaced.identity.certificate != Self.identity.certificate)
+        let reloaded = try SigningIdentity.load(keyFile: keyFile, certificateFile: certificateFile)
+        #expect(reloaded.certificate == replaced.identity.certificate)
+        #expect(try SigningIdentity.development(in: folder.url.path).origin == .loaded)
+    }
+
+    @Test func developmentPairThatDoesNotMatchIsRefusedNotReplaced() throws {
+        let folder = try ScratchFolder()
+        let other = try SigningIdentity.generate(commonName: "other")
+        try Data(Self.identity.privateKey.pkcs8PEMRepresentation.utf8).write(to: URL(fileURLWithPath: folder.path(SigningIdentity.developmentKeyName)))
+        try Data(other.certificate.serializeAsPEM().pemString.utf8).write(to: URL(fileURLWithPath: folder.path(SigningIdentity.developmentCertificateName)))
+        #expect { try SigningIdentity.development(in: folder.url.path) } throws: {
+            ($0 as? SigningIdentityError)?.description.contains("the key does not match the certificate") == true
+        }
+        let kept = try SigningIdentity.certificates(in: folder.path(SigningIdentity.developmentCertificateName))
+        #expect(kept == [other.certificate])
+    }
+
+    @Test func developmentTemporaryFilesOfAKilledStartAreRemoved() throws {
+        let folder = try ScratchFolder()
+        let leftover = folder.path(".dev-signing-key.pem.tmp-1234-stale")
+        try Data("-----BEGIN PRIVATE KEY-----\n".utf8).write(to: URL(fileURLWithPath: leftover))
+        #expect(try SigningIdentity.development(in: folder.url.path).origin == .created)
+        #expect(!FileManager.default.fileExists(atPath: leftover))
+    }
+
+    @Test func concurrentDevelopmentCallsShareOnePair() throws {
+        let folder = try ScratchFolder()
+        let results = Mutex<[(fingerprint: String, origin: SigningIdentity.DevelopmentOrigin)]>([])
+        let failures = Mutex<[String]>([])
+        let data = folder.path("data")
+        DispatchQueue.concurrentPerform(iterations: 6) { _ in
+            do {
+                let development = try SigningIdentity.development(in: data)
+                results.withLock { $0.append((development.identity.fingerprint, development.origin)) }
+            } catch {
+                failures.withLock { $0.append("\(error)") }
+            }
+        }
+        #expect(failures.withLock { $0 } == [])
+        let all = results.withLock { $0 }
+        #expect(all.count == 6)
+        #expect(Set(all.map(\.fingerprint)).count == 1)
+        #expect(all.filter { $0.origin == .created }.count == 1)
     }
 
     @Test func refusesAKeyThatIsNotTheCertificates() throws {

@@ -102,4 +102,50 @@ struct TokenStoreTests {
         let audit = try AuditLog(database: temporary.database).entries()
         #expect(!audit.contains { $0.outcome.contains(secret) })
     }
+
+    @Test func aRevokedNameCanBeReusedWhileALiveNameStaysUnique() throws {
+        let temporary = try TemporaryDatabase()
+        let tokens = TokenStore(database: temporary.database)
+        let first = try tokens.create(name: "ci", role: .admin, context: .localUser)
+        try tokens.revoke(name: "ci", context: .localUser)
+        let second = try tokens.create(name: "ci", role: .reader, context: .localUser)
+        #expect(try tokens.authenticate(first) == nil, "the revoked token stays revoked")
+        #expect(try tokens.authenticate(second)?.role == .reader)
+        #expect(throws: TokenError.nameTaken("ci")) { try tokens.create(name: "ci", role: .admin, context: .localUser) }
+        #expect(try tokens.list().map { "\($0.name) \($0.role.rawValue) \($0.revokedAt == nil)" } == ["ci reader true"])
+        #expect(try tokens.list(includingRevoked: true).map { "\($0.name) \($0.role.rawValue) \($0.revokedAt == nil)" } == ["ci admin false", "ci reader true"])
+        // The partial index holds even against a write that skips the store's check.
+        #expect(throws: DatabaseError.self) {
+            try temporary.database.pool.write { db in
+                try db.execute(sql: "INSERT INTO api_tokens (name, role, token_hash, created_at) VALUES ('ci', 'admin', x'00', '2026-01-01T00:00:00.000Z')")
+            }
+        }
+        try tokens.revoke(name: "ci", context: .localUser)
+        #expect(try tokens.list().isEmpty)
+        #expect(try tokens.list(includingRevoked: true).count == 2)
+    }
+
+    /// Tokens made before names became reusable survive the table's rebuild and still work.
+    @Test func tokensFromBeforeTheRebuildKeepWorking() throws {
+        let folder = try ScratchFolder()
+        let path = folder.path("old.sqlite")
+        var before = DatabaseMigrator()
+        for migration in OCSDatabase.migrations where migration.name < "0005" {
+            before.registerMigration(migration.name) { db in try db.execute(sql: migration.sql) }
+        }
+        let secret = "ocs_old-secret"
+        let queue = try DatabaseQueue(path: path)
+        try before.migrate(queue)
+        try queue.write { db in
+            try db.execute(
+                sql: "INSERT INTO api_tokens (name, role, token_hash, created_at, revoked_at) VALUES ('old', 'admin', ?, '2026-01-01T00:00:00.000Z', NULL), ('gone', 'reader', x'01', '2026-01-01T00:00:00.000Z', '2026-01-02T00:00:00.000Z')",
+                arguments: [TokenStore.hash(secret)]
+            )
+        }
+        try queue.close()
+        let tokens = TokenStore(database: try OCSDatabase(path: path))
+        #expect(try tokens.authenticate(secret)?.name == "old")
+        #expect(try tokens.list(includingRevoked: true).map(\.name) == ["gone", "old"])
+        _ = try tokens.create(name: "gone", role: .reader, context: .localUser)
+    }
 }

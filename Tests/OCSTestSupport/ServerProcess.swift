@@ -1,7 +1,7 @@
 import Foundation
 
 /// A running `ocs serve` on 127.0.0.1 and an ephemeral port, stopped when released.
-public final class ServerProcess {
+public final class ServerProcess: Sendable {
     public let process: Process
     public let port: Int
     public let logPath: String

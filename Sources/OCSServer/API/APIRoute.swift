@@ -1,4 +1,5 @@
 import NIOHTTP1
+import OCSDomain
 import OCSStorage
 
 /// An admin API endpoint, resolved from method and path, with the role it needs.
@@ -55,10 +56,20 @@ enum APIRoute: Equatable {
         case route(APIRoute)
         case notFound
         case methodNotAllowed(allowed: [HTTPMethod])
+        /// A rule id or token name in the path breaks the naming rule; says which, for a `400`.
+        case invalidName(String)
     }
 
-    /// Resolves path segments after `/api/v1/`.
+    /// Resolves path segments after `/api/v1/`. Rule ids and token names are checked here, before
+    /// anything is looked up or audited: only well-formed names ever reach the audit trail.
     static func resolve(_ method: HTTPMethod, _ segments: [String]) -> Resolution {
+        let naming: [String: (kind: String, isValid: (String) -> Bool)] = [
+            "rules": ("rule id", { RuleValidator.isValidID($0) }),
+            "tokens": ("token name", TokenStore.isValidName),
+        ]
+        if segments.count >= 2, let rule = naming[segments[0]], !rule.isValid(segments[1]) {
+            return .invalidName("'\(AuditLog.printable(segments[1], maximumBytes: 80))' is not a valid \(rule.kind): use 1 to 64 of A-Z a-z 0-9 . _ -")
+        }
         let table: [(HTTPMethod, APIRoute)]
         switch segments.count {
         case 1 where segments[0] == "rules":

@@ -59,7 +59,9 @@ struct AdminAPI: Sendable {
         let route: APIRoute
         switch APIRoute.resolve(request.head.method, segments) {
         case .notFound:
-            return Self.error(.notFound, "no such API endpoint: \(components.path)")
+            return Self.error(.notFound, "no such API endpoint: \(AuditLog.printable(components.path, maximumBytes: 200))")
+        case .invalidName(let message):
+            return Self.error(.badRequest, message)
         case .methodNotAllowed(let allowed):
             var response = Self.error(.methodNotAllowed, "method \(request.head.method.rawValue) not allowed here: use \(allowed.map(\.rawValue).joined(separator: " or "))")
             response.headers.add(name: "Allow", value: allowed.map(\.rawValue).joined(separator: ", "))
@@ -163,7 +165,11 @@ struct AdminAPI: Sendable {
             }
             return Self.ok(try audit.entries(filter))
         case .listTokens:
-            return Self.ok(try tokens.list())
+            let all = query["all"] ?? "false"
+            guard all == "true" || all == "false" else {
+                return Self.error(.badRequest, "all '\(all.prefix(40))' is not true or false")
+            }
+            return Self.ok(try tokens.list(includingRevoked: all == "true"))
         case .createToken:
             return createToken(request, context: context)
         case .revokeToken(let name):

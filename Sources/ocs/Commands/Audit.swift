@@ -31,9 +31,11 @@ struct Audit: ParsableCommand {
             FileHandle.standardOutput.write(Data(APIJSON.encode(entries)))
             return
         }
+        // One entry, one line, whatever an older version stored: control characters are escaped.
         let rows = entries.map { entry in
             [entry.time.formatted(.iso8601), entry.actor, entry.action, entry.ruleID ?? "-",
              entry.revision.map(String.init) ?? "-", entry.remoteAddress ?? "-", entry.outcome]
+                .map { AuditLog.printable($0, maximumBytes: .max) }
         }
         print(TextTable(header: ["TIME", "ACTOR", "ACTION", "RULE", "REVISION", "FROM", "OUTCOME"], rows: rows).rendered, terminator: "")
     }

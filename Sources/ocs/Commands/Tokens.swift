@@ -30,14 +30,17 @@ struct TokensCreate: ParsableCommand {
     }
 }
 
-/// `ocs tokens list`: names, roles and dates; no secrets.
+/// `ocs tokens list [--all]`: names, roles and dates; no secrets. Lists what `GET /api/v1/tokens` does.
 struct TokensList: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List tokens (never their secrets).")
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List live tokens (never their secrets).")
+
+    @Flag(help: "Also list revoked tokens (as GET /api/v1/tokens?all=true does).")
+    var all = false
 
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
-        let rows = try TokenStore(database: try database.open()).list().map { token in
+        let rows = try TokenStore(database: try database.open()).list(includingRevoked: all).map { token in
             [token.name, token.role.rawValue, token.createdAt.formatted(.iso8601), token.revokedAt.map { "revoked \($0.formatted(.iso8601))" } ?? "live"]
         }
         print(TextTable(header: ["NAME", "ROLE", "CREATED", "STATUS"], rows: rows).rendered, terminator: "")

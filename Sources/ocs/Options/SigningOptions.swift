@@ -33,18 +33,30 @@ struct SigningOptions: ParsableArguments {
             }
         }
         let folder = URL(fileURLWithPath: databasePath).deletingLastPathComponent().path
-        let development: (identity: SigningIdentity, created: Bool)
+        let development: (identity: SigningIdentity, origin: SigningIdentity.DevelopmentOrigin)
         do {
             development = try SigningIdentity.development(in: folder)
         } catch {
             throw CommandFailure("cannot use the development signing key in \(folder): \(error)")
         }
+        let metadata: Logger.Metadata = [
+            "certificate": "\(folder)/\(SigningIdentity.developmentCertificateName)",
+            "sha256": "\(development.identity.fingerprint)",
+        ]
+        let verb: String
+        switch development.origin {
+        case .loaded: verb = "using"
+        case .created: verb = "created"
+        case .replacedHalfPair(let found):
+            verb = "created"
+            logger.warning(
+                "replaced a half-written development key pair (\(found)) with a new pair",
+                metadata: metadata
+            )
+        }
         logger.warning(
-            "\(development.created ? "created" : "using") a development signing key: for development only; give --signing-key and --signing-cert in production",
-            metadata: [
-                "certificate": "\(folder)/\(SigningIdentity.developmentCertificateName)",
-                "sha256": "\(development.identity.fingerprint)",
-            ]
+            "\(verb) a development signing key: for development only; give --signing-key and --signing-cert in production",
+            metadata: metadata
         )
         return development.identity
     }

@@ -1,0 +1,41 @@
+import Foundation
+import GRDB
+import OCSTestSupport
+import Testing
+@testable import OCSStorage
+
+struct AuditLogTests {
+    @Test func printableEscapesEveryLineBreakingOrInvisibleCharacter() {
+        #expect(AuditLog.printable("M1\n2026\r\tx", maximumBytes: 100) == #"M1\n2026\r\tx"#)
+        #expect(AuditLog.printable("\u{1B}[31mred\u{7F}\u{2028}\u{202E}", maximumBytes: 100) == #"\u{1B}[31mred\u{7F}\u{2028}\u{202E}"#)
+        #expect(AuditLog.printable("Zürich ok: M1 (reader)", maximumBytes: 100) == "Zürich ok: M1 (reader)", "printable text is kept as it is")
+    }
+
+    @Test func printableCutsToTheByteLimitAndSaysHowMuch() {
+        let cut = AuditLog.printable(String(repeating: "A", count: 70_000), maximumBytes: 200)
+        #expect(cut.utf8.count <= 200)
+        #expect(cut.hasPrefix("AAAA") && cut.hasSuffix("…(69824 more bytes)"))
+        let accents = AuditLog.printable(String(repeating: "é", count: 300), maximumBytes: 51)
+        #expect(accents.utf8.count <= 51 && accents.hasPrefix("éé"), "never cuts inside a character")
+    }
+
+    /// The forged-line attack, as the store would have recorded it: one entry, escaped, bounded.
+    @Test func appendStoresEveryFieldOnOneLineAndBounded() throws {
+        let temporary = try TemporaryDatabase()
+        let log = AuditLog(database: temporary.database)
+        let forged = "M1\n2026-01-01T00:00:00Z  admin  rule.publish  EVIL  ok"
+        try log.append(AuditEntry(
+            actor: "rita", action: "rule.put", ruleID: forged, revision: nil, remoteAddress: "127.0.0.1",
+            outcome: "refused: 403 " + forged + String(repeating: "x", count: 70_000)
+        ))
+        let entries = try log.entries()
+        #expect(entries.count == 1)
+        let entry = try #require(entries.first)
+        #expect(entry.ruleID == #"M1\n2026-01-01T00:00:00Z  admin  rule.publish  EVIL  ok"#)
+        #expect(entry.outcome.hasPrefix(#"refused: 403 M1\n2026"#))
+        #expect(entry.outcome.utf8.count <= AuditLog.maximumOutcomeBytes)
+        for text in [entry.actor, entry.action, entry.ruleID ?? "", entry.remoteAddress ?? "", entry.outcome] {
+            #expect(!text.unicodeScalars.contains { $0.properties.generalCategory == .control })
+        }
+    }
+}
