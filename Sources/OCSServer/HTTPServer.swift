@@ -1,14 +1,18 @@
 import Logging
 import NIOCore
+import NIOExtras
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import OCSFeed
 import OCSStorage
-import Synchronization
+import ServiceLifecycle
 
-/// The ocs HTTP listener: SwiftNIO's HTTP/1.1 pipeline in front of the router.
-public final class HTTPServer: Sendable {
+/// The ocs HTTP listener: SwiftNIO's HTTP/1.1 pipeline in front of the router. A `Service`:
+/// it serves until graceful shutdown, then stops accepting, lets requests in flight finish
+/// (their check-ins are committed before they are answered) and closes idle connections,
+/// for at most `shutdownGrace`, then closes what is left.
+public final class HTTPServer: Service, Sendable {
     /// What the server needs to answer requests, and the limits it holds every client to.
     public struct Configuration: Sendable {
         public var host: String
@@ -22,6 +26,8 @@ public final class HTTPServer: Sendable {
         public var bodyTimeout: TimeAmount
         /// Connections open at once; more wait in the listen backlog until one closes.
         public var maxConnections: Int
+        /// How long a graceful shutdown waits for requests in flight.
+        public var shutdownGrace: TimeAmount
         /// Terminates TLS with this identity; nil serves plain HTTP.
         public var tls: TLSIdentityStore?
         /// Requests one connection may have waiting for their responses before it is closed (reading
@@ -30,10 +36,11 @@ public final class HTTPServer: Sendable {
 
         public init(
             host: String, port: Int, idleTimeout: TimeAmount = .seconds(60), headerTimeout: TimeAmount = .seconds(10),
-            bodyTimeout: TimeAmount = .seconds(30), maxConnections: Int = 1024, tls: TLSIdentityStore? = nil,
+            bodyTimeout: TimeAmount = .seconds(30), maxConnections: Int = 1024, shutdownGrace: TimeAmount = .seconds(10), tls: TLSIdentityStore? = nil,
             maxPipelinedRequests: Int = 256
         ) {
             self.tls = tls
+            self.shutdownGrace = shutdownGrace
             self.host = host
             self.port = port
             self.idleTimeout = idleTimeout
@@ -49,9 +56,15 @@ public final class HTTPServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let threadPool: NIOThreadPool
     private let logger: Logger
+    /// Called once the listener is bound, with its address (the port, when 0 was asked for).
+    private let onBound: @Sendable (SocketAddress) -> Void
 
-    public init(configuration: Configuration, database: OCSDatabase, feeds: FeedService, serials: SerialReader, recorder: CheckInRecorder, logger: Logger) {
+    public init(
+        configuration: Configuration, database: OCSDatabase, feeds: FeedService, serials: SerialReader, recorder: CheckInRecorder,
+        logger: Logger, onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }
+    ) {
         self.configuration = configuration
+        self.onBound = onBound
         self.logger = logger
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         threadPool = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
@@ -65,37 +78,65 @@ public final class HTTPServer: Sendable {
         )
     }
 
-    /// Binds and serves until `shutdown()`; returns once the listener is closed.
-    public func run(onBound: @Sendable (SocketAddress) -> Void = { _ in }) async throws {
+    public func run() async throws {
         threadPool.start()
         let router = self.router
         let configuration = self.configuration
         let logger = self.logger
-        let channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            // One accept per wake-up, so the connection cap holds exactly: several per read
-            // would take connections past it before the gate closes.
-            .serverChannelOption(.maxMessagesPerRead, value: 1)
-            .serverChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(AcceptGate(maximum: configuration.maxConnections, logger: logger))
+        let quiescing = ServerQuiescingHelper(group: group)
+        let listener: any Channel
+        do {
+            listener = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                // One accept per wake-up, so the connection cap holds exactly: several per read
+                // would take connections past it before the gate closes.
+                .serverChannelOption(.maxMessagesPerRead, value: 1)
+                .serverChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                        try channel.pipeline.syncOperations.addHandler(AcceptGate(maximum: configuration.maxConnections, logger: logger))
+                    }
                 }
-            }
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 16)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try Self.configureConnection(channel.pipeline.syncOperations, configuration: configuration, router: router, logger: logger)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.maxMessagesPerRead, value: 16)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try Self.configureConnection(channel.pipeline.syncOperations, configuration: configuration, router: router, logger: logger)
+                    }
                 }
-            }
-            .bind(host: configuration.host, port: configuration.port)
-            .get()
-        if let address = channel.localAddress { onBound(address) }
-        listener.withLock { $0 = channel }
-        try await channel.closeFuture.get()
+                .bind(host: configuration.host, port: configuration.port)
+                .get()
+        } catch {
+            try? await threadPool.shutdownGracefully()
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        if let address = listener.localAddress { onBound(address) }
+
+        // Until the service group asks to stop (SIGTERM, SIGINT) or the task is cancelled.
+        try? await gracefulShutdown()
+        logger.info("stopping: no new connections; finishing requests in flight", metadata: ["grace": "\(configuration.shutdownGrace)"])
+        await Self.drain(quiescing, on: group.next(), within: configuration.shutdownGrace, logger: logger)
         try await threadPool.shutdownGracefully()
         try await group.shutdownGracefully()
+        logger.info("stopped")
+    }
+
+    /// Closes the listener and asks every connection to finish its request and close; returns
+    /// once all have, or when `grace` has passed (the event loops' shutdown closes the rest).
+    private static func drain(_ quiescing: ServerQuiescingHelper, on eventLoop: any EventLoop, within grace: TimeAmount, logger: Logger) async {
+        let drained = eventLoop.makePromise(of: Void.self)
+        quiescing.initiateShutdown(promise: drained)
+        let outcome = eventLoop.makePromise(of: Bool.self)
+        let timer = eventLoop.scheduleTask(in: grace) { outcome.succeed(false) }
+        drained.futureResult.whenComplete { _ in
+            timer.cancel()
+            outcome.succeed(true)
+        }
+        if (try? await outcome.futureResult.get()) != true {
+            logger.warning("the shutdown grace ran out: closing connections with requests still in flight")
+        }
     }
 
     /// The handlers of one connection, socket side first.
@@ -121,10 +162,4 @@ public final class HTTPServer: Sendable {
         try pipeline.addHandler(HTTPRequestHandler(router: router))
     }
 
-    private let listener = Mutex<(any Channel)?>(nil)
-
-    /// Stops accepting connections; `run` returns once in-flight work has finished.
-    public func shutdown() {
-        listener.withLock { $0?.close(promise: nil) }
-    }
 }

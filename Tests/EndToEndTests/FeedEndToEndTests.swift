@@ -110,7 +110,32 @@ struct ShutdownTests {
         let server = try workspace.startServer()
         #expect(try Curl.request(server.baseURL + "/getexchangemitigations?server=EX01").status == 200)
         #expect(server.stop() == 0)
-        #expect(server.log.contains("stopping on signal 15"))
+        #expect(server.log.contains("stopping: no new connections"))
         #expect(try workspace.ocs("hosts", "--db", workspace.database).output.contains("EX01"))
+    }
+
+    @Test func aRequestInFlightAtSIGTERMIsAnsweredBeforeTheServerExits() throws {
+        let workspace = try Workspace()
+        let server = try workspace.startServer()
+        let token = try workspace.ocs("tokens", "create", "--name", "shutdown", "--role", "publisher", "--db", workspace.database)
+            .output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let body = #"{"id": "M9", "description": "Sent across a shutdown", "actions": [{"type": "DoNothing"}]}"#
+        let connection = try RawConnection(port: server.port)
+        try connection.send("PUT /api/v1/rules/M9 HTTP/1.1\r\nHost: ocs\r\nAuthorization: Bearer \(token)\r\n"
+            + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body.prefix(20))
+        // An idle keep-alive connection is closed by the stop rather than waited for.
+        let idle = try RawConnection(port: server.port)
+        usleep(300_000)
+        kill(server.process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(10)
+        while !server.log.contains("stopping: no new connections") && Date() < deadline { usleep(20_000) }
+        #expect(idle.receiveUntilClosed(within: 5).closed)
+        // The rest of the body after the signal: the request is still taken and answered.
+        try connection.send(String(body.dropFirst(20)))
+        let (answer, closed) = connection.receiveUntilClosed(within: 10)
+        #expect(String(decoding: answer, as: UTF8.self).hasPrefix("HTTP/1.1 201"), "\(String(decoding: answer, as: UTF8.self))")
+        #expect(closed)
+        #expect(server.stop() == 0)
+        #expect(try workspace.ocs("rules", "show", "M9", "--db", workspace.database).status == 0)
     }
 }

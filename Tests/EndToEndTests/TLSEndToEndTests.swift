@@ -159,7 +159,8 @@ final class OpenSSLSession {
 
     func close() {
         try? input.fileHandleForWriting.close()
-        if process.isRunning { process.terminate() }
+        // s_client -quiet ignores the end of its input, and SIGTERM may be inherited as ignored.
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 

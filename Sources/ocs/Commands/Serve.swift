@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import Logging
 import NIOCore
@@ -8,6 +7,7 @@ import OCSRuleFiles
 import OCSServer
 import OCSSigning
 import OCSStorage
+import ServiceLifecycle
 
 /// `ocs serve`: runs the feed server.
 struct Serve: AsyncParsableCommand {
@@ -44,6 +44,9 @@ struct Serve: AsyncParsableCommand {
     ))
     var maxConnections: Int?
 
+    @Option(help: "Seconds a graceful stop (SIGTERM, SIGINT) waits for requests in flight before closing them.")
+    var shutdownGrace = 10
+
     @Option(help: "TLS certificate (PEM), optionally followed by its chain: with --tls-key, serve HTTPS.")
     var tlsCert: String?
 
@@ -67,6 +70,7 @@ struct Serve: AsyncParsableCommand {
         if let maxConnections, !(1...1_000_000).contains(maxConnections) {
             throw ValidationError("--max-connections must be between 1 and 1000000")
         }
+        guard (0...300).contains(shutdownGrace) else { throw ValidationError("--shutdown-grace must be between 0 and 300 seconds") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("give both --tls-cert and --tls-key, or neither") }
         guard tlsChain == nil || tlsCert != nil else { throw ValidationError("--tls-chain goes with --tls-cert and --tls-key") }
         if tlsCert == nil && !allowPlainHttp && !Self.isLoopback(host) {
@@ -103,36 +107,29 @@ struct Serve: AsyncParsableCommand {
         let signer = try FeedSigner(identity: signing.identity(databasePath: db.path, logger: logger))
         try importInitialRules(into: ruleStore, logger: logger)
 
+        let scheme = tls == nil ? "http" : "https"
         let server = HTTPServer(
             configuration: .init(
                 host: host, port: port, idleTimeout: .seconds(Int64(idleTimeout)),
                 headerTimeout: .seconds(Int64(headerTimeout)), bodyTimeout: .seconds(Int64(bodyTimeout)),
-                maxConnections: connectionCap(logger: logger), tls: tls
+                maxConnections: connectionCap(logger: logger), shutdownGrace: .seconds(Int64(shutdownGrace)), tls: tls
             ),
             database: db,
             feeds: FeedService(store: ruleStore, signer: signer),
             serials: SerialReader(store: ruleStore),
             recorder: CheckInRecorder(store: CheckInStore(database: db), rules: ruleStore),
             logger: logger
-        )
-        var signals = [SIGINT, SIGTERM].map { number in
-            Self.onSignal(number) {
-                logger.info("stopping on signal \(number)")
-                server.shutdown()
-            }
+        ) { [host, port] address in
+            logger.info("listening", metadata: ["address": "\(address)", "db": "\(db.path)"])
+            // One machine-readable line on stdout, for scripts and tests that start the server.
+            let line = "listening on \(scheme)://\(address.ipAddress ?? host):\(address.port ?? port)\n"
+            FileHandle.standardOutput.write(Data(line.utf8))
         }
-        if let tls {
-            signals.append(Self.onSignal(SIGHUP) { Self.reload(tls, logger: logger) })
-        }
-        defer { signals.forEach { $0.cancel() } }
-
+        var services: [any Service] = [server]
+        if let tls { services.append(TLSReloader(store: tls, logger: logger)) }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
-            try await server.run { address in
-                logger.info("listening", metadata: ["address": "\(address)", "db": "\(db.path)"])
-                // One machine-readable line on stdout, for scripts and tests that start the server.
-                let line = "listening on \(tls == nil ? "http" : "https")://\(address.ipAddress ?? host):\(address.port ?? port)\n"
-                FileHandle.standardOutput.write(Data(line.utf8))
-            }
+            try await group.run()
         } catch {
             throw CommandFailure("cannot serve on \(host):\(port): \(error)")
         }
@@ -147,25 +144,6 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw CommandFailure("cannot serve TLS: \(error.description)")
         }
-    }
-
-    /// SIGHUP: read the TLS files again. New connections get the new identity; a failed reload
-    /// keeps the old one and says why.
-    private static func reload(_ tls: TLSIdentityStore, logger: Logger) {
-        do {
-            let identity = try tls.reload()
-            logger.notice("reloaded the TLS certificate and key", metadata: ["certificate": "\(identity.leaf.subject)", "expires": "\(identity.leaf.notValidAfter.formatted(.iso8601))"])
-        } catch {
-            logger.error("TLS reload failed, still serving the previous certificate: \(error.description)")
-        }
-    }
-
-    private static func onSignal(_ number: Int32, _ handler: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
-        signal(number, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: number)
-        source.setEventHandler(handler: handler)
-        source.resume()
-        return source
     }
 
     /// The connection cap, fitted to the open-file limit.
