@@ -24,7 +24,7 @@ public struct Feed: Sendable, Equatable {
 /// process (`ocs rules import`) is served on the very next poll. Blocking: call off event loops.
 public final class FeedService: Sendable {
     private let store: RuleStore
-    private let signer: FeedSigner
+    public let signer: FeedSigner
     private let catalog: BuildCatalog
     private let renderer = FeedRenderer()
     private let cache = Mutex(Cache())

@@ -34,8 +34,11 @@ struct FeedEndpoint: Sendable {
         // the database when the host identifies itself (committed before anything is sent),
         // else a read shared with the polls arriving alongside this one.
         let serialRead = eventLoop.makePromise(of: Int64.self)
+        var hostKey: String?
         if query.identifiesHost {
-            recorder.record(checkIn(query, request)) { result in
+            let checkIn = checkIn(query, request)
+            hostKey = checkIn.hostKey
+            recorder.record(checkIn) { result in
                 serialRead.completeWith(result.mapError { CheckInRecordingFailed(underlying: $0) })
             }
         } else {
@@ -52,17 +55,21 @@ struct FeedEndpoint: Sendable {
 
         let conditional = request.head.headers[canonicalForm: "If-None-Match"]
         let isHead = request.head.method == .HEAD
-        return feed.map { feed in
+        return feed.map { [hostKey] feed in
             var headers = HTTPHeaders()
             headers.add(name: "ETag", value: feed.etag)
             headers.add(name: "Cache-Control", value: "no-cache")
             headers.add(name: "Vary", value: "Accept-Encoding")
             if Self.matches(conditional, etag: feed.etag) {
-                return HTTPResponse(status: .notModified, headers: headers)
+                var response = HTTPResponse(status: .notModified, headers: headers)
+                response.hostKey = hostKey
+                return response
             }
             headers.add(name: "Content-Type", value: "application/xml; charset=utf-8")
             if !isHead { headers.add(name: FeedCompression.marker, value: "1") }
-            return HTTPResponse(status: .ok, headers: headers, body: ByteBuffer(bytes: feed.body))
+            var response = HTTPResponse(status: .ok, headers: headers, body: ByteBuffer(bytes: feed.body))
+            response.hostKey = hostKey
+            return response
         }.flatMapErrorThrowing { error in
             logger.error("feed request failed", metadata: ["error": "\(error)"])
             if error is CheckInRecordingFailed {

@@ -33,10 +33,14 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     static let lingerAfterRefusal: TimeAmount = .seconds(2)
 
     private let router: Router
+    private let accessLog: AccessLog
     private var state = State.idle
+    /// When the current request's head arrived, for the access log.
+    private var started = NIODeadline.now()
 
-    init(router: Router) {
+    init(router: Router, accessLog: AccessLog) {
         self.router = router
+        self.accessLog = accessLog
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -88,6 +92,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: Admission
 
     private func received(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        started = .now()
         let request = HTTPRequest(head: head, remoteAddress: context.channel.remoteAddress?.ipAddress)
         switch router.admit(head, on: context.eventLoop) {
         case .accept(let endpoint):
@@ -182,6 +187,10 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         }
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        accessLog.record(
+            request.head, remoteAddress: request.remoteAddress, status: response.status,
+            bytes: request.head.method == .HEAD ? 0 : response.body?.readableBytes ?? 0, started: started, hostKey: response.hostKey
+        )
         guard !keepAlive else { return }
         let channel = context.channel
         if closing {

@@ -6,6 +6,8 @@ public struct HTTPResponse: Sendable {
     public var status: HTTPResponseStatus
     public var headers: HTTPHeaders
     public var body: ByteBuffer?
+    /// The host a check-in recorded, for the access log; never sent.
+    public var hostKey: String?
 
     public init(status: HTTPResponseStatus, headers: HTTPHeaders = [:], body: ByteBuffer? = nil) {
         self.status = status

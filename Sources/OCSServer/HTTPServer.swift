@@ -28,6 +28,8 @@ public final class HTTPServer: Service, Sendable {
         public var maxConnections: Int
         /// How long a graceful shutdown waits for requests in flight.
         public var shutdownGrace: TimeAmount
+        /// Where answered requests are logged.
+        public var accessLog: AccessLog
         /// Terminates TLS with this identity; nil serves plain HTTP.
         public var tls: TLSIdentityStore?
         /// Requests one connection may have waiting for their responses before it is closed (reading
@@ -36,11 +38,12 @@ public final class HTTPServer: Service, Sendable {
 
         public init(
             host: String, port: Int, idleTimeout: TimeAmount = .seconds(60), headerTimeout: TimeAmount = .seconds(10),
-            bodyTimeout: TimeAmount = .seconds(30), maxConnections: Int = 1024, shutdownGrace: TimeAmount = .seconds(10), tls: TLSIdentityStore? = nil,
+            bodyTimeout: TimeAmount = .seconds(30), maxConnections: Int = 1024, shutdownGrace: TimeAmount = .seconds(10), accessLog: AccessLog = .off, tls: TLSIdentityStore? = nil,
             maxPipelinedRequests: Int = 256
         ) {
             self.tls = tls
             self.shutdownGrace = shutdownGrace
+            self.accessLog = accessLog
             self.host = host
             self.port = port
             self.idleTimeout = idleTimeout
@@ -74,7 +77,8 @@ public final class HTTPServer: Service, Sendable {
                 rules: RuleStore(database: database), checkIns: CheckInStore(database: database),
                 audit: AuditLog(database: database), tokens: TokenStore(database: database),
                 catalog: .embedded, threadPool: threadPool, logger: logger
-            )
+            ),
+            health: HealthEndpoint(state: ServerState(database: database), signer: feeds.signer, threadPool: threadPool, logger: logger)
         )
     }
 
@@ -159,7 +163,7 @@ public final class HTTPServer: Service, Sendable {
         try pipeline.addHandler(HTTPServerPipelineHandler())
         try pipeline.addHandler(ProtocolErrorResponder())
         try pipeline.addHandler(FeedCompression.makeCompressor())
-        try pipeline.addHandler(HTTPRequestHandler(router: router))
+        try pipeline.addHandler(HTTPRequestHandler(router: router, accessLog: configuration.accessLog))
     }
 
 }

@@ -5,6 +5,7 @@ import OCSStorage
 /// Who answers a request the router admitted.
 enum Endpoint: Sendable {
     case feed
+    case health
     /// The admin API, for a caller whose token was checked at the head.
     case api(caller: APIToken)
 }
@@ -22,14 +23,18 @@ enum Admission: Sendable {
 struct Router: Sendable {
     let feed: FeedEndpoint
     let api: AdminAPI
+    let health: HealthEndpoint
 
     func admit(_ head: HTTPRequestHead, on eventLoop: any EventLoop) -> Admission {
         let path = Self.path(of: head)
         if path.hasPrefix(AdminAPI.prefix) {
             return api.admit(head, on: eventLoop)
         }
-        guard path.lowercased() == FeedEndpoint.path else {
-            return .refuse(.text(.notFound, "no such path: the feed is at \(FeedEndpoint.path)"))
+        let endpoint: Endpoint
+        switch path {
+        case HealthEndpoint.livenessPath, HealthEndpoint.readinessPath: endpoint = .health
+        case _ where path.lowercased() == FeedEndpoint.path: endpoint = .feed
+        default: return .refuse(.text(.notFound, "no such path: the feed is at \(FeedEndpoint.path)"))
         }
         guard head.method == .GET || head.method == .HEAD else {
             var response = HTTPResponse.text(.methodNotAllowed, "method \(head.method.rawValue) not allowed: use GET or HEAD")
@@ -37,15 +42,17 @@ struct Router: Sendable {
             return .refuse(response)
         }
         guard !head.announcesBody else {
-            return .refuse(.text(.payloadTooLarge, "the feed takes no request body: send GET without one"))
+            return .refuse(.text(.payloadTooLarge, "\(path) takes no request body: send GET without one"))
         }
-        return .accept(.feed)
+        return .accept(endpoint)
     }
 
     func respond(to request: HTTPRequest, with endpoint: Endpoint, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
         switch endpoint {
         case .feed:
             feed.respond(to: request, on: eventLoop)
+        case .health:
+            health.respond(to: request, on: eventLoop)
         case .api(let caller):
             api.respond(to: request, caller: caller, on: eventLoop)
         }

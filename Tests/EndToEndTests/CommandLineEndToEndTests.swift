@@ -22,6 +22,7 @@ struct CommandLineEndToEndTests {
 
     @Test func importWritesAllOrNothing() throws {
         let workspace = try Workspace()
+        try workspace.createDatabase()
         _ = try workspace.write("id: GOOD\ndescription: d\nstate: published\nactions:\n  - type: DoNothing\n", to: "mixed/good.yaml")
         _ = try workspace.write("id: BAD\ndescription: d\nactions: []\n", to: "mixed/bad.yaml")
         let failed = try workspace.ocs("rules", "import", workspace.folder.appendingPathComponent("mixed").path, "--db", workspace.database)
@@ -63,7 +64,7 @@ struct CommandLineEndToEndTests {
 struct RuleLifecycleCommandLineTests {
     @Test func publishRetireRevisionsDiffAndAuditFromTheShell() throws {
         let workspace = try Workspace()
-        let db = ["--db", workspace.database]
+        let db = ["--db", try workspace.createDatabase()]
         #expect(try Command.run(Command.ocs, ["rules", "import", workspace.rules] + db).status == 0)
         let edited = try workspace.write("id: M1\ndescription: edited text\nstate: draft\nactions:\n  - type: DoNothing\n", to: "edit/M1.yaml")
         #expect(try Command.run(Command.ocs, ["rules", "import", edited] + db).status == 0)
@@ -88,7 +89,7 @@ struct RuleLifecycleCommandLineTests {
 
     @Test func exportThenImportChangesNothing() throws {
         let workspace = try Workspace()
-        let db = ["--db", workspace.database]
+        let db = ["--db", try workspace.createDatabase()]
         #expect(try Command.run(Command.ocs, ["rules", "import", workspace.rules, "--publish"] + db).status == 0)
         let pending = try workspace.write("id: PING1\ndescription: pending edit\nactions:\n  - type: DoNothing\n", to: "edit/PING1.yaml")
         #expect(try Command.run(Command.ocs, ["rules", "import", pending] + db).status == 0)
@@ -99,5 +100,20 @@ struct RuleLifecycleCommandLineTests {
         #expect(reimport.output == "imported 4 rules: 0 created, 0 updated, 4 unchanged\n")
         #expect(try Command.run(Command.ocs, ["rules", "list"] + db).output == before)
         #expect(try Command.run(Command.ocs, ["rules", "validate", exported]).status == 0)
+    }
+
+    @Test func commandsOtherThanServeNeverCreateADatabase() throws {
+        let workspace = try Workspace()
+        let missing = workspace.folder.appendingPathComponent("typo/ocs.sqlite").path
+        for arguments in [["hosts"], ["rules", "list"], ["tokens", "list"], ["audit"], ["rules", "import", workspace.rules], ["feed"]] {
+            let result = try workspace.ocs(arguments + ["--db", missing])
+            #expect(result.status != 0, "\(arguments)")
+            #expect(result.stderr.contains("no database at \(missing)"), "\(arguments): \(result.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: workspace.folder.appendingPathComponent("typo").path))
+        // OCS_DB names the database for every command, as in a container.
+        try workspace.createDatabase()
+        let listed = try Command.run("/usr/bin/env", ["OCS_DB=\(workspace.database)", Command.ocs, "rules", "list"])
+        #expect(listed.status == 0, "\(listed.stderr)")
     }
 }

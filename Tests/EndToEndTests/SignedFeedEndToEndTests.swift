@@ -53,7 +53,7 @@ struct SignedFeedEndToEndTests {
         #expect(try workspace.ocs("keys", "init", "--dir", other).status == 0)
         let forged = try workspace.ocs(
             "feed", "--build", "15.2.1118.7", "--db", workspace.database,
-            "--signing-key", other + "/signing-key.pem", "--signing-cert", other + "/signing-cert.pem"
+            "--signing-key", other + "/signing-key.pem", "--signing-cert", other + "/signing-cert.pem", "--rotate-signing-key"
         )
         #expect(forged.status == 0)
         #expect(try XMLSec.verify(forged.stdout, trusting: other + "/signing-cert.pem").status == 0)
@@ -178,7 +178,7 @@ struct SignedFeedEndToEndTests {
             (["--signing-key", garbage, "--signing-cert", "\(a)/signing-cert.pem"], "\(garbage): not an RSA private key"),
             (["--signing-key", "\(a)/signing-key.pem", "--signing-cert", garbage], "\(garbage): holds no PEM certificate"),
             (["--signing-key", "\(a)/missing.pem", "--signing-cert", "\(a)/signing-cert.pem"], "\(a)/missing.pem: cannot read: no such file"),
-            (["--signing-key", "\(a)/signing-key.pem"], "give --signing-key and --signing-cert together"),
+            (["--signing-key", "\(a)/signing-key.pem"], "give the signing key and certificate together"),
         ]
         for (arguments, message) in cases {
             let result = try Command.run(Command.ocs, ["serve", "--port", "0", "--db", workspace.database] + arguments, timeout: 30)

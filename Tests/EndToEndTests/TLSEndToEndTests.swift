@@ -77,7 +77,7 @@ struct TLSEndToEndTests {
             (["--tls-cert", garbage, "--tls-key", good.key], "garbage.pem: expected PEM certificates"),
             (["--tls-cert", good.certificate, "--tls-key", garbage], "garbage.pem: not a PEM private key"),
             (["--tls-cert", workspace.folder.appendingPathComponent("missing.pem").path, "--tls-key", good.key], "missing.pem: cannot read the file: no such file"),
-            (["--tls-cert", good.certificate], "give both --tls-cert and --tls-key"),
+            (["--tls-cert", good.certificate], "give both the TLS certificate and key"),
         ]
         for (arguments, message) in cases {
             let result = try workspace.ocs(["serve", "--port", "0", "--db", workspace.database, "--rules", workspace.rules] + arguments)

@@ -1,4 +1,5 @@
 import Foundation
+import OCSStorage
 import OCSTestSupport
 
 /// A scratch folder with a database path and a copy of the shipped rules, removed when done.
@@ -13,6 +14,14 @@ final class Workspace {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("ocs-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: Self.shippedRules, to: URL(fileURLWithPath: rules))
+    }
+
+    /// Creates the (empty, migrated) database, as a first `ocs serve` would: the other commands
+    /// refuse to create one.
+    @discardableResult
+    func createDatabase() throws -> String {
+        _ = try OCSDatabase(path: database)
+        return database
     }
 
     /// `ocs serve` on this workspace's database, importing its rules on first start.

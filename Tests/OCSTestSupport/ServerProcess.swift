@@ -5,6 +5,8 @@ public final class ServerProcess: Sendable {
     public let process: Process
     public let port: Int
     public let logPath: String
+    /// Where the server's standard output goes.
+    public let outputPath: String
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
@@ -24,19 +26,18 @@ public final class ServerProcess: Sendable {
         logPath = FileManager.default.temporaryDirectory.appendingPathComponent("ocs-server-\(UUID().uuidString).log").path
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        let stdout = Pipe()
-        process.standardOutput = stdout
+        // Standard output (the listening line, the access log) goes to a file nobody has to drain.
+        outputPath = logPath + ".out"
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         process.standardInput = FileHandle.nullDevice
         try process.run()
 
-        var buffer = Data()
         let deadline = Date().addingTimeInterval(timeout)
         var found: Int?
         while found == nil && Date() < deadline && process.isRunning {
-            let chunk = stdout.fileHandleForReading.availableData
-            if chunk.isEmpty { usleep(10_000); continue }
-            buffer.append(chunk)
-            let text = String(decoding: buffer, as: UTF8.self)
+            usleep(10_000)
+            let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
             if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }),
                let port = line.split(separator: ":").last.flatMap({ Int($0) }) {
                 found = port
@@ -53,6 +54,9 @@ public final class ServerProcess: Sendable {
 
     /// The server's log so far (stderr).
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// The server's standard output so far: the listening line and the access log.
+    public var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
 
     /// SIGTERM, then wait (bounded) for a clean exit; returns the exit status.
     @discardableResult
@@ -78,6 +82,7 @@ public final class ServerProcess: Sendable {
     deinit {
         if process.isRunning { kill() }
         try? FileManager.default.removeItem(atPath: logPath)
+        try? FileManager.default.removeItem(atPath: outputPath)
     }
 }
 

@@ -26,10 +26,11 @@ struct Feed: ParsableCommand {
                 throw CommandFailure(error.description)
             }
         }
-        let db = try database.open()
+        var settings = try database.settings()
+        let db = try DatabaseOptions.open(database.resolvedPath(&settings), creating: false)
         // Warnings go to stderr; stdout carries only the document.
         let logger = Logger(label: "ocs") { StreamLogHandler.standardError(label: $0) }
-        let signer = try FeedSigner(identity: signing.identity(databasePath: db.path, logger: logger))
+        let signer = try FeedSigner(identity: signing.resolve(&settings).identity(for: db, recording: false, logger: logger))
         let feed = try FeedService(store: RuleStore(database: db), signer: signer).feed(for: query.build)
         FileHandle.standardOutput.write(Data(feed.body))
     }

@@ -16,84 +16,12 @@ struct Serve: AsyncParsableCommand {
         discussion: "On an empty database, the rules under --rules are imported first, so a first run serves PING1 and M1."
     )
 
-    @Option(help: "Address to listen on.")
-    var host = "127.0.0.1"
-
-    @Option(help: "Port to listen on; 0 picks a free one (the log says which).")
-    var port = 8080
-
-    @OptionGroup var database: DatabaseOptions
-
-    @Option(help: "Rule file or folder imported when the database holds no rules.")
-    var rules = "Rules"
-
-    @OptionGroup var signing: SigningOptions
-
-    @Option(help: "Seconds a connection may stay silent between requests before it is closed.")
-    var idleTimeout = 60
-
-    @Option(help: "Seconds from a request's first byte until its head must be complete, else 408 and close.")
-    var headerTimeout = 10
-
-    @Option(help: "Seconds from a request's head until its body must be complete, else 408 and close.")
-    var bodyTimeout = 30
-
-    @Option(help: ArgumentHelp(
-        "Connections open at once; more wait in the listen backlog until one closes. [default: 1024]",
-        discussion: "Each connection takes a file descriptor: the open-file limit (ulimit -n) is raised to fit when the hard limit allows. The default is lowered to what the limit leaves room for; a value given here is kept, with a warning."
-    ))
-    var maxConnections: Int?
-
-    @Option(help: "Seconds a graceful stop (SIGTERM, SIGINT) waits for requests in flight before closing them.")
-    var shutdownGrace = 10
-
-    @Option(help: "TLS certificate (PEM), optionally followed by its chain: with --tls-key, serve HTTPS.")
-    var tlsCert: String?
-
-    @Option(help: "The TLS certificate's private key (PEM).")
-    var tlsKey: String?
-
-    @Option(help: "Intermediate certificates (PEM) sent after the TLS certificate.")
-    var tlsChain: String?
-
-    @Flag(help: "Serve plain HTTP on an address other than loopback: only behind a proxy that terminates TLS.")
-    var allowPlainHttp = false
-
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .info
-
-    func validate() throws {
-        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
-        guard (1...3600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be between 1 and 3600 seconds") }
-        guard (1...600).contains(headerTimeout) else { throw ValidationError("--header-timeout must be between 1 and 600 seconds") }
-        guard (1...3600).contains(bodyTimeout) else { throw ValidationError("--body-timeout must be between 1 and 3600 seconds") }
-        if let maxConnections, !(1...1_000_000).contains(maxConnections) {
-            throw ValidationError("--max-connections must be between 1 and 1000000")
-        }
-        guard (0...300).contains(shutdownGrace) else { throw ValidationError("--shutdown-grace must be between 0 and 300 seconds") }
-        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("give both --tls-cert and --tls-key, or neither") }
-        guard tlsChain == nil || tlsCert != nil else { throw ValidationError("--tls-chain goes with --tls-cert and --tls-key") }
-        if tlsCert == nil && !allowPlainHttp && !Self.isLoopback(host) {
-            throw ValidationError("""
-                --host \(host) without TLS would send API tokens and check-ins across the network in clear: \
-                give --tls-cert and --tls-key, or --allow-plain-http when a proxy in front terminates TLS
-                """)
-        }
-    }
-
-    /// Whether `host` only reaches this machine: `localhost` or a loopback address.
-    static func isLoopback(_ host: String) -> Bool {
-        if host == "localhost" { return true }
-        guard let address = try? SocketAddress(ipAddress: host, port: 0) else { return false }
-        switch address {
-        case .v4(let v4): return UInt32(bigEndian: v4.address.sin_addr.s_addr) >> 24 == 127
-        case .v6: return host == "::1" || host == "0:0:0:0:0:0:0:1"
-        default: return false
-        }
-    }
+    @OptionGroup var options: ServeOptions
 
     func run() async throws {
-        let level = logLevel
+        var reader = try options.database.settings()
+        let settings = try ServeSettings(options, &reader)
+        let level = settings.logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -101,25 +29,27 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logger(label: "ocs")
         // TLS files are checked before anything is created, so a refused start leaves nothing behind.
-        let tls = try loadTLS(logger: logger)
-        let db = try database.open()
+        let tls = try Self.loadTLS(settings, logger: logger)
+        let accessLog = try Self.accessLog(settings.accessLog)
+        let db = try DatabaseOptions.open(settings.database, creating: true)
         let ruleStore = RuleStore(database: db)
-        let signer = try FeedSigner(identity: signing.identity(databasePath: db.path, logger: logger))
-        try importInitialRules(into: ruleStore, logger: logger)
+        let signer = try FeedSigner(identity: settings.signing.identity(for: db, recording: true, logger: logger))
+        try Self.importInitialRules(from: settings.rules, into: ruleStore, logger: logger)
 
         let scheme = tls == nil ? "http" : "https"
         let server = HTTPServer(
             configuration: .init(
-                host: host, port: port, idleTimeout: .seconds(Int64(idleTimeout)),
-                headerTimeout: .seconds(Int64(headerTimeout)), bodyTimeout: .seconds(Int64(bodyTimeout)),
-                maxConnections: connectionCap(logger: logger), shutdownGrace: .seconds(Int64(shutdownGrace)), tls: tls
+                host: settings.host, port: settings.port, idleTimeout: .seconds(Int64(settings.idleTimeout)),
+                headerTimeout: .seconds(Int64(settings.headerTimeout)), bodyTimeout: .seconds(Int64(settings.bodyTimeout)),
+                maxConnections: Self.connectionCap(settings.maxConnections, logger: logger),
+                shutdownGrace: .seconds(Int64(settings.shutdownGrace)), accessLog: accessLog, tls: tls
             ),
             database: db,
             feeds: FeedService(store: ruleStore, signer: signer),
             serials: SerialReader(store: ruleStore),
             recorder: CheckInRecorder(store: CheckInStore(database: db), rules: ruleStore),
             logger: logger
-        ) { [host, port] address in
+        ) { [host = settings.host, port = settings.port] address in
             logger.info("listening", metadata: ["address": "\(address)", "db": "\(db.path)"])
             // One machine-readable line on stdout, for scripts and tests that start the server.
             let line = "listening on \(scheme)://\(address.ipAddress ?? host):\(address.port ?? port)\n"
@@ -131,14 +61,30 @@ struct Serve: AsyncParsableCommand {
         do {
             try await group.run()
         } catch {
-            throw CommandFailure("cannot serve on \(host):\(port): \(error)")
+            throw CommandFailure("cannot serve on \(settings.host):\(settings.port): \(error)")
         }
     }
 
-    private func loadTLS(logger: Logger) throws -> TLSIdentityStore? {
-        guard let tlsCert, let tlsKey else { return nil }
+    /// The access log: `off`, `stdout` or a file appended to, written off the event loops.
+    private static func accessLog(_ target: String) throws -> AccessLog {
+        let writer: LineWriter
+        switch target {
+        case "off": return .off
+        case "stdout": writer = .standardOutput()
+        default:
+            do {
+                writer = try .file(target)
+            } catch {
+                throw CommandFailure("\(error)")
+            }
+        }
+        return AccessLog(logger: Logger(label: "ocs.access") { LineLogHandler(label: $0, writer: writer) })
+    }
+
+    private static func loadTLS(_ settings: ServeSettings, logger: Logger) throws -> TLSIdentityStore? {
+        guard let files = settings.tls else { return nil }
         do {
-            let identity = try TLSIdentity.load(certificateFile: tlsCert, keyFile: tlsKey, chainFile: tlsChain)
+            let identity = try TLSIdentity.load(certificateFile: files.certificate, keyFile: files.key, chainFile: files.chain)
             logger.info("serving HTTPS", metadata: ["certificate": "\(identity.leaf.subject)", "expires": "\(identity.leaf.notValidAfter.formatted(.iso8601))"])
             return TLSIdentityStore(identity)
         } catch {
@@ -147,8 +93,8 @@ struct Serve: AsyncParsableCommand {
     }
 
     /// The connection cap, fitted to the open-file limit.
-    private func connectionCap(logger: Logger) -> Int {
-        let wanted = maxConnections ?? Self.defaultMaxConnections
+    private static func connectionCap(_ maxConnections: Int?, logger: Logger) -> Int {
+        let wanted = maxConnections ?? ServeSettings.defaultMaxConnections
         let budget = DescriptorBudget.raise(toFit: wanted)
         guard budget.connections < wanted else { return wanted }
         if maxConnections == nil {
@@ -160,9 +106,7 @@ struct Serve: AsyncParsableCommand {
         return wanted
     }
 
-    static let defaultMaxConnections = 1024
-
-    private func importInitialRules(into store: RuleStore, logger: Logger) throws {
+    private static func importInitialRules(from rules: String, into store: RuleStore, logger: Logger) throws {
         guard try store.isEmpty() else { return }
         guard FileManager.default.fileExists(atPath: rules) else {
             logger.warning("the database holds no rules and \(rules) does not exist: serving an empty feed")
@@ -179,4 +123,3 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-extension Logger.Level: @retroactive ExpressibleByArgument {}

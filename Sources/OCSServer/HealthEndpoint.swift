@@ -1,0 +1,48 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import OCSSigning
+import OCSStorage
+
+/// `/healthz` and `/readyz`, for load balancers and orchestrators; no token needed.
+/// `/healthz` answers while the process serves. `/readyz` answers 200 only when the database
+/// takes reads and writes and the signing certificate is valid, else 503 with a reason. Neither
+/// says which version runs or where files are.
+struct HealthEndpoint: Sendable {
+    static let livenessPath = "/healthz"
+    static let readinessPath = "/readyz"
+
+    let state: ServerState
+    let signer: FeedSigner
+    let threadPool: NIOThreadPool
+    let logger: Logger
+
+    func respond(to request: HTTPRequest, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
+        guard request.head.uri.hasPrefix(Self.readinessPath) else {
+            return eventLoop.makeSucceededFuture(Self.status(.ok, "ok", reason: nil))
+        }
+        return threadPool.runIfActive(eventLoop: eventLoop) { [state, signer, logger] in
+            do {
+                try state.probe()
+            } catch {
+                logger.error("readiness: the database check failed", metadata: ["error": "\(error)"])
+                return Self.status(.serviceUnavailable, "unavailable", reason: "the database does not take reads and writes")
+            }
+            let now = Date()
+            let certificate = signer.identity.certificate
+            guard now >= certificate.notValidBefore, now <= certificate.notValidAfter else {
+                return Self.status(.serviceUnavailable, "unavailable", reason: "the signing certificate is not valid now: agents would refuse the feed")
+            }
+            return Self.status(.ok, "ready", reason: nil)
+        }
+    }
+
+    private static func status(_ status: HTTPResponseStatus, _ text: String, reason: String?) -> HTTPResponse {
+        struct Body: Encodable { let status: String; let reason: String? }
+        var response = HTTPResponse.json(status, APIJSON.encode(Body(status: text, reason: reason)))
+        response.headers.add(name: "Cache-Control", value: "no-store")
+        return response
+    }
+}

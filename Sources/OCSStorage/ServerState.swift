@@ -1,0 +1,59 @@
+import Foundation
+import GRDB
+
+/// The certificate a database's feed is signed with, as recorded on the first start.
+public struct PinnedSigningIdentity: Sendable, Equatable {
+    public let fingerprint: String
+    public let subject: String
+    public let recordedAt: Date
+}
+
+/// Facts about the server kept in its database: the signing certificate every host pins, and
+/// a probe row that readiness checks write.
+public struct ServerState: Sendable {
+    let database: OCSDatabase
+
+    public init(database: OCSDatabase) {
+        self.database = database
+    }
+
+    /// The pinned signing certificate; nil before the first start.
+    public func pinnedSigningIdentity() throws -> PinnedSigningIdentity? {
+        try database.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT fingerprint, subject, recorded_at FROM signing_identity WHERE id = 1").map { row in
+                PinnedSigningIdentity(fingerprint: row["fingerprint"], subject: row["subject"], recordedAt: (row["recorded_at"] as DatabaseTimestamp).date)
+            }
+        }
+    }
+
+    /// Records `fingerprint` as the signing certificate: the first one, or a rotation (audited,
+    /// with both fingerprints).
+    public func pinSigningIdentity(fingerprint: String, subject: String, context: ChangeContext) throws {
+        try database.pool.write { db in
+            let previous = try String.fetchOne(db, sql: "SELECT fingerprint FROM signing_identity WHERE id = 1")
+            guard previous != fingerprint else { return }
+            try db.execute(
+                sql: """
+                    INSERT INTO signing_identity (id, fingerprint, subject, recorded_at) VALUES (1, ?, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, subject = excluded.subject, recorded_at = excluded.recorded_at
+                    """,
+                arguments: [fingerprint, subject, DatabaseTimestamp(Date())]
+            )
+            if let previous {
+                try AuditLog.append(AuditEntry(
+                    actor: context.actor, action: "signing.rotate", ruleID: nil, revision: nil,
+                    remoteAddress: context.remoteAddress, outcome: "ok: \(previous) -> \(fingerprint)"
+                ), in: db)
+            }
+        }
+    }
+
+    /// Reads the rule-set serial and rewrites the probe row: proof that the database answers
+    /// reads and takes writes. Throws what SQLite reports.
+    public func probe() throws {
+        _ = try database.pool.read { db in try Int64.fetchOne(db, sql: "SELECT serial FROM feed_state WHERE id = 1") }
+        try database.pool.write { db in
+            try db.execute(sql: "UPDATE readiness_probe SET checked_at = ? WHERE id = 1", arguments: [DatabaseTimestamp(Date())])
+        }
+    }
+}

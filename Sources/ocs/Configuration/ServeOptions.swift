@@ -1,0 +1,55 @@
+import ArgumentParser
+
+/// `ocs serve`'s options. Each is optional here: a value left out comes from the environment,
+/// the configuration file or the default (see `ServeSettings`), so both `serve` and
+/// `config show` take exactly these.
+struct ServeOptions: ParsableArguments {
+    @OptionGroup var database: DatabaseOptions
+
+    @OptionGroup var signing: SigningOptions
+
+    @Option(help: "Address to listen on. [default: 127.0.0.1]")
+    var host: String?
+
+    @Option(help: "Port to listen on; 0 picks a free one (the log says which). [default: 8080]")
+    var port: Int?
+
+    @Option(help: "Rule file or folder imported when the database holds no rules. [default: Rules]")
+    var rules: String?
+
+    @Option(help: "Seconds a connection may stay silent between requests before it is closed. [default: 60]")
+    var idleTimeout: Int?
+
+    @Option(help: "Seconds from a request's first byte until its head must be complete, else 408 and close. [default: 10]")
+    var headerTimeout: Int?
+
+    @Option(help: "Seconds from a request's head until its body must be complete, else 408 and close. [default: 30]")
+    var bodyTimeout: Int?
+
+    @Option(help: ArgumentHelp(
+        "Connections open at once; more wait in the listen backlog until one closes. [default: 1024]",
+        discussion: "Each connection takes a file descriptor: the open-file limit (ulimit -n) is raised to fit when the hard limit allows. The default is lowered to what the limit leaves room for; a value given is kept, with a warning."
+    ))
+    var maxConnections: Int?
+
+    @Option(help: "Seconds a graceful stop (SIGTERM, SIGINT) waits for requests in flight before closing them. [default: 10]")
+    var shutdownGrace: Int?
+
+    @Option(help: "TLS certificate (PEM), optionally followed by its chain: with --tls-key, serve HTTPS.")
+    var tlsCert: String?
+
+    @Option(help: "The TLS certificate's private key (PEM).")
+    var tlsKey: String?
+
+    @Option(help: "Intermediate certificates (PEM) sent after the TLS certificate.")
+    var tlsChain: String?
+
+    @Flag(help: "Serve plain HTTP on an address other than loopback: only behind a proxy that terminates TLS.")
+    var allowPlainHttp = false
+
+    @Option(help: "Where to log each request: stdout, off, or a file to append to. [default: stdout]")
+    var accessLog: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [default: info]")
+    var logLevel: String?
+}

@@ -1,0 +1,80 @@
+import Foundation
+import Logging
+import NIOCore
+
+/// Everything `ocs serve` runs with, resolved from the command line, the environment, the
+/// configuration file and the defaults, and checked as a whole.
+struct ServeSettings {
+    var host: String
+    var port: Int
+    var database: String
+    var rules: String
+    var signing: SigningSettings
+    var idleTimeout: Int
+    var headerTimeout: Int
+    var bodyTimeout: Int
+    /// Nil: the default cap, fitted to the open-file limit.
+    var maxConnections: Int?
+    var shutdownGrace: Int
+    var tls: (certificate: String, key: String, chain: String?)?
+    var allowPlainHttp: Bool
+    var logLevel: Logger.Level
+    /// `stdout`, `off` or a file path.
+    var accessLog: String
+
+    static let defaultMaxConnections = 1024
+
+    init(_ options: ServeOptions, _ settings: inout SettingsReader) throws {
+        host = settings.text(.host, options.host, default: "127.0.0.1") ?? "127.0.0.1"
+        database = options.database.resolvedPath(&settings)
+        rules = settings.text(.rules, options.rules, default: "Rules") ?? "Rules"
+        signing = try options.signing.resolve(&settings)
+        let tlsCertificate = settings.text(.tlsCert, options.tlsCert)
+        let tlsKey = settings.text(.tlsKey, options.tlsKey)
+        let tlsChain = settings.text(.tlsChain, options.tlsChain)
+        port = try settings.integer(.port, options.port, default: 8080, in: 0...65535)
+        idleTimeout = try settings.integer(.idleTimeout, options.idleTimeout, default: 60, in: 1...3600)
+        headerTimeout = try settings.integer(.headerTimeout, options.headerTimeout, default: 10, in: 1...600)
+        bodyTimeout = try settings.integer(.bodyTimeout, options.bodyTimeout, default: 30, in: 1...3600)
+        maxConnections = try settings.optionalInteger(.maxConnections, options.maxConnections, in: 1...1_000_000)
+        shutdownGrace = try settings.integer(.shutdownGrace, options.shutdownGrace, default: 10, in: 0...300)
+        allowPlainHttp = try settings.flag(.allowPlainHttp, options.allowPlainHttp)
+        if maxConnections == nil {
+            // Shown as the default; the cap itself is fitted to the open-file limit at start-up.
+            settings.record(.maxConnections, String(Self.defaultMaxConnections), source: .defaultValue)
+        }
+        let level = settings.text(.logLevel, options.logLevel, default: "info") ?? "info"
+        guard let logLevel = Logger.Level(rawValue: level) else {
+            throw CommandFailure("the log level '\(level.prefix(40))' (\(Setting.logLevel.places)) is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        self.logLevel = logLevel
+        accessLog = settings.text(.accessLog, options.accessLog, default: "stdout") ?? "stdout"
+        if accessLog.isEmpty { throw CommandFailure("the access log (\(Setting.accessLog.places)) must be stdout, off or a file path") }
+
+        switch (tlsCertificate, tlsKey) {
+        case (let certificate?, let key?): tls = (certificate, key, tlsChain)
+        case (nil, nil):
+            tls = nil
+            if tlsChain != nil { throw CommandFailure("a TLS chain needs the TLS certificate and key") }
+        default:
+            throw CommandFailure("give both the TLS certificate and key (\(Setting.tlsCert.option) and \(Setting.tlsKey.option)), or neither")
+        }
+        if tls == nil && !allowPlainHttp && !Self.isLoopback(host) {
+            throw CommandFailure("""
+                --host \(host) without TLS would send API tokens and check-ins across the network in clear: \
+                give --tls-cert and --tls-key, or --allow-plain-http when a proxy in front terminates TLS
+                """)
+        }
+    }
+
+    /// Whether `host` only reaches this machine: `localhost` or a loopback address.
+    static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" { return true }
+        guard let address = try? SocketAddress(ipAddress: host, port: 0) else { return false }
+        switch address {
+        case .v4(let v4): return UInt32(bigEndian: v4.address.sin_addr.s_addr) >> 24 == 127
+        case .v6: return host == "::1" || host == "0:0:0:0:0:0:0:1"
+        default: return false
+        }
+    }
+}
