@@ -198,7 +198,8 @@ for _ in $(seq 1 20); do
     fi
     sleep 0.5
 done
-[ -n "$healthy" ] || fail "the healthcheck probe of $probe_url did not succeed within 10 s: $(cat "$work/probe.err")"
+[ -n "$healthy" ] || { tail -5 "$work/serve.err" >&2
+    fail "the healthcheck probe of $probe_url did not succeed within 10 s: $(cat "$work/probe.err")"; }
 say "the healthcheck answers"
 
 # A poll, with the chroot's curl, identified so it is recorded as a check-in.
