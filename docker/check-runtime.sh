@@ -188,7 +188,8 @@ done
 [ -n "$port" ] || { tail -20 "$work/serve.err" >&2; fail "ocs serve did not say it was listening within 60 s"; }
 say "ocs serve listens on 127.0.0.1:$port in the chroot, as user ocs"
 
-# The image's HEALTHCHECK script, probing the feed until the lead's /readyz exists.
+# The image's HEALTHCHECK script. It asks /readyz, which `ocs serve` does not answer yet: until it
+# does, the probe is pointed at the feed.
 probe_url="http://127.0.0.1:$port/getexchangemitigations"
 healthy=""
 for _ in $(seq 1 20); do
@@ -214,7 +215,8 @@ verified=$(as_ocs ocs verify /tmp/feed.xml --cert /var/lib/ocs/dev-signing-cert.
     || fail "ocs verify refused the feed in the chroot: $verified"
 say "the feed is well-formed, signed, and ocs verify accepts it"
 
-as_ocs ocs hosts --db /var/lib/ocs/ocs.sqlite | grep -qi 'check-runtime' || fail "the poll was not recorded (ocs hosts)"
+hosts=$(as_ocs ocs hosts --db /var/lib/ocs/ocs.sqlite) || fail "ocs hosts failed in the chroot: $hosts"
+grep -qi 'check-runtime' <<<"$hosts" || fail "the poll was not recorded: ocs hosts shows no check-runtime"
 token=$(as_ocs ocs tokens create --db /var/lib/ocs/ocs.sqlite --name check-runtime --role reader) \
     || fail "ocs tokens create failed in the chroot: $token"
 status=$(as_ocs curl --silent --max-time 10 --output /dev/null --write-out '%{http_code}' \
