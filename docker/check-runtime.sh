@@ -78,10 +78,13 @@ trap cleanup EXIT
 # /proc and the few devices a chroot needs, from the host.
 mount_into() {
     local target=$1 device
-    mount -t proc proc "$target/proc" && mounted+=("$target/proc")
+    mount -t proc proc "$target/proc" \
+        || fail "cannot mount /proc in $target: mounting needs CAP_SYS_ADMIN (a VM or a privileged container)"
+    mounted+=("$target/proc")
     for device in null zero random urandom; do
         [ -e "$target/dev/$device" ] || touch "$target/dev/$device"
-        mount --bind "/dev/$device" "$target/dev/$device" && mounted+=("$target/dev/$device")
+        mount --bind "/dev/$device" "$target/dev/$device" || fail "cannot bind-mount /dev/$device into $target"
+        mounted+=("$target/dev/$device")
     done
 }
 unmount_all() {
