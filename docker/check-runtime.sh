@@ -74,6 +74,8 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+trap "exit 130" INT
+trap "exit 143" TERM HUP
 
 # /proc and the few devices a chroot needs, from the host.
 mount_into() {
