@@ -20,3 +20,13 @@ fi
 
 swift build --build-tests
 swift test --skip-build
+
+# Deployment: the systemd unit (systemd-analyze), then the Docker runtime stage in a debootstrapped
+# chroot with the release binary (needs root; minutes when cold, cached in .build-rootfs/ and
+# .build-release/ afterwards).
+bash deploy/check-unit.sh
+if [ "$(id -u)" -eq 0 ]; then
+    bash docker/check-runtime.sh
+else
+    echo "check-runtime: SKIP: docker/check-runtime.sh needs root (debootstrap, chroot, mount); run it as root to check the image's runtime stage"
+fi

@@ -102,7 +102,9 @@ public final class HTTPServer: Service, Sendable {
                         try channel.pipeline.syncOperations.addHandler(AcceptGate(maximum: configuration.maxConnections, logger: logger))
                     }
                 }
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                // TCP_NODELAY at IPPROTO_TCP: at SOL_SOCKET its number is SO_DEBUG, which only root
+                // may set, so every connection of a non-root server was closed unanswered.
+                .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .childChannelOption(.maxMessagesPerRead, value: 16)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
