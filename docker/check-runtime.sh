@@ -179,8 +179,11 @@ say "every library the binary links is installed: $(chroot "$root" ldd /usr/loca
 
 # --- Serve, as the image's user. ---
 # Not through as_ocs: every program on the way execs the next, so $! is the server's process id.
-env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/var/lib/ocs "$chroot" --userspec=$ocs_uid:$ocs_uid "$root" \
-    /bin/sh -c 'cd /var/lib/ocs && exec ocs serve --host 127.0.0.1 --port 0 --db /var/lib/ocs/ocs.sqlite --rules /usr/share/ocs/Rules' \
+# Settings from the environment, as the image gives them (only host and port differ: loopback,
+# and a free port, since the chroot shares this machine's network).
+env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/var/lib/ocs \
+    OCS_DB=/var/lib/ocs/ocs.sqlite OCS_RULES=/usr/share/ocs/Rules OCS_HOST=127.0.0.1 OCS_PORT=0 \
+    "$chroot" --userspec=$ocs_uid:$ocs_uid "$root" /bin/sh -c 'cd /var/lib/ocs && exec ocs serve' \
     >"$work/serve.out" 2>"$work/serve.err" &
 server=$!
 port=""
@@ -193,9 +196,8 @@ done
 [ -n "$port" ] || { tail -20 "$work/serve.err" >&2; fail "ocs serve did not say it was listening within 60 s"; }
 say "ocs serve listens on 127.0.0.1:$port in the chroot, as user ocs"
 
-# The image's HEALTHCHECK script. It asks /readyz, which `ocs serve` does not answer yet: until it
-# does, the probe is pointed at the feed.
-probe_url="http://127.0.0.1:$port/getexchangemitigations"
+# The image's HEALTHCHECK script, asking /readyz (the URL names the free port the server took).
+probe_url="http://127.0.0.1:$port/readyz"
 healthy=""
 for _ in $(seq 1 20); do
     if limit=10 as_ocs env OCS_HEALTHCHECK_URL="$probe_url" ocs-healthcheck 2>"$work/probe.err"; then
@@ -220,9 +222,9 @@ verified=$(as_ocs ocs verify /tmp/feed.xml --cert /var/lib/ocs/dev-signing-cert.
     || fail "ocs verify refused the feed in the chroot: $verified"
 say "the feed is well-formed, signed, and ocs verify accepts it"
 
-hosts=$(as_ocs ocs hosts --db /var/lib/ocs/ocs.sqlite) || fail "ocs hosts failed in the chroot: $hosts"
+hosts=$(as_ocs env OCS_DB=/var/lib/ocs/ocs.sqlite ocs hosts) || fail "ocs hosts failed in the chroot: $hosts"
 grep -qi 'check-runtime' <<<"$hosts" || fail "the poll was not recorded: ocs hosts shows no check-runtime"
-token=$(as_ocs ocs tokens create --db /var/lib/ocs/ocs.sqlite --name check-runtime --role reader) \
+token=$(as_ocs env OCS_DB=/var/lib/ocs/ocs.sqlite ocs tokens create --name check-runtime --role reader) \
     || fail "ocs tokens create failed in the chroot: $token"
 status=$(as_ocs curl --silent --max-time 10 --output /dev/null --write-out '%{http_code}' \
     -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/rules")

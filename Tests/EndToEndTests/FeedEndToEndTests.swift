@@ -114,6 +114,17 @@ struct ShutdownTests {
         #expect(try workspace.ocs("hosts", "--db", workspace.database).output.contains("EX01"))
     }
 
+    @Test func sighupWithoutTLSReloadsNothingAndKeepsServing() throws {
+        let workspace = try Workspace()
+        let server = try workspace.startServer()
+        defer { server.stop() }
+        kill(server.process.processIdentifier, SIGHUP)
+        let deadline = Date().addingTimeInterval(10)
+        while !server.log.contains("nothing to reload") && Date() < deadline { usleep(20_000) }
+        #expect(server.log.contains("nothing to reload"))
+        #expect(try Curl.request(server.baseURL + "/getexchangemitigations").status == 200)
+    }
+
     @Test func aRequestInFlightAtSIGTERMIsAnsweredBeforeTheServerExits() throws {
         let workspace = try Workspace()
         let server = try workspace.startServer()

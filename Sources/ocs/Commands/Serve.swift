@@ -55,8 +55,7 @@ struct Serve: AsyncParsableCommand {
             let line = "listening on \(scheme)://\(address.ipAddress ?? host):\(address.port ?? port)\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }
-        var services: [any Service] = [server]
-        if let tls { services.append(TLSReloader(store: tls, logger: logger)) }
+        let services: [any Service] = [server, TLSReloader(store: tls, logger: logger)]
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()

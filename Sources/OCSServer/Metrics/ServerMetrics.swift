@@ -1,0 +1,81 @@
+import Metrics
+import NIOCore
+import NIOHTTP1
+import Prometheus
+
+/// The server's metrics in one Prometheus registry: counts, durations and gauges only, never a
+/// host name, id or token. swift-metrics is bootstrapped on the same registry, so metrics that
+/// libraries report through it appear at `/metrics` too.
+public final class ServerMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    let checkInsRecorded: Prometheus.Counter
+    let checkInCommitDuration: DurationHistogram
+    let feedCacheHits: Prometheus.Counter
+    let feedCacheMisses: Prometheus.Counter
+    let feedSignatures: Prometheus.Counter
+    let openConnections: Prometheus.Gauge
+    let tlsHandshakeFailures: Prometheus.Counter
+    let knownHosts: Prometheus.Gauge
+    let ruleSetSerial: Prometheus.Gauge
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        checkInsRecorded = registry.makeCounter(descriptor: Self.name("check_ins_recorded", "total", "Check-ins committed to the database."))
+        checkInCommitDuration = registry.makeDurationHistogram(
+            descriptor: Self.name("check_in_commit", "seconds", "Time to commit a batch of check-ins durably."),
+            buckets: Self.durationBuckets
+        )
+        feedCacheHits = registry.makeCounter(descriptor: Self.name("feed_cache_hits", "total", "Polls answered with a feed already rendered and signed."))
+        feedCacheMisses = registry.makeCounter(descriptor: Self.name("feed_cache_misses", "total", "Polls whose feed was not in memory."))
+        feedSignatures = registry.makeCounter(descriptor: Self.name("feed_signatures", "total", "Feeds rendered and signed."))
+        openConnections = registry.makeGauge(descriptor: Self.name("open_connections", "", "Client connections open now."))
+        tlsHandshakeFailures = registry.makeCounter(descriptor: Self.name("tls_handshake_failures", "total", "TLS handshakes that failed."))
+        knownHosts = registry.makeGauge(descriptor: Self.name("known_hosts", "", "Hosts that have checked in."))
+        ruleSetSerial = registry.makeGauge(descriptor: Self.name("rule_set_serial", "", "Serial of the published rule set."))
+    }
+
+    /// Bootstraps swift-metrics with this registry; once per process.
+    public func bootstrapMetricsSystem() {
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    }
+
+    /// A poll answered with `status`.
+    func poll(_ status: HTTPResponseStatus) {
+        registry.makeCounter(descriptor: Self.polls, labels: [("status", String(status.code))]).increment()
+    }
+
+    /// A request answered, by route.
+    func request(route: String, duration: TimeAmount) {
+        registry.makeDurationHistogram(descriptor: Self.requestDuration, labels: [("route", route)], buckets: Self.durationBuckets)
+            .recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// A connection refused or closed by a limit: `descriptors`, `pipelining`, `protocol`, `timeout`.
+    func refusedConnection(_ reason: String) {
+        registry.makeCounter(descriptor: Self.refusedConnections, labels: [("reason", reason)]).increment()
+    }
+
+    /// A check-in batch committed.
+    public func checkInsCommitted(_ count: Int, in duration: Duration) {
+        checkInsRecorded.increment(by: Int64(count))
+        checkInCommitDuration.record(duration)
+    }
+
+    /// The text exposition format.
+    func exposition() -> [UInt8] {
+        registry.emitToBuffer()
+    }
+
+    private static var polls: MetricNameDescriptor { name("polls", "total", "Polls of /getexchangemitigations answered, by status.") }
+    private static var requestDuration: MetricNameDescriptor { name("request_duration", "seconds", "Time from a request's head to its response, by route.") }
+    private static var refusedConnections: MetricNameDescriptor { name("refused_connections", "total", "Connections refused or closed by a limit, by reason.") }
+
+    private static let durationBuckets: [Duration] = [
+        .microseconds(100), .microseconds(500), .milliseconds(1), .milliseconds(5), .milliseconds(10),
+        .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5),
+    ]
+
+    private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "ocs", metricName: metric, unitName: unit, helpText: help)
+    }
+}
