@@ -27,6 +27,8 @@ public final class HTTPServer: Sendable {
         /// Requests one connection may have waiting for their responses before it is closed (reading
         /// pauses long before, at 16).
         public var maxPipelinedRequests: Int
+        /// The admin API counts a host that has not polled for this long as stale.
+        public var staleAfterSeconds = 3 * 3600
 
         public init(
             host: String, port: Int, idleTimeout: TimeAmount = .seconds(60), headerTimeout: TimeAmount = .seconds(10),
@@ -59,6 +61,7 @@ public final class HTTPServer: Sendable {
             feed: FeedEndpoint(feeds: feeds, serials: serials, recorder: recorder, threadPool: threadPool, logger: logger),
             api: AdminAPI(
                 rules: RuleStore(database: database), checkIns: CheckInStore(database: database),
+                fleet: FleetStore(database: database), staleAfterSeconds: configuration.staleAfterSeconds,
                 audit: AuditLog(database: database), tokens: TokenStore(database: database),
                 catalog: .embedded, threadPool: threadPool, logger: logger
             )

@@ -6,6 +6,6 @@ struct OCS: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ocs",
         abstract: "A self-hosted Office Config Service for the Exchange Emergency Mitigation service.",
-        subcommands: [Serve.self, Rules.self, Feed.self, Verify.self, Hosts.self, Audit.self, Tokens.self, Keys.self, Builds.self]
+        subcommands: [Serve.self, Rules.self, Feed.self, Verify.self, Hosts.self, Fleet.self, Audit.self, Tokens.self, Keys.self, Builds.self]
     )
 }

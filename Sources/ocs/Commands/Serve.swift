@@ -56,6 +56,11 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Serve plain HTTP on an address other than loopback: only behind a proxy that terminates TLS.")
     var allowPlainHttp = false
 
+    @OptionGroup var staleness: StalenessOptions
+
+    @Option(help: "Days of host history kept; older changes are pruned in the background (each host's newest is kept).")
+    var retainHistory = 90
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -67,6 +72,7 @@ struct Serve: AsyncParsableCommand {
         if let maxConnections, !(1...1_000_000).contains(maxConnections) {
             throw ValidationError("--max-connections must be between 1 and 1000000")
         }
+        guard (1...36500).contains(retainHistory) else { throw ValidationError("--retain-history must be between 1 and 36500 days") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("give both --tls-cert and --tls-key, or neither") }
         guard tlsChain == nil || tlsCert != nil else { throw ValidationError("--tls-chain goes with --tls-cert and --tls-key") }
         if tlsCert == nil && !allowPlainHttp && !Self.isLoopback(host) {
@@ -103,12 +109,14 @@ struct Serve: AsyncParsableCommand {
         let signer = try FeedSigner(identity: signing.identity(databasePath: db.path, logger: logger))
         try importInitialRules(into: ruleStore, logger: logger)
 
+        var configuration = HTTPServer.Configuration(
+            host: host, port: port, idleTimeout: .seconds(Int64(idleTimeout)),
+            headerTimeout: .seconds(Int64(headerTimeout)), bodyTimeout: .seconds(Int64(bodyTimeout)),
+            maxConnections: connectionCap(logger: logger), tls: tls
+        )
+        configuration.staleAfterSeconds = staleness.staleAfter
         let server = HTTPServer(
-            configuration: .init(
-                host: host, port: port, idleTimeout: .seconds(Int64(idleTimeout)),
-                headerTimeout: .seconds(Int64(headerTimeout)), bodyTimeout: .seconds(Int64(bodyTimeout)),
-                maxConnections: connectionCap(logger: logger), tls: tls
-            ),
+            configuration: configuration,
             database: db,
             feeds: FeedService(store: ruleStore, signer: signer),
             serials: SerialReader(store: ruleStore),
@@ -125,6 +133,16 @@ struct Serve: AsyncParsableCommand {
             signals.append(Self.onSignal(SIGHUP) { Self.reload(tls, logger: logger) })
         }
         defer { signals.forEach { $0.cancel() } }
+        let pruner = HistoryPruner(store: CheckInStore(database: db), retention: TimeInterval(retainHistory) * 86400) { result in
+            switch result {
+            case .success(let deleted) where deleted > 0:
+                logger.info("pruned host history", metadata: ["entries": "\(deleted)", "olderThanDays": "\(retainHistory)"])
+            case .success: break
+            case .failure(let error): logger.error("pruning host history failed", metadata: ["error": "\(error)"])
+            }
+        }
+        pruner.start()
+        defer { pruner.stop() }
 
         do {
             try await server.run { address in
