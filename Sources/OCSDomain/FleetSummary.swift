@@ -11,6 +11,13 @@ public struct FleetSummary: Codable, Sendable, Equatable {
         public var unknownBuild: Int
         /// On a CU branch the catalog lists, below its newest update.
         public var notOnNewestUpdate: Int
+
+        public init(total: Int, stale: Int, unknownBuild: Int, notOnNewestUpdate: Int) {
+            self.total = total
+            self.stale = stale
+            self.unknownBuild = unknownBuild
+            self.notOnNewestUpdate = notOnNewestUpdate
+        }
     }
 
     public struct ProductCount: Codable, Sendable, Equatable {
