@@ -10,7 +10,7 @@ extension CheckInStore {
     @discardableResult
     public func pruneHistory(before cutoff: Date, batchSize: Int = 500) throws -> Int {
         precondition(batchSize > 0)
-        var after: Int64 = 0
+        var after = Int64.min
         var deleted = 0
         while true {
             let batch = try database.pool.write { db -> (deleted: Int, last: Int64, done: Bool) in
