@@ -19,18 +19,22 @@ public struct BuildCatalog: Sendable {
     public let entries: [Entry]
     private let cumulativeUpdatesByBranch: [ExchangeBuild.Branch: Entry]
     private let entriesByBuild: [ExchangeBuild: Entry]
+    private let newestByBranch: [ExchangeBuild.Branch: Entry]
 
     public init(entries: [Entry]) {
         self.entries = entries
         var byBranch: [ExchangeBuild.Branch: Entry] = [:]
         var byBuild: [ExchangeBuild: Entry] = [:]
+        var newest: [ExchangeBuild.Branch: Entry] = [:]
         for entry in entries {
+            if newest[entry.build.branch].map({ $0.build < entry.build }) ?? true { newest[entry.build.branch] = entry }
             if entry.update == nil, byBranch[entry.build.branch] == nil { byBranch[entry.build.branch] = entry }
             // A CU and an update can share one build (2016 CU12 and Feb19SU): the first row names it.
             if byBuild[entry.build] == nil { byBuild[entry.build] = entry }
         }
         cumulativeUpdatesByBranch = byBranch
         entriesByBuild = byBuild
+        newestByBranch = newest
     }
 
     /// Parses the catalog CSV: `product,cu,update,build,released`, with a header line.
@@ -72,6 +76,11 @@ public struct BuildCatalog: Sendable {
     /// The CU whose branch the build is on, if the catalog lists it.
     public func cumulativeUpdate(of branch: ExchangeBuild.Branch) -> Entry? {
         cumulativeUpdatesByBranch[branch]
+    }
+
+    /// The newest build the catalog lists on a CU branch (its latest update, else the CU itself).
+    public func newestBuild(on branch: ExchangeBuild.Branch) -> Entry? {
+        newestByBranch[branch]
     }
 
     /// The catalog row for exactly this build.

@@ -49,7 +49,7 @@ public struct FeedQuery: Sendable, Equatable {
                 }
                 build = parsed
             case .server:
-                guard !value.isEmpty, value.unicodeScalars.allSatisfy(Self.isHostNameCharacter) else {
+                guard HostIdentity.isValidName(value) else {
                     throw FeedQueryError(parameter: rawName, message: "'\(value.prefix(80))' is not a host name: use letters, digits, '.', '-' and '_'")
                 }
                 server = value
@@ -96,33 +96,12 @@ public struct FeedQuery: Sendable, Equatable {
         }
     }
 
-    private static func isHostNameCharacter(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "." || scalar == "-" || scalar == "_")
-    }
-
     /// A GUID, with or without braces, in any case; returned lower-case without braces.
     static func guid(_ value: String, parameter: String) throws(FeedQueryError) -> String {
-        var bytes = Array(value.utf8)
-        if bytes.count == 38, bytes.first == UInt8(ascii: "{"), bytes.last == UInt8(ascii: "}") {
-            bytes = Array(bytes.dropFirst().dropLast())
-        }
-        // 8-4-4-4-12 hex digits: dashes at 8, 13, 18 and 23.
-        var valid = bytes.count == 36
-        if valid {
-            for (index, byte) in bytes.enumerated() {
-                if index == 8 || index == 13 || index == 18 || index == 23 {
-                    valid = valid && byte == UInt8(ascii: "-")
-                } else if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "F") {
-                    bytes[index] = byte + 0x20
-                } else {
-                    valid = valid && ((byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "f")))
-                }
-            }
-        }
-        guard valid else {
+        guard let guid = HostIdentity.normalizedGUID(value) else {
             throw FeedQueryError(parameter: parameter, message: "'\(value.prefix(80))' is not a GUID like 6f1d2c3b-0a4e-4b5c-9d8e-7f6a5b4c3d2e")
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return guid
     }
 
     static func ids(_ value: String, parameter: String) throws(FeedQueryError) -> [String] {

@@ -37,7 +37,7 @@ struct FeedEndpoint: Sendable {
         var hostKey: String?
         if query.identifiesHost {
             let checkIn = checkIn(query, request)
-            hostKey = checkIn.hostKey
+            hostKey = checkIn.serverID ?? checkIn.serverName?.lowercased()
             recorder.record(checkIn) { result in
                 serialRead.completeWith(result.mapError { CheckInRecordingFailed(underlying: $0) })
             }

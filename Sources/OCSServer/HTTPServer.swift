@@ -35,13 +35,16 @@ public final class HTTPServer: Service, Sendable {
         /// Requests one connection may have waiting for their responses before it is closed (reading
         /// pauses long before, at 16).
         public var maxPipelinedRequests: Int
+        /// The admin API counts a host that has not polled for this long as stale.
+        public var staleAfterSeconds: Int
 
         public init(
             host: String, port: Int, idleTimeout: TimeAmount = .seconds(60), headerTimeout: TimeAmount = .seconds(10),
-            bodyTimeout: TimeAmount = .seconds(30), maxConnections: Int = 1024, shutdownGrace: TimeAmount = .seconds(10), accessLog: AccessLog = .off, tls: TLSIdentityStore? = nil,
-            maxPipelinedRequests: Int = 256
+            bodyTimeout: TimeAmount = .seconds(30), maxConnections: Int = 1024, shutdownGrace: TimeAmount = .seconds(10),
+            accessLog: AccessLog = .off, tls: TLSIdentityStore? = nil, staleAfterSeconds: Int = 3 * 3600, maxPipelinedRequests: Int = 256
         ) {
             self.tls = tls
+            self.staleAfterSeconds = staleAfterSeconds
             self.shutdownGrace = shutdownGrace
             self.accessLog = accessLog
             self.host = host
@@ -75,6 +78,7 @@ public final class HTTPServer: Service, Sendable {
             feed: FeedEndpoint(feeds: feeds, serials: serials, recorder: recorder, threadPool: threadPool, logger: logger),
             api: AdminAPI(
                 rules: RuleStore(database: database), checkIns: CheckInStore(database: database),
+                fleet: FleetStore(database: database), staleAfterSeconds: configuration.staleAfterSeconds,
                 audit: AuditLog(database: database), tokens: TokenStore(database: database),
                 catalog: .embedded, threadPool: threadPool, logger: logger
             ),

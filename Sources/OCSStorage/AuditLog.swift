@@ -66,14 +66,12 @@ public struct AuditLog: Sendable {
         public var actor: String?
         public var since: Date?
         public var until: Date?
-        public var limit: Int
 
-        public init(ruleID: String? = nil, actor: String? = nil, since: Date? = nil, until: Date? = nil, limit: Int = 1000) {
+        public init(ruleID: String? = nil, actor: String? = nil, since: Date? = nil, until: Date? = nil) {
             self.ruleID = ruleID
             self.actor = actor
             self.since = since
             self.until = until
-            self.limit = limit
         }
     }
 
@@ -131,19 +129,18 @@ public struct AuditLog: Sendable {
         return kept + "…(\(total - bytes) more bytes)"
     }
 
-    /// Matching entries, oldest first.
-    public func entries(_ filter: Filter = Filter()) throws -> [AuditEntry] {
-        var conditions: [String] = []
-        var arguments: [(any DatabaseValueConvertible)?] = []
+    /// Matching entries, oldest first, one page at a time.
+    public func entries(_ filter: Filter = Filter(), page: PageRequest = PageRequest()) throws -> Page<AuditEntry> {
+        var conditions = ["id > ?"]
+        var arguments: [(any DatabaseValueConvertible)?] = [page.cursor?.key ?? 0]
         if let ruleID = filter.ruleID { conditions.append("rule_id = ?"); arguments.append(ruleID) }
         if let actor = filter.actor { conditions.append("actor = ?"); arguments.append(actor) }
         if let since = filter.since { conditions.append("time >= ?"); arguments.append(DatabaseTimestamp(since)) }
         if let until = filter.until { conditions.append("time < ?"); arguments.append(DatabaseTimestamp(until)) }
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        arguments.append(filter.limit)
-        return try database.pool.read { db in
+        arguments.append(page.limit + 1)
+        let rows = try database.pool.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM (SELECT * FROM audit_log \(whereClause) ORDER BY id DESC LIMIT ?) ORDER BY id",
+                db, sql: "SELECT * FROM audit_log WHERE \(conditions.joined(separator: " AND ")) ORDER BY id LIMIT ?",
                 arguments: StatementArguments(arguments)
             ).map { row in
                 var entry = AuditEntry(
@@ -154,5 +151,6 @@ public struct AuditLog: Sendable {
                 return entry
             }
         }
+        return Page(reading: rows, limit: page.limit, kind: .audit) { $0.id ?? 0 }
     }
 }

@@ -2,8 +2,6 @@ import Foundation
 
 /// One poll from an identified host: what it reported about itself, and when and from where.
 public struct CheckIn: Sendable, Equatable {
-    /// `serverId` when the host sent one, else `name:` and its case-folded server name.
-    public var hostKey: String
     public var serverID: String?
     public var serverName: String?
     public var build: String?
@@ -21,7 +19,6 @@ public struct CheckIn: Sendable, Equatable {
         applied: [String], blocked: [String], mitigationsEnabled: Bool?, dataCollectionEnabled: Bool?,
         remoteAddress: String?, userAgent: String?, time: Date
     ) {
-        self.hostKey = Self.hostKey(serverID: serverID, serverName: serverName)
         self.serverID = serverID
         self.serverName = serverName
         self.build = build
@@ -34,22 +31,27 @@ public struct CheckIn: Sendable, Equatable {
         self.userAgent = userAgent
         self.time = time
     }
-
-    /// The identity a host's check-ins are grouped under.
-    public static func hostKey(serverID: String?, serverName: String?) -> String {
-        if let serverID { return serverID.lowercased() }
-        return "name:" + (serverName ?? "").lowercased()
-    }
 }
 
-/// The latest state of a host: its newest check-in, and since when and how often it polled.
+/// A known host: its stable id and its latest state.
 ///
 /// Facts the newest poll left out (say, no `build`) keep the value an earlier poll reported.
 public struct HostState: Sendable, Equatable {
+    /// Stable for the host's life and never reused; see `HostReference` for how URLs name a host.
+    public var id: Int64
+    /// What the host reports now; `time` is when it last polled.
     public var latest: CheckIn
     public var firstSeen: Date
     public var pollCount: Int
 
-    public var hostKey: String { latest.hostKey }
     public var lastSeen: Date { latest.time }
+
+    /// Its name, else its serverId.
+    public var displayName: String { latest.serverName ?? latest.serverID ?? "host \(id)" }
+}
+
+/// One change of what a host reports: the state from `state.time` on, until the next entry.
+public struct HostHistoryEntry: Sendable, Equatable {
+    public var id: Int64
+    public var state: CheckIn
 }

@@ -1,7 +1,10 @@
 import Foundation
 import GRDB
+import OCSDomain
 
-/// Check-ins and the hosts they describe: an append-only history plus each host's latest state.
+/// Hosts and their history. A host is one row: the server its `serverId` names, or for a host
+/// that never gave one, its case-folded name. History keeps each change of what a host reports,
+/// not each poll.
 public struct CheckInStore: Sendable {
     let database: OCSDatabase
 
@@ -9,81 +12,296 @@ public struct CheckInStore: Sendable {
         self.database = database
     }
 
+    // MARK: Recording polls
+
     /// Records check-ins in one durable transaction: when this returns, all of them are on disk.
-    /// Each host's latest state follows from the `check_ins_update_host` trigger.
+    ///
+    /// Each finds its host (see `existingHost`), whose `last_seen` and poll count it moves; a
+    /// check-in that changes what the host reports also adds a history entry.
     public func record(_ checkIns: [CheckIn]) throws {
         guard !checkIns.isEmpty else { return }
         try database.pool.write { db in
-            // A cached statement: parsed once per connection, not once per check-in.
-            let insert = try db.cachedStatement(sql: Self.insertCheckIn)
             for checkIn in checkIns {
-                try insert.execute(arguments: [
-                    checkIn.hostKey, checkIn.serverID, checkIn.serverName, checkIn.build, checkIn.orgID,
-                    Self.json(checkIn.applied), Self.json(checkIn.blocked),
-                    checkIn.mitigationsEnabled, checkIn.dataCollectionEnabled,
-                    checkIn.remoteAddress, checkIn.userAgent, DatabaseTimestamp(checkIn.time),
-                ])
+                try Self.record(checkIn, in: db)
             }
         }
     }
 
-    private static let insertCheckIn = """
-        INSERT INTO check_ins (host_key, server_id, server_name, build, org_id, applied, blocked,
-            mitigations_enabled, data_collection_enabled, remote_address, user_agent, checked_in_at)
+    private static func record(_ poll: CheckIn, in db: Database) throws {
+        let time = DatabaseTimestamp(poll.time)
+        if let (id, previous) = try existingHost(for: poll, in: db) {
+            let report = previous.updated(by: poll)
+            // Cached statements: parsed once per connection, not once per check-in.
+            try db.cachedStatement(sql: updateHost).execute(arguments: report.arguments + [poll.remoteAddress, poll.userAgent, time, id])
+            if report != previous {
+                try db.cachedStatement(sql: insertHistory).execute(arguments: [id, time] + report.arguments + [poll.remoteAddress, poll.userAgent])
+            }
+        } else {
+            let report = Report().updated(by: poll)
+            try db.cachedStatement(sql: insertHost).execute(arguments: report.arguments + [poll.remoteAddress, poll.userAgent, time, time])
+            try db.cachedStatement(sql: insertHistory).execute(arguments: [db.lastInsertedRowID, time] + report.arguments + [poll.remoteAddress, poll.userAgent])
+        }
+    }
+
+    /// The host a poll belongs to, nil for a new one:
+    /// - with a `serverId`, the host with that serverId; a name-only host of the poll's name is
+    ///   that same server, so it becomes this host (merged into it when both exist), history kept;
+    /// - with only a name, the host that last reported that name (case-insensitively), one with
+    ///   a serverId before a name-only one.
+    private static func existingHost(for poll: CheckIn, in db: Database) throws -> (Int64, Report)? {
+        let nameKey = poll.serverName?.lowercased()
+        guard let serverID = poll.serverID else {
+            guard let nameKey else { return nil }
+            return try Row.fetchOne(db.cachedStatement(sql: "\(selectReport) WHERE lower(server_name) = ? ORDER BY server_id IS NULL, last_seen DESC LIMIT 1"), arguments: [nameKey]).map(Report.host)
+        }
+        let byServerID = try Row.fetchOne(db.cachedStatement(sql: "\(selectReport) WHERE server_id = ?"), arguments: [serverID]).map(Report.host)
+        let nameOnly = try nameKey.flatMap { key in
+            try Row.fetchOne(db.cachedStatement(sql: "\(selectReport) WHERE lower(server_name) = ? AND server_id IS NULL LIMIT 1"), arguments: [key]).map(Report.host)
+        }
+        switch (byServerID, nameOnly) {
+        case let (host?, absorbed?):
+            try merge(absorbed.0, into: host.0, in: db)
+            return host
+        case let (host?, nil), let (nil, host?):
+            return host
+        case (nil, nil):
+            return nil
+        }
+    }
+
+    /// Moves a name-only host's history and polls to the host it turned out to be, and drops it.
+    private static func merge(_ absorbed: Int64, into host: Int64, in db: Database) throws {
+        try db.execute(sql: "UPDATE host_history SET host_id = ? WHERE host_id = ?", arguments: [host, absorbed])
+        try db.execute(sql: """
+            UPDATE hosts SET
+                first_seen = min(first_seen, (SELECT first_seen FROM hosts WHERE id = :absorbed)),
+                poll_count = poll_count + (SELECT poll_count FROM hosts WHERE id = :absorbed)
+            WHERE id = :host
+            """, arguments: ["absorbed": absorbed, "host": host])
+        try db.execute(sql: "DELETE FROM hosts WHERE id = ?", arguments: [absorbed])
+    }
+
+    /// What a host reports, as stored: two reports are compared column by column to tell a
+    /// change from a repeat (the id lists as their stored JSON text, without decoding).
+    struct Report: Equatable {
+        var serverID: String?
+        var serverName: String?
+        var build: String?
+        var orgID: String?
+        var applied = "[]"
+        var blocked = "[]"
+        var mitigationsEnabled: Bool?
+        var dataCollectionEnabled: Bool?
+
+        /// This report as a poll updates it: facts the poll leaves out keep their value, the id
+        /// lists are the poll's, and a name that differs only in case keeps the stored spelling.
+        func updated(by poll: CheckIn) -> Report {
+            var report = self
+            report.serverID = poll.serverID ?? serverID
+            if let name = poll.serverName, name.lowercased() != serverName?.lowercased() { report.serverName = name }
+            report.build = poll.build ?? build
+            report.orgID = poll.orgID ?? orgID
+            report.applied = CheckInStore.json(poll.applied)
+            report.blocked = CheckInStore.json(poll.blocked)
+            report.mitigationsEnabled = poll.mitigationsEnabled ?? mitigationsEnabled
+            report.dataCollectionEnabled = poll.dataCollectionEnabled ?? dataCollectionEnabled
+            return report
+        }
+
+        /// In the order of `reportColumns`.
+        var arguments: StatementArguments {
+            [serverID, serverName, build, orgID, applied, blocked, mitigationsEnabled, dataCollectionEnabled]
+        }
+
+        static func host(_ row: Row) -> (Int64, Report) {
+            (row["id"], Report(
+                serverID: row["server_id"], serverName: row["server_name"], build: row["build"], orgID: row["org_id"],
+                applied: row["applied"], blocked: row["blocked"],
+                mitigationsEnabled: row["mitigations_enabled"], dataCollectionEnabled: row["data_collection_enabled"]
+            ))
+        }
+    }
+
+    private static let reportColumns = "server_id, server_name, build, org_id, applied, blocked, mitigations_enabled, data_collection_enabled"
+    private static let selectReport = "SELECT id, \(reportColumns) FROM hosts"
+    private static let insertHost = """
+        INSERT INTO hosts (\(reportColumns), remote_address, user_agent, first_seen, last_seen, poll_count)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+        """
+    private static let updateHost = """
+        UPDATE hosts SET (\(reportColumns), remote_address, user_agent) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?),
+            last_seen = max(last_seen, ?), poll_count = poll_count + 1
+        WHERE id = ?
+        """
+    private static let insertHistory = """
+        INSERT INTO host_history (host_id, changed_at, \(reportColumns), remote_address, user_agent)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
-    /// Every known host, most recently seen first.
-    public func hosts() throws -> [HostState] {
-        try database.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM hosts ORDER BY last_seen DESC, host_key").map(Self.host)
+    // MARK: Reading
+
+    /// Known hosts in the order they first appeared (by id, which never changes, so pages neither
+    /// skip nor repeat a host that polls meanwhile). `lastSeenBefore` keeps only hosts that have
+    /// not polled since then (stale ones), `lastSeenSince` only those that have.
+    public func hosts(lastSeenBefore: Date? = nil, lastSeenSince: Date? = nil, page: PageRequest = PageRequest()) throws -> Page<HostState> {
+        var sql = "SELECT * FROM hosts WHERE id > ?"
+        var arguments: StatementArguments = [page.cursor?.key ?? 0]
+        if let lastSeenBefore {
+            sql += " AND last_seen < ?"
+            arguments += [DatabaseTimestamp(lastSeenBefore)]
         }
+        if let lastSeenSince {
+            sql += " AND last_seen >= ?"
+            arguments += [DatabaseTimestamp(lastSeenSince)]
+        }
+        sql += " ORDER BY id LIMIT ?"
+        arguments += [page.limit + 1]
+        let rows = try database.pool.read { db in try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.host) }
+        return Page(reading: rows, limit: page.limit, kind: .hosts, key: \.id)
     }
 
-    /// One host's latest state, by its key.
-    public func host(key: String) throws -> HostState? {
-        try database.pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM hosts WHERE host_key = ?", arguments: [key]).map(Self.host)
-        }
+    /// The host a reference names (see `HostReference`), or nil.
+    public func host(_ reference: HostReference) throws -> HostState? {
+        try database.pool.read { db in try Self.host(reference, in: db) }
     }
 
-    /// The newest check-ins of one host, newest first.
-    public func history(hostKey: String, limit: Int = 50) throws -> [CheckIn] {
-        try database.pool.read { db in
+    static func host(_ reference: HostReference, in db: Database) throws -> HostState? {
+        for lookup in reference.lookups {
+            let sql: String
+            let argument: any DatabaseValueConvertible
+            switch lookup {
+            case .id(let id): (sql, argument) = ("SELECT * FROM hosts WHERE id = ?", id)
+            case .serverID(let serverID): (sql, argument) = ("SELECT * FROM hosts WHERE server_id = ?", serverID)
+            case .name(let name):
+                (sql, argument) = ("SELECT * FROM hosts WHERE lower(server_name) = ? ORDER BY server_id IS NULL, last_seen DESC LIMIT 1", name.lowercased())
+            }
+            if let row = try Row.fetchOne(db, sql: sql, arguments: [argument]) { return host(row) }
+        }
+        return nil
+    }
+
+    /// A host's history, newest change first.
+    public func history(hostID: Int64, page: PageRequest = PageRequest()) throws -> Page<HostHistoryEntry> {
+        let rows = try database.pool.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM check_ins WHERE host_key = ? ORDER BY id DESC LIMIT ?",
-                arguments: [hostKey, limit]
-            ).map { Self.checkIn($0, time: $0["checked_in_at"]) }
+                db, sql: "SELECT * FROM host_history WHERE host_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                arguments: [hostID, page.cursor?.key ?? Int64.max, page.limit + 1]
+            ).map { HostHistoryEntry(id: $0["id"], state: Self.checkIn($0, time: $0["changed_at"])) }
         }
+        return Page(reading: rows, limit: page.limit, kind: .history, key: \.id)
     }
 
-    public func checkInCount() throws -> Int {
-        try database.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM check_ins") ?? 0 }
+    public func hostCount() throws -> Int {
+        try database.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts") ?? 0 }
     }
 
-    private static func host(_ row: Row) -> HostState {
-        HostState(latest: checkIn(row, time: row["last_seen"]), firstSeen: row["first_seen"], pollCount: row["poll_count"])
+    public func historyCount() throws -> Int {
+        try database.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM host_history") ?? 0 }
     }
 
-    /// A check-in from a `check_ins` or `hosts` row (they share these columns).
+    static func host(_ row: Row) -> HostState {
+        HostState(id: row["id"], latest: checkIn(row, time: row["last_seen"]), firstSeen: row["first_seen"], pollCount: row["poll_count"])
+    }
+
+    /// The reported state in a `hosts` or `host_history` row (they share these columns).
     private static func checkIn(_ row: Row, time: Date) -> CheckIn {
-        var checkIn = CheckIn(
+        CheckIn(
             serverID: row["server_id"], serverName: row["server_name"], build: row["build"], orgID: row["org_id"],
             applied: list(row["applied"]), blocked: list(row["blocked"]),
             mitigationsEnabled: row["mitigations_enabled"], dataCollectionEnabled: row["data_collection_enabled"],
             remoteAddress: row["remote_address"], userAgent: row["user_agent"], time: time
         )
-        checkIn.hostKey = row["host_key"]
-        return checkIn
     }
+
+    // MARK: Forgetting
+
+    /// Removes a decommissioned host and its history, with an audit entry in the same
+    /// transaction; a refusal is audited too. A host that polls again afterwards is a new host.
+    @discardableResult
+    public func forget(_ reference: HostReference, context: ChangeContext) throws(HostChangeError) -> HostState {
+        let time = Date()
+        do {
+            return try database.pool.write { db in
+                guard let host = try Self.host(reference, in: db) else { throw HostChangeError.notFound(reference.text) }
+                let entries = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM host_history WHERE host_id = ?", arguments: [host.id]) ?? 0
+                try db.execute(sql: "DELETE FROM host_history WHERE host_id = ?", arguments: [host.id])
+                try db.execute(sql: "DELETE FROM hosts WHERE id = ?", arguments: [host.id])
+                let serverID = host.latest.serverID.map { " serverId \($0)" } ?? ""
+                try AuditLog.append(AuditEntry(
+                    time: time, actor: context.actor, action: Self.forgetAction, ruleID: nil, revision: nil,
+                    remoteAddress: context.remoteAddress,
+                    outcome: "ok: host \(host.id) \(host.latest.serverName ?? "-")\(serverID), \(entries) history entries"
+                ), in: db)
+                return host
+            }
+        } catch {
+            let failure = (error as? HostChangeError) ?? .storage("\(error)")
+            try? AuditLog(database: database).append(AuditEntry(
+                time: time, actor: context.actor, action: Self.forgetAction, ruleID: nil, revision: nil,
+                remoteAddress: context.remoteAddress, outcome: "refused: \(failure.description)"
+            ))
+            throw failure
+        }
+    }
+
+    /// The audit action of forgetting a host.
+    public static let forgetAction = "host.forget"
+
+    // MARK: Stored id lists
 
     /// A JSON array of mitigation ids. Ids are `[A-Za-z0-9._-]` (FeedQuery and RuleValidator
     /// enforce it), which JSON strings carry as they are: no encoder needed on the hot path.
+    /// Coverage queries rely on this form too: `"ID"` (quotes included) occurs in the text
+    /// exactly when ID is in the list.
     static func json(_ ids: [String]) -> String {
         "[" + ids.map { "\"\($0)\"" }.joined(separator: ",") + "]"
     }
 
     private static func list(_ json: String) -> [String] {
         (try? JSONDecoder().decode([String].self, from: Data(json.utf8))) ?? []
+    }
+}
+
+/// How a URL or the command line names a host: its id (`12`), its serverId (a GUID, braces
+/// optional) or its name (case-insensitively; the host that last reported it, one with a
+/// serverId first). Tried in that order, so a host named `12` is found by name when no host has id 12.
+public struct HostReference: Sendable, Equatable {
+    public let text: String
+
+    enum Lookup {
+        case id(Int64)
+        case serverID(String)
+        case name(String)
+    }
+
+    let lookups: [Lookup]
+
+    /// Nil when `text` can name no host: neither a GUID nor a host name.
+    public init?(_ text: String) {
+        var lookups: [Lookup] = []
+        if text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let id = Int64(text) { lookups.append(.id(id)) }
+        if let guid = HostIdentity.normalizedGUID(text) { lookups.append(.serverID(guid)) }
+        if HostIdentity.isValidName(text) { lookups.append(.name(text)) }
+        guard !lookups.isEmpty else { return nil }
+        self.text = text
+        self.lookups = lookups
+    }
+
+    public static func == (lhs: HostReference, rhs: HostReference) -> Bool { lhs.text == rhs.text }
+
+    /// What a reference may be, for messages.
+    public static let form = "a host id, serverId or name (letters, digits, '.', '-', '_')"
+}
+
+/// Why a host change was refused.
+public enum HostChangeError: Error, Sendable, Equatable, CustomStringConvertible {
+    case notFound(String)
+    case storage(String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let reference): "no host '\(reference.prefix(80))': its id, serverId or name as `ocs hosts` lists them"
+        case .storage(let message): "the database failed: \(message)"
+        }
     }
 }

@@ -55,7 +55,10 @@ struct AdminAPIEndToEndTests {
             ("GET", "/rules/M1/impact", nil, "reader"),
             ("GET", "/hosts", nil, "reader"),
             ("GET", "/hosts/none", nil, "reader"),
+            ("GET", "/rules/M1/coverage", nil, "reader"),
+            ("GET", "/fleet", nil, "reader"),
             ("GET", "/audit", nil, "reader"),
+            ("DELETE", "/hosts/none", nil, "publisher"),
             ("PUT", "/rules/MATRIX", Self.rule("MATRIX", "matrix"), "publisher"),
             ("POST", "/rules/MATRIX/publish", nil, "publisher"),
             ("POST", "/rules/MATRIX/retire", nil, "publisher"),
@@ -121,7 +124,7 @@ struct AdminAPIEndToEndTests {
 
         let revisions = try JSONSerialization.jsonObject(with: fixture.call("GET", "/rules/M9/revisions", token: "rita").body) as? [[String: Any]]
         #expect(revisions?.count == 2)
-        let audit = try JSONSerialization.jsonObject(with: fixture.call("GET", "/audit?rule=M9", token: "rita").body) as? [[String: Any]] ?? []
+        let audit = (try JSONSerialization.jsonObject(with: fixture.call("GET", "/audit?rule=M9", token: "rita").body) as? [String: Any])?["items"] as? [[String: Any]] ?? []
         #expect(audit.map { "\($0["actor"]!) \($0["action"]!) \($0["revision"] ?? "-") \($0["outcome"]!)" } == [
             "alice rule.put 1 ok", "alice rule.publish 1 ok", "alice rule.put 2 ok",
             "alice rule.publish 2 ok", "alice rule.publish 1 ok", "alice rule.retire 1 ok",
@@ -191,9 +194,10 @@ struct AdminAPIEndToEndTests {
         #expect((impact?["byProduct"] as? [String: Int]) == ["Exchange2016": 1, "Exchange2019": 1])
         let counts = impact?["byCumulativeUpdate"] as? [[String: Any]]
         #expect(counts?.map { "\($0["product"]!) \($0["cumulativeUpdate"]!) \($0["hosts"]!)" } == ["Exchange2016 CU23 1", "Exchange2019 CU12 1"])
-        let hosts = try JSONSerialization.jsonObject(with: fixture.call("GET", "/hosts", token: "rita").body) as? [[String: Any]]
-        #expect(hosts?.count == 4)
-        let detail = try JSONSerialization.jsonObject(with: fixture.call("GET", "/hosts/name:ex19a", token: "rita").body) as? [String: Any]
-        #expect((detail?["checkIns"] as? [Any])?.count == 1)
+        #expect((impact?["hosts"] as? [[String: Any]])?.compactMap { $0["name"] as? String }.sorted() == ["EX16", "EX19A"])
+        let hosts = try JSONSerialization.jsonObject(with: fixture.call("GET", "/hosts", token: "rita").body) as? [String: Any]
+        #expect((hosts?["items"] as? [Any])?.count == 4)
+        let detail = try JSONSerialization.jsonObject(with: fixture.call("GET", "/hosts/ex19a", token: "rita").body) as? [String: Any]
+        #expect(((detail?["history"] as? [String: Any])?["items"] as? [Any])?.count == 1)
     }
 }

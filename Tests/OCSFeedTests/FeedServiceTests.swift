@@ -79,7 +79,7 @@ struct CheckInRecorderTests {
                         recorder.record(checkIn) { result in
                             // Durable before completion: the check-in is readable from the database now.
                             continuation.resume(with: result.flatMap { serial in
-                                Result { (try store.history(hostKey: checkIn.hostKey).count, serial) }
+                                Result { (try store.host(HostReference(checkIn.serverName!)!).map { try store.history(hostID: $0.id).items.count } ?? 0, serial) }
                             })
                         }
                     }
@@ -89,7 +89,7 @@ struct CheckInRecorderTests {
             }
             try await group.waitForAll()
         }
-        #expect(try store.checkInCount() == count)
-        #expect(try store.hosts().count == count)
+        #expect(try store.historyCount() == count)
+        #expect(try store.hostCount() == count)
     }
 }

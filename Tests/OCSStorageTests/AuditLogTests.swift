@@ -28,7 +28,7 @@ struct AuditLogTests {
             actor: "rita", action: "rule.put", ruleID: forged, revision: nil, remoteAddress: "127.0.0.1",
             outcome: "refused: 403 " + forged + String(repeating: "x", count: 70_000)
         ))
-        let entries = try log.entries()
+        let entries = try log.entries().items
         #expect(entries.count == 1)
         let entry = try #require(entries.first)
         #expect(entry.ruleID == #"M1\n2026-01-01T00:00:00Z  admin  rule.publish  EVIL  ok"#)

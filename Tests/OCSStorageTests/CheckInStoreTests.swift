@@ -5,51 +5,176 @@ import Testing
 @testable import OCSStorage
 
 struct CheckInStoreTests {
-    static func checkIn(id: String? = "6F1D2C3B-0A4E-4B5C-9D8E-7F6A5B4C3D2E", name: String? = "EX01", build: String? = "15.2.1118.7", applied: [String] = ["PING1"], at seconds: TimeInterval) -> CheckIn {
+    static let guid = "6f1d2c3b-0a4e-4b5c-9d8e-7f6a5b4c3d2e"
+    static let otherGUID = "00000000-0000-4000-8000-000000000002"
+
+    static func checkIn(id: String? = guid, name: String? = "EX01", build: String? = "15.2.1118.7", applied: [String] = ["PING1"], enabled: Bool? = true, at seconds: TimeInterval) -> CheckIn {
         CheckIn(
             serverID: id, serverName: name, build: build, orgID: nil, applied: applied, blocked: [],
-            mitigationsEnabled: true, dataCollectionEnabled: nil, remoteAddress: "127.0.0.1", userAgent: "test",
+            mitigationsEnabled: enabled, dataCollectionEnabled: nil, remoteAddress: "127.0.0.1", userAgent: "test",
             time: Date(timeIntervalSince1970: 1_800_000_000 + seconds)
         )
     }
 
-    @Test func keepsLatestStatePerHostAndFullHistory() throws {
+    static func all(_ store: CheckInStore) throws -> [HostState] {
+        try store.hosts(page: PageRequest(limit: 1000)).items
+    }
+
+    @Test func keepsLatestStatePerHostAndOnlyChangesInHistory() throws {
         let temporary = try TemporaryDatabase()
         let store = CheckInStore(database: temporary.database)
-        try store.record([Self.checkIn(at: 0)])
+        try store.record([Self.checkIn(at: 0), Self.checkIn(at: 10)])
         try store.record([Self.checkIn(build: "15.2.1118.15", applied: ["PING1", "M1"], at: 60), Self.checkIn(id: nil, name: "Ex02", at: 61)])
-        let hosts = try store.hosts()
-        #expect(hosts.map(\.hostKey) == ["name:ex02", "6f1d2c3b-0a4e-4b5c-9d8e-7f6a5b4c3d2e"])
-        let ex01 = try #require(hosts.last)
-        #expect(ex01.pollCount == 2)
+        // Leaving facts out keeps them: not a change.
+        try store.record([Self.checkIn(build: nil, applied: ["PING1", "M1"], enabled: nil, at: 120)])
+        let hosts = try Self.all(store)
+        #expect(hosts.map(\.displayName) == ["EX01", "Ex02"], "in the order they first polled")
+        let ex01 = try #require(hosts.first)
+        #expect(ex01.pollCount == 4)
         #expect(ex01.latest.build == "15.2.1118.15")
         #expect(ex01.latest.applied == ["PING1", "M1"])
-        #expect(ex01.firstSeen == Date(timeIntervalSince1970: 1_800_000_000))
-        #expect(ex01.lastSeen == Date(timeIntervalSince1970: 1_800_000_060))
         #expect(ex01.latest.mitigationsEnabled == true)
         #expect(ex01.latest.dataCollectionEnabled == nil)
-        #expect(try store.history(hostKey: ex01.hostKey).map(\.build) == ["15.2.1118.15", "15.2.1118.7"])
-        #expect(try store.checkInCount() == 3)
+        #expect(ex01.firstSeen == Date(timeIntervalSince1970: 1_800_000_000))
+        #expect(ex01.lastSeen == Date(timeIntervalSince1970: 1_800_000_120))
+        let history = try store.history(hostID: ex01.id).items
+        #expect(history.map(\.state.build) == ["15.2.1118.15", "15.2.1118.7"], "newest first; repeats are not history")
+        #expect(history.map(\.state.time) == [Date(timeIntervalSince1970: 1_800_000_060), Date(timeIntervalSince1970: 1_800_000_000)])
+        #expect(try store.historyCount() == 3)
     }
 
-    @Test func hostNamesFoldCase() throws {
+    @Test func aNameOnlyPollJoinsTheHostThatLastReportedTheNameWithAServerID() throws {
         let temporary = try TemporaryDatabase()
         let store = CheckInStore(database: temporary.database)
-        try store.record([Self.checkIn(id: nil, name: "EX01", at: 0), Self.checkIn(id: nil, name: "ex01", at: 1)])
-        #expect(try store.hosts().map(\.pollCount) == [2])
+        try store.record([Self.checkIn(name: "EX16-01", at: 0), Self.checkIn(id: nil, name: "ex16-01", build: "15.2.1118.15", at: 1)])
+        let hosts = try Self.all(store)
+        #expect(hosts.count == 1, "one server, one row")
+        #expect(hosts.first?.pollCount == 2)
+        #expect(hosts.first?.latest.serverName == "EX16-01", "a name differing only in case is not a change")
+        #expect(hosts.first?.latest.build == "15.2.1118.15")
+        // A second server with the same name (reinstalled, new serverId): name-only polls join the newer.
+        try store.record([Self.checkIn(id: Self.otherGUID, name: "EX16-01", at: 5), Self.checkIn(id: nil, name: "EX16-01", at: 6)])
+        let both = try Self.all(store)
+        #expect(both.map(\.pollCount) == [2, 2])
+        #expect(both.last?.latest.serverID == Self.otherGUID)
     }
 
-    @Test func checkInsSurviveReopening() throws {
+    @Test func aNameOnlyHostThatReportsItsServerIDBecomesThatHostWithItsHistory() throws {
         let temporary = try TemporaryDatabase()
-        try CheckInStore(database: temporary.database).record([Self.checkIn(at: 0)])
-        #expect(try CheckInStore(database: temporary.reopen()).hosts().count == 1)
+        let store = CheckInStore(database: temporary.database)
+        try store.record([Self.checkIn(id: nil, name: "ex16-01", build: "15.1.2507.6", at: 0)])
+        let nameOnly = try #require(try Self.all(store).first)
+        try store.record([Self.checkIn(name: "EX16-01", build: "15.1.2507.6", at: 60)])
+        let host = try #require(try Self.all(store).first)
+        #expect(try Self.all(store).count == 1)
+        #expect(host.id == nameOnly.id, "the same host, the same id")
+        #expect(host.latest.serverID == Self.guid)
+        #expect(host.pollCount == 2)
+        #expect(try store.history(hostID: host.id).items.map(\.state.serverID) == [Self.guid, nil], "learning the serverId is a change")
     }
 
-    @Test func historyIsAppendOnly() throws {
+    @Test func aServerIDHostThatTakesANameOnlyHostsNameAbsorbsIt() throws {
+        let temporary = try TemporaryDatabase()
+        let store = CheckInStore(database: temporary.database)
+        try store.record([Self.checkIn(name: "OLDNAME", at: 0), Self.checkIn(id: nil, name: "newname", at: 10)])
+        #expect(try Self.all(store).count == 2)
+        try store.record([Self.checkIn(name: "NEWNAME", at: 20)])
+        let hosts = try Self.all(store)
+        #expect(hosts.count == 1)
+        let host = try #require(hosts.first)
+        #expect(host.pollCount == 3)
+        #expect(host.firstSeen == Date(timeIntervalSince1970: 1_800_000_000))
+        #expect(try store.history(hostID: host.id).items.map(\.state.serverName) == ["NEWNAME", "newname", "OLDNAME"])
+    }
+
+    @Test func hostsAreFoundByIDServerIDOrName() throws {
+        let temporary = try TemporaryDatabase()
+        let store = CheckInStore(database: temporary.database)
+        try store.record([Self.checkIn(name: "EX19-01", at: 0), Self.checkIn(id: nil, name: "7", at: 1)])
+        let ex19 = try #require(try Self.all(store).first)
+        #expect(try store.host(HostReference(String(ex19.id))!)?.id == ex19.id)
+        #expect(try store.host(HostReference("{6F1D2C3B-0A4E-4B5C-9D8E-7F6A5B4C3D2E}")!)?.id == ex19.id)
+        #expect(try store.host(HostReference("ex19-01")!)?.id == ex19.id)
+        #expect(try store.host(HostReference("7")!)?.displayName == "7", "no host has id 7: found by name")
+        #expect(try store.host(HostReference("EX99")!) == nil)
+        #expect(HostReference("a b") == nil)
+        #expect(HostReference("") == nil)
+    }
+
+    @Test func pagesWalkEveryHostOnceAndFilterStaleOnes() throws {
+        let temporary = try TemporaryDatabase()
+        let store = CheckInStore(database: temporary.database)
+        try store.record((0..<7).map { Self.checkIn(id: nil, name: "host\($0)", at: TimeInterval($0) * 100) })
+        var seen: [String] = []
+        var pages = 0
+        try PageRequest.walk(limit: 3, read: { try store.hosts(page: $0) }) { page in
+            pages += 1
+            seen += page.items.map(\.displayName)
+            // A host polling between pages moves in time, not in the walk.
+            try store.record([Self.checkIn(id: nil, name: "host0", at: 10_000)])
+        }
+        #expect(seen == (0..<7).map { "host\($0)" })
+        #expect(pages == 3)
+        let cutoff = Date(timeIntervalSince1970: 1_800_000_350)
+        #expect(try store.hosts(lastSeenBefore: cutoff).items.map(\.displayName) == ["host1", "host2", "host3"])
+        #expect(try store.hosts(lastSeenSince: cutoff).items.map(\.displayName) == ["host0", "host4", "host5", "host6"])
+    }
+
+    @Test func forgettingRemovesTheHostAndItsHistoryAndIsAudited() throws {
+        let temporary = try TemporaryDatabase()
+        let store = CheckInStore(database: temporary.database)
+        try store.record([Self.checkIn(at: 0), Self.checkIn(build: "15.2.1118.15", at: 1), Self.checkIn(id: nil, name: "EX02", at: 2)])
+        let forgotten = try store.forget(HostReference("ex01")!, context: ChangeContext(actor: "alice"))
+        #expect(forgotten.displayName == "EX01")
+        #expect(try Self.all(store).map(\.displayName) == ["EX02"])
+        #expect(try store.historyCount() == 1)
+        #expect(throws: HostChangeError.notFound("ex01")) { try store.forget(HostReference("ex01")!, context: ChangeContext(actor: "alice")) }
+        let audit = try AuditLog(database: temporary.database).entries().items.map { "\($0.actor) \($0.action) \($0.outcome)" }
+        #expect(audit.count == 2)
+        #expect(audit.first?.hasPrefix("alice host.forget ok: host \(forgotten.id) EX01 serverId \(Self.guid), 2 history entries") == true)
+        #expect(audit.last?.hasPrefix("alice host.forget refused: no host 'ex01'") == true)
+        // Polling again makes a new host.
+        try store.record([Self.checkIn(at: 3)])
+        #expect(try store.host(HostReference("EX01")!)?.id != forgotten.id)
+    }
+
+    @Test func pruningKeepsRecentHistoryAndEachHostsNewestEntry() throws {
+        let temporary = try TemporaryDatabase()
+        let store = CheckInStore(database: temporary.database)
+        // EX01 changes build every 100 s; EX02 reported once, long ago.
+        try store.record([Self.checkIn(id: nil, name: "EX02", at: 0)])
+        try store.record((0..<20).map { Self.checkIn(build: "15.2.1118.\($0 + 1)", at: TimeInterval($0) * 100) })
+        #expect(try store.historyCount() == 21)
+        let deleted = try store.pruneHistory(before: Date(timeIntervalSince1970: 1_800_000_000 + 1_450), batchSize: 4)
+        #expect(deleted == 15, "EX01's changes before 1450 s; EX02's only entry stays")
+        let ex01 = try #require(try store.host(HostReference("EX01")!))
+        #expect(try store.history(hostID: ex01.id).items.last?.state.build == "15.2.1118.16")
+        let ex02 = try #require(try store.host(HostReference("EX02")!))
+        #expect(try store.history(hostID: ex02.id).items.count == 1)
+        #expect(try store.pruneHistory(before: Date(timeIntervalSince1970: 1_800_000_000 + 1_450)) == 0)
+    }
+
+    @Test func historyEntriesAreImmutableAndTheAuditTrailStaysAppendOnly() throws {
         let temporary = try TemporaryDatabase()
         try CheckInStore(database: temporary.database).record([Self.checkIn(at: 0)])
-        #expect(throws: DatabaseError.self) { try temporary.database.pool.write { try $0.execute(sql: "UPDATE check_ins SET build = 'x'") } }
-        #expect(throws: DatabaseError.self) { try temporary.database.pool.write { try $0.execute(sql: "DELETE FROM check_ins") } }
-        #expect(try CheckInStore(database: temporary.database).checkInCount() == 1)
+        try AuditLog(database: temporary.database).append(AuditEntry(actor: "a", action: "x", ruleID: nil, revision: nil, remoteAddress: nil, outcome: "ok"))
+        #expect(throws: DatabaseError.self) { try temporary.database.pool.write { try $0.execute(sql: "UPDATE host_history SET build = 'x'") } }
+        #expect(throws: DatabaseError.self) { try temporary.database.pool.write { try $0.execute(sql: "DELETE FROM audit_log") } }
+        #expect(throws: DatabaseError.self) { try temporary.database.pool.write { try $0.execute(sql: "UPDATE audit_log SET actor = 'x'") } }
+        #expect(try CheckInStore(database: temporary.reopen()).hostCount() == 1)
+    }
+
+    @Test func cursorsAreCheckedAndBelongToOneList() throws {
+        let cursor = PageCursor(kind: .hosts, key: 42)
+        #expect(try PageCursor(token: cursor.token, kind: .hosts) == cursor)
+        #expect(throws: PageRequestError.badCursor(cursor.token)) { try PageCursor(token: cursor.token, kind: .audit) }
+        for bad in ["", "x", "!!!!", "aG9zdHM6LTE", String(repeating: "A", count: 100)] {
+            #expect(throws: PageRequestError.self, "\(bad)") { try PageCursor(token: bad, kind: .hosts) }
+        }
+        #expect(try PageRequest.parse(limit: nil, cursor: nil, kind: .hosts) == PageRequest(limit: 100))
+        #expect(try PageRequest.parse(limit: "1000", cursor: nil, kind: .hosts).limit == 1000)
+        for bad in ["0", "1001", "-1", "ten", ""] {
+            #expect(throws: PageRequestError.badLimit(bad)) { try PageRequest.parse(limit: bad, cursor: nil, kind: .hosts) }
+        }
     }
 }

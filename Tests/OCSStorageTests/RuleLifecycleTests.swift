@@ -35,7 +35,7 @@ struct RuleLifecycleTests {
         #expect(try store.revisions(id: "R").map(\.rule.description) == ["one", "two"])
         #expect(try store.revisions(id: "R").map(\.author) == ["alice", "alice"])
 
-        let actions = try AuditLog(database: temporary.database).entries().map { "\($0.action) \($0.revision ?? 0) \($0.outcome)" }
+        let actions = try AuditLog(database: temporary.database).entries().items.map { "\($0.action) \($0.revision ?? 0) \($0.outcome)" }
         #expect(actions == ["rule.put 1 ok", "rule.publish 1 ok", "rule.put 2 ok", "rule.publish 2 ok", "rule.publish 1 ok", "rule.retire 1 ok"])
     }
 
@@ -47,7 +47,7 @@ struct RuleLifecycleTests {
             try store.put(Fixtures.rule("R", .draft, description: "late"), expectedRevision: 5, context: alice)
         }
         #expect(try store.revisions(id: "R").count == 1)
-        let last = try #require(try AuditLog(database: temporary.database).entries().last)
+        let last = try #require(try AuditLog(database: temporary.database).entries().items.last)
         #expect(last.outcome.hasPrefix("refused: rule R is at revision 1, not 5"))
     }
 
@@ -99,7 +99,7 @@ struct TokenStoreTests {
         // Only the hash is stored.
         let stored = try temporary.database.pool.read { try Data.fetchOne($0, sql: "SELECT token_hash FROM api_tokens") }
         #expect(stored?.count == 32)
-        let audit = try AuditLog(database: temporary.database).entries()
+        let audit = try AuditLog(database: temporary.database).entries().items
         #expect(!audit.contains { $0.outcome.contains(secret) })
     }
 

@@ -14,6 +14,9 @@ enum APIRoute: Equatable {
     case deleteRule(String)
     case listHosts
     case getHost(String)
+    case forgetHost(String)
+    case ruleCoverage(String)
+    case fleet
     case audit
     case listTokens
     case createToken
@@ -22,8 +25,8 @@ enum APIRoute: Equatable {
     /// The least role that may call it.
     var role: Role {
         switch self {
-        case .listRules, .getRule, .ruleRevisions, .ruleImpact, .listHosts, .getHost, .audit: .reader
-        case .putRule, .publishRule, .retireRule, .deleteRule: .publisher
+        case .listRules, .getRule, .ruleRevisions, .ruleImpact, .ruleCoverage, .listHosts, .getHost, .fleet, .audit: .reader
+        case .putRule, .publishRule, .retireRule, .deleteRule, .forgetHost: .publisher
         case .listTokens, .createToken, .revokeToken: .admin
         }
     }
@@ -37,6 +40,7 @@ enum APIRoute: Equatable {
         case .deleteRule: "rule.delete"
         case .createToken: "token.create"
         case .revokeToken: "token.revoke"
+        case .forgetHost: CheckInStore.forgetAction
         default: nil
         }
     }
@@ -44,7 +48,7 @@ enum APIRoute: Equatable {
     /// The rule a call concerns, for the audit trail.
     var ruleID: String? {
         switch self {
-        case .getRule(let id), .ruleRevisions(let id), .ruleImpact(let id), .putRule(let id),
+        case .getRule(let id), .ruleRevisions(let id), .ruleImpact(let id), .ruleCoverage(let id), .putRule(let id),
              .publishRule(let id), .retireRule(let id), .deleteRule(let id):
             id
         default:
@@ -56,19 +60,22 @@ enum APIRoute: Equatable {
         case route(APIRoute)
         case notFound
         case methodNotAllowed(allowed: [HTTPMethod])
-        /// A rule id or token name in the path breaks the naming rule; says which, for a `400`.
+        /// A rule id, token name or host reference in the path breaks its naming rule; says
+        /// which, for a `400`.
         case invalidName(String)
     }
 
-    /// Resolves path segments after `/api/v1/`. Rule ids and token names are checked here, before
-    /// anything is looked up or audited: only well-formed names ever reach the audit trail.
+    /// Resolves path segments after `/api/v1/`. Rule ids, token names and host references are
+    /// checked here, before anything is looked up or audited: only well-formed names ever reach
+    /// the audit trail.
     static func resolve(_ method: HTTPMethod, _ segments: [String]) -> Resolution {
-        let naming: [String: (kind: String, isValid: (String) -> Bool)] = [
-            "rules": ("rule id", { RuleValidator.isValidID($0) }),
-            "tokens": ("token name", TokenStore.isValidName),
+        let naming: [String: (kind: String, form: String, isValid: (String) -> Bool)] = [
+            "rules": ("rule id", "use 1 to 64 of A-Z a-z 0-9 . _ -", { RuleValidator.isValidID($0) }),
+            "tokens": ("token name", "use 1 to 64 of A-Z a-z 0-9 . _ -", TokenStore.isValidName),
+            "hosts": ("host", "use \(HostReference.form)", { HostReference($0) != nil }),
         ]
         if segments.count >= 2, let rule = naming[segments[0]], !rule.isValid(segments[1]) {
-            return .invalidName("'\(AuditLog.printable(segments[1], maximumBytes: 80))' is not a valid \(rule.kind): use 1 to 64 of A-Z a-z 0-9 . _ -")
+            return .invalidName("'\(AuditLog.printable(segments[1], maximumBytes: 80))' is not a valid \(rule.kind): \(rule.form)")
         }
         let table: [(HTTPMethod, APIRoute)]
         switch segments.count {
@@ -80,6 +87,7 @@ enum APIRoute: Equatable {
             switch segments[2] {
             case "revisions": table = [(.GET, .ruleRevisions(segments[1]))]
             case "impact": table = [(.GET, .ruleImpact(segments[1]))]
+            case "coverage": table = [(.GET, .ruleCoverage(segments[1]))]
             case "publish": table = [(.POST, .publishRule(segments[1]))]
             case "retire": table = [(.POST, .retireRule(segments[1]))]
             default: return .notFound
@@ -87,7 +95,9 @@ enum APIRoute: Equatable {
         case 1 where segments[0] == "hosts":
             table = [(.GET, .listHosts)]
         case 2 where segments[0] == "hosts":
-            table = [(.GET, .getHost(segments[1]))]
+            table = [(.GET, .getHost(segments[1])), (.DELETE, .forgetHost(segments[1]))]
+        case 1 where segments[0] == "fleet":
+            table = [(.GET, .fleet)]
         case 1 where segments[0] == "audit":
             table = [(.GET, .audit)]
         case 1 where segments[0] == "tokens":

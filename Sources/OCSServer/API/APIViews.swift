@@ -36,9 +36,32 @@ struct RevisionView: Encodable {
     }
 }
 
+/// One page of a list as the API and `--json` show it: `{"items": [...], "next": CURSOR}`, with
+/// `next` null on the last page; `?cursor=NEXT` asks for the page after.
+public struct PageView<Item: Encodable & Sendable>: Encodable, Sendable {
+    public let items: [Item]
+    public let next: String?
+
+    public init<Source>(_ page: Page<Source>, _ transform: (Source) -> Item) {
+        items = page.items.map(transform)
+        next = page.next?.token
+    }
+
+    enum CodingKeys: String, CodingKey { case items, next }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(items, forKey: .items)
+        // Present on every page: null says this is the last.
+        try container.encode(next, forKey: .next)
+    }
+}
+
 /// A host as `ocs hosts --json` and the API show it: its latest state plus its build's name.
+/// `id` is stable for the host's life (`/api/v1/hosts/{id}`); `stale` says it has not polled
+/// within the stale-after time.
 public struct HostView: Encodable, Sendable {
-    public let id: String
+    public let id: Int64
     public let name: String
     public let serverId: String?
     public let serverName: String?
@@ -54,11 +77,12 @@ public struct HostView: Encodable, Sendable {
     public let firstSeen: Date
     public let lastSeen: Date
     public let pollCount: Int
+    public let stale: Bool
 
-    public init(_ host: HostState, catalog: BuildCatalog = .embedded) {
+    public init(_ host: HostState, staleSince: Date, catalog: BuildCatalog = .embedded) {
         let latest = host.latest
-        id = host.hostKey
-        name = latest.serverName ?? latest.serverID ?? host.hostKey
+        id = host.id
+        name = host.displayName
         serverId = latest.serverID
         serverName = latest.serverName
         build = latest.build
@@ -73,6 +97,94 @@ public struct HostView: Encodable, Sendable {
         firstSeen = host.firstSeen
         lastSeen = host.lastSeen
         pollCount = host.pollCount
+        stale = host.lastSeen < staleSince
+    }
+}
+
+/// A host and a page of its history, newest change first.
+public struct HostDetailView: Encodable, Sendable {
+    public let host: HostView
+    public let history: PageView<HistoryEntryView>
+
+    public init(host: HostView, history: PageView<HistoryEntryView>) {
+        self.host = host
+        self.history = history
+    }
+}
+
+/// One change of what a host reports: the state it reported from `time` on.
+public struct HistoryEntryView: Encodable, Sendable {
+    public let time: Date
+    public let serverId: String?
+    public let serverName: String?
+    public let build: String?
+    public let orgId: String?
+    public let applied: [String]
+    public let blocked: [String]
+    public let mitigationsEnabled: Bool?
+    public let dataCollectionEnabled: Bool?
+    public let remoteAddress: String?
+    public let userAgent: String?
+
+    public init(_ entry: HostHistoryEntry) {
+        let state = entry.state
+        time = state.time
+        serverId = state.serverID
+        serverName = state.serverName
+        build = state.build
+        orgId = state.orgID
+        applied = state.applied
+        blocked = state.blocked
+        mitigationsEnabled = state.mitigationsEnabled
+        dataCollectionEnabled = state.dataCollectionEnabled
+        remoteAddress = state.remoteAddress
+        userAgent = state.userAgent
+    }
+}
+
+/// `GET /api/v1/rules/{id}/coverage`: a published rule's coverage counts.
+public struct CoverageView: Encodable, Sendable {
+    public let rule: String
+    public let revision: Int
+    public let staleAfterSeconds: Int
+    public let hosts: CoverageCounts
+
+    public init(_ coverage: RuleCoverage, staleAfterSeconds: Int) {
+        rule = coverage.rule
+        revision = coverage.revision
+        self.staleAfterSeconds = staleAfterSeconds
+        hosts = coverage.hosts
+    }
+}
+
+/// `GET /api/v1/rules/{id}/coverage?state=NAME`: a page of the hosts in that state.
+public struct CoverageHostsView: Encodable, Sendable {
+    public let rule: String
+    public let revision: Int
+    public let staleAfterSeconds: Int
+    public let state: String
+    public let items: [HostView]
+    public let next: String?
+
+    public init(rule: String, revision: Int, staleAfterSeconds: Int, state: String, hosts: PageView<HostView>) {
+        self.rule = rule
+        self.revision = revision
+        self.staleAfterSeconds = staleAfterSeconds
+        self.state = state
+        items = hosts.items
+        next = hosts.next
+    }
+
+    enum CodingKeys: String, CodingKey { case rule, revision, staleAfterSeconds, state, items, next }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(rule, forKey: .rule)
+        try container.encode(revision, forKey: .revision)
+        try container.encode(staleAfterSeconds, forKey: .staleAfterSeconds)
+        try container.encode(state, forKey: .state)
+        try container.encode(items, forKey: .items)
+        try container.encode(next, forKey: .next)
     }
 }
 

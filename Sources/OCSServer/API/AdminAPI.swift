@@ -8,13 +8,16 @@ import OCSRuleFiles
 import OCSStorage
 
 /// The JSON admin API under `/api/v1/`: bearer-token authentication, role checks, the rule
-/// lifecycle, hosts, the audit trail and tokens. Every call runs on the thread pool: each one
-/// reads or writes the database.
+/// lifecycle, hosts, fleet coverage, the audit trail and tokens. Every call runs on the thread
+/// pool: each one reads or writes the database.
 struct AdminAPI: Sendable {
     static let prefix = "/api/v1/"
 
     let rules: RuleStore
     let checkIns: CheckInStore
+    let fleet: FleetStore
+    /// A host that has not polled for this long is stale.
+    let staleAfterSeconds: Int
     let audit: AuditLog
     let tokens: TokenStore
     let catalog: BuildCatalog
@@ -82,6 +85,9 @@ struct AdminAPI: Sendable {
             } catch let error as RuleChangeError {
                 response = refusal(error)
                 auditedByStore = true
+            } catch let error as HostChangeError {
+                response = refusal(error)
+                auditedByStore = true
             } catch let error as APIInputError {
                 response = error.response
             } catch {
@@ -111,6 +117,15 @@ struct AdminAPI: Sendable {
         }
     }
 
+    private func refusal(_ error: HostChangeError) -> HTTPResponse {
+        switch error {
+        case .notFound: return Self.error(.notFound, error.description)
+        case .storage:
+            logger.error("host change failed", metadata: ["error": "\(error)"])
+            return Self.error(.internalServerError, "internal error: see the server log")
+        }
+    }
+
     /// Answers an authorized call; throws what the stores refuse.
     private func handle(_ route: APIRoute, _ request: HTTPRequest, components: URLComponents, context: ChangeContext) throws -> HTTPResponse {
         let query = (components.queryItems ?? []).reduce(into: [String: String]()) { $0[$1.name] = $1.value ?? "" }
@@ -132,7 +147,34 @@ struct AdminAPI: Sendable {
             return Self.ok(try rules.revisions(id: id).map(RevisionView.init))
         case .ruleImpact(let id):
             guard let record = try rules.record(id: id), let latest = try rules.revisions(id: id).last else { return Self.notFound(id) }
-            return Self.ok(ImpactView(rule: latest.rule, revision: record.latestRevision, hosts: try checkIns.hosts(), catalog: catalog))
+            let page = try Self.page(query, .hosts)
+            let staleSince = self.staleSince
+            let hosts = try fleet.hosts(of: latest.rule, in: CoverageState.inScope, staleSince: staleSince, page: page)
+            return Self.ok(ImpactView(
+                rule: latest.rule, revision: record.latestRevision, hostsByBuild: try fleet.hostsByBuild(appliedTo: latest.rule),
+                hosts: PageView(hosts) { HostView($0, staleSince: staleSince, catalog: catalog) }, catalog: catalog
+            ))
+        case .ruleCoverage(let id):
+            guard let record = try rules.record(id: id) else { return Self.notFound(id) }
+            guard record.rule.state == .published else {
+                return Self.error(.conflict, "rule \(id) is \(record.rule.state.rawValue): coverage is of published rules; GET /api/v1/rules/\(id)/impact shows the hosts a draft applies to")
+            }
+            let staleSince = self.staleSince
+            guard let name = query["state"] else {
+                let coverage = try fleet.coverage(of: record.rule, revision: record.revision, staleSince: staleSince)
+                return Self.ok(CoverageView(coverage, staleAfterSeconds: staleAfterSeconds))
+            }
+            guard let selection = CoverageSelection(name: name) else {
+                return Self.error(.badRequest, "state '\(name.prefix(40))' is not one of \(CoverageSelection.names.joined(separator: ", "))")
+            }
+            let hosts = try fleet.hosts(of: record.rule, in: selection.states, staleSince: staleSince, page: try Self.page(query, .hosts))
+            return Self.ok(CoverageHostsView(
+                rule: id, revision: record.revision, staleAfterSeconds: staleAfterSeconds, state: selection.name,
+                hosts: PageView(hosts) { HostView($0, staleSince: staleSince, catalog: catalog) }
+            ))
+        case .fleet:
+            let published = try rules.all(state: .published).map { (rule: $0.rule, revision: $0.revision) }
+            return Self.ok(try fleet.summary(rules: published, staleSince: staleSince, staleAfterSeconds: staleAfterSeconds))
         case .putRule(let id):
             return try put(id, request, context: context)
         case .publishRule(let id):
@@ -148,12 +190,29 @@ struct AdminAPI: Sendable {
             try rules.delete(id: id, expectedRevision: try Self.expectedRevision(request), context: context)
             return HTTPResponse(status: .noContent)
         case .listHosts:
-            return Self.ok(try checkIns.hosts().map { HostView($0, catalog: catalog) })
-        case .getHost(let id):
-            guard let host = try checkIns.host(key: id) else {
-                return Self.error(.notFound, "no host with id '\(id.prefix(80))': GET /api/v1/hosts lists them")
+            let page = try Self.page(query, .hosts)
+            let staleSince = self.staleSince
+            let hosts: Page<HostState>
+            switch query["stale"] {
+            case nil: hosts = try checkIns.hosts(page: page)
+            case "true": hosts = try checkIns.hosts(lastSeenBefore: staleSince, page: page)
+            case "false": hosts = try checkIns.hosts(lastSeenSince: staleSince, page: page)
+            case let other?: return Self.error(.badRequest, "stale '\(other.prefix(40))' is not true or false")
             }
-            return Self.ok(HostDetailView(host: HostView(host, catalog: catalog), checkIns: try checkIns.history(hostKey: id).map(CheckInView.init)))
+            return Self.ok(PageView(hosts) { HostView($0, staleSince: staleSince, catalog: catalog) })
+        case .getHost(let reference):
+            let page = try Self.page(query, .history)
+            guard let reference = HostReference(reference), let host = try checkIns.host(reference) else {
+                return Self.error(.notFound, HostChangeError.notFound(reference).description)
+            }
+            return Self.ok(HostDetailView(
+                host: HostView(host, staleSince: staleSince, catalog: catalog),
+                history: PageView(try checkIns.history(hostID: host.id, page: page), HistoryEntryView.init)
+            ))
+        case .forgetHost(let reference):
+            guard let reference = HostReference(reference) else { throw HostChangeError.notFound(reference) }
+            try checkIns.forget(reference, context: context)
+            return HTTPResponse(status: .noContent)
         case .audit:
             var filter = AuditLog.Filter(ruleID: query["rule"], actor: query["actor"])
             for (name, keyPath) in [("since", \AuditLog.Filter.since), ("until", \AuditLog.Filter.until)] {
@@ -163,7 +222,7 @@ struct AdminAPI: Sendable {
                 }
                 filter[keyPath: keyPath] = date
             }
-            return Self.ok(try audit.entries(filter))
+            return Self.ok(PageView(try audit.entries(filter, page: try Self.page(query, .audit))) { $0 })
         case .listTokens:
             let all = query["all"] ?? "false"
             guard all == "true" || all == "false" else {
@@ -233,6 +292,20 @@ struct AdminAPI: Sendable {
     }
 
     // MARK: Request parts
+
+    /// Hosts that have not polled since this time are stale.
+    var staleSince: Date {
+        Date().addingTimeInterval(-TimeInterval(staleAfterSeconds))
+    }
+
+    /// `?limit=` and `?cursor=` of a list; a `400` naming the problem when they cannot be used.
+    static func page(_ query: [String: String], _ kind: PageCursor.Kind) throws -> PageRequest {
+        do {
+            return try PageRequest.parse(limit: query["limit"], cursor: query["cursor"], kind: kind)
+        } catch {
+            throw APIInputError(response: Self.error(.badRequest, error.description))
+        }
+    }
 
     static func bearerToken(_ headers: HTTPHeaders) -> String? {
         guard let value = headers.first(name: "Authorization") else { return nil }
@@ -336,64 +409,31 @@ struct APIInputError: Error {
     let response: HTTPResponse
 }
 
-/// The hosts a rule applies to, by their last reported build.
+/// The hosts a rule applies to, by their last reported build: counts per product and CU, and a
+/// page of the hosts (`?limit=`, `?cursor=`).
 struct ImpactView: Encodable {
     struct Count: Encodable { let product: String; let cumulativeUpdate: String; let hosts: Int }
 
     let rule: String
     let revision: Int
-    let hosts: [HostView]
     let total: Int
     let byProduct: [String: Int]
     let byCumulativeUpdate: [Count]
+    let hosts: [HostView]
+    let next: String?
 
-    init(rule: Mitigation, revision: Int, hosts: [HostState], catalog: BuildCatalog) {
+    init(rule: Mitigation, revision: Int, hostsByBuild: [(build: String, hosts: Int)], hosts: PageView<HostView>, catalog: BuildCatalog) {
         self.rule = rule.id
         self.revision = revision
-        var affected: [HostView] = []
-        var byProduct: [String: Int] = [:]
-        var byCU: [String: (String, String, Int)] = [:]
-        for host in hosts {
-            guard let text = host.latest.build, let build = try? ExchangeBuild(parsing: text),
-                  let product = ExchangeProduct(build: build) else { continue }
-            guard rule.applies.map({ $0.includes(build, catalog: catalog) }) ?? true else { continue }
-            affected.append(HostView(host, catalog: catalog))
-            byProduct[product.rawValue, default: 0] += 1
-            let cu = catalog.cumulativeUpdate(of: build.branch)?.cumulativeUpdate ?? "unlisted \(build.branch)"
-            byCU["\(product.rawValue) \(cu)", default: (product.rawValue, cu, 0)].2 += 1
-        }
-        self.hosts = affected
-        total = affected.count
-        self.byProduct = byProduct
-        byCumulativeUpdate = byCU.keys.sorted().map { Count(product: byCU[$0]!.0, cumulativeUpdate: byCU[$0]!.1, hosts: byCU[$0]!.2) }
-    }
-}
-
-/// A host and its recent check-ins.
-struct HostDetailView: Encodable {
-    let host: HostView
-    let checkIns: [CheckInView]
-}
-
-/// One check-in as the API shows it.
-struct CheckInView: Encodable {
-    let time: Date
-    let build: String?
-    let applied: [String]
-    let blocked: [String]
-    let mitigationsEnabled: Bool?
-    let dataCollectionEnabled: Bool?
-    let remoteAddress: String?
-    let userAgent: String?
-
-    init(_ checkIn: CheckIn) {
-        time = checkIn.time
-        build = checkIn.build
-        applied = checkIn.applied
-        blocked = checkIn.blocked
-        mitigationsEnabled = checkIn.mitigationsEnabled
-        dataCollectionEnabled = checkIn.dataCollectionEnabled
-        remoteAddress = checkIn.remoteAddress
-        userAgent = checkIn.userAgent
+        // The fleet summary of just these hosts groups them as the fleet view does.
+        let summary = FleetSummary(
+            total: hostsByBuild.reduce(0) { $0 + $1.hosts }, stale: 0, hostsByBuild: hostsByBuild, rules: [],
+            staleAfterSeconds: 0, catalog: catalog
+        )
+        total = summary.hosts.total
+        byProduct = Dictionary(uniqueKeysWithValues: summary.products.map { ($0.product.rawValue, $0.hosts) })
+        byCumulativeUpdate = summary.cumulativeUpdates.map { Count(product: $0.product.rawValue, cumulativeUpdate: $0.cumulativeUpdate, hosts: $0.hosts) }
+        self.hosts = hosts.items
+        next = hosts.next
     }
 }

@@ -26,18 +26,17 @@ struct Audit: ParsableCommand {
 
     func run() throws {
         let filter = AuditLog.Filter(ruleID: rule, actor: actor, since: try Self.date(since, "--since"), until: try Self.date(until, "--until"))
-        let entries = try AuditLog(database: try database.open()).entries(filter)
-        if json {
-            FileHandle.standardOutput.write(Data(APIJSON.encode(entries)))
-            return
-        }
+        let log = AuditLog(database: try database.open())
         // One entry, one line, whatever an older version stored: control characters are escaped.
-        let rows = entries.map { entry in
-            [entry.time.formatted(.iso8601), entry.actor, entry.action, entry.ruleID ?? "-",
-             entry.revision.map(String.init) ?? "-", entry.remoteAddress ?? "-", entry.outcome]
-                .map { AuditLog.printable($0, maximumBytes: .max) }
+        var output = PagedOutput(json: json, header: ["TIME", "ACTOR", "ACTION", "RULE", "REVISION", "FROM", "OUTCOME"])
+        try PageRequest.walk { page in try log.entries(filter, page: page) } handle: { page in
+            output.print(page.items, rows: page.items.map { entry in
+                [entry.time.formatted(.iso8601), entry.actor, entry.action, entry.ruleID ?? "-",
+                 entry.revision.map(String.init) ?? "-", entry.remoteAddress ?? "-", entry.outcome]
+                    .map { AuditLog.printable($0, maximumBytes: .max) }
+            })
         }
-        print(TextTable(header: ["TIME", "ACTOR", "ACTION", "RULE", "REVISION", "FROM", "OUTCOME"], rows: rows).rendered, terminator: "")
+        output.finish()
     }
 
     static func date(_ text: String?, _ option: String) throws -> Date? {

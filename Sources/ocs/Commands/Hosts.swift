@@ -4,32 +4,122 @@ import OCSDomain
 import OCSServer
 import OCSStorage
 
-/// `ocs hosts`: the hosts that have checked in, latest state first.
+/// `ocs hosts`: the hosts that have checked in; `show` one with its history; `forget` one.
 struct Hosts: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the hosts that have polled the feed.")
+    static let configuration = CommandConfiguration(
+        abstract: "List, show and forget the hosts that have polled the feed.",
+        subcommands: [HostsList.self, HostsShow.self, HostsForget.self],
+        defaultSubcommand: HostsList.self
+    )
 
-    @Flag(help: "Print JSON for scripts.")
+    /// The table columns of a host, shared by every host list.
+    static let header = ["ID", "HOST", "BUILD", "CATALOG NAME", "LAST SEEN", "APPLIED", "BLOCKED"]
+
+    static func row(_ view: HostView) -> [String] {
+        [String(view.id), view.name + (view.stale ? " (stale)" : ""), view.build ?? "-", view.buildName ?? "-",
+         view.lastSeen.formatted(.iso8601), view.applied.joined(separator: ","), view.blocked.joined(separator: ",")]
+    }
+
+    /// Prints every host of a paged list, page by page.
+    static func printAll(json: Bool, staleSince: Date, read: (PageRequest) throws -> Page<HostState>) throws {
+        var output = PagedOutput(json: json, header: header)
+        try PageRequest.walk(read: read) { page in
+            let views = page.items.map { HostView($0, staleSince: staleSince) }
+            output.print(views, rows: views.map(row))
+        }
+        output.finish()
+    }
+
+    static func reference(_ text: String) throws -> HostReference {
+        guard let reference = HostReference(text) else {
+            throw ValidationError("'\(text)' is not \(HostReference.form)")
+        }
+        return reference
+    }
+}
+
+/// `ocs hosts [list] [--stale]`: every host, in the order they first polled.
+struct HostsList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the hosts that have polled the feed, oldest first.")
+
+    @Flag(help: "Only hosts that have not polled within --stale-after.")
+    var stale = false
+
+    @OptionGroup var staleness: StalenessOptions
+
+    @Flag(help: "Print JSON for scripts: an array of hosts.")
     var json = false
 
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
-        let hosts = try CheckInStore(database: try database.open()).hosts()
-        let views = hosts.map { HostView($0) }
-        if json {
-            FileHandle.standardOutput.write(Data(APIJSON.encode(views)))
-            return
+        let store = CheckInStore(database: try database.open())
+        let staleSince = staleness.staleSince
+        try Hosts.printAll(json: json, staleSince: staleSince) { page in
+            try store.hosts(lastSeenBefore: stale ? staleSince : nil, page: page)
         }
-        let rows: [[String]] = views.map { view in
-            let build: String = view.build ?? "-"
-            let name: String = view.buildName ?? "-"
-            return [view.name, build, name, Self.format(view.lastSeen),
-                    view.applied.joined(separator: ","), view.blocked.joined(separator: ",")]
-        }
-        print(TextTable(header: ["HOST", "BUILD", "CATALOG NAME", "LAST SEEN", "APPLIED", "BLOCKED"], rows: rows).rendered, terminator: "")
     }
+}
 
-    private static func format(_ date: Date) -> String {
-        date.formatted(.iso8601)
+/// `ocs hosts show ID`: one host and its whole history, newest change first.
+struct HostsShow: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a host and the history of what it reported.")
+
+    @Argument(help: "The host's id, serverId or name.")
+    var host: String
+
+    @OptionGroup var staleness: StalenessOptions
+
+    @Flag(help: "Print JSON for scripts: {host, history}.")
+    var json = false
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() throws {
+        let store = CheckInStore(database: try database.open())
+        guard let state = try store.host(try Hosts.reference(host)) else {
+            throw CommandFailure(HostChangeError.notFound(host).description)
+        }
+        let view = HostView(state, staleSince: staleness.staleSince)
+        if json {
+            FileHandle.standardOutput.write(Data("{\n\"host\": ".utf8) + Data(APIJSON.encode(view)) + Data(", \"history\": ".utf8))
+        } else {
+            print(TextTable(header: Hosts.header, rows: [Hosts.row(view)]).rendered)
+        }
+        var history = PagedOutput(json: json, header: ["SINCE", "NAME", "BUILD", "APPLIED", "BLOCKED", "MITIGATIONS", "FROM"])
+        try PageRequest.walk { page in try store.history(hostID: state.id, page: page) } handle: { page in
+            let views = page.items.map(HistoryEntryView.init)
+            history.print(views, rows: views.map { entry in
+                [entry.time.formatted(.iso8601), entry.serverName ?? "-", entry.build ?? "-", entry.applied.joined(separator: ","),
+                 entry.blocked.joined(separator: ","), entry.mitigationsEnabled.map { $0 ? "enabled" : "disabled" } ?? "-",
+                 entry.remoteAddress ?? "-"]
+            })
+        }
+        history.finish()
+        if json { FileHandle.standardOutput.write(Data("}\n".utf8)) }
+    }
+}
+
+/// `ocs hosts forget ID`: removes a decommissioned host and its history, audited.
+struct HostsForget: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "forget", abstract: "Remove a decommissioned host and its history.",
+        discussion: "If the host polls again it comes back as a new host."
+    )
+
+    @Argument(help: "The host's id, serverId or name.")
+    var host: String
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() throws {
+        let reference = try Hosts.reference(host)
+        let store = CheckInStore(database: try database.open())
+        do {
+            let forgotten = try store.forget(reference, context: .localUser)
+            print("forgot host \(forgotten.id) \(forgotten.displayName)")
+        } catch {
+            throw CommandFailure(error.description)
+        }
     }
 }

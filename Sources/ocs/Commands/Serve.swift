@@ -42,7 +42,8 @@ struct Serve: AsyncParsableCommand {
                 host: settings.host, port: settings.port, idleTimeout: .seconds(Int64(settings.idleTimeout)),
                 headerTimeout: .seconds(Int64(settings.headerTimeout)), bodyTimeout: .seconds(Int64(settings.bodyTimeout)),
                 maxConnections: Self.connectionCap(settings.maxConnections, logger: logger),
-                shutdownGrace: .seconds(Int64(settings.shutdownGrace)), accessLog: accessLog, tls: tls
+                shutdownGrace: .seconds(Int64(settings.shutdownGrace)), accessLog: accessLog, tls: tls,
+                staleAfterSeconds: settings.staleAfter
             ),
             database: db,
             feeds: FeedService(store: ruleStore, signer: signer),
@@ -55,6 +56,17 @@ struct Serve: AsyncParsableCommand {
             let line = "listening on \(scheme)://\(address.ipAddress ?? host):\(address.port ?? port)\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }
+        let retainHistory = settings.retainHistory
+        let pruner = HistoryPruner(store: CheckInStore(database: db), retention: TimeInterval(retainHistory) * 86400) { result in
+            switch result {
+            case .success(let deleted) where deleted > 0:
+                logger.info("pruned host history", metadata: ["entries": "\(deleted)", "olderThanDays": "\(retainHistory)"])
+            case .success: break
+            case .failure(let error): logger.error("pruning host history failed", metadata: ["error": "\(error)"])
+            }
+        }
+        pruner.start()
+        defer { pruner.stop() }
         let services: [any Service] = [server, TLSReloader(store: tls, logger: logger)]
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {

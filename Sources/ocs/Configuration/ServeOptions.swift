@@ -47,6 +47,12 @@ struct ServeOptions: ParsableArguments {
     @Flag(help: "Serve plain HTTP on an address other than loopback: only behind a proxy that terminates TLS.")
     var allowPlainHttp = false
 
+    @Option(help: "Seconds without a poll after which a host counts as stale (3 hours: three missed hourly polls). [default: 10800]")
+    var staleAfter: Int?
+
+    @Option(help: "Days of host history kept; older changes are pruned in the background (each host's newest is kept). [default: 90]")
+    var retainHistory: Int?
+
     @Option(help: "Where to log each request: stdout, off, or a file to append to. [default: stdout]")
     var accessLog: String?
 

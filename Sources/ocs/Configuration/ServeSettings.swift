@@ -16,6 +16,8 @@ struct ServeSettings {
     /// Nil: the default cap, fitted to the open-file limit.
     var maxConnections: Int?
     var shutdownGrace: Int
+    var staleAfter: Int
+    var retainHistory: Int
     var tls: (certificate: String, key: String, chain: String?)?
     var allowPlainHttp: Bool
     var logLevel: Logger.Level
@@ -39,6 +41,8 @@ struct ServeSettings {
         maxConnections = try settings.optionalInteger(.maxConnections, options.maxConnections, in: 1...1_000_000)
         shutdownGrace = try settings.integer(.shutdownGrace, options.shutdownGrace, default: 10, in: 0...300)
         allowPlainHttp = try settings.flag(.allowPlainHttp, options.allowPlainHttp)
+        staleAfter = try settings.integer(.staleAfter, options.staleAfter, default: 3 * 3600, in: 1...(366 * 86400))
+        retainHistory = try settings.integer(.retainHistory, options.retainHistory, default: 90, in: 1...36500)
         if maxConnections == nil {
             // Shown as the default; the cap itself is fitted to the open-file limit at start-up.
             settings.record(.maxConnections, String(Self.defaultMaxConnections), source: .defaultValue)

@@ -45,12 +45,15 @@ extension Setting {
     static let bodyTimeout = Setting(key: "bodyTimeout", summary: "seconds to receive a request body")
     static let maxConnections = Setting(key: "maxConnections", summary: "connections open at once")
     static let shutdownGrace = Setting(key: "shutdownGrace", summary: "seconds a stop waits for requests in flight")
+    static let staleAfter = Setting(key: "staleAfter", summary: "seconds without a poll before a host is stale")
+    static let retainHistory = Setting(key: "retainHistory", summary: "days of host history kept")
     static let logLevel = Setting(key: "logLevel", summary: "trace, debug, info, notice, warning, error or critical")
     static let accessLog = Setting(key: "accessLog", summary: "stdout, off or a file path")
 
     /// Every key the configuration file may hold.
     static let fileKeys: [Setting] = [
         .db, .host, .port, .rules, .signingKey, .signingCert, .signingChain, .rotateSigningKey, .tlsCert, .tlsKey, .tlsChain,
-        .allowPlainHttp, .idleTimeout, .headerTimeout, .bodyTimeout, .maxConnections, .shutdownGrace, .logLevel, .accessLog,
+        .allowPlainHttp, .idleTimeout, .headerTimeout, .bodyTimeout, .maxConnections, .shutdownGrace, .staleAfter, .retainHistory,
+        .logLevel, .accessLog,
     ]
 }

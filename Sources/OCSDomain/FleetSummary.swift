@@ -1,0 +1,109 @@
+/// The fleet at a glance, for the first look during an incident: how many hosts, how many went
+/// quiet, what they run (per product, CU and update, named from the catalog), who is behind on
+/// updates, and each published rule's coverage. Built from counts a store aggregates, never from
+/// every host.
+public struct FleetSummary: Codable, Sendable, Equatable {
+    public struct Hosts: Codable, Sendable, Equatable {
+        public var total: Int
+        /// Not polled within the stale-after time.
+        public var stale: Int
+        /// Reported no build.
+        public var unknownBuild: Int
+        /// On a CU branch the catalog lists, below its newest update.
+        public var notOnNewestUpdate: Int
+
+        public init(total: Int, stale: Int, unknownBuild: Int, notOnNewestUpdate: Int) {
+            self.total = total
+            self.stale = stale
+            self.unknownBuild = unknownBuild
+            self.notOnNewestUpdate = notOnNewestUpdate
+        }
+    }
+
+    public struct ProductCount: Codable, Sendable, Equatable {
+        public let product: ExchangeProduct
+        public let hosts: Int
+    }
+
+    /// A CU branch: `cumulativeUpdate` is the catalog's name (`CU12`), or `unlisted 15.2.1999`.
+    public struct CumulativeUpdateCount: Codable, Sendable, Equatable {
+        public let product: ExchangeProduct
+        public let cumulativeUpdate: String
+        public let hosts: Int
+        /// The branch's newest build in the catalog and its name; nil for an unlisted branch.
+        public let newestBuild: String?
+        public let newestName: String?
+        public let notOnNewestUpdate: Int
+    }
+
+    /// One build: `name` as `ocs builds describe` gives it, `update` nil for a CU's own build.
+    public struct BuildCount: Codable, Sendable, Equatable {
+        public let build: String
+        public let name: String
+        public let product: ExchangeProduct?
+        public let cumulativeUpdate: String?
+        public let update: String?
+        public let hosts: Int
+        /// Whether it is its branch's newest build in the catalog; nil for an unlisted branch.
+        public let newestOnBranch: Bool?
+    }
+
+    public let staleAfterSeconds: Int
+    public var hosts: Hosts
+    public let products: [ProductCount]
+    public let cumulativeUpdates: [CumulativeUpdateCount]
+    public let builds: [BuildCount]
+    public var rules: [RuleCoverage]
+
+    /// Summarizes hosts counted per reported build (`hostsByBuild`), `total` and `stale` of them.
+    public init(
+        total: Int, stale: Int, hostsByBuild: [(build: String, hosts: Int)], rules: [RuleCoverage],
+        staleAfterSeconds: Int, catalog: BuildCatalog
+    ) {
+        struct Branch { var product: ExchangeProduct; var name: String; var hosts = 0; var behind = 0; var newest: BuildCatalog.Entry? }
+        var byProduct: [ExchangeProduct: Int] = [:]
+        var byBranch: [ExchangeBuild.Branch: Branch] = [:]
+        var builds: [(ExchangeBuild?, BuildCount)] = []
+        var known = 0
+        var behind = 0
+        for (text, hosts) in hostsByBuild {
+            known += hosts
+            guard let build = try? ExchangeBuild(parsing: text), let product = ExchangeProduct(build: build) else {
+                builds.append((nil, BuildCount(build: text, name: text, product: nil, cumulativeUpdate: nil, update: nil, hosts: hosts, newestOnBranch: nil)))
+                continue
+            }
+            byProduct[product, default: 0] += hosts
+            let cu = catalog.cumulativeUpdate(of: build.branch)
+            let newest = catalog.newestBuild(on: build.branch)
+            let isBehind = newest.map { build < $0.build } ?? false
+            if isBehind { behind += hosts }
+            var branch = byBranch[build.branch] ?? Branch(product: product, name: cu?.cumulativeUpdate ?? "unlisted \(build.branch)", newest: newest)
+            branch.hosts += hosts
+            if isBehind { branch.behind += hosts }
+            byBranch[build.branch] = branch
+            builds.append((build, BuildCount(
+                build: build.description, name: catalog.describe(build), product: product, cumulativeUpdate: cu?.cumulativeUpdate,
+                update: catalog.entry(for: build)?.update, hosts: hosts, newestOnBranch: newest.map { build >= $0.build }
+            )))
+        }
+        self.staleAfterSeconds = staleAfterSeconds
+        self.hosts = Hosts(total: total, stale: stale, unknownBuild: total - known, notOnNewestUpdate: behind)
+        products = byProduct.keys.sorted().map { ProductCount(product: $0, hosts: byProduct[$0]!) }
+        cumulativeUpdates = byBranch.keys.sorted().map { key in
+            let branch = byBranch[key]!
+            return CumulativeUpdateCount(
+                product: branch.product, cumulativeUpdate: branch.name, hosts: branch.hosts,
+                newestBuild: branch.newest?.build.description, newestName: branch.newest?.name, notOnNewestUpdate: branch.behind
+            )
+        }
+        self.builds = builds.sorted { lhs, rhs in
+            switch (lhs.0, rhs.0) {
+            case let (left?, right?): left < right
+            case (nil, nil): lhs.1.build < rhs.1.build
+            case (nil, _): false
+            case (_, nil): true
+            }
+        }.map(\.1)
+        self.rules = rules
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import GRDB
+import OCSDomain
+
+/// The fleet as counts: coverage of published rules and the fleet summary, aggregated by SQLite
+/// (one pass over `hosts` per rule, grouped by build and coverage facts), never by loading every
+/// host. The API and any other view of the fleet read it from here.
+public struct FleetStore: Sendable {
+    let database: OCSDatabase
+    let catalog: BuildCatalog
+
+    public init(database: OCSDatabase, catalog: BuildCatalog = .embedded) {
+        self.database = database
+        self.catalog = catalog
+    }
+
+    /// How many hosts are in each coverage state of `rule` (the revision the feed serves).
+    /// Hosts that have not polled since `staleSince` are stale.
+    public func coverage(of rule: Mitigation, revision: Int, staleSince: Date) throws -> RuleCoverage {
+        try database.pool.read { db in
+            try coverage(of: rule, revision: revision, staleSince: staleSince, hostsByBuild: Self.hostsByBuild(db), in: db)
+        }
+    }
+
+    /// The hosts in one of `states` for `rule`, by id as `CheckInStore.hosts` lists them.
+    public func hosts(of rule: Mitigation, in states: Set<CoverageState>, staleSince: Date, page: PageRequest = PageRequest()) throws -> Page<HostState> {
+        let rows = try database.pool.read { db in
+            let facts = try factsArguments(rule, staleSince: staleSince, hostsByBuild: Self.hostsByBuild(db))
+            return try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM hosts WHERE id > :after AND \(Self.factsCode) IN (SELECT value FROM json_each(:codes)) ORDER BY id LIMIT :limit",
+                arguments: facts + [
+                    "after": page.cursor?.key ?? 0, "limit": page.limit + 1,
+                    "codes": Self.jsonArray(CoverageFacts.codes(giving: states).map(String.init)),
+                ]
+            ).map(CheckInStore.host)
+        }
+        return Page(reading: rows, limit: page.limit, kind: .hosts, key: \.id)
+    }
+
+    /// The fleet summary with the coverage of each of `rules` (published rules at their served
+    /// revisions), read in one snapshot.
+    public func summary(rules: [(rule: Mitigation, revision: Int)], staleSince: Date, staleAfterSeconds: Int) throws -> FleetSummary {
+        try database.pool.read { db in
+            let hostsByBuild = try Self.hostsByBuild(db)
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts") ?? 0
+            let stale = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts WHERE last_seen < ?", arguments: [DatabaseTimestamp(staleSince)]) ?? 0
+            let coverage = try rules.map { try self.coverage(of: $0.rule, revision: $0.revision, staleSince: staleSince, hostsByBuild: hostsByBuild, in: db) }
+            return FleetSummary(
+                total: total, stale: stale, hostsByBuild: hostsByBuild, rules: coverage,
+                staleAfterSeconds: staleAfterSeconds, catalog: catalog
+            )
+        }
+    }
+
+    private func coverage(of rule: Mitigation, revision: Int, staleSince: Date, hostsByBuild: [(build: String, hosts: Int)], in db: Database) throws -> RuleCoverage {
+        let groups = try Row.fetchAll(
+            db, sql: "SELECT \(Self.factsCode) AS code, COUNT(*) AS hosts FROM hosts GROUP BY code",
+            arguments: factsArguments(rule, staleSince: staleSince, hostsByBuild: hostsByBuild)
+        ).map { (code: $0["code"] as Int, hosts: $0["hosts"] as Int) }
+        return RuleCoverage(rule: rule.id, revision: revision, hosts: CoverageCounts(hostsByFactsCode: groups))
+    }
+
+    /// Hosts per reported build, of the builds `rule` applies to.
+    public func hostsByBuild(appliedTo rule: Mitigation) throws -> [(build: String, hosts: Int)] {
+        try database.pool.read { db in try Self.hostsByBuild(db) }
+            .filter { CoverageFacts.scope(of: rule, build: $0.build, catalog: catalog) == .inScope }
+    }
+
+    /// Hosts per reported build: a few hundred rows however large the fleet, read from an index.
+    static func hostsByBuild(_ db: Database) throws -> [(build: String, hosts: Int)] {
+        try Row.fetchAll(db, sql: "SELECT build, COUNT(*) AS hosts FROM hosts WHERE build IS NOT NULL GROUP BY build")
+            .map { (build: $0["build"], hosts: $0["hosts"]) }
+    }
+
+    /// A host's `CoverageFacts.code` for one rule, in SQL. Which builds the rule applies to is
+    /// decided here, by the domain, for each distinct build (`:inScopeBuilds`); applied and
+    /// blocked are found in the stored id lists by their quoted form (see `CheckInStore.json`).
+    private static let factsCode = """
+        ((CASE WHEN build IS NULL THEN \(CoverageFacts.Scope.unknownBuild.rawValue)
+               WHEN build IN (SELECT value FROM json_each(:inScopeBuilds)) THEN \(CoverageFacts.Scope.inScope.rawValue)
+               ELSE \(CoverageFacts.Scope.outOfScope.rawValue) END) * 16
+         + (last_seen < :staleSince) * 8
+         + (instr(blocked, :quotedRule) > 0) * 4
+         + (instr(applied, :quotedRule) > 0) * 2
+         + (mitigations_enabled IS 0))
+        """
+
+    private func factsArguments(_ rule: Mitigation, staleSince: Date, hostsByBuild: [(build: String, hosts: Int)]) -> StatementArguments {
+        let inScope = hostsByBuild.map(\.build).filter { CoverageFacts.scope(of: rule, build: $0, catalog: catalog) == .inScope }
+        return [
+            "inScopeBuilds": Self.jsonArray(inScope.map { "\"\($0)\"" }),
+            "staleSince": DatabaseTimestamp(staleSince),
+            "quotedRule": "\"\(rule.id)\"",
+        ]
+    }
+
+    /// `[a,b]` from elements already in JSON form (numbers, or builds quoted: digits and dots).
+    private static func jsonArray(_ elements: [String]) -> String {
+        "[" + elements.joined(separator: ",") + "]"
+    }
+}

@@ -1,0 +1,66 @@
+import Dispatch
+import Foundation
+import GRDB
+
+extension CheckInStore {
+    /// Deletes history entries that changed before `cutoff`, except each host's newest one (what
+    /// it reports now, and since when). Works through the history oldest first in short
+    /// transactions of at most `batchSize` entries each, so polls are never held up for long.
+    /// Returns how many entries it deleted.
+    @discardableResult
+    public func pruneHistory(before cutoff: Date, batchSize: Int = 500) throws -> Int {
+        precondition(batchSize > 0)
+        var after = Int64.min
+        var deleted = 0
+        while true {
+            let batch = try database.pool.write { db -> (deleted: Int, last: Int64, done: Bool) in
+                // The batch: the next `batchSize` entries by id, which follows time.
+                let window = try Row.fetchOne(
+                    db, sql: "SELECT max(id) AS last, count(*) AS entries, max(changed_at >= ?) AS reachedCutoff FROM (SELECT id, changed_at FROM host_history WHERE id > ? ORDER BY id LIMIT ?)",
+                    arguments: [DatabaseTimestamp(cutoff), after, batchSize]
+                )
+                guard let last: Int64 = window?["last"] else { return (0, after, true) }
+                try db.execute(sql: """
+                    DELETE FROM host_history WHERE id IN (
+                        SELECT id FROM host_history old
+                        WHERE id > ? AND id <= ? AND changed_at < ?
+                          AND EXISTS (SELECT 1 FROM host_history newer WHERE newer.host_id = old.host_id AND newer.id > old.id))
+                    """, arguments: [after, last, DatabaseTimestamp(cutoff)])
+                let done = (window?["entries"] as Int? ?? 0) < batchSize || (window?["reachedCutoff"] as Bool? ?? false)
+                return (db.changesCount, last, done)
+            }
+            deleted += batch.deleted
+            if batch.done { return deleted }
+            after = batch.last
+        }
+    }
+}
+
+/// Prunes host history in the background, off the request path: once at `start()`, then every
+/// `interval`, deleting what is older than `retention` (see `CheckInStore.pruneHistory`).
+///
+/// `@unchecked Sendable`: its only mutable state is the dispatch timer, whose methods are
+/// thread-safe.
+public final class HistoryPruner: @unchecked Sendable {
+    private let timer: any DispatchSourceTimer
+
+    /// `report` runs after each pass with how many entries it deleted, or why it failed.
+    public init(
+        store: CheckInStore, retention: TimeInterval, interval: TimeInterval = 3600, batchSize: Int = 500,
+        report: @escaping @Sendable (Result<Int, any Error>) -> Void
+    ) {
+        timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "ocs.history-pruner", qos: .utility))
+        timer.schedule(deadline: .now(), repeating: interval)
+        timer.setEventHandler {
+            report(Result { try store.pruneHistory(before: Date().addingTimeInterval(-retention), batchSize: batchSize) })
+        }
+    }
+
+    public func start() {
+        timer.resume()
+    }
+
+    public func stop() {
+        timer.cancel()
+    }
+}

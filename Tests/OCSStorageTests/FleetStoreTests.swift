@@ -1,0 +1,77 @@
+import Foundation
+import OCSDomain
+import OCSTestSupport
+import Testing
+@testable import OCSStorage
+
+/// Coverage as SQLite counts it agrees with the domain's decision, host by host.
+struct FleetStoreTests {
+    /// M1 as shipped: Exchange 2016 and 2019 until Oct22SU.
+    static let m1 = Mitigation(
+        id: "M1", description: "d", state: .published,
+        applies: Applicability(products: [.exchange2016, .exchange2019], narrowing: .fixedBy("Oct22SU")),
+        actions: [.doNothing(description: nil)]
+    )
+
+    static func poll(_ name: String, build: String?, applied: [String] = [], blocked: [String] = [], enabled: Bool? = true, at seconds: TimeInterval) -> CheckIn {
+        CheckIn(
+            serverID: nil, serverName: name, build: build, orgID: nil, applied: applied, blocked: blocked,
+            mitigationsEnabled: enabled, dataCollectionEnabled: nil, remoteAddress: nil, userAgent: nil,
+            time: Date(timeIntervalSince1970: 1_800_000_000 + seconds)
+        )
+    }
+
+    @Test func countsAndListsEveryStateInOrder() throws {
+        let temporary = try TemporaryDatabase()
+        let store = CheckInStore(database: temporary.database)
+        let exposed = "15.2.1118.7"  // 2019 CU12 before Oct22SU
+        try store.record([
+            Self.poll("unknown", build: nil, applied: ["M1"], at: 1000),
+            Self.poll("fixed", build: "15.2.1118.15", applied: ["M1"], at: 1000),
+            Self.poll("se", build: "15.2.2562.17", at: 1000),
+            Self.poll("stale", build: exposed, blocked: ["M1"], at: 0),
+            Self.poll("blocked", build: exposed, applied: ["M1"], blocked: ["M1"], at: 1000),
+            Self.poll("applied", build: exposed, applied: ["PING1", "M1"], enabled: false, at: 1000),
+            Self.poll("disabled", build: "15.1.2507.6", applied: ["M10"], enabled: false, at: 1000),
+            Self.poll("pending", build: exposed, applied: ["M1.1"], enabled: nil, at: 1000),
+        ])
+        let fleet = FleetStore(database: temporary.database)
+        let staleSince = Date(timeIntervalSince1970: 1_800_000_500)
+        let coverage = try fleet.coverage(of: Self.m1, revision: 3, staleSince: staleSince)
+        #expect(coverage.rule == "M1")
+        #expect(coverage.revision == 3)
+        var expected = CoverageCounts()
+        for state in CoverageState.allCases where state != .notApplicable { expected.add(state) }
+        expected.add(.notApplicable, hosts: 2)
+        #expect(coverage.hosts == expected)
+        #expect(coverage.hosts.inScope == 5)
+        #expect(coverage.hosts.exposed == 4)
+        for state in CoverageState.allCases {
+            let names = try fleet.hosts(of: Self.m1, in: [state], staleSince: staleSince).items.map(\.displayName)
+            #expect(names == (state == .notApplicable ? ["fixed", "se"] : [state.rawValue]), "\(state)")
+        }
+        let exposedHosts = try fleet.hosts(of: Self.m1, in: CoverageState.exposed, staleSince: staleSince, page: PageRequest(limit: 2))
+        #expect(exposedHosts.items.map(\.displayName) == ["stale", "blocked"])
+        let rest = try fleet.hosts(of: Self.m1, in: CoverageState.exposed, staleSince: staleSince, page: PageRequest(limit: 2, cursor: exposedHosts.next))
+        #expect(rest.items.map(\.displayName) == ["disabled", "pending"])
+        #expect(rest.next == nil)
+    }
+
+    @Test func summarizesTheFleetFromCounts() throws {
+        let temporary = try TemporaryDatabase()
+        try CheckInStore(database: temporary.database).record([
+            Self.poll("a", build: "15.2.1118.7", at: 0),
+            Self.poll("b", build: "15.2.1118.7", at: 1000),
+            Self.poll("c", build: "15.1.2507.6", at: 1000),
+            Self.poll("d", build: nil, at: 1000),
+        ])
+        let summary = try FleetStore(database: temporary.database).summary(
+            rules: [(Self.m1, 1)], staleSince: Date(timeIntervalSince1970: 1_800_000_500), staleAfterSeconds: 500
+        )
+        #expect(summary.hosts == FleetSummary.Hosts(total: 4, stale: 1, unknownBuild: 1, notOnNewestUpdate: 3))
+        #expect(summary.products.map { "\($0.product.rawValue) \($0.hosts)" } == ["Exchange2016 1", "Exchange2019 2"])
+        #expect(summary.builds.map { "\($0.build) \($0.hosts)" } == ["15.1.2507.6 1", "15.2.1118.7 2"])
+        #expect(summary.rules.map(\.hosts.inScope) == [3])
+        #expect(summary.rules.map(\.hosts.stale) == [1])
+    }
+}
