@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # curl and xmllint judge HTTP and XML, xmlsec1 judges signatures, openssl makes CA chains;
-# the SQLite and zlib headers are for GRDB and gzip.
-packages=(curl libxml2-utils xmlsec1 openssl gzip libsqlite3-dev zlib1g-dev ca-certificates)
+# the SQLite and zlib headers are for GRDB and gzip; prometheus brings promtool, the judge of /metrics.
+packages=(curl libxml2-utils xmlsec1 openssl gzip libsqlite3-dev zlib1g-dev ca-certificates prometheus)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -14,9 +14,13 @@ public final class CheckInRecorder: Sendable {
     /// Most check-ins written in one transaction.
     public static let maximumBatch = 512
 
-    public init(store: CheckInStore, rules: RuleStore) {
+    /// `committed` hears of each committed batch: its size and how long the commit took.
+    public init(store: CheckInStore, rules: RuleStore, committed: @escaping @Sendable (Int, Duration) -> Void = { _, _ in }) {
         writes = Coalescer(label: "ocs.check-in-recorder", maximumBatch: Self.maximumBatch) { checkIns in
+            let clock = ContinuousClock()
+            let started = clock.now
             try store.record(checkIns)
+            committed(checkIns.count, clock.now - started)
             return try rules.serial()
         }
     }

@@ -39,10 +39,14 @@ public final class FeedService: Sendable {
         var byConfigs: [[String]: Feed] = [:]
     }
 
-    public init(store: RuleStore, signer: FeedSigner, catalog: BuildCatalog = .embedded) {
+    private let signed: @Sendable () -> Void
+
+    /// `signed` hears of each feed rendered and signed.
+    public init(store: RuleStore, signer: FeedSigner, catalog: BuildCatalog = .embedded, signed: @escaping @Sendable () -> Void = {}) {
         self.store = store
         self.signer = signer
         self.catalog = catalog
+        self.signed = signed
     }
 
     /// The feed a host on `build` receives; without a build, only rules that apply to every build.
@@ -82,6 +86,7 @@ public final class FeedService: Sendable {
         let document = renderer.render(configs, rootAttributes: [("serial", String(ruleSet.serial)), ("issued", ruleSet.issued)])
         let signature = try signer.signatureElement(digestInput: Data(document.digestInput.utf8))
         let body = Array(document.signed(with: signature).utf8)
+        signed()
         let digest = SHA256.hash(data: body).prefix(16).map { String(format: "%02x", $0) }.joined()
         return Feed(body: body, serial: ruleSet.serial, configIDs: configs.map(\.id), etag: "\"\(digest)\"")
     }

@@ -16,6 +16,7 @@ struct FeedEndpoint: Sendable {
     let serials: SerialReader
     let recorder: CheckInRecorder
     let threadPool: NIOThreadPool
+    let metrics: ServerMetrics
     let logger: Logger
 
     /// Longest User-Agent kept with a check-in.
@@ -46,10 +47,12 @@ struct FeedEndpoint: Sendable {
         }
         // Then the feed from memory when it was rendered at that serial; rendering and signing
         // a new one runs on the thread pool.
-        let feed = serialRead.futureResult.flatMap { [feeds, threadPool] serial in
+        let feed = serialRead.futureResult.flatMap { [feeds, threadPool, metrics] serial in
             if let cached = feeds.cachedFeed(for: query.build, serial: serial) {
+                metrics.feedCacheHits.increment()
                 return eventLoop.makeSucceededFuture(cached)
             }
+            metrics.feedCacheMisses.increment()
             return threadPool.runIfActive(eventLoop: eventLoop) { try feeds.feed(for: query.build, serial: serial) }
         }
 

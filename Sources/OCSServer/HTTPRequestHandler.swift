@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// Takes each request through admission, body collection and its response, one request at a time
 /// per connection (`HTTPServerPipelineHandler`, installed before it, holds back pipelined ones).
@@ -34,13 +35,17 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private let router: Router
     private let accessLog: AccessLog
+    private let metrics: ServerMetrics
+    /// The route of the current request, for metrics: set at admission.
+    private var route = "refused"
     private var state = State.idle
     /// When the current request's head arrived, for the access log.
     private var started = NIODeadline.now()
 
-    init(router: Router, accessLog: AccessLog) {
+    init(router: Router, accessLog: AccessLog, metrics: ServerMetrics) {
         self.router = router
         self.accessLog = accessLog
+        self.metrics = metrics
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -84,7 +89,8 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A reset or a failed write: nothing more can be said on this connection.
+        if error is NIOSSLError || error is BoringSSLError { metrics.tlsHandshakeFailures.increment() }
+        // A reset, a failed write or TLS: nothing more can be said on this connection.
         state = .closing
         context.close(promise: nil)
     }
@@ -93,9 +99,11 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func received(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         started = .now()
+        route = "refused"
         let request = HTTPRequest(head: head, remoteAddress: context.channel.remoteAddress?.ipAddress)
         switch router.admit(head, on: context.eventLoop) {
         case .accept(let endpoint):
+            route = endpoint.route
             state = .receiving(request, endpoint)
         case .refuse(let response):
             refuse(request, with: response, ended: false, context: context)
@@ -113,6 +121,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard case .admitting(let request, let ended) = state else { return }
         switch admission {
         case .accept(let endpoint):
+            route = endpoint.route
             state = .receiving(request, endpoint)
             if ended { respond(to: request, with: endpoint, context: context) }
         case .refuse(let response):
@@ -191,6 +200,8 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             request.head, remoteAddress: request.remoteAddress, status: response.status,
             bytes: request.head.method == .HEAD ? 0 : response.body?.readableBytes ?? 0, started: started, hostKey: response.hostKey
         )
+        metrics.request(route: route, duration: .now() - started)
+        if route == "feed" { metrics.poll(response.status) }
         guard !keepAlive else { return }
         let channel = context.channel
         if closing {

@@ -65,30 +65,35 @@ public final class HTTPServer: Service, Sendable {
     /// Called once the listener is bound, with its address (the port, when 0 was asked for).
     private let onBound: @Sendable (SocketAddress) -> Void
 
+    private let metrics: ServerMetrics
+
     public init(
         configuration: Configuration, database: OCSDatabase, feeds: FeedService, serials: SerialReader, recorder: CheckInRecorder,
-        logger: Logger, onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }
+        metrics: ServerMetrics, logger: Logger, onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }
     ) {
         self.configuration = configuration
+        self.metrics = metrics
         self.onBound = onBound
         self.logger = logger
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         threadPool = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
         router = Router(
-            feed: FeedEndpoint(feeds: feeds, serials: serials, recorder: recorder, threadPool: threadPool, logger: logger),
+            feed: FeedEndpoint(feeds: feeds, serials: serials, recorder: recorder, threadPool: threadPool, metrics: metrics, logger: logger),
             api: AdminAPI(
                 rules: RuleStore(database: database), checkIns: CheckInStore(database: database),
                 fleet: FleetStore(database: database), staleAfterSeconds: configuration.staleAfterSeconds,
                 audit: AuditLog(database: database), tokens: TokenStore(database: database),
                 catalog: .embedded, threadPool: threadPool, logger: logger
             ),
-            health: HealthEndpoint(state: ServerState(database: database), signer: feeds.signer, threadPool: threadPool, logger: logger)
+            health: HealthEndpoint(state: ServerState(database: database), signer: feeds.signer, threadPool: threadPool, logger: logger),
+            metrics: MetricsEndpoint(metrics: metrics, checkIns: CheckInStore(database: database), rules: RuleStore(database: database), threadPool: threadPool)
         )
     }
 
     public func run() async throws {
         threadPool.start()
         let router = self.router
+        let metrics = self.metrics
         let configuration = self.configuration
         let logger = self.logger
         let quiescing = ServerQuiescingHelper(group: group)
@@ -103,7 +108,7 @@ public final class HTTPServer: Service, Sendable {
                 .serverChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
-                        try channel.pipeline.syncOperations.addHandler(AcceptGate(maximum: configuration.maxConnections, logger: logger))
+                        try channel.pipeline.syncOperations.addHandler(AcceptGate(maximum: configuration.maxConnections, metrics: metrics, logger: logger))
                     }
                 }
                 // TCP_NODELAY at IPPROTO_TCP: at SOL_SOCKET its number is SO_DEBUG, which only root
@@ -112,7 +117,7 @@ public final class HTTPServer: Service, Sendable {
                 .childChannelOption(.maxMessagesPerRead, value: 16)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try Self.configureConnection(channel.pipeline.syncOperations, configuration: configuration, router: router, logger: logger)
+                        try Self.configureConnection(channel.pipeline.syncOperations, configuration: configuration, router: router, metrics: metrics, logger: logger)
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port)
@@ -151,7 +156,7 @@ public final class HTTPServer: Service, Sendable {
 
     /// The handlers of one connection, socket side first.
     static func configureConnection(
-        _ pipeline: ChannelPipeline.SynchronousOperations, configuration: Configuration, router: Router, logger: Logger
+        _ pipeline: ChannelPipeline.SynchronousOperations, configuration: Configuration, router: Router, metrics: ServerMetrics, logger: Logger
     ) throws {
         if let tls = configuration.tls {
             try pipeline.addHandler(NIOSSLServerHandler(context: tls.current.context))
@@ -164,12 +169,12 @@ public final class HTTPServer: Service, Sendable {
         // header validation would only re-check them on every response.
         try pipeline.addHandler(HTTPResponseEncoder(configuration: .init()))
         try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
-        try pipeline.addHandler(RequestDeadlines(timeouts: .init(header: configuration.headerTimeout, body: configuration.bodyTimeout)))
-        try pipeline.addHandler(PipeliningLimit(maximum: configuration.maxPipelinedRequests, logger: logger))
+        try pipeline.addHandler(RequestDeadlines(timeouts: .init(header: configuration.headerTimeout, body: configuration.bodyTimeout), metrics: metrics))
+        try pipeline.addHandler(PipeliningLimit(maximum: configuration.maxPipelinedRequests, metrics: metrics, logger: logger))
         try pipeline.addHandler(HTTPServerPipelineHandler())
-        try pipeline.addHandler(ProtocolErrorResponder())
+        try pipeline.addHandler(ProtocolErrorResponder(metrics: metrics))
         try pipeline.addHandler(FeedCompression.makeCompressor())
-        try pipeline.addHandler(HTTPRequestHandler(router: router, accessLog: configuration.accessLog))
+        try pipeline.addHandler(HTTPRequestHandler(router: router, accessLog: configuration.accessLog, metrics: metrics))
     }
 
 }

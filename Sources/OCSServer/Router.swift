@@ -6,8 +6,21 @@ import OCSStorage
 enum Endpoint: Sendable {
     case feed
     case health
+    case metrics
     /// The admin API, for a caller whose token was checked at the head.
     case api(caller: APIToken)
+}
+
+extension Endpoint {
+    /// The route's name in metrics.
+    var route: String {
+        switch self {
+        case .feed: "feed"
+        case .health: "health"
+        case .metrics: "metrics"
+        case .api: "api"
+        }
+    }
 }
 
 /// The router's decision on a request head, made before any body is read.
@@ -24,6 +37,7 @@ struct Router: Sendable {
     let feed: FeedEndpoint
     let api: AdminAPI
     let health: HealthEndpoint
+    let metrics: MetricsEndpoint
 
     func admit(_ head: HTTPRequestHead, on eventLoop: any EventLoop) -> Admission {
         let path = Self.path(of: head)
@@ -33,6 +47,7 @@ struct Router: Sendable {
         let endpoint: Endpoint
         switch path {
         case HealthEndpoint.livenessPath, HealthEndpoint.readinessPath: endpoint = .health
+        case MetricsEndpoint.path: endpoint = .metrics
         case _ where path.lowercased() == FeedEndpoint.path: endpoint = .feed
         default: return .refuse(.text(.notFound, "no such path: the feed is at \(FeedEndpoint.path)"))
         }
@@ -53,6 +68,8 @@ struct Router: Sendable {
             feed.respond(to: request, on: eventLoop)
         case .health:
             health.respond(to: request, on: eventLoop)
+        case .metrics:
+            metrics.respond(to: request, on: eventLoop)
         case .api(let caller):
             api.respond(to: request, caller: caller, on: eventLoop)
         }

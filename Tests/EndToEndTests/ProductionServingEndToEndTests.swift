@@ -172,3 +172,46 @@ struct ShortLivedSigner {
         try Data(certificate.serializeAsPEM().pemString.utf8).write(to: URL(fileURLWithPath: self.certificate))
     }
 }
+
+/// `/metrics`, judged by Prometheus's own `promtool`.
+struct MetricsEndToEndTests {
+    static func scrape(_ server: ServerProcess, _ options: [String] = [], scheme: String = "http") throws -> String {
+        try Curl.request("\(scheme)://127.0.0.1:\(server.port)/metrics", options).text
+    }
+
+    @Test func metricsPassPromtoolAndCountWithoutNamingHosts() throws {
+        let workspace = try Workspace()
+        let server = try workspace.startServer()
+        defer { server.stop() }
+        for name in ["EX-METRICS-1", "EX-METRICS-2"] {
+            #expect(try Curl.request(server.baseURL + "/getexchangemitigations?build=15.2.1118.7&server=\(name)").status == 200)
+        }
+        #expect(try Curl.request(server.baseURL + "/getexchangemitigations?build=not-a-build").status == 400)
+        let token = try workspace.ocs("tokens", "create", "--name", "metrics", "--role", "reader", "--db", workspace.database)
+            .output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try Curl.request(server.baseURL + "/api/v1/rules", ["-H", "Authorization: Bearer \(token)"]).status == 200)
+
+        let text = try Self.scrape(server)
+        let file = try workspace.write(text, to: "metrics.txt")
+        let promtool = try Command.run("/bin/sh", ["-c", "promtool check metrics < '\(file)'"])
+        #expect(promtool.status == 0, "promtool: \(promtool.output)\(promtool.stderr)")
+        #expect(text.contains("ocs_polls_total{status=\"200\"} 2"))
+        #expect(text.contains("ocs_polls_total{status=\"400\"} 1"))
+        #expect(text.contains("ocs_check_ins_recorded_total 2"))
+        #expect(text.contains("ocs_known_hosts 2"))
+        #expect(text.contains("ocs_request_duration_seconds_count{route=\"api\"} 1"))
+        #expect(text.contains("ocs_feed_signatures_total"))
+        #expect(!text.contains("EX-METRICS") && !text.lowercased().contains("ex-metrics"), "metrics name a host")
+        #expect(!text.contains(token))
+    }
+
+    @Test func tlsHandshakeFailuresAreCounted() throws {
+        let workspace = try Workspace()
+        let certificate = try TLSEndToEndTests.ServerCertificate(in: workspace.folder.appendingPathComponent("tls"))
+        let server = try TLSEndToEndTests.startTLSServer(workspace, certificate)
+        defer { server.stop() }
+        _ = try Command.run("curl", ["--silent", "--max-time", "10", "http://127.0.0.1:\(server.port)/metrics"])
+        let text = try Self.scrape(server, ["--cacert", certificate.certificate], scheme: "https")
+        #expect(text.contains("ocs_tls_handshake_failures_total 1"), "\(text.split(separator: "\n").filter { $0.contains("tls") })")
+    }
+}

@@ -11,7 +11,7 @@ struct RequestDeadlinesTests {
     static let timeouts = RequestDeadlines.Timeouts(header: .seconds(10), body: .seconds(30))
 
     static func channel() throws -> EmbeddedChannel {
-        let channel = EmbeddedChannel(handler: RequestDeadlines(timeouts: timeouts))
+        let channel = EmbeddedChannel(handler: RequestDeadlines(timeouts: timeouts, metrics: ServerMetrics()))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel
     }
@@ -92,7 +92,7 @@ struct PipeliningLimitTests {
         let counter = ReadCounter()
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(counter)
-        try channel.pipeline.syncOperations.addHandler(PipeliningLimit(maximum: 256, logger: Logger(label: "test")))
+        try channel.pipeline.syncOperations.addHandler(PipeliningLimit(maximum: 256, metrics: ServerMetrics(), logger: Logger(label: "test")))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         for _ in 1...16 {
             try channel.writeInbound(HTTPServerRequestPart.head(Self.head))
@@ -107,7 +107,7 @@ struct PipeliningLimitTests {
     }
 
     @Test func aConnectionPastTheLimitIsClosed() throws {
-        let channel = EmbeddedChannel(handler: PipeliningLimit(maximum: 4, logger: Logger(label: "test")))
+        let channel = EmbeddedChannel(handler: PipeliningLimit(maximum: 4, metrics: ServerMetrics(), logger: Logger(label: "test")))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         for _ in 1...4 {
             try channel.writeInbound(HTTPServerRequestPart.head(Self.head))
@@ -121,7 +121,7 @@ struct PipeliningLimitTests {
 
 struct ProtocolErrorResponderTests {
     @Test func aParseErrorGetsOne400AndTheConnectionCloses() throws {
-        let channel = EmbeddedChannel(handler: ProtocolErrorResponder())
+        let channel = EmbeddedChannel(handler: ProtocolErrorResponder(metrics: ServerMetrics()))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         // The decoder reports the error again on the next read; only the first is answered.
         channel.pipeline.fireErrorCaught(HTTPParserError.invalidVersion)

@@ -23,6 +23,7 @@ final class AcceptGate: ChannelInboundHandler, RemovableChannelHandler {
     static let backoff: TimeAmount = .seconds(1)
 
     private let maximum: Int
+    private let metrics: ServerMetrics
     private let logger: Logger
     private var open = 0
     private var accepting = true
@@ -30,9 +31,10 @@ final class AcceptGate: ChannelInboundHandler, RemovableChannelHandler {
     /// Whether the last `accept` failed for lack of resources; logged once per episode.
     private var exhausted = false
 
-    init(maximum: Int, logger: Logger) {
+    init(maximum: Int, metrics: ServerMetrics, logger: Logger) {
         precondition(maximum > 0, "the connection cap must be positive")
         self.maximum = maximum
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -43,6 +45,7 @@ final class AcceptGate: ChannelInboundHandler, RemovableChannelHandler {
             logger.notice("accepting connections again")
         }
         open += 1
+        metrics.openConnections.increment()
         if open == maximum {
             logger.warning("connection cap reached: new connections wait until one closes", metadata: ["max-connections": "\(maximum)"])
         }
@@ -50,6 +53,7 @@ final class AcceptGate: ChannelInboundHandler, RemovableChannelHandler {
         connection.closeFuture.hop(to: context.eventLoop).whenComplete { _ in
             let (gate, context) = bound.value
             gate.open -= 1
+            gate.metrics.openConnections.decrement()
             gate.update(context)
         }
         update(context)
@@ -61,6 +65,7 @@ final class AcceptGate: ChannelInboundHandler, RemovableChannelHandler {
             context.fireErrorCaught(error)
             return
         }
+        metrics.refusedConnection("descriptors")
         if !exhausted {
             exhausted = true
             logger.error("cannot accept connections: \(error.description); retrying each second (raise ulimit -n or lower --max-connections)")

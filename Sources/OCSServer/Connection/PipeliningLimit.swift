@@ -15,14 +15,16 @@ final class PipeliningLimit: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let maximum: Int
     private let pauseAt: Int
+    private let metrics: ServerMetrics
     private let logger: Logger
     private var unanswered = 0
     private var readPending = false
     private var closing = false
 
-    init(maximum: Int, logger: Logger) {
+    init(maximum: Int, metrics: ServerMetrics, logger: Logger) {
         precondition(maximum > 0, "the pipelining limit must be positive")
         self.maximum = maximum
+        self.metrics = metrics
         self.pauseAt = min(16, maximum)
         self.logger = logger
     }
@@ -33,6 +35,7 @@ final class PipeliningLimit: ChannelDuplexHandler, RemovableChannelHandler {
             unanswered += 1
             if unanswered > maximum {
                 closing = true
+                metrics.refusedConnection("pipelining")
                 logger.notice("closing a connection that pipelined too many requests", metadata: [
                     "remote": "\(context.channel.remoteAddress?.ipAddress ?? "-")", "limit": "\(maximum)",
                 ])

@@ -11,8 +11,13 @@ final class ProtocolErrorResponder: ChannelDuplexHandler, RemovableChannelHandle
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
+    private let metrics: ServerMetrics
     private var responseStarted = false
     private var failed = false
+
+    init(metrics: ServerMetrics) {
+        self.metrics = metrics
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // Whatever the decoder salvaged after the error is not a request.
@@ -27,6 +32,7 @@ final class ProtocolErrorResponder: ChannelDuplexHandler, RemovableChannelHandle
         }
         guard !failed else { return }
         failed = true
+        metrics.refusedConnection("protocol")
         guard !responseStarted else {
             // Half a response is on the wire; a 400 cannot follow it.
             context.close(promise: nil)

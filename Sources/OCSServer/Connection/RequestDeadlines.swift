@@ -27,6 +27,7 @@ final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private let timeouts: Timeouts
+    private let metrics: ServerMetrics
     private var state = State.betweenRequests
     /// Whether the decoder produced a request part since the last read completed. Bytes that
     /// produced none while between requests are the start of a head still in flight.
@@ -36,8 +37,9 @@ final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
     private var unanswered = 0
     private var responseStarted = false
 
-    init(timeouts: Timeouts) {
+    init(timeouts: Timeouts, metrics: ServerMetrics) {
         self.timeouts = timeouts
+        self.metrics = metrics
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -102,6 +104,7 @@ final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func deadlinePassed(context: ChannelHandlerContext) {
         deadline = nil
+        metrics.refusedConnection("timeout")
         // The late request is answered only when no earlier response is still owed, so
         // responses never go out of order; either way the connection is done.
         let lateRequests = state == .receivingBody ? 1 : 0

@@ -55,6 +55,11 @@ public final class ServerMetrics: Sendable {
         registry.makeCounter(descriptor: Self.refusedConnections, labels: [("reason", reason)]).increment()
     }
 
+    /// A feed rendered and signed.
+    public func feedSigned() {
+        feedSignatures.increment()
+    }
+
     /// A check-in batch committed.
     public func checkInsCommitted(_ count: Int, in duration: Duration) {
         checkInsRecorded.increment(by: Int64(count))

@@ -37,6 +37,8 @@ struct Serve: AsyncParsableCommand {
         try Self.importInitialRules(from: settings.rules, into: ruleStore, logger: logger)
 
         let scheme = tls == nil ? "http" : "https"
+        let metrics = ServerMetrics()
+        metrics.bootstrapMetricsSystem()
         let server = HTTPServer(
             configuration: .init(
                 host: settings.host, port: settings.port, idleTimeout: .seconds(Int64(settings.idleTimeout)),
@@ -46,9 +48,10 @@ struct Serve: AsyncParsableCommand {
                 staleAfterSeconds: settings.staleAfter
             ),
             database: db,
-            feeds: FeedService(store: ruleStore, signer: signer),
+            feeds: FeedService(store: ruleStore, signer: signer, signed: metrics.feedSigned),
             serials: SerialReader(store: ruleStore),
-            recorder: CheckInRecorder(store: CheckInStore(database: db), rules: ruleStore),
+            recorder: CheckInRecorder(store: CheckInStore(database: db), rules: ruleStore, committed: metrics.checkInsCommitted),
+            metrics: metrics,
             logger: logger
         ) { [host = settings.host, port = settings.port] address in
             logger.info("listening", metadata: ["address": "\(address)", "db": "\(db.path)"])

@@ -1,0 +1,28 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import OCSStorage
+
+/// `GET /metrics`: the Prometheus text exposition, no token. Counts and gauges only; the gauges
+/// read from the database (known hosts, the rule-set serial) are refreshed off the event loop
+/// on each scrape.
+struct MetricsEndpoint: Sendable {
+    static let path = "/metrics"
+
+    let metrics: ServerMetrics
+    let checkIns: CheckInStore
+    let rules: RuleStore
+    let threadPool: NIOThreadPool
+
+    func respond(to request: HTTPRequest, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
+        threadPool.runIfActive(eventLoop: eventLoop) { [metrics, checkIns, rules] in
+            metrics.knownHosts.set(Int64(try checkIns.hostCount()))
+            metrics.ruleSetSerial.set(try rules.serial())
+            return HTTPResponse(
+                status: .ok,
+                headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8", "Cache-Control": "no-store"],
+                body: ByteBuffer(bytes: metrics.exposition())
+            )
+        }
+    }
+}
