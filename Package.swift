@@ -6,6 +6,10 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "ocs", targets: ["ocs"]),
+        // For the fuzz targets in Fuzz/ (a separate package that depends on this one by path).
+        .library(name: "OCSFeed", targets: ["OCSFeed"]),
+        .library(name: "OCSSigning", targets: ["OCSSigning"]),
+        .library(name: "OCSRuleFiles", targets: ["OCSRuleFiles"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

@@ -138,14 +138,17 @@ public enum FeedVerificationError: Error, Sendable, CustomStringConvertible, Equ
     /// The signing certificate was not yet valid at the time it was judged at.
     case certificateNotYetValid(subject: String, notValidBefore: Date)
 
+    /// One line, whatever the document held: control characters in echoed text (an attribute
+    /// value such as `&#10;`, a certificate subject) are written as escapes such as `\n`.
     public var description: String {
-        switch self {
+        let line = switch self {
         case .notWellFormed(let error): "not a well-formed feed: \(error)"
         case .invalid(let reason): reason
         case .untrusted(let reason): reason
         case .certificateExpired(let subject, let date): "the signing certificate \(subject) expired on \(date.formatted(Self.day))"
         case .certificateNotYetValid(let subject, let date): "the signing certificate \(subject) is not valid before \(date.formatted(Self.day))"
         }
+        return line.escapingControlCharacters
     }
 
     private static let day = Date.ISO8601FormatStyle().year().month().day()
