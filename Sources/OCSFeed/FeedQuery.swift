@@ -134,23 +134,7 @@ public struct FeedQueryError: Error, Sendable, Equatable, CustomStringConvertibl
 
     /// The one line of the `400`: a line break or other control character in the echoed name or
     /// value (percent-decoded, so `%0A` is one) is written as an escape such as `\n`.
-    public var description: String { "parameter '\(parameter.prefix(64))' \(message)".escapingControlCharacters }
-}
-
-extension String {
-    /// The text with every control character and line separator written as a Swift escape
-    /// (`\n`, `\r`, `\u{0085}`), so that it stays on one line.
-    fileprivate var escapingControlCharacters: String {
-        var result = String.UnicodeScalarView()
-        for scalar in unicodeScalars {
-            if scalar.properties.generalCategory == .control || scalar == "\u{2028}" || scalar == "\u{2029}" {
-                result.append(contentsOf: scalar.escaped(asASCII: true).unicodeScalars)
-            } else {
-                result.append(scalar)
-            }
-        }
-        return String(result)
-    }
+    public var description: String { OneLineText.escaping("parameter '\(parameter.prefix(64))' \(message)") }
 }
 
 extension Substring {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import OCSDomain
 import SwiftASN1
 // The fixed-time RFC 5280 policy is the library's supported way to judge a chain at a given time.
 @_spi(FixedExpiryValidationTime) import X509
@@ -148,7 +149,7 @@ public enum FeedVerificationError: Error, Sendable, CustomStringConvertible, Equ
         case .certificateExpired(let subject, let date): "the signing certificate \(subject) expired on \(date.formatted(Self.day))"
         case .certificateNotYetValid(let subject, let date): "the signing certificate \(subject) is not valid before \(date.formatted(Self.day))"
         }
-        return line.escapingControlCharacters
+        return OneLineText.escaping(line)
     }
 
     private static let day = Date.ISO8601FormatStyle().year().month().day()

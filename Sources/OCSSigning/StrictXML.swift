@@ -53,23 +53,7 @@ public struct XMLSyntaxError: Error, Sendable, Equatable, CustomStringConvertibl
     /// One line: a line break or other control character in text echoed from the document
     /// (a declaration's value, a reference, a namespace) is written as an escape such as `\n`.
     public var description: String {
-        (line.map { "line \($0): \(reason)" } ?? reason).escapingControlCharacters
-    }
-}
-
-extension String {
-    /// The text with every control character and line separator written as a Swift escape
-    /// (`\n`, `\r`, `\u{0085}`), so that it stays on one line.
-    var escapingControlCharacters: String {
-        var result = String.UnicodeScalarView()
-        for scalar in unicodeScalars {
-            if scalar.properties.generalCategory == .control || scalar == "\u{2028}" || scalar == "\u{2029}" {
-                result.append(contentsOf: scalar.escaped(asASCII: true).unicodeScalars)
-            } else {
-                result.append(scalar)
-            }
-        }
-        return String(result)
+        OneLineText.escaping(line.map { "line \($0): \(reason)" } ?? reason)
     }
 }
 

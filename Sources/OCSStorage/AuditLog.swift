@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import OCSDomain
 
 /// Who is changing something, and from where: carried into every audit entry.
 public struct ChangeContext: Sendable, Equatable {
@@ -101,32 +102,7 @@ public struct AuditLog: Sendable {
     /// `text` on one line: control and format characters and line separators escaped (`\n`,
     /// `\r`, `\t`, else `\u{1B}`), then cut to `maximumBytes` of UTF-8 with `…` and how much was cut.
     public static func printable(_ text: String, maximumBytes: Int) -> String {
-        var escaped = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\n": escaped += "\\n"
-            case "\r": escaped += "\\r"
-            case "\t": escaped += "\\t"
-            default:
-                switch scalar.properties.generalCategory {
-                case .control, .format, .lineSeparator, .paragraphSeparator:
-                    escaped += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
-                default:
-                    escaped.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        let total = escaped.utf8.count
-        guard total > maximumBytes else { return escaped }
-        var kept = ""
-        var bytes = 0
-        for character in escaped {
-            let size = character.utf8.count
-            guard bytes + size <= max(0, maximumBytes - 24) else { break }
-            kept.append(character)
-            bytes += size
-        }
-        return kept + "…(\(total - bytes) more bytes)"
+        OneLineText.escaping(text, maximumBytes: maximumBytes)
     }
 
     /// Matching entries, oldest first, one page at a time.

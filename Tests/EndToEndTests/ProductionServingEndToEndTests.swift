@@ -1,9 +1,6 @@
-import Crypto
 import Foundation
 import OCSTestSupport
 import Testing
-import X509
-import _CryptoExtras
 
 /// Running ocs as a service: settings from everywhere, health, the access log, the pinned
 /// signing certificate and honest audit actors, through the real binary.
@@ -55,7 +52,7 @@ struct ProductionServingEndToEndTests {
 
     @Test func readinessFailsOnceTheSigningCertificateExpires() throws {
         let workspace = try Workspace()
-        let signer = try ShortLivedSigner(in: workspace.folder.appendingPathComponent("short"), validFor: 3)
+        let signer = try ExpiredCertificate(in: workspace.folder.appendingPathComponent("short"), notValidAfter: Date().addingTimeInterval(3))
         let server = try ServerProcess(database: workspace.database, arguments: [
             "--rules", workspace.rules, "--signing-key", signer.key, "--signing-cert", signer.certificate,
         ])
@@ -148,28 +145,6 @@ struct ProductionServingEndToEndTests {
             _ = try Command.run("/usr/bin/env", ["SUDO_USER=alice", Command.ocs, "tokens", "create", "--name", "t2", "--role", "reader", "--db", workspace.database])
             #expect(try workspace.ocs("audit", "--db", workspace.database).output.contains("local:root (sudo from alice)"))
         }
-    }
-}
-
-/// A code-signing key and certificate valid for only a few more seconds.
-struct ShortLivedSigner {
-    let key: String, certificate: String
-
-    init(in folder: URL, validFor seconds: TimeInterval) throws {
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let privateKey = try _RSA.Signing.PrivateKey(keySize: .bits2048)
-        let name = try DistinguishedName { CommonName("short-lived signer") }
-        let certificate = try Certificate(
-            version: .v3, serialNumber: .init(), publicKey: .init(privateKey.publicKey),
-            notValidBefore: Date().addingTimeInterval(-60), notValidAfter: Date().addingTimeInterval(seconds),
-            issuer: name, subject: name, signatureAlgorithm: .sha256WithRSAEncryption,
-            extensions: try Certificate.Extensions { try ExtendedKeyUsage([.codeSigning]) },
-            issuerPrivateKey: .init(privateKey)
-        )
-        key = folder.appendingPathComponent("key.pem").path
-        self.certificate = folder.appendingPathComponent("cert.pem").path
-        try Data(privateKey.pkcs8PEMRepresentation.utf8).write(to: URL(fileURLWithPath: key))
-        try Data(certificate.serializeAsPEM().pemString.utf8).write(to: URL(fileURLWithPath: self.certificate))
     }
 }
 

@@ -231,17 +231,18 @@ struct CommandFailedError: Error {
     let message: String
 }
 
-/// A key and a code-signing certificate that expired yesterday (openssl cannot backdate one).
+/// A key and a code-signing certificate that expired yesterday, or expires at `notValidAfter`
+/// (openssl cannot backdate one).
 struct ExpiredCertificate {
     let key: String, certificate: String
 
-    init(in folder: URL) throws {
+    init(in folder: URL, notValidAfter: Date = Date().addingTimeInterval(-86_400)) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let privateKey = try _RSA.Signing.PrivateKey(keySize: .bits2048)
         let name = try DistinguishedName { CommonName("expired signer") }
         let certificate = try Certificate(
             version: .v3, serialNumber: .init(), publicKey: .init(privateKey.publicKey),
-            notValidBefore: Date().addingTimeInterval(-86_400 * 30), notValidAfter: Date().addingTimeInterval(-86_400),
+            notValidBefore: Date().addingTimeInterval(-86_400 * 30), notValidAfter: notValidAfter,
             issuer: name, subject: name, signatureAlgorithm: .sha256WithRSAEncryption,
             extensions: try Certificate.Extensions { try ExtendedKeyUsage([.codeSigning]) },
             issuerPrivateKey: .init(privateKey)
