@@ -4,6 +4,7 @@ import NIOExtras
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import OCSDashboard
 import OCSFeed
 import OCSStorage
 import ServiceLifecycle
@@ -82,7 +83,11 @@ public final class HTTPServer: Service, Sendable {
                 audit: AuditLog(database: database), tokens: TokenStore(database: database),
                 catalog: .embedded, threadPool: threadPool, logger: logger
             ),
-            health: HealthEndpoint(state: ServerState(database: database), signer: feeds.signer, threadPool: threadPool, logger: logger)
+            health: HealthEndpoint(state: ServerState(database: database), signer: feeds.signer, threadPool: threadPool, logger: logger),
+            dashboard: Dashboard(
+                database: database, staleAfterSeconds: configuration.staleAfterSeconds, isTLS: configuration.tls != nil,
+                threadPool: threadPool, logger: logger
+            )
         )
     }
 
