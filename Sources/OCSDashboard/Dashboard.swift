@@ -188,7 +188,8 @@ public struct Dashboard: Sendable {
         }
         let path = components.path
         let query = (components.queryItems ?? []).reduce(into: [String: String]()) { $0[$1.name] = $1.value ?? "" }
-        if path == Stylesheet.path { return stylesheet(request) }
+        if path == Stylesheet.path { return asset(request, Stylesheet.text, type: "text/css; charset=utf-8", tag: Self.stylesheetTag) }
+        if path == Stylesheet.iconPath { return asset(request, Stylesheet.icon, type: "image/svg+xml", tag: Self.iconTag) }
         if path == "/ui" { return .redirect("/ui/") }
         let segments = path.dropFirst("/ui/".count).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
 
@@ -407,22 +408,26 @@ public struct Dashboard: Sendable {
 
     // MARK: Static
 
-    private func stylesheet(_ request: DashboardRequest) -> DashboardResponse {
-        let tag = Self.stylesheetTag
+    /// A static file, cached a day and revalidated by its ETag.
+    private func asset(_ request: DashboardRequest, _ text: String, type: String, tag: String) -> DashboardResponse {
         if request.headers[canonicalForm: "If-None-Match"].contains(where: { $0 == tag || $0 == "*" }) {
             return DashboardResponse(status: .notModified, headers: ["ETag": tag, "Cache-Control": "public, max-age=86400"])
         }
         return DashboardResponse(
-            status: .ok, headers: ["Content-Type": "text/css; charset=utf-8", "ETag": tag, "Cache-Control": "public, max-age=86400"],
-            body: Array(Stylesheet.text.utf8)
+            status: .ok, headers: ["Content-Type": type, "ETag": tag, "Cache-Control": "public, max-age=86400"],
+            body: Array(text.utf8)
         )
     }
 
-    static let stylesheetTag: String = {
+    static let stylesheetTag = entityTag(Stylesheet.text)
+    static let iconTag = entityTag(Stylesheet.icon)
+
+    /// A quoted FNV-1a hash of the content.
+    static func entityTag(_ text: String) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in Stylesheet.text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         return "\"\(String(hash, radix: 16))\""
-    }()
+    }
 
     // MARK: Request parts
 

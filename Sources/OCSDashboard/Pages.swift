@@ -42,7 +42,7 @@ public enum Pages {
         return """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">\
-            <title>\(title) · ocs</title><link rel="stylesheet" href="\(Stylesheet.path)"></head>
+            <title>\(title) · ocs</title><link rel="stylesheet" href="\(Stylesheet.path)"><link rel="icon" href="\(Stylesheet.iconPath)" type="image/svg+xml"></head>
             <body>\(header)<main>\(notice)\(content)</main></body></html>
 
             """

@@ -2,6 +2,13 @@
 /// `Content-Security-Policy: default-src 'self'` holds without exceptions.
 enum Stylesheet {
     static let path = "/ui/static/ocs.css"
+    static let iconPath = "/ui/static/icon.svg"
+
+    /// The tab icon: a shield, so browsers do not ask for /favicon.ico.
+    static let icon = """
+        <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><path d="M16 2 4 7v8c0 7.5 5.1 13.3 12 15 6.9-1.7 12-7.5 12-15V7z" fill="#14213d"/>\
+        <path d="m10 16 4 4 8-9" fill="none" stroke="#2e8b57" stroke-width="3"/></svg>
+        """
 
     static let text = """
         :root { --ink: #1d2430; --muted: #5b6472; --line: #d8dde5; --bg: #f6f7f9; --accent: #1f5fbf;
@@ -19,7 +26,8 @@ enum Stylesheet {
         h2 { font-size: 1.1rem; margin: 1.6rem 0 .6rem; }
         a { color: var(--accent); }
         .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(180px, 1fr)); gap: .8rem; }
-        .card { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .8rem 1rem; }
+        .card { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .8rem 1rem; color: inherit; text-decoration: none; }
+        a.card:hover { border-color: var(--accent); }
         .card .value { font-size: 1.8rem; font-weight: 700; }
         .card .label { color: var(--muted); }
         .card.warn .value { color: var(--blocked); }
