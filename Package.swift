@@ -68,11 +68,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The web dashboard under /ui/: escaping HTML builders, pages, SVG coverage bars, sessions and CSRF.
+        .target(
+            name: "OCSDashboard",
+            dependencies: [
+                "OCSDomain", "OCSStorage", "OCSRuleFiles",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // HTTP on SwiftNIO: the listener, routing and the feed endpoint.
         .target(
             name: "OCSServer",
             dependencies: [
-                "OCSDomain", "OCSFeed", "OCSStorage", "OCSRuleFiles",
+                "OCSDomain", "OCSFeed", "OCSStorage", "OCSRuleFiles", "OCSDashboard",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -115,6 +126,16 @@ let package = Package(
         .testTarget(name: "OCSStorageTests", dependencies: ["OCSStorage", "OCSTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "OCSSigningTests", dependencies: ["OCSSigning", "OCSDomain", "OCSTestSupport"]),
         .testTarget(name: "OCSFeedTests", dependencies: ["OCSFeed", "OCSTestSupport"]),
+        .testTarget(
+            name: "OCSDashboardTests",
+            dependencies: [
+                "OCSDashboard", "OCSTestSupport", "OCSStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The HTTP handlers in process, on SwiftNIO's EmbeddedChannel.
         .testTarget(
             name: "OCSServerTests",

@@ -18,7 +18,22 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# The dashboard's browser test: headless Chromium driven by Selenium (Debian's python3-selenium,
+# run by /usr/bin/python3), installed only when missing.
+browser_packages=(chromium chromium-driver python3-selenium)
+missing=()
+for package in "${browser_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
 swift build --build-tests
+# Includes DashboardEndToEndTests, which runs Tests/Browser/dashboard_test.py against a real server.
 swift test --skip-build
 
 # Deployment: the systemd unit (systemd-analyze), then the Docker runtime stage in a debootstrapped

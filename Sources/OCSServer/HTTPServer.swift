@@ -4,6 +4,7 @@ import NIOExtras
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import OCSDashboard
 import OCSFeed
 import OCSStorage
 import ServiceLifecycle
@@ -86,7 +87,11 @@ public final class HTTPServer: Service, Sendable {
                 catalog: .embedded, threadPool: threadPool, logger: logger
             ),
             health: HealthEndpoint(state: ServerState(database: database), signer: feeds.signer, threadPool: threadPool, logger: logger),
-            metrics: MetricsEndpoint(metrics: metrics, checkIns: CheckInStore(database: database), rules: RuleStore(database: database), threadPool: threadPool)
+            metrics: MetricsEndpoint(metrics: metrics, checkIns: CheckInStore(database: database), rules: RuleStore(database: database), threadPool: threadPool),
+            dashboard: Dashboard(
+                database: database, staleAfterSeconds: configuration.staleAfterSeconds, isTLS: configuration.tls != nil,
+                threadPool: threadPool, logger: logger
+            )
         )
     }
 

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import OCSDashboard
 import OCSStorage
 
 /// Who answers a request the router admitted.
@@ -9,6 +10,8 @@ enum Endpoint: Sendable {
     case metrics
     /// The admin API, for a caller whose token was checked at the head.
     case api(caller: APIToken)
+    /// The dashboard under `/ui/`; a form POST carries the session checked at the head.
+    case dashboard(session: DashboardSession?)
 }
 
 extension Endpoint {
@@ -19,6 +22,7 @@ extension Endpoint {
         case .health: "health"
         case .metrics: "metrics"
         case .api: "api"
+        case .dashboard: "dashboard"
         }
     }
 }
@@ -38,11 +42,15 @@ struct Router: Sendable {
     let api: AdminAPI
     let health: HealthEndpoint
     let metrics: MetricsEndpoint
+    let dashboard: Dashboard
 
     func admit(_ head: HTTPRequestHead, on eventLoop: any EventLoop) -> Admission {
         let path = Self.path(of: head)
         if path.hasPrefix(AdminAPI.prefix) {
             return api.admit(head, on: eventLoop)
+        }
+        if Dashboard.handles(path: path) {
+            return Self.admission(dashboard.admit(head, on: eventLoop))
         }
         let endpoint: Endpoint
         switch path {
@@ -65,14 +73,32 @@ struct Router: Sendable {
     func respond(to request: HTTPRequest, with endpoint: Endpoint, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
         switch endpoint {
         case .feed:
-            feed.respond(to: request, on: eventLoop)
+            return feed.respond(to: request, on: eventLoop)
         case .health:
-            health.respond(to: request, on: eventLoop)
+            return health.respond(to: request, on: eventLoop)
         case .metrics:
-            metrics.respond(to: request, on: eventLoop)
+            return metrics.respond(to: request, on: eventLoop)
         case .api(let caller):
-            api.respond(to: request, caller: caller, on: eventLoop)
+            return api.respond(to: request, caller: caller, on: eventLoop)
+        case .dashboard(let session):
+            let asked = DashboardRequest(
+                method: request.head.method, uri: request.head.uri, headers: request.head.headers,
+                body: request.body.map { Array($0.readableBytesView) } ?? [], remoteAddress: request.remoteAddress
+            )
+            return dashboard.respond(to: asked, session: session, on: eventLoop).map(Self.response)
         }
+    }
+
+    private static func admission(_ decision: DashboardAdmission) -> Admission {
+        switch decision {
+        case .accept(let session): .accept(.dashboard(session: session))
+        case .refuse(let response): .refuse(Self.response(response))
+        case .decideLater(let later): .decideLater(later.map(Self.admission))
+        }
+    }
+
+    private static func response(_ response: DashboardResponse) -> HTTPResponse {
+        HTTPResponse(status: response.status, headers: response.headers, body: response.body.isEmpty ? nil : ByteBuffer(bytes: response.body))
     }
 
     /// A refusal in the form of the endpoint the request was for: JSON for the API, else text.

@@ -1,9 +1,10 @@
 /// A line diff by longest common subsequence: unchanged lines indented, removed `-`, added `+`.
-/// Rules are a few dozen lines, so the quadratic table is small.
-struct LineDiff {
-    let lines: [String]
+/// Rules are a few dozen lines, so the quadratic table is small. The CLI's `rules diff` and the
+/// dashboard's rule page both show it.
+public struct LineDiff: Sendable {
+    public let lines: [String]
 
-    init(_ old: [Substring], _ new: [Substring]) {
+    public init(_ old: [Substring], _ new: [Substring]) {
         var common = Array(repeating: Array(repeating: 0, count: new.count + 1), count: old.count + 1)
         for i in stride(from: old.count - 1, through: 0, by: -1) {
             for j in stride(from: new.count - 1, through: 0, by: -1) {

@@ -1,0 +1,509 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import OCSDomain
+import OCSRuleFiles
+import OCSStorage
+
+/// A dashboard response: status, headers (the security headers included) and body.
+public struct DashboardResponse: Sendable {
+    public var status: HTTPResponseStatus
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+
+    public init(status: HTTPResponseStatus, headers: HTTPHeaders = [:], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        for (name, value) in Dashboard.securityHeaders where !self.headers.contains(name: name) {
+            self.headers.add(name: name, value: value)
+        }
+    }
+
+    public static func html(_ status: HTTPResponseStatus, _ page: HTML, headers: HTTPHeaders = [:]) -> DashboardResponse {
+        var all: HTTPHeaders = ["Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"]
+        all.add(contentsOf: headers)
+        return DashboardResponse(status: status, headers: all, body: Array(page.text.utf8))
+    }
+
+    /// `303 See Other` to `location` (a `/ui/` path this module built).
+    public static func redirect(_ location: String, headers: HTTPHeaders = [:]) -> DashboardResponse {
+        var all: HTTPHeaders = ["Location": location, "Cache-Control": "no-store"]
+        all.add(contentsOf: headers)
+        return DashboardResponse(status: .seeOther, headers: all)
+    }
+}
+
+/// What the dashboard decides at a request's head, before any body is read.
+public enum DashboardAdmission: Sendable {
+    /// Read the body (if any) and respond; `session` is set for POSTs checked at the head.
+    case accept(session: DashboardSession?)
+    case refuse(DashboardResponse)
+    case decideLater(EventLoopFuture<DashboardAdmission>)
+}
+
+/// A request as the dashboard needs it.
+public struct DashboardRequest: Sendable {
+    public var method: HTTPMethod
+    public var uri: String
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+    public var remoteAddress: String?
+
+    public init(method: HTTPMethod, uri: String, headers: HTTPHeaders, body: [UInt8] = [], remoteAddress: String? = nil) {
+        self.method = method
+        self.uri = uri
+        self.headers = headers
+        self.body = body
+        self.remoteAddress = remoteAddress
+    }
+}
+
+/// The web dashboard under `/ui/`: server-rendered pages over the same stores as the admin API,
+/// signed in with an API token, a session cookie, CSRF tokens on every form that changes state.
+/// Every database call runs on the thread pool.
+public struct Dashboard: Sendable {
+    public static let prefix = "/ui"
+    static let cookieName = "ocs_session"
+    /// Largest form body taken: forms here hold a token and a few numbers.
+    static let maximumFormSize = 16 * 1024
+
+    /// Sent with every `/ui/` response.
+    public static let securityHeaders: [(String, String)] = [
+        ("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        ("X-Frame-Options", "DENY"),
+    ]
+
+    let rules: RuleStore
+    let checkIns: CheckInStore
+    let fleet: FleetStore
+    let audit: AuditLog
+    let sessions: DashboardSessionStore
+    let staleAfterSeconds: Int
+    /// Whether the server terminates TLS: session cookies are then `Secure`.
+    let isTLS: Bool
+    let catalog: BuildCatalog
+    let threadPool: NIOThreadPool
+    let logger: Logger
+
+    public init(database: OCSDatabase, staleAfterSeconds: Int, isTLS: Bool, catalog: BuildCatalog = .embedded, threadPool: NIOThreadPool, logger: Logger) {
+        rules = RuleStore(database: database)
+        checkIns = CheckInStore(database: database)
+        fleet = FleetStore(database: database, catalog: catalog)
+        audit = AuditLog(database: database)
+        sessions = DashboardSessionStore(database: database)
+        self.staleAfterSeconds = staleAfterSeconds
+        self.isTLS = isTLS
+        self.catalog = catalog
+        self.threadPool = threadPool
+        self.logger = logger
+    }
+
+    public static func handles(path: Substring) -> Bool {
+        path == prefix || path.hasPrefix(prefix + "/")
+    }
+
+    // MARK: Admission
+
+    /// Decides at the head: pages are GET/HEAD without a body; forms are POSTs with bounded
+    /// bodies; a POST other than sign-in needs a live session (checked off the event loop) and,
+    /// except sign-out, the publisher role. Refused bodies are never read.
+    public func admit(_ head: HTTPRequestHead, on eventLoop: any EventLoop) -> DashboardAdmission {
+        let path = head.uri.prefix { $0 != "?" && $0 != "#" }
+        switch head.method {
+        case .GET, .HEAD:
+            if head.announcesBody { return .refuse(Self.page(.payloadTooLarge, "Request body not allowed", "Pages take no request body.")) }
+            return .accept(session: nil)
+        case .POST:
+            break
+        default:
+            var response = Self.page(.methodNotAllowed, "Method not allowed", "Use GET for pages and POST for forms.")
+            response.headers.add(name: "Allow", value: "GET, HEAD, POST")
+            return .refuse(response)
+        }
+        if let length = head.contentLength, length > Self.maximumFormSize {
+            return .refuse(Self.page(.payloadTooLarge, "Form too large", "A form body may hold at most \(Self.maximumFormSize) bytes."))
+        }
+        if path == "/ui/login" { return .accept(session: nil) }
+        guard let secret = Self.cookie(Self.cookieName, in: head.headers) else {
+            return .refuse(.redirect("/ui/login"))
+        }
+        let remoteAddress: String? = nil
+        let decision = threadPool.runIfActive(eventLoop: eventLoop) { [sessions, audit] () -> DashboardAdmission in
+            guard let session = try sessions.session(secret: secret) else { return .refuse(.redirect("/ui/login")) }
+            if path != "/ui/logout", session.role < .publisher {
+                let action = Self.auditAction(path: path)
+                try audit.append(AuditEntry(
+                    actor: session.actor, action: action.action, ruleID: action.rule, revision: nil, remoteAddress: remoteAddress,
+                    outcome: "refused: 403 dashboard: token '\(session.actor)' has role \(session.role.rawValue); this needs publisher"
+                ))
+                return .refuse(Self.page(.forbidden, "Not allowed", "Your token has role \(session.role.rawValue): changing rules needs publisher."))
+            }
+            return .accept(session: session)
+        }.recover { [logger] error in
+            logger.error("dashboard session lookup failed", metadata: ["error": "\(error)"])
+            return .refuse(Self.page(.internalServerError, "Internal error", "See the server log."))
+        }
+        return .decideLater(decision)
+    }
+
+    /// The audit action and rule of a dashboard form, by its path.
+    static func auditAction(path: Substring) -> (action: String, rule: String?) {
+        let parts = path.split(separator: "/").map(String.init)
+        if parts.count == 4, parts[1] == "rules" {
+            let action = ["publish": "rule.publish", "rollback": "rule.publish", "retire": "rule.retire"][parts[3]] ?? "dashboard.post"
+            return (action, RuleValidator.isValidID(parts[2]) ? parts[2] : nil)
+        }
+        return ("dashboard.post", nil)
+    }
+
+    // MARK: Responding
+
+    public func respond(to request: DashboardRequest, session: DashboardSession?, on eventLoop: any EventLoop) -> EventLoopFuture<DashboardResponse> {
+        threadPool.runIfActive(eventLoop: eventLoop) { handle(request, session: session) }.flatMapErrorThrowing { [logger] error in
+            logger.error("dashboard request failed", metadata: ["error": "\(error)"])
+            return Self.page(.internalServerError, "Internal error", "See the server log.")
+        }
+    }
+
+    /// Answers one request. Blocking.
+    public func handle(_ request: DashboardRequest, session given: DashboardSession?) -> DashboardResponse {
+        do {
+            return try route(request, session: given)
+        } catch let error as DashboardInputError {
+            return error.response
+        } catch {
+            logger.error("dashboard request failed", metadata: ["error": "\(error)"])
+            return Self.page(.internalServerError, "Internal error", "See the server log.")
+        }
+    }
+
+    private func route(_ request: DashboardRequest, session given: DashboardSession?) throws -> DashboardResponse {
+        guard let components = URLComponents(string: request.uri) else {
+            return Self.page(.badRequest, "Bad request", "The request URI is not valid.")
+        }
+        let path = components.path
+        let query = (components.queryItems ?? []).reduce(into: [String: String]()) { $0[$1.name] = $1.value ?? "" }
+        if path == Stylesheet.path { return asset(request, Stylesheet.text, type: "text/css; charset=utf-8", tag: Self.stylesheetTag) }
+        if path == Stylesheet.iconPath { return asset(request, Stylesheet.icon, type: "image/svg+xml", tag: Self.iconTag) }
+        if path == "/ui" { return .redirect("/ui/") }
+        let segments = path.dropFirst("/ui/".count).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+
+        if path == "/ui/login" {
+            if request.method == .POST { return try signIn(request) }
+            if let secret = Self.cookie(Self.cookieName, in: request.headers), try sessions.session(secret: secret) != nil { return .redirect("/ui/") }
+            return .html(.ok, Pages.login(message: nil))
+        }
+
+        // Everything else needs a session: POSTs were checked at the head, pages are checked here.
+        var session = given
+        if session == nil, let secret = Self.cookie(Self.cookieName, in: request.headers) {
+            session = try sessions.session(secret: secret)
+        }
+        guard let session else { return .redirect("/ui/login") }
+        let viewer = Pages.Viewer(name: session.actor, canPublish: session.role >= .publisher, csrf: session.csrf)
+
+        if request.method == .POST {
+            let form = try Self.form(request)
+            guard let sent = form["csrf"], Self.constantTimeEqual(sent, session.csrf) else {
+                return Self.page(.forbidden, "Form expired", "The form's CSRF token does not match your session: reload the page and try again.", viewer: viewer)
+            }
+            if path == "/ui/logout" {
+                if let secret = Self.cookie(Self.cookieName, in: request.headers) { try sessions.close(secret: secret) }
+                return .redirect("/ui/login", headers: ["Set-Cookie": clearCookie])
+            }
+            guard segments.count == 3, segments[0] == "rules" else {
+                return Self.page(.notFound, "Not found", "No such form.", viewer: viewer)
+            }
+            return try change(rule: segments[1], action: segments[2], form: form, request: request, session: session, viewer: viewer)
+        }
+
+        switch (segments.count, segments.first ?? "") {
+        case (1, ""):
+            let published = try rules.all(state: .published).map { (rule: $0.rule, revision: $0.revision) }
+            let summary = try fleet.summary(rules: published, staleSince: staleSince, staleAfterSeconds: staleAfterSeconds)
+            return .html(.ok, Pages.overview(summary, viewer: viewer))
+        case (1, "rules"):
+            return .html(.ok, Pages.rules(try rules.all(), viewer: viewer))
+        case (2, "rules"):
+            return try rulePage(segments[1], viewer: viewer, notice: Self.doneNotice(query["done"]))
+        case (3, "rules") where segments[2] == "hosts":
+            return try ruleHosts(segments[1], query: query, viewer: viewer)
+        case (1, "hosts"):
+            return try hostList(query: query, viewer: viewer)
+        case (2, "hosts"):
+            return try hostPage(segments[1], query: query, viewer: viewer)
+        case (1, "audit"):
+            return try auditPage(query: query, viewer: viewer)
+        default:
+            return Self.page(.notFound, "Not found", "No such page.", viewer: viewer)
+        }
+    }
+
+    var staleSince: Date {
+        Date().addingTimeInterval(-TimeInterval(staleAfterSeconds))
+    }
+
+    // MARK: Sign in and out
+
+    private func signIn(_ request: DashboardRequest) throws -> DashboardResponse {
+        let form = try Self.form(request)
+        guard let token = form["token"]?.trimmingCharacters(in: .whitespaces), !token.isEmpty, token.utf8.count <= 256,
+              let opened = try sessions.open(apiSecret: token, remoteAddress: request.remoteAddress)
+        else {
+            return .html(.unauthorized, Pages.login(message: "That is not a live API token."))
+        }
+        var cookie = "\(Self.cookieName)=\(opened.secret); Path=/ui; Max-Age=\(Int(DashboardSessionStore.lifetime)); HttpOnly; SameSite=Strict"
+        if isTLS { cookie += "; Secure" }
+        return .redirect("/ui/", headers: ["Set-Cookie": cookie])
+    }
+
+    var clearCookie: String {
+        "\(Self.cookieName)=; Path=/ui; Max-Age=0; HttpOnly; SameSite=Strict" + (isTLS ? "; Secure" : "")
+    }
+
+    // MARK: Rules
+
+    private func rulePage(_ id: String, viewer: Pages.Viewer, notice: HTML = .empty, status: HTTPResponseStatus = .ok) throws -> DashboardResponse {
+        guard RuleValidator.isValidID(id), let record = try rules.record(id: id) else {
+            return Self.page(.notFound, "No such rule", "There is no rule with that id.", viewer: viewer)
+        }
+        let revisions = try rules.revisions(id: id)
+        let latest = revisions.last
+        var diff: LineDiff?
+        if record.latestRevision > record.revision, let served = revisions.first(where: { $0.revision == record.revision }), let latest {
+            let encoder = RuleDocumentEncoder()
+            diff = LineDiff(
+                try encoder.yaml(for: served.rule).split(separator: "\n", omittingEmptySubsequences: false),
+                try encoder.yaml(for: latest.rule).split(separator: "\n", omittingEmptySubsequences: false)
+            )
+        }
+        let coverage = record.rule.state == .published ? try fleet.coverage(of: record.rule, revision: record.revision, staleSince: staleSince) : nil
+        let pending = record.rule.state == .draft || record.latestRevision > record.revision
+        let impact = pending ? try latest.map { try fleet.hostsByBuild(appliedTo: $0.rule) } : nil
+        let page = Pages.RulePage(record: record, revisions: revisions, diff: diff, coverage: coverage, impact: impact)
+        return .html(status, Pages.rule(page, viewer: viewer, notice: notice))
+    }
+
+    private static func doneNotice(_ done: String?) -> HTML {
+        switch done {
+        case "published": Pages.notice("Published.")
+        case "retired": Pages.notice("Retired.")
+        case "rolledback": Pages.notice("Rolled back.")
+        default: .empty
+        }
+    }
+
+    /// Publish, retire or roll back through the same `RuleStore` calls as the API, which audit them.
+    private func change(rule id: String, action: String, form: [String: String], request: DashboardRequest, session: DashboardSession, viewer: Pages.Viewer) throws -> DashboardResponse {
+        guard RuleValidator.isValidID(id) else { return Self.page(.notFound, "No such rule", "There is no rule with that id.", viewer: viewer) }
+        guard session.role >= .publisher else {
+            return Self.page(.forbidden, "Not allowed", "Changing rules needs the publisher role.", viewer: viewer)
+        }
+        let context = ChangeContext(actor: session.actor, remoteAddress: request.remoteAddress)
+        let expected = try form["expected"].map { text in
+            guard let value = Int(text), value >= 1 else { throw DashboardInputError(response: Self.page(.badRequest, "Bad form", "expected is not a revision number.", viewer: viewer)) }
+            return value
+        }
+        let done: String
+        do {
+            switch action {
+            case "publish":
+                try rules.publish(id: id, expectedRevision: expected, context: context)
+                done = "published"
+            case "retire":
+                try rules.retire(id: id, expectedRevision: expected, context: context)
+                done = "retired"
+            case "rollback":
+                guard let revision = form["revision"].flatMap(Int.init), revision >= 1 else {
+                    return Self.page(.badRequest, "Bad form", "Choose a revision to roll back to.", viewer: viewer)
+                }
+                try rules.publish(id: id, revision: revision, expectedRevision: expected, context: context)
+                done = "rolledback"
+            default:
+                return Self.page(.notFound, "Not found", "No such form.", viewer: viewer)
+            }
+        } catch {
+            let status: HTTPResponseStatus
+            switch error {
+            case .notFound: status = .notFound
+            case .noSuchRevision: status = .unprocessableEntity
+            case .stale: status = .preconditionFailed
+            case .conflict: status = .conflict
+            case .storage: throw error
+            }
+            return try rulePage(id, viewer: viewer, notice: Pages.notice(error.description, error: true), status: status)
+        }
+        return .redirect(UILink.path("rules", id, query: [("done", done)]))
+    }
+
+    private func ruleHosts(_ id: String, query: [String: String], viewer: Pages.Viewer) throws -> DashboardResponse {
+        guard RuleValidator.isValidID(id), let record = try rules.record(id: id) else {
+            return Self.page(.notFound, "No such rule", "There is no rule with that id.", viewer: viewer)
+        }
+        guard record.rule.state == .published else {
+            return Self.page(.conflict, "Not published", "Coverage is of published rules; the rule page shows a draft's impact.", viewer: viewer)
+        }
+        let name = query["state"] ?? "exposed"
+        guard let selection = CoverageSelection(name: name) else {
+            return Self.page(.badRequest, "Bad state", "state is one of \(CoverageSelection.names.joined(separator: ", ")).", viewer: viewer)
+        }
+        let page = try Self.pageRequest(query, viewer: viewer)
+        let staleSince = self.staleSince
+        let hosts = try fleet.hosts(of: record.rule, in: selection.states, staleSince: staleSince, page: page)
+        return .html(.ok, Pages.ruleHosts(rule: id, state: selection.name, hosts: hosts.items, next: hosts.next?.token, staleSince: staleSince, catalog: catalog, viewer: viewer))
+    }
+
+    // MARK: Hosts
+
+    private func hostList(query: [String: String], viewer: Pages.Viewer) throws -> DashboardResponse {
+        var filter = HostFilter()
+        switch query["stale"] ?? "" {
+        case "": break
+        case "true": filter.stale = true
+        case "false": filter.stale = false
+        default: return Self.page(.badRequest, "Bad filter", "stale is true or false.", viewer: viewer)
+        }
+        if let text = query["product"], !text.isEmpty {
+            guard let product = ExchangeProduct(rawValue: text) else {
+                return Self.page(.badRequest, "Bad filter", "product is one of \(ExchangeProduct.allCases.map(\.rawValue).joined(separator: ", ")).", viewer: viewer)
+            }
+            filter.product = product
+        }
+        if let cu = query["cu"], !cu.isEmpty { filter.cumulativeUpdate = String(cu.prefix(40)) }
+        if let name = query["name"], !name.isEmpty { filter.name = String(name.prefix(200)) }
+        let staleSince = self.staleSince
+        let hosts = try checkIns.hosts(filter, staleSince: staleSince, catalog: catalog, page: try Self.pageRequest(query, viewer: viewer))
+        return .html(.ok, Pages.hosts(hosts.items, filter: filter, next: hosts.next?.token, staleSince: staleSince, catalog: catalog, viewer: viewer))
+    }
+
+    private func hostPage(_ text: String, query: [String: String], viewer: Pages.Viewer) throws -> DashboardResponse {
+        guard let reference = HostReference(text), let host = try checkIns.host(reference) else {
+            return Self.page(.notFound, "No such host", "There is no host with that id, serverId or name.", viewer: viewer)
+        }
+        let history = try checkIns.history(hostID: host.id, page: try Self.pageRequest(query, kind: .history, viewer: viewer))
+        return .html(.ok, Pages.host(host, history: history.items, next: history.next?.token, staleSince: staleSince, catalog: catalog, viewer: viewer))
+    }
+
+    // MARK: Audit
+
+    private func auditPage(query: [String: String], viewer: Pages.Viewer) throws -> DashboardResponse {
+        func value(_ name: String) -> String? { query[name].flatMap { $0.isEmpty ? nil : String($0.prefix(200)) } }
+        let shown = Pages.AuditQuery(rule: value("rule"), actor: value("actor"), since: value("since"), until: value("until"))
+        var filter = AuditLog.Filter(ruleID: shown.rule, actor: shown.actor)
+        for (name, text) in [("since", shown.since), ("until", shown.until)] {
+            guard let text else { continue }
+            guard let date = try? Date(text, strategy: .iso8601) else {
+                return Self.page(.badRequest, "Bad filter", "\(name) is an ISO 8601 time like 2026-11-23T06:00:00Z.", viewer: viewer)
+            }
+            if name == "since" { filter.since = date } else { filter.until = date }
+        }
+        let entries = try audit.entries(filter, page: try Self.pageRequest(query, kind: .audit, viewer: viewer))
+        return .html(.ok, Pages.audit(entries.items, query: shown, next: entries.next?.token, viewer: viewer))
+    }
+
+    // MARK: Static
+
+    /// A static file, cached a day and revalidated by its ETag.
+    private func asset(_ request: DashboardRequest, _ text: String, type: String, tag: String) -> DashboardResponse {
+        if request.headers[canonicalForm: "If-None-Match"].contains(where: { $0 == tag || $0 == "*" }) {
+            return DashboardResponse(status: .notModified, headers: ["ETag": tag, "Cache-Control": "public, max-age=86400"])
+        }
+        return DashboardResponse(
+            status: .ok, headers: ["Content-Type": type, "ETag": tag, "Cache-Control": "public, max-age=86400"],
+            body: Array(text.utf8)
+        )
+    }
+
+    static let stylesheetTag = entityTag(Stylesheet.text)
+    static let iconTag = entityTag(Stylesheet.icon)
+
+    /// A quoted FNV-1a hash of the content.
+    static func entityTag(_ text: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return "\"\(String(hash, radix: 16))\""
+    }
+
+    // MARK: Request parts
+
+    static func pageRequest(_ query: [String: String], kind: PageCursor.Kind = .hosts, viewer: Pages.Viewer) throws -> PageRequest {
+        do {
+            return try PageRequest.parse(limit: query["limit"], cursor: query["cursor"].flatMap { $0.isEmpty ? nil : $0 }, kind: kind)
+        } catch {
+            throw DashboardInputError(response: page(.badRequest, "Bad page", error.description, viewer: viewer))
+        }
+    }
+
+    /// An `application/x-www-form-urlencoded` body as names and values (the first of each name).
+    static func form(_ request: DashboardRequest) throws -> [String: String] {
+        let type = request.headers.first(name: "Content-Type")?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard type == "application/x-www-form-urlencoded" else {
+            throw DashboardInputError(response: page(.unsupportedMediaType, "Unsupported form", "Forms are sent as application/x-www-form-urlencoded."))
+        }
+        guard request.body.count <= maximumFormSize else {
+            throw DashboardInputError(response: page(.payloadTooLarge, "Form too large", "A form body may hold at most \(maximumFormSize) bytes."))
+        }
+        guard let text = String(validating: request.body, as: UTF8.self) else {
+            throw DashboardInputError(response: page(.badRequest, "Bad form", "The form is not UTF-8."))
+        }
+        return parseForm(text)
+    }
+
+    /// Decodes `a=1&b=x+y%21`: `+` is a space, percent escapes are bytes of UTF-8.
+    public static func parseForm(_ text: String) -> [String: String] {
+        var components = URLComponents()
+        components.percentEncodedQuery = text.replacingOccurrences(of: "+", with: "%20")
+        var fields: [String: String] = [:]
+        for item in components.queryItems ?? [] where fields[item.name] == nil {
+            fields[item.name] = item.value ?? ""
+        }
+        return fields
+    }
+
+    /// A cookie's value from the `Cookie` headers.
+    static func cookie(_ name: String, in headers: HTTPHeaders) -> String? {
+        for header in headers[canonicalForm: "Cookie"] {
+            for pair in header.split(separator: ";") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == name {
+                    let value = parts[1].trimmingCharacters(in: .whitespaces)
+                    return value.isEmpty ? nil : value
+                }
+            }
+        }
+        return nil
+    }
+
+    static func constantTimeEqual(_ lhs: String, _ rhs: String) -> Bool {
+        let left = Array(lhs.utf8), right = Array(rhs.utf8)
+        guard left.count == right.count else { return false }
+        var difference: UInt8 = 0
+        for (a, b) in zip(left, right) { difference |= a ^ b }
+        return difference == 0
+    }
+
+    static func page(_ status: HTTPResponseStatus, _ title: String, _ message: String, viewer: Pages.Viewer? = nil) -> DashboardResponse {
+        .html(status, Pages.error(title: title, message: message, viewer: viewer))
+    }
+}
+
+/// A request the dashboard refuses before touching data; carries its response.
+struct DashboardInputError: Error {
+    let response: DashboardResponse
+}
+
+extension HTTPRequestHead {
+    var announcesBody: Bool {
+        if headers.contains(name: "Transfer-Encoding") { return true }
+        return (contentLength ?? 0) > 0
+    }
+
+    var contentLength: Int? {
+        headers.first(name: "Content-Length").flatMap { Int($0) }
+    }
+}

@@ -1,0 +1,408 @@
+import Foundation
+import OCSDomain
+import OCSStorage
+
+/// The dashboard's pages as HTML, from values already read: no I/O here, so every page can be
+/// rendered and checked in unit tests.
+public enum Pages {
+    /// Who is looking: their name and whether they may change rules (forms are shown only then).
+    public struct Viewer: Sendable {
+        public let name: String
+        public let canPublish: Bool
+        public let csrf: String
+
+        public init(name: String, canPublish: Bool, csrf: String) {
+            self.name = name
+            self.canPublish = canPublish
+            self.csrf = csrf
+        }
+    }
+
+    public enum Section: String, Sendable { case overview, rules, hosts, audit }
+
+    /// The page frame: navigation, who is signed in, sign-out.
+    public static func layout(title: String, section: Section?, viewer: Viewer?, notice: HTML = .empty, _ content: HTML) -> HTML {
+        let nav: [(Section, String, String)] = [
+            (.overview, "Overview", UILink.root), (.rules, "Rules", UILink.path("rules")),
+            (.hosts, "Hosts", UILink.path("hosts")), (.audit, "Audit", UILink.path("audit")),
+        ]
+        var header: HTML = ""
+        if let viewer {
+            let links = nav.map { item -> HTML in
+                item.0 == section ? "<a class=\"current\" href=\"\(item.2)\">\(item.1)</a>" : "<a href=\"\(item.2)\">\(item.1)</a>"
+            }
+            header = """
+                <header class="top"><span class="brand">ocs</span><nav>\(HTML.join(links, separator: " · "))</nav>\
+                <div class="who"><span id="signed-in-as">\(viewer.name)\(viewer.canPublish ? "" : " (reader)")</span>\
+                <form method="post" action="\(UILink.path("logout"))">\(csrfField(viewer))<button class="secondary" type="submit">Sign out</button></form></div></header>
+                """
+        } else {
+            header = "<header class=\"top\"><span class=\"brand\">ocs</span></header>"
+        }
+        return """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">\
+            <title>\(title) · ocs</title><link rel="stylesheet" href="\(Stylesheet.path)"><link rel="icon" href="\(Stylesheet.iconPath)" type="image/svg+xml"></head>
+            <body>\(header)<main>\(notice)\(content)</main></body></html>
+
+            """
+    }
+
+    static func csrfField(_ viewer: Viewer) -> HTML {
+        "<input type=\"hidden\" name=\"csrf\" value=\"\(viewer.csrf)\">"
+    }
+
+    public static func notice(_ message: String, error: Bool = false) -> HTML {
+        "<div class=\"notice\(error ? " error" : "")\" role=\"status\">\(message)</div>"
+    }
+
+    // MARK: Sign in
+
+    public static func login(message: String?) -> HTML {
+        layout(title: "Sign in", section: nil, viewer: nil, notice: message.map { notice($0, error: true) } ?? .empty, """
+            <div class="login"><h1>Sign in</h1>
+            <form method="post" action="\(UILink.path("login"))">
+            <label for="token">API token</label>
+            <input id="token" name="token" type="password" autocomplete="off" required>
+            <button type="submit" id="sign-in">Sign in</button></form>
+            <p class="muted">Use a token from <code>ocs tokens create</code>. Readers may look; publishers may also publish, retire and roll back rules.</p></div>
+            """)
+    }
+
+    // MARK: Overview
+
+    public static func overview(_ summary: FleetSummary, viewer: Viewer) -> HTML {
+        let hosts = summary.hosts
+        let cards: HTML = """
+            <div class="cards">
+            <a class="card" href="\(UILink.path("hosts"))"><div class="value" id="hosts-total">\(hosts.total)</div><div class="label">hosts</div></a>
+            <a class="card\(hosts.stale > 0 ? " warn" : "")" href="\(UILink.path("hosts", query: [("stale", "true")]))"><div class="value" id="hosts-stale">\(hosts.stale)</div><div class="label">stale (no poll for \(duration(summary.staleAfterSeconds)))</div></a>
+            <div class="card\(hosts.notOnNewestUpdate > 0 ? " warn" : "")"><div class="value">\(hosts.notOnNewestUpdate)</div><div class="label">not on the newest update of their CU</div></div>
+            <div class="card"><div class="value">\(hosts.unknownBuild)</div><div class="label">reported no build</div></div>
+            </div>
+            """
+        let rules = summary.rules.isEmpty
+            ? "<p class=\"muted\">No published rules.</p>"
+            : HTML.join(summary.rules.map { coverage -> HTML in
+                """
+                <div class="rule-coverage"><h3><a href="\(UILink.path("rules", coverage.rule))">\(coverage.rule)</a> \
+                <span class="muted">revision \(coverage.revision) · \(coverage.hosts.applied) of \(coverage.hosts.inScope) in scope applied, \(coverage.hosts.exposed) exposed</span></h3>
+                \(coverageBar(coverage))</div>
+                """
+            })
+        let products = HTML.join(summary.products.map { product -> HTML in
+            "<tr><td><a href=\"\(UILink.path("hosts", query: [("product", product.product.rawValue)]))\">\(product.product.displayName)</a></td><td class=\"num\">\(product.hosts)</td></tr>"
+        })
+        let cumulativeUpdates = HTML.join(summary.cumulativeUpdates.map { cu -> HTML in
+            """
+            <tr><td>\(cu.product.displayName)</td><td><a href="\(UILink.path("hosts", query: [("product", cu.product.rawValue), ("cu", cu.cumulativeUpdate)]))">\(cu.cumulativeUpdate)</a></td>\
+            <td class="num">\(cu.hosts)</td><td>\(cu.newestName ?? "")</td><td class="num">\(cu.notOnNewestUpdate)</td></tr>
+            """
+        })
+        let builds = HTML.join(summary.builds.map { build -> HTML in
+            "<tr><td>\(build.build)</td><td>\(build.name)</td><td class=\"num\">\(build.hosts)</td><td>\(build.newestOnBranch.map { $0 ? "yes" : "no" } ?? "?")</td></tr>"
+        })
+        return layout(title: "Overview", section: .overview, viewer: viewer, """
+            <h1>Fleet overview</h1>
+            \(cards)
+            <h2>Coverage of published rules</h2>
+            \(rules)
+            <h2>Products</h2>
+            <table><thead><tr><th>Product</th><th class="num">Hosts</th></tr></thead><tbody>\(products)</tbody></table>
+            <h2>Cumulative updates</h2>
+            <table><thead><tr><th>Product</th><th>CU</th><th class="num">Hosts</th><th>Newest update</th><th class="num">Behind</th></tr></thead><tbody>\(cumulativeUpdates)</tbody></table>
+            <h2>Build distribution</h2>
+            <table id="builds"><thead><tr><th>Build</th><th>Name</th><th class="num">Hosts</th><th>Newest on branch</th></tr></thead><tbody>\(builds)</tbody></table>
+            """)
+    }
+
+    /// The states a coverage bar shows, in its order.
+    public static let barStates: [CoverageState] = [.applied, .pending, .disabled, .blocked, .stale]
+
+    /// A rule's in-scope hosts as one bar drawn on the server: a segment per state, each a link to
+    /// those hosts. Widths are in a 1000-unit view box, so no style is needed.
+    public static func coverageBar(_ coverage: RuleCoverage) -> HTML {
+        let counts = coverage.hosts
+        let total = barStates.reduce(0) { $0 + counts[$1] }
+        var x = 0
+        var segments: [HTML] = []
+        if total == 0 {
+            segments.append("<rect class=\"empty\" x=\"0\" y=\"0\" width=\"1000\" height=\"20\"><title>no hosts in scope</title></rect>")
+        }
+        for (index, state) in barStates.enumerated() where total > 0 && counts[state] > 0 {
+            let isLast = barStates[(index + 1)...].allSatisfy { counts[$0] == 0 }
+            let width = isLast ? 1000 - x : Int((Double(counts[state]) * 1000 / Double(total)).rounded())
+            let link = UILink.path("rules", coverage.rule, "hosts", query: [("state", state.rawValue)])
+            segments.append("""
+                <a href="\(link)"><rect class="\(state.rawValue)" x="\(x)" y="0" width="\(width)" height="20"><title>\(state.rawValue): \(counts[state])</title></rect></a>
+                """)
+            x += width
+        }
+        let legend = HTML.join(barStates.map { state -> HTML in
+            let link = UILink.path("rules", coverage.rule, "hosts", query: [("state", state.rawValue)])
+            return "<li><a href=\"\(link)\"><span class=\"swatch \(state.rawValue)\"></span>\(state.rawValue) \(counts[state])</a></li>"
+        })
+        return """
+            <svg class="bar" viewBox="0 0 1000 20" preserveAspectRatio="none" role="img" aria-label="coverage of \(coverage.rule)">\(segments)</svg>
+            <ul class="legend">\(legend)</ul>
+            """
+    }
+
+    // MARK: Rules
+
+    public static func rules(_ records: [RuleRecord], viewer: Viewer) -> HTML {
+        let rows = HTML.join(records.map { record -> HTML in
+            let pending: HTML = record.latestRevision > record.revision ? " <span class=\"muted\">(revision \(record.latestRevision) pending)</span>" : ""
+            return """
+                <tr><td><a href="\(UILink.path("rules", record.rule.id))">\(record.rule.id)</a></td>\
+                <td><span class="state \(record.rule.state.rawValue)">\(record.rule.state.rawValue)</span></td>\
+                <td class="num">\(record.revision)</td><td>\(pending)</td><td class="text">\(record.rule.description)</td></tr>
+                """
+        })
+        return layout(title: "Rules", section: .rules, viewer: viewer, """
+            <h1>Rules</h1>
+            <table id="rules"><thead><tr><th>Rule</th><th>State</th><th class="num">Revision</th><th></th><th>Description</th></tr></thead><tbody>\(rows)</tbody></table>
+            """)
+    }
+
+    /// Everything the rule page shows.
+    public struct RulePage: Sendable {
+        public var record: RuleRecord
+        public var revisions: [RuleRevision]
+        /// The served revision's YAML and the pending one's, when a newer revision waits.
+        public var diff: LineDiff?
+        public var coverage: RuleCoverage?
+        /// For a draft (or a pending revision): the hosts it would apply to, per build.
+        public var impact: [(build: String, hosts: Int)]?
+
+        public init(record: RuleRecord, revisions: [RuleRevision], diff: LineDiff?, coverage: RuleCoverage?, impact: [(build: String, hosts: Int)]?) {
+            self.record = record
+            self.revisions = revisions
+            self.diff = diff
+            self.coverage = coverage
+            self.impact = impact
+        }
+    }
+
+    public static func rule(_ page: RulePage, viewer: Viewer, notice: HTML = .empty) -> HTML {
+        let record = page.record
+        let rule = record.rule
+        let id = rule.id
+        var sections: [HTML] = []
+        let pending = record.latestRevision > record.revision || rule.state == .draft
+        sections.append("""
+            <dl class="facts">
+            <dt>State</dt><dd><span class="state \(rule.state.rawValue)" id="rule-state">\(rule.state.rawValue)</span></dd>
+            <dt>\(rule.state == .published ? "Served revision" : "Current revision")</dt><dd id="served-revision">\(record.revision)</dd>
+            <dt>Pending revision</dt><dd id="pending-revision">\(record.latestRevision > record.revision ? "\(record.latestRevision)" : "none")</dd>
+            <dt>Description</dt><dd class="text" id="rule-description">\(rule.description)</dd>
+            <dt>References</dt><dd>\(HTML.join(rule.references.map { "<div class=\"text\">\($0)</div>" as HTML }))</dd>
+            <dt>Actions</dt><dd>\(HTML.join(rule.actions.map { "<div class=\"text\">\($0.typeName)\($0.description.map { ": " + $0 } ?? "")</div>" as HTML }))</dd>
+            </dl>
+            """)
+        if viewer.canPublish {
+            var forms: [HTML] = []
+            if pending {
+                forms.append(actionForm(id, "publish", label: "Publish revision \(record.latestRevision)", expected: record.latestRevision, viewer: viewer))
+            }
+            if rule.state == .published {
+                forms.append(actionForm(id, "retire", label: "Retire", expected: record.latestRevision, viewer: viewer, style: "danger"))
+            }
+            let earlier = page.revisions.map(\.revision).filter { $0 != record.revision }
+            if record.firstPublishedAt != nil, !earlier.isEmpty {
+                let options = HTML.join(earlier.reversed().map { "<option value=\"\($0)\">revision \($0)</option>" as HTML })
+                forms.append("""
+                    <form method="post" action="\(UILink.path("rules", id, "rollback"))">\(csrfField(viewer))\
+                    <input type="hidden" name="expected" value="\(record.latestRevision)">\
+                    <label>Roll back to <select name="revision">\(options)</select></label>\
+                    <button class="secondary" type="submit" id="rule-rollback">Publish that revision</button></form>
+                    """)
+            }
+            if !forms.isEmpty { sections.append("<div class=\"actions\">\(forms)</div>") }
+        }
+        if let diff = page.diff {
+            let lines = HTML.join(diff.lines.map { line -> HTML in
+                let kind = line.hasPrefix("+") ? "add" : line.hasPrefix("-") ? "del" : "same"
+                return "<span class=\"\(kind)\">\(line.isEmpty ? " " : line)</span>"
+            })
+            sections.append("<h2>Changes from revision \(record.revision) to \(record.latestRevision)</h2><pre class=\"diff\" id=\"diff\">\(lines)</pre>")
+        }
+        if let coverage = page.coverage {
+            let counts = coverage.hosts
+            let rows = HTML.join(CoverageState.allCases.map { state -> HTML in
+                "<tr><td><a href=\"\(UILink.path("rules", id, "hosts", query: [("state", state.rawValue)]))\">\(state.rawValue)</a></td><td class=\"num\">\(counts[state])</td></tr>"
+            })
+            sections.append("""
+                <h2>Coverage of revision \(coverage.revision)</h2>\(coverageBar(coverage))
+                <table id="coverage"><thead><tr><th>State</th><th class="num">Hosts</th></tr></thead><tbody>\(rows)\
+                <tr><td><a href="\(UILink.path("rules", id, "hosts", query: [("state", "exposed")]))">exposed</a></td><td class="num">\(counts.exposed)</td></tr></tbody></table>
+                """)
+        }
+        if let impact = page.impact {
+            let total = impact.reduce(0) { $0 + $1.hosts }
+            let rows = HTML.join(impact.sorted { $0.build < $1.build }.map { "<tr><td>\($0.build)</td><td class=\"num\">\($0.hosts)</td></tr>" as HTML })
+            sections.append("""
+                <h2>Impact of revision \(record.latestRevision)</h2>
+                <p id="impact">It applies to <strong>\(total)</strong> known host\(total == 1 ? "" : "s").</p>
+                <table><thead><tr><th>Build</th><th class="num">Hosts</th></tr></thead><tbody>\(rows)</tbody></table>
+                """)
+        }
+        let revisions = HTML.join(page.revisions.reversed().map { revision -> HTML in
+            "<tr><td class=\"num\">\(revision.revision)</td><td>\(revision.author)</td><td>\(time(revision.createdAt))</td></tr>"
+        })
+        sections.append("<h2>Revisions</h2><table><thead><tr><th class=\"num\">Revision</th><th>Author</th><th>Created</th></tr></thead><tbody>\(revisions)</tbody></table>")
+        return layout(title: id, section: .rules, viewer: viewer, notice: notice, "<h1>Rule \(id)</h1>\(sections)")
+    }
+
+    static func actionForm(_ id: String, _ action: String, label: String, expected: Int, viewer: Viewer, style: String = "") -> HTML {
+        """
+        <form method="post" action="\(UILink.path("rules", id, action))">\(csrfField(viewer))\
+        <input type="hidden" name="expected" value="\(expected)"><button class="\(style)" type="submit" id="rule-\(action)">\(label)</button></form>
+        """
+    }
+
+    public static func ruleHosts(rule: String, state: String, hosts: [HostState], next: String?, staleSince: Date, catalog: BuildCatalog, viewer: Viewer) -> HTML {
+        let nextLink = next.map { UILink.path("rules", rule, "hosts", query: [("state", state), ("cursor", $0)]) }
+        return layout(title: "\(rule) \(state)", section: .rules, viewer: viewer, """
+            <h1>Hosts \(state) for <a href="\(UILink.path("rules", rule))">\(rule)</a></h1>
+            \(hostTable(hosts, staleSince: staleSince, catalog: catalog))\(pager(nextLink))
+            """)
+    }
+
+    // MARK: Hosts
+
+    public static func hosts(_ hosts: [HostState], filter: HostFilter, next: String?, staleSince: Date, catalog: BuildCatalog, viewer: Viewer) -> HTML {
+        func selected(_ flag: Bool) -> HTML { flag ? " selected" : "" }
+        let products = HTML.join(ExchangeProduct.allCases.map { product -> HTML in
+            "<option value=\"\(product.rawValue)\"\(selected(filter.product == product))>\(product.displayName)</option>"
+        })
+        let query: [(String, String?)] = [
+            ("name", filter.name), ("stale", filter.stale.map { $0 ? "true" : "false" }),
+            ("product", filter.product?.rawValue), ("cu", filter.cumulativeUpdate),
+        ]
+        let nextLink = next.map { UILink.path("hosts", query: query + [("cursor", $0)]) }
+        return layout(title: "Hosts", section: .hosts, viewer: viewer, """
+            <h1>Hosts</h1>
+            <form class="filters" method="get" action="\(UILink.path("hosts"))">
+            <label>Name or serverId<input name="name" value="\(filter.name)"></label>
+            <label>Stale<select name="stale"><option value="">any</option><option value="true"\(selected(filter.stale == true))>stale</option>\
+            <option value="false"\(selected(filter.stale == false))>polling</option></select></label>
+            <label>Product<select name="product"><option value="">any</option>\(products)</select></label>
+            <label>CU<input name="cu" value="\(filter.cumulativeUpdate)" placeholder="CU14" size="6"></label>
+            <button type="submit">Filter</button></form>
+            \(hostTable(hosts, staleSince: staleSince, catalog: catalog))\(pager(nextLink))
+            """)
+    }
+
+    static func hostTable(_ hosts: [HostState], staleSince: Date, catalog: BuildCatalog) -> HTML {
+        guard !hosts.isEmpty else { return "<p class=\"muted\" id=\"no-hosts\">No hosts.</p>" }
+        let rows = HTML.join(hosts.map { host -> HTML in
+            let stale = host.lastSeen < staleSince
+            return """
+                <tr><td><a href="\(UILink.path("hosts", String(host.id)))">\(host.displayName)</a></td><td>\(host.latest.serverID)</td>\
+                <td>\(host.latest.build)<div class="muted">\(buildName(host.latest.build, catalog))</div></td>\
+                <td>\(time(host.lastSeen))\(stale ? " <span class=\"stale-yes\">stale</span>" : "")</td>\
+                <td class="text">\(host.latest.applied.joined(separator: ", "))</td><td class="text">\(host.latest.blocked.joined(separator: ", "))</td>\
+                <td class="text">\(host.latest.userAgent)</td></tr>
+                """
+        })
+        return """
+            <table id="hosts"><thead><tr><th>Host</th><th>serverId</th><th>Build</th><th>Last seen</th><th>Applied</th><th>Blocked</th><th>User-Agent</th></tr></thead>
+            <tbody>\(rows)</tbody></table>
+            """
+    }
+
+    public static func host(_ host: HostState, history: [HostHistoryEntry], next: String?, staleSince: Date, catalog: BuildCatalog, viewer: Viewer) -> HTML {
+        let latest = host.latest
+        func flag(_ value: Bool?) -> String { value.map { $0 ? "yes" : "no" } ?? "not reported" }
+        let rows = HTML.join(history.map { entry -> HTML in
+            let state = entry.state
+            return """
+                <tr><td>\(time(state.time))</td><td>\(state.serverName)</td><td>\(state.build)</td>\
+                <td class="text">\(state.applied.joined(separator: ", "))</td><td class="text">\(state.blocked.joined(separator: ", "))</td>\
+                <td>\(flag(state.mitigationsEnabled))</td><td class="text">\(state.userAgent)</td></tr>
+                """
+        })
+        let nextLink = next.map { UILink.path("hosts", String(host.id), query: [("cursor", $0)]) }
+        return layout(title: host.displayName, section: .hosts, viewer: viewer, """
+            <h1>Host \(host.displayName)</h1>
+            <dl class="facts" id="host-facts">
+            <dt>Host id</dt><dd>\(host.id)</dd><dt>serverId</dt><dd>\(latest.serverID ?? "none")</dd>
+            <dt>Name</dt><dd>\(latest.serverName ?? "none")</dd><dt>Organization</dt><dd>\(latest.orgID ?? "none")</dd>
+            <dt>Build</dt><dd>\(latest.build ?? "none") \(buildName(latest.build, catalog))</dd>
+            <dt>Applied</dt><dd class="text">\(latest.applied.joined(separator: ", "))</dd><dt>Blocked</dt><dd class="text">\(latest.blocked.joined(separator: ", "))</dd>
+            <dt>Mitigations enabled</dt><dd>\(flag(latest.mitigationsEnabled))</dd><dt>Data collection</dt><dd>\(flag(latest.dataCollectionEnabled))</dd>
+            <dt>First seen</dt><dd>\(time(host.firstSeen))</dd>
+            <dt>Last seen</dt><dd>\(time(host.lastSeen))\(host.lastSeen < staleSince ? " <span class=\"stale-yes\">stale</span>" : "")</dd>
+            <dt>Polls</dt><dd>\(host.pollCount)</dd><dt>Address</dt><dd>\(latest.remoteAddress)</dd>
+            <dt>User-Agent</dt><dd class="text" id="host-user-agent">\(latest.userAgent)</dd>
+            </dl>
+            <h2>History of changes</h2>
+            <table id="history"><thead><tr><th>Changed</th><th>Name</th><th>Build</th><th>Applied</th><th>Blocked</th><th>Mitigations</th><th>User-Agent</th></tr></thead><tbody>\(rows)</tbody></table>
+            \(pager(nextLink))
+            """)
+    }
+
+    // MARK: Audit
+
+    public struct AuditQuery: Sendable {
+        public var rule: String?
+        public var actor: String?
+        public var since: String?
+        public var until: String?
+
+        public init(rule: String? = nil, actor: String? = nil, since: String? = nil, until: String? = nil) {
+            self.rule = rule
+            self.actor = actor
+            self.since = since
+            self.until = until
+        }
+    }
+
+    public static func audit(_ entries: [AuditEntry], query: AuditQuery, next: String?, viewer: Viewer, notice: HTML = .empty) -> HTML {
+        let rows = HTML.join(entries.map { entry -> HTML in
+            let rule: HTML = entry.ruleID.map { "<a href=\"\(UILink.path("rules", $0))\">\($0)</a>" } ?? ""
+            return """
+                <tr><td>\(time(entry.time))</td><td>\(entry.actor)</td><td>\(entry.action)</td><td>\(rule)</td>\
+                <td class="num">\(entry.revision.map(String.init))</td><td>\(entry.remoteAddress)</td><td class="text">\(entry.outcome)</td></tr>
+                """
+        })
+        let parameters: [(String, String?)] = [("rule", query.rule), ("actor", query.actor), ("since", query.since), ("until", query.until)]
+        let nextLink = next.map { UILink.path("audit", query: parameters + [("cursor", $0)]) }
+        return layout(title: "Audit", section: .audit, viewer: viewer, notice: notice, """
+            <h1>Audit trail</h1>
+            <form class="filters" method="get" action="\(UILink.path("audit"))">
+            <label>Rule<input name="rule" value="\(query.rule)"></label>
+            <label>Actor<input name="actor" value="\(query.actor)"></label>
+            <label>Since<input name="since" value="\(query.since)" placeholder="2026-11-23T06:00:00Z"></label>
+            <label>Until<input name="until" value="\(query.until)" placeholder="2026-11-24T06:00:00Z"></label>
+            <button type="submit">Filter</button></form>
+            <table id="audit"><thead><tr><th>Time</th><th>Actor</th><th>Action</th><th>Rule</th><th class="num">Revision</th><th>Address</th><th>Outcome</th></tr></thead>
+            <tbody>\(rows)</tbody></table>\(pager(nextLink))
+            """)
+    }
+
+    // MARK: Errors
+
+    public static func error(title: String, message: String, viewer: Viewer?) -> HTML {
+        layout(title: title, section: nil, viewer: viewer, "<h1>\(title)</h1>\(notice(message, error: true))<p><a href=\"\(UILink.root)\">Back to the overview</a></p>")
+    }
+
+    // MARK: Pieces
+
+    static func pager(_ next: String?) -> HTML {
+        next.map { "<p class=\"pager\"><a rel=\"next\" id=\"next-page\" href=\"\($0)\">Next page →</a></p>" } ?? ""
+    }
+
+    static func buildName(_ build: String?, _ catalog: BuildCatalog) -> String {
+        build.flatMap { try? ExchangeBuild(parsing: $0) }.map(catalog.describe) ?? ""
+    }
+
+    static func time(_ date: Date) -> String {
+        date.formatted(.iso8601)
+    }
+
+    static func duration(_ seconds: Int) -> String {
+        seconds % 3600 == 0 ? "\(seconds / 3600) h" : seconds % 60 == 0 ? "\(seconds / 60) min" : "\(seconds) s"
+    }
+}

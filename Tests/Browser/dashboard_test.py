@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Drives the ocs dashboard in headless Chromium (Selenium + chromedriver).
+
+Signs in with a publisher token, opens every page, checks that markup injected through a host's
+User-Agent and a rule's description is shown as text and never runs (no alert, no element made
+from it, no CSP report in the console), publishes a draft through its form, signs out, and checks
+a reader sees no buttons. Optionally saves a screenshot of the overview. Every wait is bounded.
+
+usage: dashboard_test.py --base URL --token PUBLISHER --reader-token READER --draft RULE
+                         --published RULE --evil-host NAME --evil-agent TEXT --evil-description TEXT
+                         [--screenshot PATH]
+"""
+import argparse
+import sys
+
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+WAIT = 20
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    for name in ["base", "token", "reader-token", "draft", "published", "evil-host", "evil-agent", "evil-description"]:
+        parser.add_argument("--" + name, required=True)
+    parser.add_argument("--screenshot")
+    parser.add_argument("--chromedriver", default="/usr/bin/chromedriver")
+    args = parser.parse_args()
+
+    options = webdriver.ChromeOptions()
+    for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000",
+                 "--no-first-run", "--disable-extensions", "--force-device-scale-factor=1"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(args.chromedriver), options=options)
+    driver.set_page_load_timeout(30)
+    driver.set_script_timeout(10)
+    wait = WebDriverWait(driver, WAIT)
+    base = args.base.rstrip("/")
+    opened = []
+
+    def check_inert():
+        try:
+            alert = driver.switch_to.alert
+            fail(f"an alert opened on {driver.current_url}: {alert.text!r}")
+        except NoAlertPresentException:
+            pass
+        if driver.find_elements(By.TAG_NAME, "script"):
+            fail(f"a <script> element exists on {driver.current_url}")
+        for entry in driver.get_log("browser"):
+            if "Content Security Policy" in entry.get("message", "") or entry.get("level") == "SEVERE":
+                fail(f"console on {driver.current_url}: {entry['message']}")
+
+    def fail(message):
+        print("browser: FAIL: " + message)
+        try:
+            print(driver.page_source[:3000])
+        except Exception:
+            pass
+        driver.quit()
+        sys.exit(1)
+
+    def visit(path, marker):
+        driver.get(base + path)
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, marker)))
+        check_inert()
+        opened.append(path)
+
+    def sign_in(token):
+        wait.until(EC.presence_of_element_located((By.ID, "token"))).send_keys(token)
+        driver.find_element(By.ID, "sign-in").click()
+        wait.until(EC.presence_of_element_located((By.ID, "hosts-total")))
+
+    try:
+        # A page without a session lands on the sign-in form.
+        driver.get(base + "/ui/hosts")
+        wait.until(EC.url_contains("/ui/login"))
+        sign_in(args.token)
+        check_inert()
+        print(f"browser: signed in; overview shows {driver.find_element(By.ID, 'hosts-total').text} hosts")
+
+        visit("/ui/rules", "table#rules")
+        visit("/ui/hosts", "table#hosts")
+        visit("/ui/hosts?stale=false&name=" + args.evil_host[:3], "table#hosts")
+        visit("/ui/audit", "table#audit")
+        visit(f"/ui/rules/{args.published}", "#coverage")
+        visit(f"/ui/rules/{args.published}/hosts?state=pending", "h1")
+
+        # The host whose User-Agent is markup: its page shows the text, nothing runs.
+        driver.get(base + "/ui/hosts?name=" + args.evil_host)
+        link = wait.until(EC.element_to_be_clickable((By.LINK_TEXT, args.evil_host)))
+        if args.evil_agent not in driver.find_element(By.ID, "hosts").text:
+            fail("the User-Agent is not shown as text in the host list")
+        link.click()
+        agent = wait.until(EC.presence_of_element_located((By.ID, "host-user-agent")))
+        check_inert()
+        if agent.text != args.evil_agent:
+            fail(f"the host page shows User-Agent {agent.text!r}, not {args.evil_agent!r}")
+        print(f"browser: host page shows the User-Agent as text: {agent.text}")
+
+        # The draft whose description is markup: shown as text; published through its form.
+        visit(f"/ui/rules/{args.draft}", "#rule-description")
+        description = driver.find_element(By.ID, "rule-description")
+        if description.text != args.evil_description or description.find_elements(By.XPATH, "./*"):
+            fail(f"the rule description renders as {description.get_attribute('innerHTML')!r}")
+        print(f"browser: rule description shown as text: {description.text}")
+        driver.find_element(By.ID, "rule-publish").click()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "rule-state"), "published"))
+        check_inert()
+        if "Published." not in driver.find_element(By.TAG_NAME, "main").text:
+            fail("no notice after publishing")
+        print(f"browser: published {args.draft} through its form")
+
+        visit("/ui/", "#hosts-total")
+        if not driver.find_elements(By.CSS_SELECTOR, f"svg.bar a[href^='/ui/rules/{args.draft}/hosts']") \
+                and not driver.find_elements(By.XPATH, f"//a[starts-with(@href, '/ui/rules/{args.draft}/hosts')]"):
+            fail("the overview has no coverage links for the rule just published")
+        if args.screenshot:
+            height = driver.execute_script("return document.documentElement.scrollHeight")
+            driver.set_window_size(1280, min(max(height, 800), 2400))
+            driver.save_screenshot(args.screenshot)
+            print(f"browser: saved the overview to {args.screenshot}")
+
+        # Sign out: the session is gone.
+        driver.find_element(By.XPATH, "//button[text()='Sign out']").click()
+        wait.until(EC.url_contains("/ui/login"))
+        driver.get(base + "/ui/")
+        wait.until(EC.url_contains("/ui/login"))
+        print("browser: signed out")
+
+        # A reader sees no buttons.
+        sign_in(args.reader_token)
+        visit(f"/ui/rules/{args.draft}", "#rule-state")
+        if driver.find_elements(By.CSS_SELECTOR, "form[action*='/rules/'] button"):
+            fail("a reader is shown rule buttons")
+        print("browser: a reader sees no rule buttons")
+        print("browser: ok: opened " + ", ".join(opened))
+    except Exception as error:  # any timeout or missing element
+        fail(f"{type(error).__name__}: {error}")
+    driver.quit()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+import Foundation
+import OCSTestSupport
+import Testing
+
+/// The dashboard through the real `ocs serve`: headers and admission over curl, then a real browser
+/// (headless Chromium driven by Selenium, `Tests/Browser/dashboard_test.py`) signs in, opens every
+/// page, publishes a rule through its form and finds injected markup inert.
+@Suite(.serialized)
+struct DashboardEndToEndTests {
+    static let evilAgent = "<script>alert(1)</script>"
+    static let evilDescription = "<b onmouseover=\"alert(2)\">Bold</b> <img src=x onerror=alert(3)> & more"
+    static let browserScript = URL(fileURLWithPath: #filePath).appendingPathComponent("../../Browser/dashboard_test.py").standardized.path
+
+    final class Fixture {
+        let workspace: Workspace
+        let server: ServerProcess
+        var tokens: [String: String] = [:]
+
+        init() throws {
+            workspace = try Workspace()
+            server = try ServerProcess(database: workspace.database, arguments: ["--rules", workspace.rules])
+            for (name, role) in [("rita", "reader"), ("alice", "publisher")] {
+                let created = try workspace.ocs("tokens", "create", "--name", name, "--role", role, "--db", workspace.database)
+                tokens[name] = created.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+        }
+
+        /// A few hosts polled, one with markup for a User-Agent; a draft whose description is markup.
+        func populate() throws {
+            let polls: [(String, String)] = [
+                ("serverId=00000000-0000-4000-8000-000000000001&server=EX19-01&build=15.2.1118.7&applied=PING1,M1", "MSExchangeEM/15.2"),
+                ("serverId=00000000-0000-4000-8000-000000000002&server=EX19-02&build=15.2.1118.7&applied=PING1", "MSExchangeEM/15.2"),
+                ("serverId=00000000-0000-4000-8000-000000000003&server=EX19-03&build=15.2.1544.4&applied=PING1&mitigationsEnabled=false", "MSExchangeEM/15.2"),
+                ("serverId=00000000-0000-4000-8000-000000000004&server=EX16-01&build=15.1.2507.6&applied=PING1,M1&blocked=M1", "MSExchangeEM/15.1"),
+                ("serverId=00000000-0000-4000-8000-000000000005&server=EVIL-01&build=15.2.1118.7&applied=PING1", evilAgent),
+                ("serverId=00000000-0000-4000-8000-000000000006&server=EXSE-01&build=15.2.2562.17&applied=PING1", "MSExchangeEM/15.2"),
+            ]
+            for (query, agent) in polls {
+                #expect(try Curl.request(server.baseURL + "/getexchangemitigations?" + query, ["-A", agent]).status == 200)
+            }
+            let description = DashboardEndToEndTests.evilDescription.replacingOccurrences(of: "\"", with: "\\\"")
+            let rule = #"{"id": "WEB1", "description": "\#(description)", "applies": {"products": ["Exchange2019"]}, "actions": [{"type": "DisableService", "service": "MSExchangeTest"}]}"#
+            let put = try Curl.request(server.baseURL + "/api/v1/rules/WEB1", [
+                "-X", "PUT", "-H", "Authorization: Bearer \(tokens["alice"]!)", "-H", "Content-Type: application/json", "--data-binary", rule,
+            ])
+            #expect(put.status == 201, "\(put.text)")
+        }
+
+        deinit { server.stop() }
+    }
+
+    @Test func pagesCarryTheSecurityHeadersAndNeedASession() throws {
+        let fixture = try Fixture()
+        let page = try Curl.request(fixture.server.baseURL + "/ui/")
+        #expect(page.status == 303)
+        #expect(page.header("Location") == "/ui/login")
+        let login = try Curl.request(fixture.server.baseURL + "/ui/login")
+        #expect(login.status == 200)
+        #expect(login.header("Content-Security-Policy")?.hasPrefix("default-src 'self'; frame-ancestors 'none'") == true)
+        #expect(login.header("X-Content-Type-Options") == "nosniff")
+        #expect(login.header("Referrer-Policy") == "no-referrer")
+        #expect(!login.text.contains("<script") && !login.text.contains("style="))
+
+        // An unauthenticated form POST is refused at the head.
+        let post = try Curl.request(fixture.server.baseURL + "/ui/rules/M1/retire", ["-X", "POST", "--data", "csrf=x"])
+        #expect(post.status == 303)
+
+        // Signing in sets the session cookie; the cookie opens pages.
+        let signedIn = try Curl.request(fixture.server.baseURL + "/ui/login", ["--data-urlencode", "token=\(fixture.tokens["alice"]!)"])
+        #expect(signedIn.status == 303)
+        let cookie = try #require(signedIn.header("Set-Cookie"))
+        #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/ui"))
+        let value = String(cookie.split(separator: ";")[0])
+        let overview = try Curl.request(fixture.server.baseURL + "/ui/", ["-H", "Cookie: \(value)"])
+        #expect(overview.status == 200)
+        #expect(overview.text.contains("Fleet overview"))
+        let css = try Curl.request(fixture.server.baseURL + "/ui/static/ocs.css")
+        #expect(css.status == 200 && css.header("Content-Type")?.hasPrefix("text/css") == true && css.header("ETag") != nil)
+    }
+
+    @Test func aRealBrowserSignsInPublishesAndFindsTheMarkupInert() throws {
+        if ProcessInfo.processInfo.environment["OCS_SKIP_BROWSER"] == "1" { return }
+        for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] where !FileManager.default.isExecutableFile(atPath: tool) {
+            Issue.record("\(tool) is missing: scripts/test.sh installs chromium, chromium-driver and python3-selenium (OCS_SKIP_BROWSER=1 skips this test)")
+            return
+        }
+        let fixture = try Fixture()
+        try fixture.populate()
+        var arguments = [
+            Self.browserScript, "--base", fixture.server.baseURL, "--token", fixture.tokens["alice"]!, "--reader-token", fixture.tokens["rita"]!,
+            "--draft", "WEB1", "--published", "M1", "--evil-host", "EVIL-01", "--evil-agent", Self.evilAgent, "--evil-description", Self.evilDescription,
+        ]
+        if let screenshot = ProcessInfo.processInfo.environment["OCS_DASHBOARD_SCREENSHOT"] {
+            arguments += ["--screenshot", screenshot]
+        }
+        let result = try Command.run("/usr/bin/python3", arguments, timeout: 240)
+        #expect(result.status == 0, "\(result.output)\n\(result.stderr)\n\(fixture.server.log)")
+        #expect(result.output.contains("browser: ok"))
+        print(result.output)
+
+        // The publish went through the rule store and its audit, as the API's does.
+        let audit = try Curl.request(fixture.server.baseURL + "/api/v1/audit?rule=WEB1&actor=alice", ["-H", "Authorization: Bearer \(fixture.tokens["rita"]!)"])
+        #expect(audit.text.replacingOccurrences(of: " ", with: "").contains("\"action\":\"rule.publish\""), "\(audit.text)")
+        let rule = try Curl.request(fixture.server.baseURL + "/api/v1/rules/WEB1", ["-H", "Authorization: Bearer \(fixture.tokens["rita"]!)"])
+        #expect(rule.text.replacingOccurrences(of: " ", with: "").contains("\"state\":\"published\""), "\(rule.text)")
+    }
+}

@@ -1,0 +1,214 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import OCSDashboard
+import OCSDomain
+@testable import OCSStorage
+import OCSTestSupport
+import Testing
+
+@Suite("Dashboard HTML")
+struct DashboardRenderingTests {
+    let viewer = Pages.Viewer(name: "alice", canPublish: true, csrf: "c\"<sr>f")
+
+    @Test func interpolatedTextIsEscaped() {
+        let text = "<script>alert(1)</script> & \"'"
+        let html: HTML = "<p title=\"\(text)\">\(text)</p>"
+        #expect(html.text == "<p title=\"&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;&#39;\">&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;&#39;</p>")
+        let nested: HTML = "<div>\(html)</div>"
+        #expect(nested.text == "<div>\(html.text)</div>")
+    }
+
+    @Test func linksEncodeTheirParts() {
+        #expect(UILink.path("hosts", "a b/<c>", query: [("name", "x&y=\"z\""), ("skip", nil)]) == "/ui/hosts/a%20b%2F%3Cc%3E?name=x%26y%3D%22z%22")
+    }
+
+    func host(userAgent: String, name: String) -> HostState {
+        HostState(
+            id: 7,
+            latest: CheckIn(serverID: nil, serverName: name, build: "15.2.1544.4", orgID: nil, applied: ["<b>x</b>"], blocked: [], mitigationsEnabled: true,
+                            dataCollectionEnabled: nil, remoteAddress: "127.0.0.1", userAgent: userAgent, time: Date()),
+            firstSeen: Date(), pollCount: 1
+        )
+    }
+
+    @Test func userAgentAndNamesRenderAsText() {
+        let evil = host(userAgent: "<script>alert(1)</script>", name: "EX<img src=x onerror=alert(2)>")
+        for page in [
+            Pages.hosts([evil], filter: HostFilter(name: "\"><script>alert(3)</script>"), next: nil, staleSince: .distantPast, catalog: .embedded, viewer: viewer),
+            Pages.host(evil, history: [HostHistoryEntry(id: 1, state: evil.latest)], next: nil, staleSince: .distantPast, catalog: .embedded, viewer: viewer),
+        ] {
+            #expect(!page.text.contains("<script>"))
+            #expect(!page.text.contains("<img"))
+            #expect(page.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+            #expect(page.text.contains("EX&lt;img src=x onerror=alert(2)&gt;"))
+            #expect(page.text.contains("&lt;b&gt;x&lt;/b&gt;"))
+            #expect(!page.text.contains(" style="))
+        }
+    }
+
+    @Test func ruleDescriptionWithMarkupRendersAsText() {
+        let rule = Mitigation(id: "M1", description: "<b onmouseover=alert(1)>bold</b><script>alert(2)</script>", state: .draft, actions: [.doNothing(description: "<i>x</i>")])
+        let record = RuleRecord(rule: rule, revision: 1, latestRevision: 1, createdAt: Date(), updatedAt: Date(), firstPublishedAt: nil)
+        let page = Pages.rule(.init(record: record, revisions: [RuleRevision(ruleID: "M1", revision: 1, rule: rule, author: "<me>", createdAt: Date())],
+                                    diff: LineDiff(["a: <old>"], ["a: <new>"]), coverage: nil, impact: [("15.2.1544.4", 2)]), viewer: viewer)
+        #expect(page.text.contains("&lt;b onmouseover=alert(1)&gt;bold&lt;/b&gt;&lt;script&gt;alert(2)&lt;/script&gt;"))
+        #expect(!page.text.contains("<script>"))
+        #expect(page.text.contains("&lt;i&gt;x&lt;/i&gt;"))
+        #expect(page.text.contains("+ a: &lt;new&gt;"))
+        #expect(page.text.contains("&lt;me&gt;"))
+        // The CSRF token goes into its hidden field escaped too.
+        #expect(page.text.contains("value=\"c&quot;&lt;sr&gt;f\""))
+        #expect(page.text.contains("id=\"rule-publish\""))
+        let readerPage = Pages.rule(.init(record: record, revisions: [], diff: nil, coverage: nil, impact: nil),
+                                    viewer: Pages.Viewer(name: "r", canPublish: false, csrf: "x"))
+        #expect(!readerPage.text.contains("rule-publish"))
+    }
+
+    @Test func coverageBarLinksEverySegmentToItsHosts() {
+        var counts = CoverageCounts()
+        counts.add(.applied, hosts: 3)
+        counts.add(.pending, hosts: 1)
+        counts.add(.stale, hosts: 1)
+        let bar = Pages.coverageBar(RuleCoverage(rule: "M1", revision: 2, hosts: counts)).text
+        #expect(bar.contains("<svg class=\"bar\""))
+        #expect(bar.contains("href=\"/ui/rules/M1/hosts?state=applied\"><rect class=\"applied\" x=\"0\" y=\"0\" width=\"600\""))
+        #expect(bar.contains("<rect class=\"pending\" x=\"600\" y=\"0\" width=\"200\""))
+        #expect(bar.contains("<rect class=\"stale\" x=\"800\" y=\"0\" width=\"200\""))
+        #expect(!bar.contains("<rect class=\"blocked\""))
+    }
+
+    @Test func formBodiesDecode() {
+        #expect(Dashboard.parseForm("csrf=a%2Bb&expected=3&note=x+y%21&csrf=second") == ["csrf": "a+b", "expected": "3", "note": "x y!"])
+        #expect(Dashboard.parseForm("") == [:])
+    }
+}
+
+@Suite("Dashboard sessions")
+struct DashboardSessionTests {
+    @Test func sessionsAreHashedExpireAndEndWithTheirToken() throws {
+        let temporary = try TemporaryDatabase()
+        let tokens = TokenStore(database: temporary.database)
+        let sessions = DashboardSessionStore(database: temporary.database)
+        let secret = try tokens.create(name: "alice", role: .publisher, context: .localUser)
+        #expect(try sessions.open(apiSecret: "wrong", remoteAddress: nil) == nil)
+        let start = Date()
+        let opened = try #require(try sessions.open(apiSecret: secret, remoteAddress: "127.0.0.1", now: start))
+        #expect(opened.session.actor == "alice" && opened.session.role == .publisher)
+        let found = try #require(try sessions.session(secret: opened.secret, now: start.addingTimeInterval(60)))
+        #expect(found.id == opened.session.id && found.csrf == opened.session.csrf && found.role == .publisher)
+        #expect(abs(found.expiresAt.timeIntervalSince(start) - 8 * 3600) < 1)
+        #expect(try sessions.session(secret: opened.secret, now: start.addingTimeInterval(8 * 3600 + 1)) == nil)
+        #expect(try sessions.session(secret: opened.secret + "x", now: start) == nil)
+        try sessions.close(secret: opened.secret)
+        #expect(try sessions.session(secret: opened.secret, now: start) == nil)
+
+        let again = try #require(try sessions.open(apiSecret: secret, remoteAddress: nil))
+        try tokens.revoke(name: "alice", context: .localUser)
+        #expect(try sessions.session(secret: again.secret) == nil)
+        // Sign-ins are audited.
+        #expect(try AuditLog(database: temporary.database).entries(AuditLog.Filter(actor: "alice")).items.contains { $0.action == DashboardSessionStore.signInAction })
+    }
+}
+
+@Suite("Dashboard requests")
+struct DashboardRequestTests {
+    final class Fixture {
+        let temporary: TemporaryDatabase
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        let dashboard: Dashboard
+        var publisher = ""
+        var reader = ""
+
+        init() throws {
+            temporary = try TemporaryDatabase()
+            pool.start()
+            dashboard = Dashboard(database: temporary.database, staleAfterSeconds: 3600, isTLS: false, threadPool: pool, logger: Logger(label: "test"))
+            let tokens = TokenStore(database: temporary.database)
+            publisher = try tokens.create(name: "pub", role: .publisher, context: .localUser)
+            reader = try tokens.create(name: "read", role: .reader, context: .localUser)
+        }
+
+        deinit { try? pool.syncShutdownGracefully() }
+
+        func request(_ method: HTTPMethod, _ uri: String, cookie: String? = nil, form: String? = nil) -> DashboardRequest {
+            var headers: HTTPHeaders = [:]
+            if let cookie { headers.add(name: "Cookie", value: "other=1; ocs_session=\(cookie)") }
+            if form != nil { headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded") }
+            return DashboardRequest(method: method, uri: uri, headers: headers, body: Array((form ?? "").utf8))
+        }
+
+        /// Signs in; returns the cookie value.
+        func signIn(_ token: String) throws -> String {
+            let response = dashboard.handle(request(.POST, "/ui/login", form: "token=\(UILink.encode(token))"), session: nil)
+            #expect(response.status == .seeOther)
+            let cookie = try #require(response.headers.first(name: "Set-Cookie"))
+            #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Max-Age=28800") && !cookie.contains("Secure"))
+            return String(cookie.split(separator: ";")[0].dropFirst("ocs_session=".count))
+        }
+    }
+
+    @Test func pagesNeedASessionAndCarryTheSecurityHeaders() throws {
+        let fixture = try Fixture()
+        let anonymous = fixture.dashboard.handle(fixture.request(.GET, "/ui/hosts"), session: nil)
+        #expect(anonymous.status == .seeOther)
+        #expect(anonymous.headers.first(name: "Location") == "/ui/login")
+        #expect(anonymous.headers.first(name: "Content-Security-Policy")?.hasPrefix("default-src 'self'; frame-ancestors 'none'") == true)
+        let failed = fixture.dashboard.handle(fixture.request(.POST, "/ui/login", form: "token=nope"), session: nil)
+        #expect(failed.status == .unauthorized)
+        let cookie = try fixture.signIn(fixture.publisher)
+        for path in ["/ui/", "/ui/rules", "/ui/hosts?stale=true&product=Exchange2019&cu=CU14&name=ex", "/ui/audit?actor=pub"] {
+            let response = fixture.dashboard.handle(fixture.request(.GET, path, cookie: cookie), session: nil)
+            #expect(response.status == .ok, "\(path)")
+            #expect(response.headers.first(name: "X-Content-Type-Options") == "nosniff")
+            #expect(response.headers.first(name: "Referrer-Policy") == "no-referrer")
+        }
+        let css = fixture.dashboard.handle(fixture.request(.GET, "/ui/static/ocs.css"), session: nil)
+        #expect(css.status == .ok && css.headers.first(name: "Cache-Control")?.contains("max-age") == true)
+    }
+
+    @Test func publishingNeedsTheCSRFTokenAndThePublisherRole() throws {
+        let fixture = try Fixture()
+        let rules = RuleStore(database: fixture.temporary.database)
+        try rules.put(Mitigation(id: "M1", description: "d", state: .draft, actions: [.doNothing(description: nil)]), context: .localUser)
+        let cookie = try fixture.signIn(fixture.publisher)
+        let sessions = DashboardSessionStore(database: fixture.temporary.database)
+        let session = try #require(try sessions.session(secret: cookie))
+
+        let forged = fixture.dashboard.handle(fixture.request(.POST, "/ui/rules/M1/publish", cookie: cookie, form: "csrf=guess&expected=1"), session: session)
+        #expect(forged.status == .forbidden)
+        #expect(try rules.record(id: "M1")?.rule.state == .draft)
+
+        let stale = fixture.dashboard.handle(fixture.request(.POST, "/ui/rules/M1/publish", cookie: cookie, form: "csrf=\(session.csrf)&expected=5"), session: session)
+        #expect(stale.status == .preconditionFailed)
+
+        let published = fixture.dashboard.handle(fixture.request(.POST, "/ui/rules/M1/publish", cookie: cookie, form: "csrf=\(session.csrf)&expected=1"), session: session)
+        #expect(published.status == .seeOther)
+        #expect(try rules.record(id: "M1")?.rule.state == .published)
+        #expect(try AuditLog(database: fixture.temporary.database).entries(AuditLog.Filter(ruleID: "M1", actor: "pub")).items.contains { $0.action == "rule.publish" })
+
+        // A reader's POST is refused at the head, before its body is read, and audited.
+        let readerCookie = try fixture.signIn(fixture.reader)
+        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/ui/rules/M1/retire")
+        head.headers.add(name: "Cookie", value: "ocs_session=\(readerCookie)")
+        head.headers.add(name: "Content-Length", value: "10")
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        guard case .decideLater(let later) = fixture.dashboard.admit(head, on: loop) else { Issue.record("not decided later"); return }
+        guard case .refuse(let refusal) = try later.wait() else { Issue.record("a reader's POST was admitted"); return }
+        #expect(refusal.status == .forbidden)
+        #expect(try AuditLog(database: fixture.temporary.database).entries(AuditLog.Filter(actor: "read")).items.contains { $0.outcome.hasPrefix("refused: 403") })
+        // Without a session: redirected at the head.
+        head.headers.replaceOrAdd(name: "Cookie", value: "ocs_session=nothing")
+        guard case .decideLater(let anonymous) = fixture.dashboard.admit(head, on: loop), case .refuse(let redirect) = try anonymous.wait() else {
+            Issue.record("an unauthenticated POST was admitted"); return
+        }
+        #expect(redirect.status == .seeOther)
+
+        // Sign-out ends the session.
+        let out = fixture.dashboard.handle(fixture.request(.POST, "/ui/logout", cookie: cookie, form: "csrf=\(session.csrf)"), session: session)
+        #expect(out.status == .seeOther && out.headers.first(name: "Set-Cookie")?.contains("Max-Age=0") == true)
+        #expect(try sessions.session(secret: cookie) == nil)
+    }
+}
