@@ -4,25 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# curl and xmllint judge HTTP and XML, xmlsec1 judges signatures, openssl makes CA chains;
-# the SQLite and zlib headers are for GRDB and gzip; prometheus brings promtool, the judge of /metrics.
-packages=(curl libxml2-utils xmlsec1 openssl gzip libsqlite3-dev zlib1g-dev ca-certificates prometheus)
+# The independent judges, installed only when missing: curl and xmllint judge HTTP and XML,
+# xmlsec1 judges signatures, openssl makes CA chains, promtool (Debian's prometheus) judges
+# /metrics, headless Chromium driven by Selenium (Debian's python3-selenium, run by /usr/bin/python3)
+# judges the dashboard; the SQLite and zlib headers are for GRDB and gzip.
+packages=(curl libxml2-utils xmlsec1 openssl gzip libsqlite3-dev zlib1g-dev ca-certificates prometheus
+          chromium chromium-driver python3-selenium)
 missing=()
 for package in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
-
-# The dashboard's browser test: headless Chromium driven by Selenium (Debian's python3-selenium,
-# run by /usr/bin/python3), installed only when missing.
-browser_packages=(chromium chromium-driver python3-selenium)
-missing=()
-for package in "${browser_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
 if [ ${#missing[@]} -gt 0 ]; then
