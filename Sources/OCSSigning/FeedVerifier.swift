@@ -36,6 +36,10 @@ public struct FeedVerifier: Sendable {
         /// The ids of the signed `Config` elements, in document order.
         public let configIDs: [String]
         public let signer: String
+        /// The signing certificate's SHA-256 fingerprint.
+        public var signerFingerprint: String = ""
+        /// The signed `Config` elements with their actions, in document order.
+        public var configs: [SignedConfig] = []
     }
 
     /// Verifies `data`, judging the certificates' validity at `time` (the signing time of an old document).
@@ -81,7 +85,9 @@ public struct FeedVerifier: Sendable {
             serial: feed.root.attribute("serial"),
             issued: feed.root.attribute("issued"),
             configIDs: feed.configs.map { $0.attribute("id") ?? "" },
-            signer: "\(signer.subject)"
+            signer: "\(signer.subject)",
+            signerFingerprint: SigningIdentity.fingerprint(of: signer),
+            configs: feed.configs.map(SignedConfig.init)
         )
     }
 

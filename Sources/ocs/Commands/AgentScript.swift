@@ -1,0 +1,5 @@
+import ArgumentParser
+
+struct AgentScript: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "script", abstract: "Not yet.")
+}

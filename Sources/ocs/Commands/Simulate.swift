@@ -1,0 +1,5 @@
+import ArgumentParser
+
+struct Simulate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Not yet.")
+}
