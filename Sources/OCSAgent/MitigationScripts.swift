@@ -18,10 +18,11 @@ public struct MitigationScripts: Sendable, Equatable {
         public let description: String
     }
 
-    public init(feed: FeedVerifier.VerifiedFeed) throws(Refusal) {
+    public init(content: FeedVerifier.VerifiedContent) throws(Refusal) {
+        let feed = content.feed
         var applySteps: [String] = [], removeSteps: [String] = []
         var usesRewrite = false, usesIIS = false
-        for config in feed.configs {
+        for config in content.configs {
             guard MitigationChange.isValidID(config.id) else { throw Refusal(description: "the Config id '\(Self.printable(config.id).prefix(40))' is not a mitigation id") }
             let id = Self.literal(config.id)
             for (index, action) in config.actions.enumerated() {
@@ -66,7 +67,7 @@ public struct MitigationScripts: Sendable, Equatable {
                 }
             }
         }
-        let header = Self.header(feed)
+        let header = Self.header(feed, fingerprint: content.signerFingerprint)
         apply = Self.script(
             title: Self.applyName, purpose: "applies the feed's mitigations (idempotent: what is in place is left alone)",
             header: header, feed: feed, checks: usesRewrite ? Self.rewriteModuleCheck : "", usesIIS: usesIIS, steps: applySteps
@@ -108,12 +109,12 @@ public struct MitigationScripts: Sendable, Equatable {
         return "system.webServer/rewrite/rules/rule[@name=\(quote)\(name)\(quote)]"
     }
 
-    static func header(_ feed: FeedVerifier.VerifiedFeed) -> [String] {
+    static func header(_ feed: FeedVerifier.VerifiedFeed, fingerprint: String) -> [String] {
         [
             "Feed serial: \(printable(feed.serial ?? "-"))",
             "Feed issued: \(printable(feed.issued ?? "-"))",
             "Signed by: \(printable(feed.signer))",
-            "Signer SHA-256 fingerprint: \(feed.signerFingerprint)",
+            "Signer SHA-256 fingerprint: \(fingerprint)",
             "Configs: \(feed.configIDs.isEmpty ? "none" : feed.configIDs.map(printable).joined(separator: ", "))",
         ]
     }

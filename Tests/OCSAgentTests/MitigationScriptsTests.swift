@@ -57,9 +57,9 @@ struct MitigationScriptsTests {
         ]
     }
 
-    static func scripts(_ configs: [Mitigation]) async throws -> (FeedVerifier.VerifiedFeed, MitigationScripts) {
-        let verified = try await SignedTestFeed.verified(configs, serial: 12, issued: "2026-11-23T06:00:51Z")
-        return (verified, try MitigationScripts(feed: verified))
+    static func scripts(_ configs: [Mitigation]) async throws -> (FeedVerifier.VerifiedContent, MitigationScripts) {
+        let content = try await SignedTestFeed.content(configs, serial: 12, issued: "2026-11-23T06:00:51Z")
+        return (content, try MitigationScripts(content: content))
     }
 
     @Test func feedValuesStayDataWhateverQuotesTheyHold() async throws {

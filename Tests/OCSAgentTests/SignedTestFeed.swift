@@ -19,6 +19,10 @@ struct SignedTestFeed {
         try await FeedVerifier(trust: .certificate(identity.certificate)).verify(document(configs, serial: serial, issued: issued))
     }
 
+    static func content(_ configs: [Mitigation], serial: Int?, issued: String?) async throws -> FeedVerifier.VerifiedContent {
+        try await FeedVerifier(trust: .certificate(identity.certificate)).verifyContent(document(configs, serial: serial, issued: issued))
+    }
+
     static let ping = Mitigation(id: "PING1", description: "EEMS Heartbeat probe.", state: .published, actions: [.doNothing(description: nil)])
     static let m1 = Mitigation(
         id: "M1", description: "Mitigation of CVE-2022-41040", state: .published,

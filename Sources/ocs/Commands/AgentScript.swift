@@ -40,15 +40,15 @@ struct AgentScript: AsyncParsableCommand {
         }
         guard let data = FileManager.default.contents(atPath: feed) else { throw CommandFailure("\(feed): cannot read the file") }
         let time = at.flatMap { try? Date($0, strategy: .iso8601) } ?? Date()
-        let verified: FeedVerifier.VerifiedFeed
+        let content: FeedVerifier.VerifiedContent
         do {
-            verified = try await verifier.verify(data, at: time)
+            content = try await verifier.verifyContent(data, at: time)
         } catch {
             throw CommandFailure("\(feed): not verified: \(error.description)")
         }
         let scripts: MitigationScripts
         do {
-            scripts = try MitigationScripts(feed: verified)
+            scripts = try MitigationScripts(content: content)
         } catch {
             throw CommandFailure("\(feed): no scripts written: \(error.description)")
         }
@@ -63,6 +63,7 @@ struct AgentScript: AsyncParsableCommand {
         } catch {
             throw CommandFailure("\(out): cannot write the scripts: \(error.localizedDescription)")
         }
+        let verified = content.feed
         let configs = verified.configIDs.isEmpty ? "none" : verified.configIDs.joined(separator: ",")
         print("verified: serial \(verified.serial ?? "-"), issued \(verified.issued ?? "-"), configs \(configs), signed by \(verified.signer)")
         print("wrote \(out)/\(MitigationScripts.applyName) and \(out)/\(MitigationScripts.removeName)")
