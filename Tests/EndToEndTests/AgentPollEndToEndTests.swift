@@ -5,10 +5,12 @@ import Testing
 /// `ocs agent poll` against a live `ocs serve`, judged by the server's own coverage and the state file.
 struct AgentPollEndToEndTests {
     static let hostID = "6f1d2c3b-0a4e-4b5c-9d8e-7f6a5b4c3d2e"
+    static let unsetProxies = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"].flatMap { ["-u", $0] }
 
     static func poll(_ workspace: Workspace, server: String, cert: String, state: String, _ extra: [String] = []) throws -> CommandResult {
-        try workspace.ocs(["agent", "poll", "--server", server, "--cert", cert, "--state", state,
-                           "--build", "15.1.2507.6", "--name", "EX16-01", "--server-id", hostID, "--timeout", "20"] + extra)
+        // Without the runner's proxy variables: these polls go straight to loopback unless a test gives --proxy.
+        try Command.run("/usr/bin/env", unsetProxies + [Command.ocs, "agent", "poll", "--server", server, "--cert", cert, "--state", state,
+                                                        "--build", "15.1.2507.6", "--name", "EX16-01", "--server-id", hostID, "--timeout", "20"] + extra)
     }
 
     static func stateFile(_ state: String) throws -> [String: Any] {
@@ -65,7 +67,7 @@ struct AgentPollEndToEndTests {
         #expect(try Self.coverage(workspace, "M1")["blocked"] == 1)
 
         let off = workspace.folder.appendingPathComponent("off-state").path
-        let disabled = try workspace.ocs(["agent", "poll", "--server", server.baseURL, "--cert", cert, "--state", off,
+        let disabled = try Command.run("/usr/bin/env", AgentPollEndToEndTests.unsetProxies + [Command.ocs, "agent", "poll", "--server", server.baseURL, "--cert", cert, "--state", off,
                                           "--build", "15.1.2507.6", "--name", "EX16-02", "--disable-auto-apply"])
         #expect(disabled.status == 0, "\(disabled.stderr)")
         #expect(disabled.output.contains("applied: none"))

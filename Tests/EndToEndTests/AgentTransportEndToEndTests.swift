@@ -107,7 +107,7 @@ struct AgentTransportEndToEndTests {
         let proxied = try AgentPollEndToEndTests.poll(workspace, server: base, cert: cert, state: state,
                                                       ["--tls-ca", tls.certificate, "--proxy", "http://127.0.0.1:\(proxy.port)"])
         #expect(proxied.status == 0, "\(proxied.stderr)")
-        let fromEnvironment = try Command.run("/usr/bin/env", ["HTTPS_PROXY=http://127.0.0.1:\(proxy.port)", Command.ocs, "agent", "poll",
+        let fromEnvironment = try Command.run("/usr/bin/env", AgentPollEndToEndTests.unsetProxies + ["-u", "NO_PROXY", "-u", "no_proxy", "HTTPS_PROXY=http://127.0.0.1:\(proxy.port)", Command.ocs, "agent", "poll",
             "--server", base, "--tls-ca", tls.certificate, "--cert", cert, "--state", state, "--build", "15.1.2507.6", "--name", "EX16-01"])
         #expect(fromEnvironment.status == 0, "\(fromEnvironment.stderr)")
         #expect(proxy.requests == ["CONNECT 127.0.0.1:\(server.port) HTTP/1.1", "CONNECT 127.0.0.1:\(server.port) HTTP/1.1"])
@@ -134,14 +134,14 @@ struct AgentTransportEndToEndTests {
         let port = Int(UInt16(bigEndian: address.sin_port))
         let arguments = ["--cert", SharedData.microsoftRoot, "--state", workspace.folder.appendingPathComponent("s").path,
                          "--build", "15.2.1118.7", "--name", "EX", "--timeout", "2"]
-        let silent = try workspace.ocs(["agent", "poll", "--server", "http://127.0.0.1:\(port)"] + arguments)
+        let silent = try Command.run("/usr/bin/env", AgentPollEndToEndTests.unsetProxies + [Command.ocs, "agent", "poll", "--server", "http://127.0.0.1:\(port)"] + arguments)
         #expect(silent.status != 0)
         #expect(silent.stderr.contains("timeout: no complete response within 2 s"), "\(silent.stderr)")
 
         // A server that reads the request and hangs up.
         let closing = try LoopbackListener()
         defer { closing.stop() }
-        let closed = try workspace.ocs(["agent", "poll", "--server", "http://127.0.0.1:\(closing.port)"] + arguments)
+        let closed = try Command.run("/usr/bin/env", AgentPollEndToEndTests.unsetProxies + [Command.ocs, "agent", "poll", "--server", "http://127.0.0.1:\(closing.port)"] + arguments)
         #expect(closed.status != 0)
         #expect(closed.stderr.contains("unreachable:"), "\(closed.stderr)")
         #expect(closing.requests.first?.hasPrefix("GET /getexchangemitigations?build=15.2.1118.7&server=EX&") == true, "\(closing.requests)")
