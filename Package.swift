@@ -101,11 +101,22 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // The agent side of the protocol: poll, verify against pinned trust, refuse rollback, apply.
+        .target(
+            name: "OCSAgent",
+            dependencies: [
+                "OCSDomain", "OCSSigning",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // The `ocs` command line: one subcommand per file.
         .executableTarget(
             name: "ocs",
             dependencies: [
-                "OCSDomain", "OCSRuleFiles", "OCSStorage", "OCSSigning", "OCSFeed", "OCSServer",
+                "OCSDomain", "OCSRuleFiles", "OCSStorage", "OCSSigning", "OCSFeed", "OCSServer", "OCSAgent",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -136,6 +147,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "OCSAgentTests", dependencies: ["OCSAgent", "OCSSigning", "OCSDomain", "OCSTestSupport"]),
         // The HTTP handlers in process, on SwiftNIO's EmbeddedChannel.
         .testTarget(
             name: "OCSServerTests",

@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 # The independent judges, installed only when missing: curl and xmllint judge HTTP and XML,
 # xmlsec1 judges signatures, openssl makes CA chains, promtool (Debian's prometheus) judges
 # /metrics, headless Chromium driven by Selenium (Debian's python3-selenium, run by /usr/bin/python3)
-# judges the dashboard; the SQLite and zlib headers are for GRDB and gzip.
+# judges the dashboard, python3 runs the agent tests' CONNECT proxy; the SQLite and zlib headers are
+# for GRDB and gzip.
 packages=(curl libxml2-utils xmlsec1 openssl gzip libsqlite3-dev zlib1g-dev ca-certificates prometheus
-          chromium chromium-driver python3-selenium)
+          chromium chromium-driver python3-selenium python3)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

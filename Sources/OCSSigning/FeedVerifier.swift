@@ -39,8 +39,21 @@ public struct FeedVerifier: Sendable {
         public let signer: String
     }
 
+    /// A verified feed with what an agent acts on: the signed `Config` elements with their actions,
+    /// and the signing certificate's SHA-256 fingerprint.
+    public struct VerifiedContent: Sendable, Equatable {
+        public let feed: VerifiedFeed
+        public let signerFingerprint: String
+        public let configs: [SignedConfig]
+    }
+
     /// Verifies `data`, judging the certificates' validity at `time` (the signing time of an old document).
     public func verify(_ data: Data, at time: Date = Date()) async throws(FeedVerificationError) -> VerifiedFeed {
+        try await verifyContent(data, at: time).feed
+    }
+
+    /// Verifies `data` as `verify(_:at:)` does, and returns the signed content too.
+    public func verifyContent(_ data: Data, at time: Date = Date()) async throws(FeedVerificationError) -> VerifiedContent {
         let feed: SignedFeedStructure
         do {
             feed = try SignedFeedStructure(StrictXMLParser.parse(data))
@@ -78,12 +91,13 @@ public struct FeedVerifier: Sendable {
 
         try await checkTrust(signer, chain: Array(certificates.dropFirst()), at: time)
 
-        return VerifiedFeed(
+        let verified = VerifiedFeed(
             serial: feed.root.attribute("serial"),
             issued: feed.root.attribute("issued"),
             configIDs: feed.configs.map { $0.attribute("id") ?? "" },
             signer: "\(signer.subject)"
         )
+        return VerifiedContent(feed: verified, signerFingerprint: SigningIdentity.fingerprint(of: signer), configs: feed.configs.map(SignedConfig.init))
     }
 
     private func checkTrust(_ signer: Certificate, chain: [Certificate], at time: Date) async throws(FeedVerificationError) {

@@ -1,0 +1,128 @@
+import Foundation
+import OCSSigning
+
+/// Who the agent polls as: the facts the EM service sends.
+public struct AgentIdentity: Sendable, Equatable {
+    public var build: String
+    public var name: String
+    public var serverID: String?
+    public var orgID: String?
+    public var blocked: [String]
+    public var autoApply: Bool
+    public var dataCollection: Bool
+
+    public init(build: String, name: String, serverID: String? = nil, orgID: String? = nil, blocked: [String] = [], autoApply: Bool = true, dataCollection: Bool = true) {
+        self.build = build
+        self.name = name
+        self.serverID = serverID
+        self.orgID = orgID
+        self.blocked = blocked
+        self.autoApply = autoApply
+        self.dataCollection = dataCollection
+    }
+
+    /// The poll's query, in the parameter names `FeedQuery` reads.
+    public func queryItems(applied: [String]) -> [URLQueryItem] {
+        var items = [URLQueryItem(name: "build", value: build), URLQueryItem(name: "server", value: name)]
+        if let serverID { items.append(URLQueryItem(name: "serverId", value: serverID)) }
+        if let orgID { items.append(URLQueryItem(name: "orgId", value: orgID)) }
+        if !applied.isEmpty { items.append(URLQueryItem(name: "applied", value: applied.joined(separator: ","))) }
+        if !blocked.isEmpty { items.append(URLQueryItem(name: "blocked", value: blocked.joined(separator: ","))) }
+        items.append(URLQueryItem(name: "mitigationsEnabled", value: autoApply ? "true" : "false"))
+        items.append(URLQueryItem(name: "dataCollectionEnabled", value: dataCollection ? "true" : "false"))
+        return items
+    }
+
+    /// The poll URL: the server's base URL with `/getexchangemitigations` and the query.
+    public func pollURL(server: URL, applied: [String]) throws(AgentError) -> URL {
+        guard var components = URLComponents(url: server, resolvingAgainstBaseURL: false),
+              let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https", components.host != nil
+        else { throw .invalidURL("'\(server.absoluteString)' is not an http:// or https:// URL") }
+        if !components.path.lowercased().hasSuffix("/getexchangemitigations") {
+            components.path = (components.path.hasSuffix("/") ? String(components.path.dropLast()) : components.path) + "/getexchangemitigations"
+        }
+        components.queryItems = queryItems(applied: applied)
+        // `+` is not escaped by URLComponents but means a space to form decoders.
+        components.percentEncodedQuery = components.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
+        guard let url = components.url else { throw .invalidURL("cannot build the poll URL") }
+        return url
+    }
+}
+
+/// One poll's result.
+public struct PollOutcome: Sendable, Equatable {
+    public let feed: FeedVerifier.VerifiedFeed
+    public let change: MitigationChange
+    public let state: AgentState
+}
+
+/// An EM-compatible agent: poll, verify against pinned trust, refuse rollback, apply the change.
+public struct EMAgent: Sendable {
+    public let server: URL
+    public let fetcher: FeedFetcher
+    public let verifier: FeedVerifier
+
+    public init(server: URL, fetcher: FeedFetcher, verifier: FeedVerifier) {
+        self.server = server
+        self.fetcher = fetcher
+        self.verifier = verifier
+    }
+
+    /// Polls as `identity` from `state`; the caller stores the outcome's state.
+    public func poll(as identity: AgentIdentity, state: AgentState, at time: Date = Date()) async throws(AgentError) -> PollOutcome {
+        let body = try await fetch(as: identity, applied: state.applied)
+        let feed = try await verify(body, at: time)
+        return try Self.accept(feed, as: identity, state: state)
+    }
+
+    /// The feed's bytes for a poll, or the HTTP failure.
+    public func fetch(as identity: AgentIdentity, applied: [String]) async throws(AgentError) -> [UInt8] {
+        let url = try identity.pollURL(server: server, applied: applied)
+        let response = try await fetcher.get(url)
+        guard response.status == 200 else {
+            let text = String(decoding: response.body.prefix(200), as: UTF8.self)
+                .split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+            throw .httpStatus(response.status, text.isEmpty ? "the server did not serve the feed" : text)
+        }
+        return response.body
+    }
+
+    public func verify(_ body: [UInt8], at time: Date = Date()) async throws(AgentError) -> FeedVerifier.VerifiedFeed {
+        do {
+            return try await verifier.verify(Data(body), at: time)
+        } catch {
+            throw .signature(error.description)
+        }
+    }
+
+    /// Checks the verified feed against the state (rollback) and computes the change.
+    public static func accept(_ feed: FeedVerifier.VerifiedFeed, as identity: AgentIdentity, state: AgentState) throws(AgentError) -> PollOutcome {
+        var serial: Int?
+        if let text = feed.serial {
+            guard let value = Int(text), value >= 0 else { throw .signature("the feed's serial '\(text.prefix(40))' is not a number") }
+            serial = value
+        }
+        if let highest = state.highestSerial {
+            guard let serial else { throw .rollback("the feed has no serial; serial \(highest) was accepted before") }
+            guard serial >= highest else { throw .rollback("the feed's serial \(serial) is lower than serial \(highest) accepted before") }
+        }
+        if let accepted = state.issued {
+            guard let issued = feed.issued else { throw .rollback("the feed has no issued time; \(accepted) was accepted before") }
+            if let issuedDate = parseTime(issued), let acceptedDate = parseTime(accepted) {
+                guard issuedDate >= acceptedDate else { throw .rollback("the feed was issued \(issued), before \(accepted) accepted before") }
+            } else {
+                throw .rollback("the feed's issued time '\(issued.prefix(40))' is not an ISO 8601 time")
+            }
+        }
+        for id in feed.configIDs where !MitigationChange.isValidID(id) {
+            throw .signature("the feed holds a Config id '\(id.prefix(40))' that is not a mitigation id")
+        }
+        let change = MitigationChange(feed: feed.configIDs, applied: state.applied, blocked: identity.blocked, autoApply: identity.autoApply)
+        let newState = AgentState(highestSerial: serial ?? state.highestSerial, issued: feed.issued ?? state.issued, applied: change.applied)
+        return PollOutcome(feed: feed, change: change, state: newState)
+    }
+
+    static func parseTime(_ text: String) -> Date? {
+        try? Date(text, strategy: .iso8601)
+    }
+}

@@ -1,0 +1,29 @@
+/// What a host does with a verified feed: apply what the feed carries (unless blocked, already
+/// applied, or auto-apply is off) and remove what it applied that the feed no longer carries (the
+/// fixing update was installed). `applied` is what the host reports on its next poll.
+public struct MitigationChange: Sendable, Equatable {
+    public let apply: [String]
+    public let remove: [String]
+    public let applied: [String]
+
+    public init(feed: [String], applied current: [String], blocked: [String], autoApply: Bool) {
+        let inFeed = Set(feed), blockedSet = Set(blocked), currentSet = Set(current)
+        apply = autoApply ? feed.filter { !blockedSet.contains($0) && !currentSet.contains($0) }.uniqued() : []
+        remove = current.filter { !inFeed.contains($0) }.sorted()
+        applied = Set(current).subtracting(remove).union(apply).sorted()
+    }
+
+    /// An id as the feed query accepts it: A-Z a-z 0-9 . _ - (and not empty).
+    public static func isValidID(_ id: String) -> Bool {
+        !id.isEmpty && id.count <= 64 && id.unicodeScalars.allSatisfy { scalar in
+            ("A"..."Z").contains(scalar) || ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar) || scalar == "." || scalar == "_" || scalar == "-"
+        }
+    }
+}
+
+extension Array where Element: Hashable {
+    func uniqued() -> [Element] {
+        var seen = Set<Element>()
+        return filter { seen.insert($0).inserted }
+    }
+}
