@@ -74,11 +74,11 @@ public final class FeedService: Sendable {
     /// The feed for `build` from memory, when it was already rendered at `serial`. Never blocks
     /// on I/O: event loops call it, and fall back to `feed(for:serial:)` off the loop.
     public func cachedFeed(for build: ExchangeBuild?, serial: Int64) -> Feed? {
-        unexpired(cache.withLock { $0.ruleSet?.serial == serial ? $0.byBuild[build] : nil })
+        fresh(cache.withLock { $0.ruleSet?.serial == serial ? $0.byBuild[build] : nil })
     }
 
-    /// `feed` unless half its validity has passed: then it is due to be signed again.
-    private func unexpired(_ feed: Feed?) -> Feed? {
+    /// `feed` while less than half its validity has passed; after that it is due to be signed again.
+    private func fresh(_ feed: Feed?) -> Feed? {
         guard let feed, clock() < feed.refreshAfter else { return nil }
         return feed
     }
@@ -92,7 +92,7 @@ public final class FeedService: Sendable {
         let ruleSet = try currentRuleSet(serial: serial)
         let configs = renderer.configs(from: ruleSet.rules, for: build, catalog: catalog)
         let key = configs.map(\.id)
-        let rendered = try unexpired(cache.withLock { $0.ruleSet?.serial == ruleSet.serial ? $0.byConfigs[key] : nil })
+        let rendered = try fresh(cache.withLock { $0.ruleSet?.serial == ruleSet.serial ? $0.byConfigs[key] : nil })
             ?? render(configs, of: ruleSet)
         cache.withLock { cache in
             guard cache.ruleSet?.serial == ruleSet.serial else { return }
