@@ -8,6 +8,8 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, Equatable {
     case httpStatus(Int, String)
     case signature(String)
     case rollback(String)
+    /// The feed verified but its signed `expires` had passed: a replay of an old feed.
+    case expired(String)
     case state(String)
 
     public var description: String {
@@ -20,6 +22,7 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, Equatable {
         case .httpStatus(let status, let message): "HTTP status \(status): \(message)"
         case .signature(let message): "signature: \(message)"
         case .rollback(let message): "rollback: \(message)"
+        case .expired(let message): "expired: \(message)"
         case .state(let message): "state: \(message)"
         }
     }

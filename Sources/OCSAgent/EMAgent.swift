@@ -56,7 +56,8 @@ public struct PollOutcome: Sendable, Equatable {
     public let state: AgentState
 }
 
-/// An EM-compatible agent: poll, verify against pinned trust, refuse rollback, apply the change.
+/// An EM-compatible agent: poll, verify against pinned trust, refuse rollback and expired feeds,
+/// apply the change.
 public struct EMAgent: Sendable {
     public let server: URL
     public let fetcher: FeedFetcher
@@ -87,16 +88,24 @@ public struct EMAgent: Sendable {
         return response.body
     }
 
+    /// The verified feed, judged at `time`: its certificates and its `expires`.
     public func verify(_ body: [UInt8], at time: Date = Date()) async throws(AgentError) -> FeedVerifier.VerifiedFeed {
         do {
             return try await verifier.verify(Data(body), at: time)
+        } catch .feedExpired(let expires, let time) {
+            throw .expired(FeedVerificationError.feedExpired(expires: expires, at: time).description)
         } catch {
             throw .signature(error.description)
         }
     }
 
-    /// Checks the verified feed against the state (rollback) and computes the change.
+    /// Checks the verified feed against the state (rollback) and computes the change. The feed must
+    /// carry `expires` (the verifier has refused it if that had passed): ocs signs one into every
+    /// feed, and requiring it keeps a feed that never expires, such as Microsoft's, from being accepted.
     public static func accept(_ feed: FeedVerifier.VerifiedFeed, as identity: AgentIdentity, state: AgentState) throws(AgentError) -> PollOutcome {
+        guard feed.expires != nil else {
+            throw .expired("the feed carries no expires time, so it would never expire: ocs signs one into every feed")
+        }
         var serial: Int?
         if let text = feed.serial {
             guard let value = Int(text), value >= 0 else { throw .signature("the feed's serial '\(text.prefix(40))' is not a number") }

@@ -15,13 +15,18 @@ public struct Feed: Sendable, Equatable {
     public let configIDs: [String]
     /// Strong entity tag over `body`, quoted.
     public let etag: String
+    /// When half its validity has passed: from then on it is signed again, with a later `expires`.
+    public let refreshAfter: Date
 }
 
 /// Produces the signed feed for a build from the published rules.
 ///
 /// Each distinct feed (rule-set serial and applicable configs) is rendered and signed once, then
 /// served from memory. Every call reads the serial from the database, so a change made by another
-/// process (`ocs rules import`) is served on the very next poll. Blocking: call off event loops.
+/// process (`ocs rules import`) is served on the very next poll. Each feed carries `expires`, its
+/// signing time plus `validity`; once half of that has passed it is rendered and signed again on the
+/// next poll that wants it, with the same serial, so a host always receives a feed with half its
+/// validity left at least. Blocking: call off event loops.
 public final class FeedService: Sendable {
     private let store: RuleStore
     public let signer: FeedSigner
@@ -40,12 +45,23 @@ public final class FeedService: Sendable {
     }
 
     private let signed: @Sendable () -> Void
+    /// How long a signed feed is valid: its `expires` is its signing time plus this.
+    public let validity: TimeInterval
+    private let clock: @Sendable () -> Date
 
-    /// `signed` hears of each feed rendered and signed.
-    public init(store: RuleStore, signer: FeedSigner, catalog: BuildCatalog = .embedded, signed: @escaping @Sendable () -> Void = {}) {
+    /// A day: `ocs serve --feed-validity`'s default.
+    public static let defaultValidity: TimeInterval = 86400
+
+    /// `signed` hears of each feed rendered and signed; `clock` tells the signing time (tests move it).
+    public init(
+        store: RuleStore, signer: FeedSigner, catalog: BuildCatalog = .embedded, validity: TimeInterval = FeedService.defaultValidity,
+        clock: @escaping @Sendable () -> Date = { Date() }, signed: @escaping @Sendable () -> Void = {}
+    ) {
         self.store = store
         self.signer = signer
         self.catalog = catalog
+        self.validity = validity
+        self.clock = clock
         self.signed = signed
     }
 
@@ -58,7 +74,13 @@ public final class FeedService: Sendable {
     /// The feed for `build` from memory, when it was already rendered at `serial`. Never blocks
     /// on I/O: event loops call it, and fall back to `feed(for:serial:)` off the loop.
     public func cachedFeed(for build: ExchangeBuild?, serial: Int64) -> Feed? {
-        cache.withLock { $0.ruleSet?.serial == serial ? $0.byBuild[build] : nil }
+        fresh(cache.withLock { $0.ruleSet?.serial == serial ? $0.byBuild[build] : nil })
+    }
+
+    /// `feed` while less than half its validity has passed; after that it is due to be signed again.
+    private func fresh(_ feed: Feed?) -> Feed? {
+        guard let feed, clock() < feed.refreshAfter else { return nil }
+        return feed
     }
 
     /// The feed for `build` at `serial` (just read from the database) or later; renders and signs
@@ -70,7 +92,7 @@ public final class FeedService: Sendable {
         let ruleSet = try currentRuleSet(serial: serial)
         let configs = renderer.configs(from: ruleSet.rules, for: build, catalog: catalog)
         let key = configs.map(\.id)
-        let rendered = try cache.withLock({ $0.ruleSet?.serial == ruleSet.serial ? $0.byConfigs[key] : nil })
+        let rendered = try fresh(cache.withLock { $0.ruleSet?.serial == ruleSet.serial ? $0.byConfigs[key] : nil })
             ?? render(configs, of: ruleSet)
         cache.withLock { cache in
             guard cache.ruleSet?.serial == ruleSet.serial else { return }
@@ -83,12 +105,15 @@ public final class FeedService: Sendable {
     }
 
     private func render(_ configs: [Mitigation], of ruleSet: PublishedRuleSet) throws -> Feed {
-        let document = renderer.render(configs, rootAttributes: [("serial", String(ruleSet.serial)), ("issued", ruleSet.issued)])
+        let signingTime = clock()
+        let expires = FeedTime.format(signingTime.addingTimeInterval(validity))
+        let document = renderer.render(configs, rootAttributes: [("serial", String(ruleSet.serial)), ("issued", ruleSet.issued), ("expires", expires)])
         let signature = try signer.signatureElement(digestInput: Data(document.digestInput.utf8))
         let body = Array(document.signed(with: signature).utf8)
         signed()
         let digest = SHA256.hash(data: body).prefix(16).map { String(format: "%02x", $0) }.joined()
-        return Feed(body: body, serial: ruleSet.serial, configIDs: configs.map(\.id), etag: "\"\(digest)\"")
+        return Feed(body: body, serial: ruleSet.serial, configIDs: configs.map(\.id), etag: "\"\(digest)\"",
+                    refreshAfter: signingTime.addingTimeInterval(validity / 2))
     }
 
     /// The published rules at `serial` or later, re-read only when the serial has moved.

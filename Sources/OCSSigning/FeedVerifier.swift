@@ -34,9 +34,20 @@ public struct FeedVerifier: Sendable {
     public struct VerifiedFeed: Sendable, Equatable {
         public let serial: String?
         public let issued: String?
+        /// When the feed stops being valid (`2026-11-24T06:00:00Z`); nil in a feed that carries none,
+        /// as Microsoft's. A feed verified is not expired at the time it was judged at.
+        public let expires: String?
         /// The ids of the signed `Config` elements, in document order.
         public let configIDs: [String]
         public let signer: String
+
+        init(serial: String?, issued: String?, expires: String? = nil, configIDs: [String], signer: String) {
+            self.serial = serial
+            self.issued = issued
+            self.expires = expires
+            self.configIDs = configIDs
+            self.signer = signer
+        }
     }
 
     /// A verified feed with what an agent acts on: the signed `Config` elements with their actions,
@@ -47,7 +58,8 @@ public struct FeedVerifier: Sendable {
         public let configs: [SignedConfig]
     }
 
-    /// Verifies `data`, judging the certificates' validity at `time` (the signing time of an old document).
+    /// Verifies `data`, judging the certificates' validity and the feed's `expires` at `time` (the
+    /// signing time of an old document).
     public func verify(_ data: Data, at time: Date = Date()) async throws(FeedVerificationError) -> VerifiedFeed {
         try await verifyContent(data, at: time).feed
     }
@@ -90,14 +102,27 @@ public struct FeedVerifier: Sendable {
         }
 
         try await checkTrust(signer, chain: Array(certificates.dropFirst()), at: time)
+        // Read from the verified tree: `expires` is an attribute of the root, which the digest covers.
+        let expires = feed.root.attribute("expires")
+        try Self.checkExpiry(expires, at: time)
 
         let verified = VerifiedFeed(
             serial: feed.root.attribute("serial"),
             issued: feed.root.attribute("issued"),
+            expires: expires,
             configIDs: feed.configs.map { $0.attribute("id") ?? "" },
             signer: "\(signer.subject)"
         )
         return VerifiedContent(feed: verified, signerFingerprint: SigningIdentity.fingerprint(of: signer), configs: feed.configs.map(SignedConfig.init))
+    }
+
+    /// Refuses a feed whose `expires` is malformed or not after `time`; a feed without one passes.
+    private static func checkExpiry(_ expires: String?, at time: Date) throws(FeedVerificationError) {
+        guard let expires else { return }
+        guard let expiry = FeedTime.parse(expires) else {
+            throw .invalid("the feed's expires '\(expires.prefix(40))' is not a UTC time like 2026-11-24T06:00:00Z")
+        }
+        guard time < expiry else { throw .feedExpired(expires: expires, at: time) }
     }
 
     private func checkTrust(_ signer: Certificate, chain: [Certificate], at time: Date) async throws(FeedVerificationError) {
@@ -152,6 +177,8 @@ public enum FeedVerificationError: Error, Sendable, CustomStringConvertible, Equ
     case certificateExpired(subject: String, notValidAfter: Date)
     /// The signing certificate was not yet valid at the time it was judged at.
     case certificateNotYetValid(subject: String, notValidBefore: Date)
+    /// The feed's `expires` had passed at the time it was judged at: a replay of an old feed.
+    case feedExpired(expires: String, at: Date)
 
     /// One line, whatever the document held: control characters in echoed text (an attribute
     /// value such as `&#10;`, a certificate subject) are written as escapes such as `\n`.
@@ -162,6 +189,7 @@ public enum FeedVerificationError: Error, Sendable, CustomStringConvertible, Equ
         case .untrusted(let reason): reason
         case .certificateExpired(let subject, let date): "the signing certificate \(subject) expired on \(date.formatted(Self.day))"
         case .certificateNotYetValid(let subject, let date): "the signing certificate \(subject) is not valid before \(date.formatted(Self.day))"
+        case .feedExpired(let expires, let time): "feed expired at \(expires) (now \(FeedTime.format(time)))"
         }
         return OneLineText.escaping(line)
     }

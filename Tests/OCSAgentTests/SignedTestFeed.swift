@@ -6,8 +6,12 @@ import OCSSigning
 struct SignedTestFeed {
     static let identity: SigningIdentity = try! SigningIdentity.generate(commonName: "agent test signer")
 
-    static func document(_ configs: [Mitigation], serial: Int?, issued: String?, identity: SigningIdentity = identity) throws -> Data {
+    /// A day from now, as the server signs by default.
+    static var tomorrow: String { FeedTime.format(Date().addingTimeInterval(86400)) }
+
+    static func document(_ configs: [Mitigation], serial: Int?, issued: String?, expires: String? = tomorrow, identity: SigningIdentity = identity) throws -> Data {
         var attributes: [(String, String)] = []
+        if let expires { attributes.append(("expires", expires)) }
         if let issued { attributes.append(("issued", issued)) }
         if let serial { attributes.append(("serial", "\(serial)")) }
         let document = FeedRenderer().render(configs, rootAttributes: attributes)
@@ -15,8 +19,8 @@ struct SignedTestFeed {
         return Data(document.signed(with: signature).utf8)
     }
 
-    static func verified(_ configs: [Mitigation], serial: Int?, issued: String?) async throws -> FeedVerifier.VerifiedFeed {
-        try await FeedVerifier(trust: .certificate(identity.certificate)).verify(document(configs, serial: serial, issued: issued))
+    static func verified(_ configs: [Mitigation], serial: Int?, issued: String?, expires: String? = tomorrow) async throws -> FeedVerifier.VerifiedFeed {
+        try await FeedVerifier(trust: .certificate(identity.certificate)).verify(document(configs, serial: serial, issued: issued, expires: expires))
     }
 
     static func content(_ configs: [Mitigation], serial: Int?, issued: String?) async throws -> FeedVerifier.VerifiedContent {

@@ -3,6 +3,7 @@ import OCSDomain
 import OCSSigning
 import OCSStorage
 import OCSTestSupport
+import Synchronization
 import Testing
 @testable import OCSFeed
 
@@ -17,16 +18,17 @@ struct FeedServiceTests {
         let temporary = try TemporaryDatabase()
         let store = RuleStore(database: temporary.database)
         try store.importRules([Self.ping, Self.m1])
-        let service = FeedService(store: store, signer: Self.signer)
+        let signingTime = Date(timeIntervalSince1970: 1_795_500_000)
+        let service = FeedService(store: store, signer: Self.signer, clock: { signingTime })
         #expect(try service.feed(for: ExchangeBuild(parsing: "15.2.1118.7")).configIDs == ["M1", "PING1"])
         #expect(try service.feed(for: ExchangeBuild(parsing: "15.2.1118.15")).configIDs == ["PING1"])
         #expect(try service.feed(for: nil).configIDs == ["PING1"])
         let feed = try service.feed(for: ExchangeBuild(parsing: "15.2.986.5"))
         let text = String(decoding: feed.body, as: UTF8.self)
         let set = try store.publishedSet()
-        let document = FeedRenderer().render([Self.m1, Self.ping], rootAttributes: [("serial", "2"), ("issued", set.issued)])
+        let document = FeedRenderer().render([Self.m1, Self.ping], rootAttributes: [("serial", "2"), ("issued", set.issued), ("expires", "2026-11-25T06:00:00Z")])
         #expect(text == document.signed(with: try Self.signer.signatureElement(digestInput: Data(document.digestInput.utf8))))
-        #expect(text.contains("<EOCS issued=\"\(set.issued)\" serial=\"2\" version=\"1.0.4\">"))
+        #expect(text.contains("<EOCS expires=\"2026-11-25T06:00:00Z\" issued=\"\(set.issued)\" serial=\"2\" version=\"1.0.4\">"), "signed for a day")
         #expect(try service.feed(for: ExchangeBuild(parsing: "15.2.986.5")) == feed, "the same bytes from the cache")
         #expect(feed.etag.count == 34 && feed.etag.hasPrefix("\"") && feed.etag.hasSuffix("\""))
     }
@@ -57,6 +59,100 @@ struct FeedServiceTests {
         retired.state = .retired
         try other.importRules([retired])
         #expect(try service.feed(for: build).configIDs == ["M1"])
+    }
+}
+
+/// A clock a test moves by hand, for the feed service's signing time.
+final class MovableClock: Sendable {
+    private let time: Mutex<Date>
+
+    init(_ start: Date) {
+        time = Mutex(start)
+    }
+
+    var now: Date { time.withLock { $0 } }
+
+    func advance(by seconds: TimeInterval) {
+        time.withLock { $0 += seconds }
+    }
+}
+
+struct FeedExpiryTests {
+    /// Now, to the second: the feed's times carry no fraction.
+    static func wholeSecondNow() -> Date {
+        Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+    }
+
+    static func text(_ feed: Feed) -> String {
+        String(decoding: feed.body, as: UTF8.self)
+    }
+
+    @Test func signsEachFeedAgainOnceHalfItsValidityHasPassedWithTheSameSerialAndALaterExpiry() async throws {
+        let temporary = try TemporaryDatabase()
+        let store = RuleStore(database: temporary.database)
+        try store.importRules([FeedServiceTests.ping, FeedServiceTests.m1])
+        let start = Self.wholeSecondNow()
+        let clock = MovableClock(start)
+        let signings = Mutex(0)
+        let service = FeedService(store: store, signer: FeedServiceTests.signer, validity: 3600, clock: { clock.now }) {
+            signings.withLock { $0 += 1 }
+        }
+        let build = try ExchangeBuild(parsing: "15.2.1118.15")
+        let sameConfigs = try ExchangeBuild(parsing: "15.2.1258.12")
+
+        let first = try service.feed(for: build)
+        #expect(first.configIDs == ["PING1"])
+        #expect(Self.text(first).contains("<EOCS expires=\"\(FeedTime.format(start + 3600))\" issued="))
+        #expect(first.refreshAfter == start + 1800)
+        #expect(try service.feed(for: sameConfigs) == first, "another build with the same configs shares the signed feed")
+
+        // Just before half the validity: served from memory, not signed again.
+        clock.advance(by: 1799)
+        #expect(service.cachedFeed(for: build, serial: first.serial) == first)
+        #expect(try service.feed(for: build) == first)
+        #expect(signings.withLock { $0 } == 1)
+
+        // At half the validity: the next poll that wants it gets it signed again.
+        clock.advance(by: 1)
+        #expect(service.cachedFeed(for: build, serial: first.serial) == nil, "due to be signed again")
+        let second = try service.feed(for: build)
+        #expect(signings.withLock { $0 } == 2)
+        #expect(second.serial == first.serial && second.configIDs == first.configIDs)
+        #expect(second.etag != first.etag)
+        #expect(Self.text(second).contains("<EOCS expires=\"\(FeedTime.format(start + 5400))\" issued="))
+        #expect(second.refreshAfter == start + 3600)
+        // The other build with those configs gets the feed signed again too, without another signing.
+        #expect(try service.feed(for: sameConfigs) == second)
+        #expect(signings.withLock { $0 } == 2)
+
+        // Both verify with the same serial and issued time; the second expires later.
+        let verifier = FeedVerifier(trust: .certificate(FeedServiceTests.signer.identity.certificate))
+        let old = try await verifier.verify(Data(first.body), at: start + 1800)
+        let renewed = try await verifier.verify(Data(second.body), at: start + 1800)
+        #expect(renewed.serial == old.serial && renewed.issued == old.issued)
+        #expect(old.expires == FeedTime.format(start + 3600))
+        #expect(renewed.expires == FeedTime.format(start + 5400))
+        // Replayed after its expiry, the first is refused; the renewed one still verifies then.
+        await #expect(throws: FeedVerificationError.feedExpired(expires: FeedTime.format(start + 3600), at: start + 3600)) {
+            try await verifier.verify(Data(first.body), at: start + 3600)
+        }
+        #expect(try await verifier.verify(Data(second.body), at: start + 3600) == renewed)
+    }
+
+    @Test func aRuleChangeIsServedWithAFullValidity() throws {
+        let temporary = try TemporaryDatabase()
+        let store = RuleStore(database: temporary.database)
+        try store.importRules([FeedServiceTests.ping])
+        let start = Self.wholeSecondNow()
+        let clock = MovableClock(start)
+        let service = FeedService(store: store, signer: FeedServiceTests.signer, validity: 600, clock: { clock.now })
+        let first = try service.feed(for: nil)
+        clock.advance(by: 60)
+        try store.importRules([FeedServiceTests.ping, FeedServiceTests.m1])
+        let changed = try service.feed(for: nil)
+        #expect(changed.serial == first.serial + 1)
+        #expect(Self.text(changed).contains("expires=\"\(FeedTime.format(start + 660))\""))
+        #expect(changed.refreshAfter == start + 360)
     }
 }
 

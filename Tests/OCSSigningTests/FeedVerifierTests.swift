@@ -26,6 +26,41 @@ struct FeedVerifierTests {
         #expect(feed == .init(serial: "5", issued: "2026-11-23T06:00:00Z", configIDs: ["M1", "PING1"], signer: "\(Self.identity.certificate.subject)"))
     }
 
+    static func expiringFeed(_ expires: String) throws -> Data {
+        let document = FeedRenderer().render(rules, rootAttributes: [("serial", "5"), ("issued", "2026-11-23T06:00:00Z"), ("expires", expires)])
+        let signature = try FeedSigner(identity: identity).signatureElement(digestInput: Data(document.digestInput.utf8))
+        return Data(document.signed(with: signature).utf8)
+    }
+
+    @Test func aFeedIsRefusedOnceItsSignedExpiryHasPassed() async throws {
+        let expiry = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down) + 3600)
+        let expires = FeedTime.format(expiry)
+        let feed = try Self.expiringFeed(expires)
+        let verifier = FeedVerifier(trust: .certificate(Self.identity.certificate))
+        #expect(try await verifier.verify(feed).expires == expires)
+        #expect(try await verifier.verify(feed, at: expiry - 1).expires == expires)
+        let late = expiry + 86400 + 0.5
+        let refusal = await Self.refusal(feed, at: late)
+        #expect(refusal == .feedExpired(expires: expires, at: late))
+        #expect(refusal?.description == "feed expired at \(expires) (now \(FeedTime.format(late)))")
+        #expect(await Self.refusal(feed, at: expiry) == .feedExpired(expires: expires, at: expiry), "expired at the very second")
+
+        // The expiry is signed: moving it later breaks the digest.
+        let text = String(decoding: feed, as: UTF8.self)
+        let extended = Data(text.replacingOccurrences(of: "expires=\"\(expires)\"", with: "expires=\"\(FeedTime.format(expiry + 86400 * 365))\"").utf8)
+        #expect(extended != feed)
+        #expect(await Self.refusal(extended, at: late)?.description.contains("digest does not match") == true)
+    }
+
+    @Test func aMalformedExpiryIsRefusedAndNoExpiryIsNotRequired() async throws {
+        for malformed in ["tomorrow", "2026-11-24 06:00:00", "2026-11-24T06:00:00+00:00", "2026-11-24T06:00:00.000Z", "2026-11-24t06:00:00z", "2026-13-01T00:00:00Z", ""] {
+            let refusal = await Self.refusal(try Self.expiringFeed(malformed))
+            #expect(refusal == .invalid("the feed's expires '\(malformed)' is not a UTC time like 2026-11-24T06:00:00Z"), "\(malformed)")
+        }
+        // A feed without expires (Microsoft's has none) is judged by its signature alone.
+        #expect(try await FeedVerifier(trust: .certificate(Self.identity.certificate)).verify(Self.signedFeed()).expires == nil)
+    }
+
     @Test func canonicalFormOfTheParsedDocumentIsTheDigestInput() throws {
         let document = FeedRenderer().render(Self.rules, rootAttributes: [("serial", "5")])
         let data = Data(document.signed(with: try FeedSigner(identity: Self.identity).signatureElement(digestInput: Data(document.digestInput.utf8))).utf8)

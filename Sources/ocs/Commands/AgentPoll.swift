@@ -70,8 +70,9 @@ struct AgentPoll: AsyncParsableCommand {
         abstract: "Poll the feed once as an EM-compatible agent, verify it and apply the change to the host state.",
         discussion: """
             The state folder holds agent-state.json: the highest serial and issued time accepted (an older feed \
-            is refused) and the mitigations applied (a record: no IIS is touched). Each failure is one line \
-            naming its cause (signature, rollback, HTTP status, unreachable, timeout, TLS, proxy), exit status 1.
+            is refused) and the mitigations applied (a record: no IIS is touched). A feed whose signed expires has \
+            passed, or that carries none, is refused. Each failure is one line \
+            naming its cause (signature, rollback, expired, HTTP status, unreachable, timeout, TLS, proxy), exit status 1.
             """
     )
 
@@ -128,6 +129,7 @@ struct AgentPoll: AsyncParsableCommand {
             let object: [String: Any] = [
                 "serial": outcome.feed.serial as Any? ?? NSNull(),
                 "issued": outcome.feed.issued as Any? ?? NSNull(),
+                "expires": outcome.feed.expires as Any? ?? NSNull(),
                 "configs": outcome.feed.configIDs,
                 "applied": outcome.change.apply,
                 "removed": outcome.change.remove,
@@ -139,7 +141,7 @@ struct AgentPoll: AsyncParsableCommand {
             print(String(decoding: data, as: UTF8.self))
         } else {
             func list(_ ids: [String]) -> String { ids.isEmpty ? "none" : ids.joined(separator: ",") }
-            print("verified: serial \(outcome.feed.serial ?? "-"), issued \(outcome.feed.issued ?? "-"), signed by \(outcome.feed.signer)")
+            print("verified: serial \(outcome.feed.serial ?? "-"), issued \(outcome.feed.issued ?? "-"), expires \(outcome.feed.expires ?? "-"), signed by \(outcome.feed.signer)")
             print("configs: \(list(outcome.feed.configIDs))")
             print("applied: \(list(outcome.change.apply))")
             print("removed: \(list(outcome.change.remove))")

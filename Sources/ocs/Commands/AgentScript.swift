@@ -20,7 +20,7 @@ struct AgentScript: AsyncParsableCommand {
 
     @OptionGroup var trust: FeedTrustOptions
 
-    @Option(help: ArgumentHelp("Judge certificate validity at this time instead of now (ISO 8601).", valueName: "time"))
+    @Option(help: ArgumentHelp("Judge certificate validity and the feed's expiry at this time instead of now (ISO 8601).", valueName: "time"))
     var at: String?
 
     @Option(help: "The folder to write the scripts to.")
@@ -65,7 +65,7 @@ struct AgentScript: AsyncParsableCommand {
         }
         let verified = content.feed
         let configs = verified.configIDs.isEmpty ? "none" : verified.configIDs.joined(separator: ",")
-        print("verified: serial \(verified.serial ?? "-"), issued \(verified.issued ?? "-"), configs \(configs), signed by \(verified.signer)")
+        print("verified: serial \(verified.serial ?? "-"), issued \(verified.issued ?? "-"), expires \(verified.expires ?? "-"), configs \(configs), signed by \(verified.signer)")
         print("wrote \(out)/\(MitigationScripts.applyName) and \(out)/\(MitigationScripts.removeName)")
     }
 }

@@ -17,6 +17,9 @@ struct Feed: ParsableCommand {
 
     @OptionGroup var signing: SigningOptions
 
+    @Option(help: "Seconds the printed feed is valid, as ocs serve's --feed-validity. [default: 86400]")
+    var feedValidity: Int?
+
     func run() throws {
         var query = FeedQuery()
         if let build {
@@ -27,11 +30,12 @@ struct Feed: ParsableCommand {
             }
         }
         var settings = try database.settings()
+        let validity = try settings.integer(.feedValidity, feedValidity, default: Int(FeedService.defaultValidity), in: ServeSettings.feedValidityRange)
         let db = try DatabaseOptions.open(database.resolvedPath(&settings), creating: false)
         // Warnings go to stderr; stdout carries only the document.
         let logger = Logger(label: "ocs") { StreamLogHandler.standardError(label: $0) }
         let signer = try FeedSigner(identity: signing.resolve(&settings).identity(for: db, recording: false, logger: logger))
-        let feed = try FeedService(store: RuleStore(database: db), signer: signer).feed(for: query.build)
+        let feed = try FeedService(store: RuleStore(database: db), signer: signer, validity: TimeInterval(validity)).feed(for: query.build)
         FileHandle.standardOutput.write(Data(feed.body))
     }
 }

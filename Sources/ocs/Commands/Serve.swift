@@ -48,7 +48,7 @@ struct Serve: AsyncParsableCommand {
                 staleAfterSeconds: settings.staleAfter
             ),
             database: db,
-            feeds: FeedService(store: ruleStore, signer: signer, signed: metrics.feedSigned),
+            feeds: FeedService(store: ruleStore, signer: signer, validity: TimeInterval(settings.feedValidity), signed: metrics.feedSigned),
             serials: SerialReader(store: ruleStore),
             recorder: CheckInRecorder(store: CheckInStore(database: db), rules: ruleStore, committed: metrics.checkInsCommitted),
             metrics: metrics,

@@ -8,7 +8,9 @@ struct Verify: AsyncParsableCommand {
         abstract: "Verify a downloaded feed's signature.",
         discussion: """
             Trust comes from --cert or --ca only, never from the key inside the document. Only signed \
-            content is reported: a document holding anything beyond the signature profile is refused.
+            content is reported: a document holding anything beyond the signature profile is refused. \
+            A feed whose signed expires has passed (or is malformed) is refused; one without expires, \
+            as Microsoft's, is judged by its signature alone.
             """
     )
 
@@ -22,7 +24,7 @@ struct Verify: AsyncParsableCommand {
     var ca: String?
 
     @Option(help: ArgumentHelp(
-        "Judge certificate validity at this time instead of now (ISO 8601, e.g. 2021-09-15T16:42:08Z).",
+        "Judge certificate validity and the feed's expiry at this time instead of now (ISO 8601, e.g. 2021-09-15T16:42:08Z).",
         valueName: "time"
     ))
     var at: String?
@@ -57,12 +59,14 @@ struct Verify: AsyncParsableCommand {
         do {
             let feed = try await FeedVerifier(trust: trust).verify(data, at: time)
             let configs = feed.configIDs.isEmpty ? "none" : feed.configIDs.joined(separator: ",")
-            print("verified: serial \(feed.serial ?? "-"), issued \(feed.issued ?? "-"), configs \(configs), signed by \(feed.signer)")
+            print("verified: serial \(feed.serial ?? "-"), issued \(feed.issued ?? "-"), expires \(feed.expires ?? "-"), configs \(configs), signed by \(feed.signer)")
         } catch {
             var hint = ""
             switch error {
             case .certificateExpired, .certificateNotYetValid:
                 if at == nil { hint = ": pass --at TIME to judge it at the time it was signed" }
+            case .feedExpired:
+                hint = ": fetch a fresh feed (the server signs each feed again before half its validity has passed)"
             default:
                 break
             }

@@ -53,6 +53,12 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Days of host history kept; older changes are pruned in the background (each host's newest is kept). [default: 90]")
     var retainHistory: Int?
 
+    @Option(help: ArgumentHelp(
+        "Seconds a signed feed is valid: its expires is its signing time plus this, and it is signed again once half has passed (\(ServeSettings.feedValidityRange.lowerBound) to \(ServeSettings.feedValidityRange.upperBound)). [default: 86400]",
+        discussion: "Agents refuse an expired feed, so a captured feed cannot be replayed for longer than this."
+    ))
+    var feedValidity: Int?
+
     @Option(help: "Where to log each request: stdout, off, or a file to append to. [default: stdout]")
     var accessLog: String?
 

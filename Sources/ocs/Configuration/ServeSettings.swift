@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import OCSFeed
 
 /// Everything `ocs serve` runs with, resolved from the command line, the environment, the
 /// configuration file and the defaults, and checked as a whole.
@@ -18,6 +19,8 @@ struct ServeSettings {
     var shutdownGrace: Int
     var staleAfter: Int
     var retainHistory: Int
+    /// Seconds a signed feed is valid.
+    var feedValidity: Int
     var tls: (certificate: String, key: String, chain: String?)?
     var allowPlainHttp: Bool
     var logLevel: Logger.Level
@@ -25,6 +28,8 @@ struct ServeSettings {
     var accessLog: String
 
     static let defaultMaxConnections = 1024
+    /// Five minutes (shorter would re-sign on nearly every poll) to 30 days (longer defeats expiry).
+    static let feedValidityRange = 300...(30 * 86400)
 
     init(_ options: ServeOptions, _ settings: inout SettingsReader) throws {
         host = settings.text(.host, options.host, default: "127.0.0.1") ?? "127.0.0.1"
@@ -43,6 +48,7 @@ struct ServeSettings {
         allowPlainHttp = try settings.flag(.allowPlainHttp, options.allowPlainHttp)
         staleAfter = try settings.integer(.staleAfter, options.staleAfter, default: 3 * 3600, in: 1...(366 * 86400))
         retainHistory = try settings.integer(.retainHistory, options.retainHistory, default: 90, in: 1...36500)
+        feedValidity = try settings.integer(.feedValidity, options.feedValidity, default: Int(FeedService.defaultValidity), in: Self.feedValidityRange)
         if maxConnections == nil {
             // Shown as the default; the cap itself is fitted to the open-file limit at start-up.
             settings.record(.maxConnections, String(Self.defaultMaxConnections), source: .defaultValue)
