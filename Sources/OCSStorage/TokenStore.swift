@@ -56,7 +56,7 @@ public struct TokenStore: Sendable {
                     sql: "INSERT INTO api_tokens (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)",
                     arguments: [name, role.rawValue, Self.hash(secret), DatabaseTimestamp(Date())]
                 )
-                try AuditLog.append(AuditEntry(actor: context.actor, action: "token.create", ruleID: nil, revision: nil, remoteAddress: context.remoteAddress, outcome: "ok: \(name) (\(role.rawValue))"), in: db)
+                try AuditLog.append(AuditEntry(context: context, action: "token.create", ruleID: nil, revision: nil, outcome: "ok: \(name) (\(role.rawValue))"), in: db)
             }
         } catch let error as TokenError {
             throw error
@@ -83,7 +83,7 @@ public struct TokenStore: Sendable {
             try database.pool.write { db in
                 try db.execute(sql: "UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", arguments: [DatabaseTimestamp(Date()), name])
                 guard db.changesCount == 1 else { throw TokenError.notFound(name) }
-                try AuditLog.append(AuditEntry(actor: context.actor, action: "token.revoke", ruleID: nil, revision: nil, remoteAddress: context.remoteAddress, outcome: "ok: \(name)"), in: db)
+                try AuditLog.append(AuditEntry(context: context, action: "token.revoke", ruleID: nil, revision: nil, outcome: "ok: \(name)"), in: db)
             }
         } catch let error as TokenError {
             throw error
