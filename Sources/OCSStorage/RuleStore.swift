@@ -80,12 +80,14 @@ public struct RuleStore: Sendable {
     }
 
     /// Publishes the latest revision, or `revision` (an earlier one: a rollback), to `release`.
+    /// Refused while require-approval is on (see `ChangeStore`), as are promote and retire.
     /// Without one, a published rule keeps its release and any other is released to everyone:
     /// the command line and the API ask for it explicitly before that.
     @discardableResult
     public func publish(id: String, revision: Int? = nil, to release: Release? = nil, expectedRevision: Int? = nil, context: ChangeContext) throws(RuleChangeError) -> RuleRecord {
         try change("rule.publish", ruleID: id, context: context) { db, time in
-            try Self.applyPublish(id: id, revision: revision, to: release, expectedRevision: expectedRevision, time: time, in: db)
+            try Self.refuseUnderApproval(id, "publish", in: db)
+            return try Self.applyPublish(id: id, revision: revision, to: release, expectedRevision: expectedRevision, time: time, in: db)
         }
     }
 
@@ -93,7 +95,8 @@ public struct RuleStore: Sendable {
     @discardableResult
     public func promote(id: String, to release: Release, expectedRevision: Int? = nil, context: ChangeContext) throws(RuleChangeError) -> RuleRecord {
         try change("rule.promote", ruleID: id, context: context) { db, time in
-            try Self.applyPromote(id: id, to: release, expectedRevision: expectedRevision, time: time, in: db)
+            try Self.refuseUnderApproval(id, "promote", in: db)
+            return try Self.applyPromote(id: id, to: release, expectedRevision: expectedRevision, time: time, in: db)
         }
     }
 
@@ -101,7 +104,8 @@ public struct RuleStore: Sendable {
     @discardableResult
     public func retire(id: String, expectedRevision: Int? = nil, context: ChangeContext) throws(RuleChangeError) -> RuleRecord {
         try change("rule.retire", ruleID: id, context: context) { db, time in
-            try Self.applyRetire(id: id, expectedRevision: expectedRevision, time: time, in: db)
+            try Self.refuseUnderApproval(id, "retire", in: db)
+            return try Self.applyRetire(id: id, expectedRevision: expectedRevision, time: time, in: db)
         }
     }
 
@@ -142,10 +146,11 @@ public struct RuleStore: Sendable {
         return (try Self.record(db, id: id)!, existing.revision)
     }
 
-    /// An import cannot publish or retire past two-person approval.
+    /// Nothing gets past two-person approval: with it on, these changes go through
+    /// `ChangeStore.submit` (which applies them with the `apply` functions below).
     private static func refuseUnderApproval(_ id: String, _ verb: String, in db: Database) throws {
         guard try ChangeStore.requiresApproval(db) else { return }
-        throw RuleChangeError.conflict("require-approval is on: the import would \(verb) \(id); import it as a draft, then `ocs rules \(verb)` asks for approval")
+        throw RuleChangeError.conflict("require-approval is on: \(verb) \(id) with `ocs rules \(verb)` or the API, which ask for approval (an import publishes drafts only)")
     }
 
     private static func checkGroups(_ release: Release, in db: Database) throws {

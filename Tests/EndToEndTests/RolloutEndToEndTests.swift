@@ -43,6 +43,8 @@ struct RolloutEndToEndTests {
 
         let coverage = try Self.json(fixture.call("GET", "/rules/C1/coverage", token: "rita"))
         #expect((coverage["release"] as? [String: Any])?["everyone"] as? Bool == false)
+        let staged = coverage["hosts"] as? [String: Any]
+        #expect(staged?["total"] as? Int == 3 && staged?["inScope"] as? Int == 2 && staged?["notApplicable"] as? Int == 1, "only the canary hosts count: \(staged ?? [:])")
         #expect(try fixture.call("DELETE", "/groups/canary", token: "alice").status == 409, "a group in use stays")
 
         let promoted = try fixture.call("POST", "/rules/C1/promote", token: "alice", json: #"{"everyone": true}"#)
@@ -51,6 +53,8 @@ struct RolloutEndToEndTests {
         #expect(try Self.ids(fixture, Self.prod) == ["C1", "M1", "PING1"])
         #expect(try Self.ids(fixture, nil) == ["C1", "M1", "PING1"])
         #expect(try fixture.call("POST", "/rules/C1/promote", token: "alice", json: #"{"everyone": true}"#).status == 409)
+        let widened = try Self.json(fixture.call("GET", "/rules/C1/coverage", token: "rita"))["hosts"] as? [String: Any]
+        #expect(widened?["inScope"] as? Int == 3)
 
         let audit = try fixture.call("GET", "/audit?rule=C1", token: "rita").text
         #expect(audit.contains("released to groups canary") && audit.contains("rule.promote") && audit.contains("\"reason\" : \"CHG-1001\""))
