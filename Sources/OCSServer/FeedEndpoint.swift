@@ -48,7 +48,7 @@ struct FeedEndpoint: Sendable {
         // Then the feed from memory when it was rendered at that serial; rendering and signing
         // a new one runs on the thread pool.
         // Group membership is decided from what the poll says; a poll naming no host is anonymous.
-        let host = query.identifiesHost ? PollingHost(serverID: query.serverID, name: query.server, orgID: query.orgID) : .anonymous
+        let host = query.pollingHost
         let feed = serialRead.futureResult.flatMap { [feeds, threadPool, metrics] serial in
             if let cached = feeds.cachedFeed(for: query.build, host: host, serial: serial) {
                 metrics.feedCacheHits.increment()

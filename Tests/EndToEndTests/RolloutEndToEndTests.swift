@@ -40,6 +40,9 @@ struct RolloutEndToEndTests {
         #expect(try Self.ids(fixture, "server=EX19-LAB02") == ["C1", "M1", "PING1"], "names match in any case, by pattern")
         #expect(try Self.ids(fixture, Self.prod) == ["M1", "PING1"], "a host outside the group does not")
         #expect(try Self.ids(fixture, nil) == ["M1", "PING1"], "an anonymous poll does not")
+        let db = ["--db", fixture.workspace.database]
+        #expect(try XMLLint.configIDs(fixture.workspace.ocs(["feed", "--build", "15.2.1118.7", "--server", "EX19-LAB07"] + db).stdout) == ["C1", "M1", "PING1"])
+        #expect(try XMLLint.configIDs(fixture.workspace.ocs(["feed", "--build", "15.2.1118.7"] + db).stdout) == ["M1", "PING1"])
 
         let coverage = try Self.json(fixture.call("GET", "/rules/C1/coverage", token: "rita"))
         #expect((coverage["release"] as? [String: Any])?["everyone"] as? Bool == false)
