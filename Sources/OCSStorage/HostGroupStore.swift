@@ -24,7 +24,7 @@ public struct HostGroupStore: Sendable {
     @discardableResult
     public func create(name: String, selector: HostGroup.Selector, context: ChangeContext) throws(HostGroupChangeError) -> HostGroupRecord {
         let time = Date()
-        return try audited("group.create", name: name, context: context, time: time) { db in
+        return try audited("group.create", context: context, time: time) { db in
             var selector = selector
             if case .hosts(let members) = selector {
                 selector = .hosts(try members.map { member in
@@ -45,13 +45,14 @@ public struct HostGroupStore: Sendable {
                 arguments: [name, Self.encode(group.selector), DatabaseTimestamp(time), context.actor]
             )
             let record = try Self.record(db, name: name)!
-            return (record, "ok: \(group.selector.kind) \(group.selector.values.count)")
+            let values = group.selector.values
+            return (record, "ok: \(name) \(group.selector.kind) \(values.prefix(5).joined(separator: ","))\(values.count > 5 ? " and \(values.count - 5) more" : "")")
         }
     }
 
     /// Deletes a group no published rule is released to.
     public func delete(name: String, context: ChangeContext) throws(HostGroupChangeError) {
-        _ = try audited("group.delete", name: name, context: context, time: Date()) { db in
+        _ = try audited("group.delete", context: context, time: Date()) { db in
             guard let record = try Self.record(db, name: name) else { throw HostGroupChangeError.notFound(name) }
             let users = try String.fetchAll(
                 db, sql: "SELECT id FROM rules WHERE state = 'published' AND EXISTS (SELECT 1 FROM json_each(rules.release_groups) WHERE value = ?) ORDER BY id",
@@ -59,7 +60,7 @@ public struct HostGroupStore: Sendable {
             )
             guard users.isEmpty else { throw HostGroupChangeError.inUse(name, rules: users) }
             try db.execute(sql: "DELETE FROM host_groups WHERE name = ?", arguments: [name])
-            return (record, "ok")
+            return (record, "ok: \(name)")
         }
     }
 
@@ -91,13 +92,13 @@ public struct HostGroupStore: Sendable {
     // MARK: Internals
 
     private func audited(
-        _ action: String, name: String, context: ChangeContext, time: Date,
+        _ action: String, context: ChangeContext, time: Date,
         _ body: @escaping (Database) throws -> (HostGroupRecord, String)
     ) throws(HostGroupChangeError) -> HostGroupRecord {
         do {
             return try database.pool.write { db in
                 let (record, outcome) = try body(db)
-                try AuditLog.append(AuditEntry(time: time, context: context, action: action, ruleID: nil, revision: nil, outcome: "\(outcome) \(name)"), in: db)
+                try AuditLog.append(AuditEntry(time: time, context: context, action: action, ruleID: nil, revision: nil, outcome: outcome), in: db)
                 return record
             }
         } catch {

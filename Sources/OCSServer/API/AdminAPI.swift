@@ -76,7 +76,7 @@ struct AdminAPI: Sendable {
         }
 
         // `?reason=` of a state-changing call: checked before anything is changed or audited with it.
-        let reason = components.queryItems?.first { $0.name == "reason" }.map { $0.value ?? "" }
+        let reason = route.auditAction == nil ? nil : components.queryItems?.first { $0.name == "reason" }.map { $0.value ?? "" }
         let reasonProblem = reason.flatMap(ChangeContext.problem(withReason:))
         let context = ChangeContext(actor: caller.name, remoteAddress: request.remoteAddress, reason: reasonProblem == nil ? reason : nil)
         let response: HTTPResponse
