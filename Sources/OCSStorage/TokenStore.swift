@@ -7,9 +7,10 @@ import OCSDomain
 public enum Role: String, CaseIterable, Codable, Sendable, Comparable {
     /// Read rules, hosts and the audit trail.
     case reader
-    /// Also create, edit, publish, retire and delete rules.
+    /// Also create, edit, publish, promote, retire and delete rules, manage host groups, and
+    /// approve or reject others' pending changes.
     case publisher
-    /// Also manage tokens.
+    /// Also manage tokens and the approval policy, and apply a change alone as an emergency.
     case admin
 
     public static func < (lhs: Role, rhs: Role) -> Bool {
