@@ -45,7 +45,7 @@ actions:
 YAML
 server_cpu0=$(cpu "$server"); sim_cpu0=$(cpu "$simulator"); max_rss=$(rss_kb "$server")
 published=$(date +%s.%N)
-"$OCS" rules import "$work/CONV1.yaml" --publish --db "$work/ocs.sqlite" >/dev/null
+"$OCS" rules import "$work/CONV1.yaml" --publish --everyone --db "$work/ocs.sqlite" >/dev/null
 echo "published CONV1"
 reached=
 while :; do

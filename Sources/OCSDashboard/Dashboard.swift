@@ -331,7 +331,7 @@ public struct Dashboard: Sendable {
             let status: HTTPResponseStatus
             switch error {
             case .notFound: status = .notFound
-            case .noSuchRevision: status = .unprocessableEntity
+            case .noSuchRevision, .unknownGroups: status = .unprocessableEntity
             case .stale: status = .preconditionFailed
             case .conflict: status = .conflict
             case .storage: throw error

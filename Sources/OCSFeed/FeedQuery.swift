@@ -25,6 +25,12 @@ public struct FeedQuery: Sendable, Equatable {
     /// True when the poll identifies its host, so that it is recorded as a check-in.
     public var identifiesHost: Bool { serverID != nil || server != nil }
 
+    /// The host as host groups see it; anonymous when the poll names no host (its org alone
+    /// puts it in no group).
+    public var pollingHost: PollingHost {
+        identifiesHost ? PollingHost(serverID: serverID, name: server, orgID: orgID) : .anonymous
+    }
+
     /// Validates decoded query items; the first bad parameter is named in the error.
     public init(items: [(name: String, value: String?)]) throws(FeedQueryError) {
         var seen: Set<String> = []

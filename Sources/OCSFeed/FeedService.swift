@@ -19,7 +19,8 @@ public struct Feed: Sendable, Equatable {
     public let refreshAfter: Date
 }
 
-/// Produces the signed feed for a build from the published rules.
+/// Produces the signed feed for a build and a polling host from the published rules: a host
+/// receives the rules released to everyone and those released to a group it is in.
 ///
 /// Each distinct feed (rule-set serial and applicable configs) is rendered and signed once, then
 /// served from memory. Every call reads the serial from the database, so a change made by another
@@ -39,9 +40,16 @@ public final class FeedService: Sendable {
 
     private struct Cache {
         var ruleSet: PublishedRuleSet?
-        /// Feeds by build (nil: polls without a build), then by the configs they carry.
-        var byBuild: [ExchangeBuild?: Feed] = [:]
+        /// Feeds by build (nil: polls without a build) and the rules received, then by the configs they carry.
+        var byBuild: [Key: Feed] = [:]
         var byConfigs: [[String]: Feed] = [:]
+    }
+
+    /// A build and the ids of the rules a host receives (nil: every published rule); never a host,
+    /// so the table stays as small as the number of distinct feeds.
+    private struct Key: Hashable {
+        let build: ExchangeBuild?
+        let received: [String]?
     }
 
     private let signed: @Sendable () -> Void
@@ -67,14 +75,18 @@ public final class FeedService: Sendable {
 
     /// The feed a host on `build` receives; without a build, only rules that apply to every build.
     /// Reads the serial itself: for callers that have not just read it.
-    public func feed(for build: ExchangeBuild?) throws -> Feed {
-        try feed(for: build, serial: store.serial())
+    public func feed(for build: ExchangeBuild?, host: PollingHost = .anonymous) throws -> Feed {
+        try feed(for: build, host: host, serial: store.serial())
     }
 
-    /// The feed for `build` from memory, when it was already rendered at `serial`. Never blocks
-    /// on I/O: event loops call it, and fall back to `feed(for:serial:)` off the loop.
-    public func cachedFeed(for build: ExchangeBuild?, serial: Int64) -> Feed? {
-        fresh(cache.withLock { $0.ruleSet?.serial == serial ? $0.byBuild[build] : nil })
+    /// The feed for `build` and `host` from memory, when it was already rendered at `serial` and
+    /// is still fresh. Never blocks on I/O: event loops call it, and fall back to
+    /// `feed(for:host:serial:)` off the loop.
+    public func cachedFeed(for build: ExchangeBuild?, host: PollingHost = .anonymous, serial: Int64) -> Feed? {
+        fresh(cache.withLock { cache in
+            guard let ruleSet = cache.ruleSet, ruleSet.serial == serial else { return nil }
+            return cache.byBuild[Key(build: build, received: ruleSet.rollout.receivedIDs(of: ruleSet.rules, for: host))]
+        })
     }
 
     /// `feed` while less than half its validity has passed; after that it is due to be signed again.
@@ -83,14 +95,15 @@ public final class FeedService: Sendable {
         return feed
     }
 
-    /// The feed for `build` at `serial` (just read from the database) or later; renders and signs
-    /// it when no other build with the same configs did. Blocking.
-    public func feed(for build: ExchangeBuild?, serial: Int64) throws -> Feed {
-        if let cached = cachedFeed(for: build, serial: serial) {
+    /// The feed for `build` and `host` at `serial` (just read from the database) or later;
+    /// renders and signs it when no other build with the same configs did. Blocking.
+    public func feed(for build: ExchangeBuild?, host: PollingHost = .anonymous, serial: Int64) throws -> Feed {
+        if let cached = cachedFeed(for: build, host: host, serial: serial) {
             return cached
         }
         let ruleSet = try currentRuleSet(serial: serial)
-        let configs = renderer.configs(from: ruleSet.rules, for: build, catalog: catalog)
+        let received = ruleSet.rollout.rules(ruleSet.rules, for: host)
+        let configs = renderer.configs(from: received, for: build, catalog: catalog)
         let key = configs.map(\.id)
         let rendered = try fresh(cache.withLock { $0.ruleSet?.serial == ruleSet.serial ? $0.byConfigs[key] : nil })
             ?? render(configs, of: ruleSet)
@@ -98,7 +111,7 @@ public final class FeedService: Sendable {
             guard cache.ruleSet?.serial == ruleSet.serial else { return }
             if cache.byBuild.count >= Self.cacheCapacity { cache.byBuild.removeAll(keepingCapacity: true) }
             if cache.byConfigs.count >= Self.cacheCapacity { cache.byConfigs.removeAll(keepingCapacity: true) }
-            cache.byBuild[build] = rendered
+            cache.byBuild[Key(build: build, received: received.count == ruleSet.rules.count ? nil : received.map(\.id))] = rendered
             cache.byConfigs[key] = rendered
         }
         return rendered

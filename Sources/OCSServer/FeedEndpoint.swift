@@ -47,13 +47,15 @@ struct FeedEndpoint: Sendable {
         }
         // Then the feed from memory when it was rendered at that serial; rendering and signing
         // a new one runs on the thread pool.
+        // Group membership is decided from what the poll says; a poll naming no host is anonymous.
+        let host = query.pollingHost
         let feed = serialRead.futureResult.flatMap { [feeds, threadPool, metrics] serial in
-            if let cached = feeds.cachedFeed(for: query.build, serial: serial) {
+            if let cached = feeds.cachedFeed(for: query.build, host: host, serial: serial) {
                 metrics.feedCacheHits.increment()
                 return eventLoop.makeSucceededFuture(cached)
             }
             metrics.feedCacheMisses.increment()
-            return threadPool.runIfActive(eventLoop: eventLoop) { try feeds.feed(for: query.build, serial: serial) }
+            return threadPool.runIfActive(eventLoop: eventLoop) { try feeds.feed(for: query.build, host: host, serial: serial) }
         }
 
         let conditional = request.head.headers[canonicalForm: "If-None-Match"]

@@ -7,10 +7,32 @@ public struct ChangeContext: Sendable, Equatable {
     /// A token name for the API; `local:` and the OS user for the command line.
     public let actor: String
     public let remoteAddress: String?
+    /// Why: an incident or ticket id the caller gave, kept with every audit entry of the change.
+    public let reason: String?
 
-    public init(actor: String, remoteAddress: String? = nil) {
+    public init(actor: String, remoteAddress: String? = nil, reason: String? = nil) {
         self.actor = actor
         self.remoteAddress = remoteAddress
+        self.reason = reason
+    }
+
+    /// This context with `reason`.
+    public func with(reason: String?) -> ChangeContext {
+        ChangeContext(actor: actor, remoteAddress: remoteAddress, reason: reason)
+    }
+
+    /// Longest reason, in UTF-8 bytes.
+    public static let maximumReasonBytes = 256
+
+    /// Checks a reason as given (before anything is changed or audited): at most 256 bytes of
+    /// printable text on one line. Nil when it is fine; else what is wrong.
+    public static func problem(withReason reason: String) -> String? {
+        if reason.isEmpty { return "reason is empty: give an incident or ticket id, or leave it out" }
+        if reason.utf8.count > maximumReasonBytes { return "reason is \(reason.utf8.count) bytes: at most \(maximumReasonBytes)" }
+        if AuditLog.printable(reason, maximumBytes: .max) != reason {
+            return "reason holds a control or format character: give one line of printable text"
+        }
+        return nil
     }
 
     /// The command line's actor: `local:` and the account of the real user id, which `$USER`
@@ -41,8 +63,11 @@ public struct AuditEntry: Sendable, Equatable, Codable {
     public var remoteAddress: String?
     /// `ok`, or what went wrong (`412 stale revision`, ...).
     public var outcome: String
+    /// The incident or ticket id the caller gave; nil when none was.
+    public var reason: String?
 
-    public init(time: Date = Date(), actor: String, action: String, ruleID: String?, revision: Int?, remoteAddress: String?, outcome: String) {
+    public init(time: Date = Date(), actor: String, action: String, ruleID: String?, revision: Int?, remoteAddress: String?, outcome: String, reason: String? = nil) {
+        self.reason = reason
         self.time = time
         self.actor = actor
         self.action = action
@@ -50,6 +75,16 @@ public struct AuditEntry: Sendable, Equatable, Codable {
         self.revision = revision
         self.remoteAddress = remoteAddress
         self.outcome = outcome
+    }
+}
+
+extension AuditEntry {
+    /// An entry of a change made in `context`: its actor, remote address and reason.
+    public init(time: Date = Date(), context: ChangeContext, action: String, ruleID: String?, revision: Int?, outcome: String) {
+        self.init(
+            time: time, actor: context.actor, action: action, ruleID: ruleID, revision: revision,
+            remoteAddress: context.remoteAddress, outcome: outcome, reason: context.reason
+        )
     }
 }
 
@@ -86,10 +121,11 @@ public struct AuditLog: Sendable {
     static func append(_ entry: AuditEntry, in db: Database) throws {
         let name = { (text: String) in printable(text, maximumBytes: maximumNameBytes) }
         try db.execute(
-            sql: "INSERT INTO audit_log (time, actor, action, rule_id, revision, remote_address, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            sql: "INSERT INTO audit_log (time, actor, action, rule_id, revision, remote_address, outcome, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             arguments: [
                 DatabaseTimestamp(entry.time), name(entry.actor), name(entry.action), entry.ruleID.map(name), entry.revision,
                 entry.remoteAddress.map(name), printable(entry.outcome, maximumBytes: maximumOutcomeBytes),
+                entry.reason.map { printable($0, maximumBytes: ChangeContext.maximumReasonBytes) },
             ]
         )
     }
@@ -121,7 +157,7 @@ public struct AuditLog: Sendable {
             ).map { row in
                 var entry = AuditEntry(
                     time: row["time"], actor: row["actor"], action: row["action"], ruleID: row["rule_id"],
-                    revision: row["revision"], remoteAddress: row["remote_address"], outcome: row["outcome"]
+                    revision: row["revision"], remoteAddress: row["remote_address"], outcome: row["outcome"], reason: row["reason"]
                 )
                 entry.id = row["id"]
                 return entry

@@ -228,8 +228,7 @@ public struct CheckInStore: Sendable {
                 try db.execute(sql: "DELETE FROM hosts WHERE id = ?", arguments: [host.id])
                 let serverID = host.latest.serverID.map { " serverId \($0)" } ?? ""
                 try AuditLog.append(AuditEntry(
-                    time: time, actor: context.actor, action: Self.forgetAction, ruleID: nil, revision: nil,
-                    remoteAddress: context.remoteAddress,
+                    time: time, context: context, action: Self.forgetAction, ruleID: nil, revision: nil,
                     outcome: "ok: host \(host.id) \(host.latest.serverName ?? "-")\(serverID), \(entries) history entries"
                 ), in: db)
                 return host
@@ -237,8 +236,8 @@ public struct CheckInStore: Sendable {
         } catch {
             let failure = (error as? HostChangeError) ?? .storage("\(error)")
             try? AuditLog(database: database).append(AuditEntry(
-                time: time, actor: context.actor, action: Self.forgetAction, ruleID: nil, revision: nil,
-                remoteAddress: context.remoteAddress, outcome: "refused: \(failure.description)"
+                time: time, context: context, action: Self.forgetAction, ruleID: nil, revision: nil,
+                outcome: "refused: \(failure.description)"
             ))
             throw failure
         }

@@ -26,10 +26,11 @@ public struct FleetStore: Sendable {
     public func hosts(of rule: Mitigation, in states: Set<CoverageState>, staleSince: Date, page: PageRequest = PageRequest()) throws -> Page<HostState> {
         let rows = try database.pool.read { db in
             let facts = try factsArguments(rule, staleSince: staleSince, hostsByBuild: Self.hostsByBuild(db))
+            let audience = try Self.audience(of: rule.id, in: db)
             return try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM hosts WHERE id > :after AND \(Self.factsCode) IN (SELECT value FROM json_each(:codes)) ORDER BY id LIMIT :limit",
-                arguments: facts + [
+                sql: "SELECT * FROM hosts WHERE id > :after AND \(Self.factsCode(audience.sql)) IN (SELECT value FROM json_each(:codes)) ORDER BY id LIMIT :limit",
+                arguments: facts + audience.arguments + [
                     "after": page.cursor?.key ?? 0, "limit": page.limit + 1,
                     "codes": Self.jsonArray(CoverageFacts.codes(giving: states).map(String.init)),
                 ]
@@ -54,9 +55,10 @@ public struct FleetStore: Sendable {
     }
 
     private func coverage(of rule: Mitigation, revision: Int, staleSince: Date, hostsByBuild: [(build: String, hosts: Int)], in db: Database) throws -> RuleCoverage {
+        let audience = try Self.audience(of: rule.id, in: db)
         let groups = try Row.fetchAll(
-            db, sql: "SELECT \(Self.factsCode) AS code, COUNT(*) AS hosts FROM hosts GROUP BY code",
-            arguments: factsArguments(rule, staleSince: staleSince, hostsByBuild: hostsByBuild)
+            db, sql: "SELECT \(Self.factsCode(audience.sql)) AS code, COUNT(*) AS hosts FROM hosts GROUP BY code",
+            arguments: factsArguments(rule, staleSince: staleSince, hostsByBuild: hostsByBuild) + audience.arguments
         ).map { (code: $0["code"] as Int, hosts: $0["hosts"] as Int) }
         return RuleCoverage(rule: rule.id, revision: revision, hosts: CoverageCounts(hostsByFactsCode: groups))
     }
@@ -74,17 +76,49 @@ public struct FleetStore: Sendable {
     }
 
     /// A host's `CoverageFacts.code` for one rule, in SQL. Which builds the rule applies to is
-    /// decided here, by the domain, for each distinct build (`:inScopeBuilds`); applied and
-    /// blocked are found in the stored id lists by their quoted form (see `CheckInStore.json`).
-    private static let factsCode = """
+    /// decided here, by the domain, for each distinct build (`:inScopeBuilds`); a rule released to
+    /// groups is in scope only on their hosts (`audience`); applied and blocked are found in the
+    /// stored id lists by their quoted form (see `CheckInStore.json`).
+    private static func factsCode(_ audience: String) -> String {
+        """
         ((CASE WHEN build IS NULL THEN \(CoverageFacts.Scope.unknownBuild.rawValue)
-               WHEN build IN (SELECT value FROM json_each(:inScopeBuilds)) THEN \(CoverageFacts.Scope.inScope.rawValue)
+               WHEN build IN (SELECT value FROM json_each(:inScopeBuilds)) AND \(audience) THEN \(CoverageFacts.Scope.inScope.rawValue)
                ELSE \(CoverageFacts.Scope.outOfScope.rawValue) END) * 16
          + (last_seen < :staleSince) * 8
          + (instr(blocked, :quotedRule) > 0) * 4
          + (instr(applied, :quotedRule) > 0) * 2
          + (mitigations_enabled IS 0))
         """
+    }
+
+    /// Which hosts a published rule is served to, as an SQL condition on `hosts` with its
+    /// arguments: `1` for everyone; for groups, what `HostGroup.contains` decides for a poll, on
+    /// the host's last reported serverId, name and org. Name patterns hold only letters, digits,
+    /// `.-_*?` (`NamePattern.isValid`), so SQLite's GLOB on lower-cased text matches as they do.
+    static func audience(of ruleID: String, in db: Database) throws -> (sql: String, arguments: StatementArguments) {
+        let stored = try String?.fetchOne(db, sql: "SELECT release_groups FROM rules WHERE id = ? AND state = 'published'", arguments: [ruleID]) ?? nil
+        guard case .groups(let names) = try RuleStore.release(stored, id: ruleID) else { return ("1", [:]) }
+        let groups = try HostGroupStore.all(db).filter { names.contains($0.name) }
+        var conditions: [String] = []
+        var arguments: [String: (any DatabaseValueConvertible)?] = [:]
+        for (index, group) in groups.enumerated() {
+            let key = "audience\(index)"
+            switch group.selector {
+            case .hosts(let members):
+                arguments[key] = String(decoding: try JSONSerialization.data(withJSONObject: members.map { $0.lowercased() }), as: UTF8.self)
+                conditions.append("(server_id IN (SELECT value FROM json_each(:\(key))) OR lower(server_name) IN (SELECT value FROM json_each(:\(key))))")
+            case .names(let patterns):
+                for (number, pattern) in patterns.enumerated() {
+                    arguments["\(key)_\(number)"] = pattern.lowercased()
+                    conditions.append("lower(server_name) GLOB :\(key)_\(number)")
+                }
+            case .org(let guid):
+                arguments[key] = guid
+                conditions.append("org_id = :\(key)")
+            }
+        }
+        return (conditions.isEmpty ? "0" : "(" + conditions.joined(separator: " OR ") + ")", StatementArguments(arguments))
+    }
 
     private func factsArguments(_ rule: Mitigation, staleSince: Date, hostsByBuild: [(build: String, hosts: Int)]) -> StatementArguments {
         let inScope = hostsByBuild.map(\.build).filter { CoverageFacts.scope(of: rule, build: $0, catalog: catalog) == .inScope }

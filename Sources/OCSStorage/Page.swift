@@ -52,6 +52,8 @@ public struct PageCursor: Sendable, Equatable {
         case hosts
         case history
         case audit
+        case groups
+        case changes
     }
 
     public let kind: Kind

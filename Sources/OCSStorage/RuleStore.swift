@@ -38,12 +38,17 @@ public struct RuleStore: Sendable {
         }
     }
 
-    /// The published rules with their serial and issue time, read in one snapshot.
+    /// The published rules with their serial, issue time, releases and the groups those name,
+    /// read in one snapshot.
     public func publishedSet() throws -> PublishedRuleSet {
         try database.pool.read { db in
             let row = try Row.fetchOne(db, sql: "SELECT serial, issued_at FROM feed_state WHERE id = 1")
-            let rules = try Self.records(db, sql: "SELECT * FROM rules WHERE state = 'published' ORDER BY id").map(\.rule)
-            return PublishedRuleSet(serial: row?["serial"] ?? 0, issued: row?["issued_at"] ?? "", rules: rules)
+            let records = try Self.records(db, sql: "SELECT * FROM rules WHERE state = 'published' ORDER BY id")
+            let releases = Dictionary(uniqueKeysWithValues: records.compactMap { record in record.release.map { (record.rule.id, $0) } })
+            return PublishedRuleSet(
+                serial: row?["serial"] ?? 0, issued: row?["issued_at"] ?? "", rules: records.map(\.rule),
+                rollout: Rollout(releases: releases, groups: try HostGroupStore.all(db))
+            )
         }
     }
 
@@ -74,18 +79,24 @@ public struct RuleStore: Sendable {
         }
     }
 
-    /// Publishes the latest revision, or `revision` (an earlier one: a rollback).
+    /// Publishes the latest revision, or `revision` (an earlier one: a rollback), to `release`.
+    /// Refused while require-approval is on (see `ChangeStore`), as are promote and retire.
+    /// Without one, a published rule keeps its release and any other is released to everyone:
+    /// the command line and the API ask for it explicitly before that.
     @discardableResult
-    public func publish(id: String, revision: Int? = nil, expectedRevision: Int? = nil, context: ChangeContext) throws(RuleChangeError) -> RuleRecord {
+    public func publish(id: String, revision: Int? = nil, to release: Release? = nil, expectedRevision: Int? = nil, context: ChangeContext) throws(RuleChangeError) -> RuleRecord {
         try change("rule.publish", ruleID: id, context: context) { db, time in
-            guard let existing = try Self.record(db, id: id) else { throw RuleChangeError.notFound(id) }
-            try Self.check(expectedRevision, against: existing, id: id)
-            let target = revision ?? existing.latestRevision
-            if existing.rule.state == .published && existing.revision == target {
-                throw RuleChangeError.conflict("rule \(id) is published at revision \(target) already")
-            }
-            try Self.publish(id, revision: target, time: time, in: db)
-            return (try Self.record(db, id: id)!, target)
+            try Self.refuseUnderApproval(id, "publish", in: db)
+            return try Self.applyPublish(id: id, revision: revision, to: release, expectedRevision: expectedRevision, time: time, in: db)
+        }
+    }
+
+    /// Widens a published rule's release: to more groups, or to everyone.
+    @discardableResult
+    public func promote(id: String, to release: Release, expectedRevision: Int? = nil, context: ChangeContext) throws(RuleChangeError) -> RuleRecord {
+        try change("rule.promote", ruleID: id, context: context) { db, time in
+            try Self.refuseUnderApproval(id, "promote", in: db)
+            return try Self.applyPromote(id: id, to: release, expectedRevision: expectedRevision, time: time, in: db)
         }
     }
 
@@ -93,11 +104,69 @@ public struct RuleStore: Sendable {
     @discardableResult
     public func retire(id: String, expectedRevision: Int? = nil, context: ChangeContext) throws(RuleChangeError) -> RuleRecord {
         try change("rule.retire", ruleID: id, context: context) { db, time in
-            guard let existing = try Self.record(db, id: id) else { throw RuleChangeError.notFound(id) }
-            try Self.check(expectedRevision, against: existing, id: id)
-            guard existing.rule.state != .retired else { throw RuleChangeError.conflict("rule \(id) is retired already") }
-            try db.execute(sql: "UPDATE rules SET state = 'retired', updated_at = ? WHERE id = ?", arguments: [DatabaseTimestamp(time), id])
-            return (try Self.record(db, id: id)!, existing.revision)
+            try Self.refuseUnderApproval(id, "retire", in: db)
+            return try Self.applyRetire(id: id, expectedRevision: expectedRevision, time: time, in: db)
+        }
+    }
+
+    // MARK: Changes, inside a caller's transaction (also applied by an approval)
+
+    static func applyPublish(id: String, revision: Int?, to release: Release?, expectedRevision: Int?, time: Date, in db: Database) throws -> (RuleRecord, Int) {
+        guard let existing = try Self.record(db, id: id) else { throw RuleChangeError.notFound(id) }
+        try Self.check(expectedRevision, against: existing, id: id)
+        let target = revision ?? existing.latestRevision
+        let release = release ?? existing.release ?? .everyone
+        if existing.rule.state == .published && existing.revision == target && existing.release == release {
+            throw RuleChangeError.conflict("rule \(id) is published at revision \(target) to \(release) already")
+        }
+        try Self.checkGroups(release, in: db)
+        try Self.publish(id, revision: target, to: release, time: time, in: db)
+        return (try Self.record(db, id: id)!, target)
+    }
+
+    static func applyPromote(id: String, to release: Release, expectedRevision: Int?, time: Date, in db: Database) throws -> (RuleRecord, Int) {
+        guard let existing = try Self.record(db, id: id) else { throw RuleChangeError.notFound(id) }
+        try Self.check(expectedRevision, against: existing, id: id)
+        guard let current = existing.release else {
+            throw RuleChangeError.conflict("rule \(id) is \(existing.rule.state.rawValue): publish it first (promote widens a published rule's release)")
+        }
+        let widened = current.widened(by: release)
+        guard widened != current else { throw RuleChangeError.conflict("rule \(id) is released to \(current) already") }
+        try Self.checkGroups(release, in: db)
+        try Self.setRelease(widened, of: id, in: db)
+        try db.execute(sql: "UPDATE rules SET updated_at = ? WHERE id = ?", arguments: [DatabaseTimestamp(time), id])
+        return (try Self.record(db, id: id)!, existing.revision)
+    }
+
+    static func applyRetire(id: String, expectedRevision: Int?, time: Date, in db: Database) throws -> (RuleRecord, Int) {
+        guard let existing = try Self.record(db, id: id) else { throw RuleChangeError.notFound(id) }
+        try Self.check(expectedRevision, against: existing, id: id)
+        guard existing.rule.state != .retired else { throw RuleChangeError.conflict("rule \(id) is retired already") }
+        try db.execute(sql: "UPDATE rules SET state = 'retired', release_groups = NULL, updated_at = ? WHERE id = ?", arguments: [DatabaseTimestamp(time), id])
+        return (try Self.record(db, id: id)!, existing.revision)
+    }
+
+    /// Nothing gets past two-person approval: with it on, these changes go through
+    /// `ChangeStore.submit` (which applies them with the `apply` functions below).
+    private static func refuseUnderApproval(_ id: String, _ verb: String, in db: Database) throws {
+        guard try ChangeStore.requiresApproval(db) else { return }
+        throw RuleChangeError.conflict("require-approval is on: \(verb) \(id) with `ocs rules \(verb)` or the API, which ask for approval (an import publishes drafts only)")
+    }
+
+    private static func checkGroups(_ release: Release, in db: Database) throws {
+        let unknown = try HostGroupStore.unknown(release.groupNames, in: db)
+        guard unknown.isEmpty else { throw RuleChangeError.unknownGroups(unknown) }
+    }
+
+    private static func setRelease(_ release: Release, of id: String, in db: Database) throws {
+        try db.execute(sql: "UPDATE rules SET release_groups = ? WHERE id = ?", arguments: [try stored(release), id])
+    }
+
+    /// `release_groups` as stored: NULL for everyone, else a JSON array of group names.
+    static func stored(_ release: Release) throws -> String? {
+        switch release {
+        case .everyone: nil
+        case .groups(let names): String(decoding: try JSONSerialization.data(withJSONObject: names), as: UTF8.self)
         }
     }
 
@@ -133,7 +202,8 @@ public struct RuleStore: Sendable {
     /// revision and one saying `retired` retires the rule. `draft` changes no state, so an
     /// exported folder re-imports as a no-op.
     @discardableResult
-    public func importRules(_ rules: [Mitigation], publish: Bool = false, context: ChangeContext = .localUser) throws(RuleChangeError) -> ImportSummary {
+    /// What is published goes to `release`; without one, as `publish(id:)` decides.
+    public func importRules(_ rules: [Mitigation], publish: Bool = false, release: Release? = nil, context: ChangeContext = .localUser) throws(RuleChangeError) -> ImportSummary {
         do {
             return try database.pool.write { db in
                 let time = Date()
@@ -152,12 +222,16 @@ public struct RuleStore: Sendable {
                     }
                     guard let current = existing else { continue }
                     let wanted: RuleState? = publish ? .published : (rule.state == .draft ? nil : rule.state)
-                    if wanted == .published, current.rule.state != .published || current.revision != current.latestRevision {
-                        try Self.publish(rule.id, revision: current.latestRevision, time: time, in: db)
-                        try Self.audit("rule.publish", rule.id, current.latestRevision, context, time, db)
+                    let target = release ?? current.release ?? .everyone
+                    if wanted == .published, current.rule.state != .published || current.revision != current.latestRevision || current.release != target {
+                        try Self.refuseUnderApproval(rule.id, "publish", in: db)
+                        try Self.checkGroups(target, in: db)
+                        try Self.publish(rule.id, revision: current.latestRevision, to: target, time: time, in: db)
+                        try Self.audit("rule.publish", rule.id, current.latestRevision, context, time, db, outcome: "ok: released to \(target)")
                         changed = true
                     } else if wanted == .retired, current.rule.state != .retired {
-                        try db.execute(sql: "UPDATE rules SET state = 'retired', updated_at = ? WHERE id = ?", arguments: [DatabaseTimestamp(time), rule.id])
+                        try Self.refuseUnderApproval(rule.id, "retire", in: db)
+                        try db.execute(sql: "UPDATE rules SET state = 'retired', release_groups = NULL, updated_at = ? WHERE id = ?", arguments: [DatabaseTimestamp(time), rule.id])
                         try Self.audit("rule.retire", rule.id, current.revision, context, time, db)
                         changed = true
                     }
@@ -190,27 +264,24 @@ public struct RuleStore: Sendable {
         do {
             return try database.pool.write { db in
                 let (record, revision) = try body(db, time)
-                try Self.audit(action, ruleID, revision, context, time, db)
+                try Self.audit(action, ruleID, revision, context, time, db, outcome: ["rule.publish", "rule.promote"].contains(action) ? record.release.map { "ok: released to \($0)" } ?? "ok" : "ok")
                 return record
             }
         } catch {
             let failure = (error as? RuleChangeError) ?? .storage("\(error)")
             try? AuditLog(database: database).append(AuditEntry(
-                time: time, actor: context.actor, action: action, ruleID: ruleID, revision: nil,
-                remoteAddress: context.remoteAddress, outcome: "refused: \(failure.description)"
+                time: time, context: context, action: action, ruleID: ruleID, revision: nil,
+                outcome: "refused: \(failure.description)"
             ))
             throw failure
         }
     }
 
-    private static func audit(_ action: String, _ ruleID: String, _ revision: Int, _ context: ChangeContext, _ time: Date, _ db: Database) throws {
-        try AuditLog.append(AuditEntry(
-            time: time, actor: context.actor, action: action, ruleID: ruleID, revision: revision,
-            remoteAddress: context.remoteAddress, outcome: "ok"
-        ), in: db)
+    static func audit(_ action: String, _ ruleID: String, _ revision: Int, _ context: ChangeContext, _ time: Date, _ db: Database, outcome: String = "ok") throws {
+        try AuditLog.append(AuditEntry(time: time, context: context, action: action, ruleID: ruleID, revision: revision, outcome: outcome), in: db)
     }
 
-    private static func check(_ expected: Int?, against existing: RuleRecord?, id: String) throws {
+    static func check(_ expected: Int?, against existing: RuleRecord?, id: String) throws {
         guard let expected else { return }
         let latest = existing?.latestRevision ?? 0
         guard expected == latest else { throw RuleChangeError.stale(id: id, expected: expected, latest: latest) }
@@ -241,13 +312,14 @@ public struct RuleStore: Sendable {
         return revision
     }
 
-    private static func publish(_ id: String, revision: Int, time: Date, in db: Database) throws {
+    /// One UPDATE, so the serial moves once however much of the rule changes.
+    private static func publish(_ id: String, revision: Int, to release: Release, time: Date, in db: Database) throws {
         guard let content = try revisionContent(db, id: id, revision: revision) else {
             throw RuleChangeError.noSuchRevision(id: id, revision: revision)
         }
         try db.execute(
-            sql: "UPDATE rules SET state = 'published', revision = ?, content = ?, updated_at = ?, first_published_at = coalesce(first_published_at, ?) WHERE id = ?",
-            arguments: [revision, content, DatabaseTimestamp(time), DatabaseTimestamp(time), id]
+            sql: "UPDATE rules SET state = 'published', revision = ?, content = ?, release_groups = ?, updated_at = ?, first_published_at = coalesce(first_published_at, ?) WHERE id = ?",
+            arguments: [revision, content, try stored(release), DatabaseTimestamp(time), DatabaseTimestamp(time), id]
         )
     }
 
@@ -275,7 +347,7 @@ public struct RuleStore: Sendable {
         }
     }
 
-    private static func record(_ db: Database, id: String) throws -> RuleRecord? {
+    static func record(_ db: Database, id: String) throws -> RuleRecord? {
         try records(db, sql: "SELECT * FROM rules WHERE id = ?", arguments: [id]).first
     }
 
@@ -289,9 +361,19 @@ public struct RuleStore: Sendable {
             rule.state = state
             return RuleRecord(
                 rule: rule, revision: row["revision"], latestRevision: row["latest_revision"],
-                createdAt: row["created_at"], updatedAt: row["updated_at"], firstPublishedAt: row["first_published_at"]
+                createdAt: row["created_at"], updatedAt: row["updated_at"], firstPublishedAt: row["first_published_at"],
+                release: state == .published ? try release(row["release_groups"], id: id) : nil
             )
         }
+    }
+
+    /// A stored `release_groups`: NULL for everyone, else a JSON array of group names.
+    static func release(_ text: String?, id: String) throws -> Release {
+        guard let text else { return .everyone }
+        guard let names = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String], !names.isEmpty else {
+            throw StorageError.corruptRule(id: id, reason: "release_groups is not a list of group names")
+        }
+        return .to(names)
     }
 
     private static func revision(_ row: Row) throws -> RuleRevision {
@@ -315,6 +397,8 @@ public struct RuleRecord: Sendable, Equatable {
     public let updatedAt: Date
     /// Nil for a rule that was never published (and so may be deleted).
     public let firstPublishedAt: Date?
+    /// Who the feed serves a published rule to (its stage); nil unless published.
+    public var release: Release? = nil
 }
 
 /// One immutable revision of a rule.
@@ -333,6 +417,8 @@ public enum RuleChangeError: Error, Sendable, Equatable, CustomStringConvertible
     case noSuchRevision(id: String, revision: Int)
     case stale(id: String, expected: Int, latest: Int)
     case conflict(String)
+    /// A release names groups that do not exist.
+    case unknownGroups([String])
     case storage(String)
 
     public var description: String {
@@ -341,6 +427,7 @@ public enum RuleChangeError: Error, Sendable, Equatable, CustomStringConvertible
         case .noSuchRevision(let id, let revision): "rule \(id) has no revision \(revision)"
         case .stale(let id, let expected, let latest): "rule \(id) is at revision \(latest), not \(expected): reload it and apply your change again"
         case .conflict(let message): message
+        case .unknownGroups(let names): "no group named \(names.prefix(10).joined(separator: ", ")): `ocs groups create` makes one, `ocs groups list` shows them"
         case .storage(let message): "the database failed: \(message)"
         }
     }
@@ -352,10 +439,13 @@ public struct PublishedRuleSet: Sendable, Equatable {
     /// When the set took this serial, UTC, `2026-11-23T06:00:00Z`.
     public let issued: String
     public let rules: [Mitigation]
+    /// Each rule's stage and the groups they name: which of `rules` a polling host receives.
+    public let rollout: Rollout
 
-    public init(serial: Int64, issued: String, rules: [Mitigation]) {
+    public init(serial: Int64, issued: String, rules: [Mitigation], rollout: Rollout = .everyone) {
         self.serial = serial
         self.issued = issued
         self.rules = rules
+        self.rollout = rollout
     }
 }

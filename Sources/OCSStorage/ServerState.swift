@@ -41,8 +41,8 @@ public struct ServerState: Sendable {
             )
             if let previous {
                 try AuditLog.append(AuditEntry(
-                    actor: context.actor, action: "signing.rotate", ruleID: nil, revision: nil,
-                    remoteAddress: context.remoteAddress, outcome: "ok: \(previous) -> \(fingerprint)"
+                    context: context, action: "signing.rotate", ruleID: nil, revision: nil,
+                    outcome: "ok: \(previous) -> \(fingerprint)"
                 ), in: db)
             }
         }

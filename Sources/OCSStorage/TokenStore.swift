@@ -7,9 +7,10 @@ import OCSDomain
 public enum Role: String, CaseIterable, Codable, Sendable, Comparable {
     /// Read rules, hosts and the audit trail.
     case reader
-    /// Also create, edit, publish, retire and delete rules.
+    /// Also create, edit, publish, promote, retire and delete rules, manage host groups, and
+    /// approve or reject others' pending changes.
     case publisher
-    /// Also manage tokens.
+    /// Also manage tokens and the approval policy, and apply a change alone as an emergency.
     case admin
 
     public static func < (lhs: Role, rhs: Role) -> Bool {
@@ -56,7 +57,7 @@ public struct TokenStore: Sendable {
                     sql: "INSERT INTO api_tokens (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)",
                     arguments: [name, role.rawValue, Self.hash(secret), DatabaseTimestamp(Date())]
                 )
-                try AuditLog.append(AuditEntry(actor: context.actor, action: "token.create", ruleID: nil, revision: nil, remoteAddress: context.remoteAddress, outcome: "ok: \(name) (\(role.rawValue))"), in: db)
+                try AuditLog.append(AuditEntry(context: context, action: "token.create", ruleID: nil, revision: nil, outcome: "ok: \(name) (\(role.rawValue))"), in: db)
             }
         } catch let error as TokenError {
             throw error
@@ -83,7 +84,7 @@ public struct TokenStore: Sendable {
             try database.pool.write { db in
                 try db.execute(sql: "UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", arguments: [DatabaseTimestamp(Date()), name])
                 guard db.changesCount == 1 else { throw TokenError.notFound(name) }
-                try AuditLog.append(AuditEntry(actor: context.actor, action: "token.revoke", ruleID: nil, revision: nil, remoteAddress: context.remoteAddress, outcome: "ok: \(name)"), in: db)
+                try AuditLog.append(AuditEntry(context: context, action: "token.revoke", ruleID: nil, revision: nil, outcome: "ok: \(name)"), in: db)
             }
         } catch let error as TokenError {
             throw error

@@ -99,7 +99,8 @@ struct AdminAPIEndToEndTests {
         #expect(created.header("ETag") == "\"1\"")
         #expect(try fixture.feedIDs() == ["M1", "PING1"], "a draft is not served")
 
-        #expect(try fixture.call("POST", "/rules/M9/publish", token: "alice").status == 200)
+        #expect(try fixture.call("POST", "/rules/M9/publish", token: "alice").status == 422, "a first publish says who receives it")
+        #expect(try fixture.call("POST", "/rules/M9/publish", token: "alice", json: #"{"everyone": true}"#).status == 200)
         #expect(try fixture.feedIDs() == ["M1", "M9", "PING1"])
         #expect(try serial() == start + 1)
         let published = try fixture.feed()
@@ -126,8 +127,10 @@ struct AdminAPIEndToEndTests {
         #expect(revisions?.count == 2)
         let audit = (try JSONSerialization.jsonObject(with: fixture.call("GET", "/audit?rule=M9", token: "rita").body) as? [String: Any])?["items"] as? [[String: Any]] ?? []
         #expect(audit.map { "\($0["actor"]!) \($0["action"]!) \($0["revision"] ?? "-") \($0["outcome"]!)" } == [
-            "alice rule.put 1 ok", "alice rule.publish 1 ok", "alice rule.put 2 ok",
-            "alice rule.publish 2 ok", "alice rule.publish 1 ok", "alice rule.retire 1 ok",
+            "alice rule.put 1 ok",
+            #"alice rule.publish - refused: 422 to: rule M9 is draft: say who receives it, {"to": ["canary"]} (a staged rollout) or {"everyone": true}"#,
+            "alice rule.publish 1 ok: released to everyone", "alice rule.put 2 ok",
+            "alice rule.publish 2 ok: released to everyone", "alice rule.publish 1 ok: released to everyone", "alice rule.retire 1 ok",
         ])
         #expect(audit.allSatisfy { $0["remoteAddress"] as? String == "127.0.0.1" })
     }
@@ -151,7 +154,7 @@ struct AdminAPIEndToEndTests {
     @Test func badInputsGetTheirStatusAndChangeNoRule() throws {
         let fixture = try Fixture()
         #expect(try fixture.call("PUT", "/rules/B1", token: "alice", json: Self.rule("B1", "base")).status == 201)
-        #expect(try fixture.call("POST", "/rules/B1/publish", token: "alice").status == 200)
+        #expect(try fixture.call("POST", "/rules/B1/publish", token: "alice", json: #"{"everyone": true}"#).status == 200)
         func snapshot() throws -> String {
             try fixture.call("GET", "/rules", token: "rita").text + fixture.call("GET", "/rules/B1/revisions", token: "rita").text
         }

@@ -90,7 +90,7 @@ struct AgentPollEndToEndTests {
               - type: DisableAppPool
                 appPool: MSExchangeExtraAppPool
             """, to: "extra/EXTRA1.yaml")
-        let imported = try workspace.ocs("rules", "import", rule, "--publish", "--db", workspace.database)
+        let imported = try workspace.ocs("rules", "import", rule, "--publish", "--everyone", "--db", workspace.database)
         #expect(imported.status == 0, "\(imported.stderr)")
 
         let live = try workspace.startServer()

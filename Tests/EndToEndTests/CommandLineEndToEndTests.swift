@@ -30,14 +30,14 @@ struct CommandLineEndToEndTests {
         #expect(failed.stderr.contains("bad.yaml:3: actions: needs at least one action"))
         #expect(failed.stderr.contains("nothing was imported"))
         let listed = try workspace.ocs("rules", "list", "--db", workspace.database)
-        #expect(listed.output == "ID  STATE  REVISION  APPLIES TO  DESCRIPTION\n")
+        #expect(listed.output == "ID  STATE  REVISION  RELEASED TO  APPLIES TO  DESCRIPTION\n")
 
         let imported = try workspace.ocs("rules", "import", workspace.rules, "--db", workspace.database)
         #expect(imported.output == "imported 4 rules: 4 created, 0 updated, 0 unchanged\n")
         let again = try workspace.ocs("rules", "import", workspace.rules, "--db", workspace.database)
         #expect(again.output == "imported 4 rules: 0 created, 0 updated, 4 unchanged\n")
         let list = try workspace.ocs("rules", "list", "--db", workspace.database).output
-        #expect(list.contains("M1               published  1         Exchange2016,Exchange2019 until Oct22SU"))
+        #expect(list.contains("M1               published  1         everyone     Exchange2016,Exchange2019 until Oct22SU"))
         let show = try workspace.ocs("rules", "show", "M1", "--db", workspace.database)
         #expect(show.output.contains("pattern: .*autodiscover\\.json.*Powershell.*"))
         let missing = try workspace.ocs("rules", "show", "NOPE", "--db", workspace.database)
@@ -74,11 +74,11 @@ struct RuleLifecycleCommandLineTests {
         #expect(diff.contains("--- M1 revision 1") && diff.contains("+++ M1 revision 2"))
         #expect(diff.contains("+ description: edited text"))
         #expect(diff.contains("- references:"))
-        #expect(try Command.run(Command.ocs, ["rules", "publish", "M1"] + db).output == "published M1 at revision 2\n")
-        #expect(try Command.run(Command.ocs, ["rules", "publish", "M1", "--revision", "1"] + db).output == "published M1 at revision 1\n")
+        #expect(try Command.run(Command.ocs, ["rules", "publish", "M1"] + db).output == "published M1 at revision 2 to everyone\n")
+        #expect(try Command.run(Command.ocs, ["rules", "publish", "M1", "--revision", "1"] + db).output == "published M1 at revision 1 to everyone\n")
         let again = try Command.run(Command.ocs, ["rules", "publish", "M1", "--revision", "1"] + db)
         #expect(again.status != 0)
-        #expect(again.stderr.contains("published at revision 1 already"))
+        #expect(again.stderr.contains("published at revision 1 to everyone already"))
         #expect(try Command.run(Command.ocs, ["rules", "retire", "M1"] + db).output == "retired M1\n")
         let revisions = try Command.run(Command.ocs, ["rules", "revisions", "M1"] + db).output
         #expect(revisions.split(separator: "\n").count == 3)
@@ -90,7 +90,7 @@ struct RuleLifecycleCommandLineTests {
     @Test func exportThenImportChangesNothing() throws {
         let workspace = try Workspace()
         let db = ["--db", try workspace.createDatabase()]
-        #expect(try Command.run(Command.ocs, ["rules", "import", workspace.rules, "--publish"] + db).status == 0)
+        #expect(try Command.run(Command.ocs, ["rules", "import", workspace.rules, "--publish", "--everyone"] + db).status == 0)
         let pending = try workspace.write("id: PING1\ndescription: pending edit\nactions:\n  - type: DoNothing\n", to: "edit/PING1.yaml")
         #expect(try Command.run(Command.ocs, ["rules", "import", pending] + db).status == 0)
         let before = try Command.run(Command.ocs, ["rules", "list"] + db).output

@@ -33,6 +33,33 @@ struct FeedServiceTests {
         #expect(feed.etag.count == 34 && feed.etag.hasPrefix("\"") && feed.etag.hasSuffix("\""))
     }
 
+    /// Hosts that receive the same rules share one signed feed: the cache is keyed by the set
+    /// of rules received, never by host.
+    @Test func aStagedRuleReachesOnlyItsGroupAndHostsShareFeedsBySetOfRules() throws {
+        let temporary = try TemporaryDatabase()
+        let store = RuleStore(database: temporary.database)
+        let context = ChangeContext(actor: "test")
+        try store.importRules([Self.ping])
+        try HostGroupStore(database: temporary.database).create(name: "canary", selector: .names(["LAB*"]), context: context)
+        try store.put(Mitigation(id: "S1", description: "staged", actions: [.doNothing(description: nil)]), context: context)
+        try store.publish(id: "S1", to: .to(["canary"]), context: context)
+        let signatures = Synchronization.Atomic<Int>(0)
+        let service = FeedService(store: store, signer: Self.signer) { signatures.add(1, ordering: .relaxed) }
+        let build = try ExchangeBuild(parsing: "15.2.1118.7")
+        for name in ["lab-1", "LAB-2", "lab-3"] {
+            #expect(try service.feed(for: build, host: PollingHost(name: name)).configIDs == ["PING1", "S1"])
+        }
+        for host in [PollingHost(name: "prod-1"), PollingHost(serverID: "6f1d2c3b-0a4e-4b5c-9d8e-7f6a5b4c3d2e"), .anonymous] {
+            #expect(try service.feed(for: build, host: host).configIDs == ["PING1"])
+        }
+        #expect(signatures.load(ordering: .relaxed) == 2, "one feed per set of rules, whatever the number of hosts")
+        let serial = try store.serial()
+        #expect(service.cachedFeed(for: build, host: PollingHost(name: "lab-99"), serial: serial)?.configIDs == ["PING1", "S1"])
+        try store.promote(id: "S1", to: .everyone, context: context)
+        #expect(try store.serial() == serial + 1)
+        #expect(try service.feed(for: build).configIDs == ["PING1", "S1"])
+    }
+
     @Test func feedsAreVerifiableByThePinnedCertificate() async throws {
         let temporary = try TemporaryDatabase()
         let store = RuleStore(database: temporary.database)

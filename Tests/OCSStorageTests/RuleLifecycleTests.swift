@@ -36,7 +36,8 @@ struct RuleLifecycleTests {
         #expect(try store.revisions(id: "R").map(\.author) == ["alice", "alice"])
 
         let actions = try AuditLog(database: temporary.database).entries().items.map { "\($0.action) \($0.revision ?? 0) \($0.outcome)" }
-        #expect(actions == ["rule.put 1 ok", "rule.publish 1 ok", "rule.put 2 ok", "rule.publish 2 ok", "rule.publish 1 ok", "rule.retire 1 ok"])
+        let everyone = "ok: released to everyone"
+        #expect(actions == ["rule.put 1 ok", "rule.publish 1 \(everyone)", "rule.put 2 ok", "rule.publish 2 \(everyone)", "rule.publish 1 \(everyone)", "rule.retire 1 ok"])
     }
 
     @Test func staleRevisionsAreRefusedAndChangeNothing() throws {

@@ -10,6 +10,7 @@ enum APIRoute: Equatable {
     case ruleImpact(String)
     case putRule(String)
     case publishRule(String)
+    case promoteRule(String)
     case retireRule(String)
     case deleteRule(String)
     case listHosts
@@ -21,13 +22,24 @@ enum APIRoute: Equatable {
     case listTokens
     case createToken
     case revokeToken(String)
+    case listGroups
+    case getGroup(String)
+    case createGroup
+    case deleteGroup(String)
+    case listChanges
+    case approveChange(Int64)
+    case rejectChange(Int64)
+    case getPolicy
+    case setPolicy
 
     /// The least role that may call it.
     var role: Role {
         switch self {
-        case .listRules, .getRule, .ruleRevisions, .ruleImpact, .ruleCoverage, .listHosts, .getHost, .fleet, .audit: .reader
-        case .putRule, .publishRule, .retireRule, .deleteRule, .forgetHost: .publisher
-        case .listTokens, .createToken, .revokeToken: .admin
+        case .listRules, .getRule, .ruleRevisions, .ruleImpact, .ruleCoverage, .listHosts, .getHost, .fleet, .audit,
+             .listGroups, .getGroup, .listChanges, .getPolicy: .reader
+        case .putRule, .publishRule, .promoteRule, .retireRule, .deleteRule, .forgetHost, .createGroup, .deleteGroup,
+             .approveChange, .rejectChange: .publisher
+        case .listTokens, .createToken, .revokeToken, .setPolicy: .admin
         }
     }
 
@@ -36,6 +48,12 @@ enum APIRoute: Equatable {
         switch self {
         case .putRule: "rule.put"
         case .publishRule: "rule.publish"
+        case .promoteRule: "rule.promote"
+        case .createGroup: "group.create"
+        case .deleteGroup: "group.delete"
+        case .approveChange: "change.approve"
+        case .rejectChange: "change.reject"
+        case .setPolicy: "policy.set"
         case .retireRule: "rule.retire"
         case .deleteRule: "rule.delete"
         case .createToken: "token.create"
@@ -49,7 +67,7 @@ enum APIRoute: Equatable {
     var ruleID: String? {
         switch self {
         case .getRule(let id), .ruleRevisions(let id), .ruleImpact(let id), .ruleCoverage(let id), .putRule(let id),
-             .publishRule(let id), .retireRule(let id), .deleteRule(let id):
+             .publishRule(let id), .promoteRule(let id), .retireRule(let id), .deleteRule(let id):
             id
         default:
             nil
@@ -73,6 +91,8 @@ enum APIRoute: Equatable {
             "rules": ("rule id", "use 1 to 64 of A-Z a-z 0-9 . _ -", { RuleValidator.isValidID($0) }),
             "tokens": ("token name", "use 1 to 64 of A-Z a-z 0-9 . _ -", TokenStore.isValidName),
             "hosts": ("host", "use \(HostReference.form)", { HostReference($0) != nil }),
+            "groups": ("group name", "use 1 to 64 of A-Z a-z 0-9 . _ -", HostGroup.isValidName),
+            "changes": ("change number", "use the number `GET /api/v1/changes` gives", { Int64($0).map { $0 >= 1 } == true }),
         ]
         if segments.count >= 2, let rule = naming[segments[0]], !rule.isValid(segments[1]) {
             return .invalidName("'\(AuditLog.printable(segments[1], maximumBytes: 80))' is not a valid \(rule.kind): \(rule.form)")
@@ -89,6 +109,7 @@ enum APIRoute: Equatable {
             case "impact": table = [(.GET, .ruleImpact(segments[1]))]
             case "coverage": table = [(.GET, .ruleCoverage(segments[1]))]
             case "publish": table = [(.POST, .publishRule(segments[1]))]
+            case "promote": table = [(.POST, .promoteRule(segments[1]))]
             case "retire": table = [(.POST, .retireRule(segments[1]))]
             default: return .notFound
             }
@@ -104,6 +125,18 @@ enum APIRoute: Equatable {
             table = [(.GET, .listTokens), (.POST, .createToken)]
         case 2 where segments[0] == "tokens":
             table = [(.DELETE, .revokeToken(segments[1]))]
+        case 1 where segments[0] == "groups":
+            table = [(.GET, .listGroups), (.POST, .createGroup)]
+        case 2 where segments[0] == "groups":
+            table = [(.GET, .getGroup(segments[1])), (.DELETE, .deleteGroup(segments[1]))]
+        case 1 where segments[0] == "changes":
+            table = [(.GET, .listChanges)]
+        case 3 where segments[0] == "changes" && segments[2] == "approve":
+            table = [(.POST, .approveChange(Int64(segments[1]) ?? 0))]
+        case 3 where segments[0] == "changes" && segments[2] == "reject":
+            table = [(.POST, .rejectChange(Int64(segments[1]) ?? 0))]
+        case 1 where segments[0] == "policy":
+            table = [(.GET, .getPolicy), (.PUT, .setPolicy)]
         default:
             return .notFound
         }

@@ -10,8 +10,11 @@ struct RuleView: Encodable {
     let createdAt: Date
     let updatedAt: Date
     let firstPublishedAt: Date?
+    /// A published rule's stage: `{"everyone": true, "groups": []}` or the groups it is released to.
+    let release: ReleaseView?
 
     init(_ record: RuleRecord) {
+        release = record.release.map(ReleaseView.init)
         rule = record.rule
         revision = record.revision
         latestRevision = record.latestRevision
@@ -148,8 +151,11 @@ public struct CoverageView: Encodable, Sendable {
     public let revision: Int
     public let staleAfterSeconds: Int
     public let hosts: CoverageCounts
+    /// The rule's stage: with groups, only hosts in them count as in scope.
+    public let release: ReleaseView?
 
-    public init(_ coverage: RuleCoverage, staleAfterSeconds: Int) {
+    public init(_ coverage: RuleCoverage, staleAfterSeconds: Int, release: Release? = nil) {
+        self.release = release.map(ReleaseView.init)
         rule = coverage.rule
         revision = coverage.revision
         self.staleAfterSeconds = staleAfterSeconds

@@ -20,6 +20,8 @@ struct AdminAPI: Sendable {
     let staleAfterSeconds: Int
     let audit: AuditLog
     let tokens: TokenStore
+    let groups: HostGroupStore
+    let changes: ChangeStore
     let catalog: BuildCatalog
     let threadPool: NIOThreadPool
     let logger: Logger
@@ -73,19 +75,30 @@ struct AdminAPI: Sendable {
             route = resolved
         }
 
-        let context = ChangeContext(actor: caller.name, remoteAddress: request.remoteAddress)
+        // `?reason=` of a state-changing call: checked before anything is changed or audited with it.
+        let reason = route.auditAction == nil ? nil : components.queryItems?.first { $0.name == "reason" }.map { $0.value ?? "" }
+        let reasonProblem = reason.flatMap(ChangeContext.problem(withReason:))
+        let context = ChangeContext(actor: caller.name, remoteAddress: request.remoteAddress, reason: reasonProblem == nil ? reason : nil)
         let response: HTTPResponse
         // The rule store audits the changes it refuses itself; the rest are audited below.
         var auditedByStore = false
-        if caller.role < route.role {
+        if let reasonProblem {
+            response = Self.error(.badRequest, reasonProblem)
+        } else if caller.role < route.role {
             response = Self.error(.forbidden, "token '\(caller.name)' has role \(caller.role.rawValue); this needs \(route.role.rawValue)")
         } else {
             do {
-                response = try handle(route, request, components: components, context: context)
+                response = try handle(route, request, components: components, caller: caller, context: context)
             } catch let error as RuleChangeError {
                 response = refusal(error)
                 auditedByStore = true
             } catch let error as HostChangeError {
+                response = refusal(error)
+                auditedByStore = true
+            } catch let error as HostGroupChangeError {
+                response = refusal(error)
+                auditedByStore = true
+            } catch let error as ChangeDecisionError {
                 response = refusal(error)
                 auditedByStore = true
             } catch let error as APIInputError {
@@ -97,18 +110,19 @@ struct AdminAPI: Sendable {
         }
         if let action = route.auditAction, response.status.code >= 400, response.status != .internalServerError, !auditedByStore {
             try? audit.append(AuditEntry(
-                actor: caller.name, action: action, ruleID: route.ruleID, revision: nil,
-                remoteAddress: request.remoteAddress, outcome: "refused: \(response.status.code) \(Self.message(of: response))"
+                context: context, action: action, ruleID: route.ruleID, revision: nil,
+                outcome: "refused: \(response.status.code) \(Self.message(of: response))"
             ))
         }
         return response
     }
 
     /// The status a refused rule change gets.
-    private func refusal(_ error: RuleChangeError) -> HTTPResponse {
+    func refusal(_ error: RuleChangeError) -> HTTPResponse {
         switch error {
         case .notFound: return Self.error(.notFound, error.description)
         case .noSuchRevision: return Self.problems(.unprocessableEntity, [ProblemView(field: "revision", message: error.description)])
+        case .unknownGroups: return Self.problems(.unprocessableEntity, [ProblemView(field: "to", message: error.description)])
         case .stale: return Self.error(.preconditionFailed, error.description)
         case .conflict: return Self.error(.conflict, error.description)
         case .storage:
@@ -117,7 +131,7 @@ struct AdminAPI: Sendable {
         }
     }
 
-    private func refusal(_ error: HostChangeError) -> HTTPResponse {
+    func refusal(_ error: HostChangeError) -> HTTPResponse {
         switch error {
         case .notFound: return Self.error(.notFound, error.description)
         case .storage:
@@ -127,7 +141,7 @@ struct AdminAPI: Sendable {
     }
 
     /// Answers an authorized call; throws what the stores refuse.
-    private func handle(_ route: APIRoute, _ request: HTTPRequest, components: URLComponents, context: ChangeContext) throws -> HTTPResponse {
+    private func handle(_ route: APIRoute, _ request: HTTPRequest, components: URLComponents, caller: APIToken, context: ChangeContext) throws -> HTTPResponse {
         let query = (components.queryItems ?? []).reduce(into: [String: String]()) { $0[$1.name] = $1.value ?? "" }
         switch route {
         case .listRules:
@@ -162,7 +176,7 @@ struct AdminAPI: Sendable {
             let staleSince = self.staleSince
             guard let name = query["state"] else {
                 let coverage = try fleet.coverage(of: record.rule, revision: record.revision, staleSince: staleSince)
-                return Self.ok(CoverageView(coverage, staleAfterSeconds: staleAfterSeconds))
+                return Self.ok(CoverageView(coverage, staleAfterSeconds: staleAfterSeconds, release: record.release))
             }
             guard let selection = CoverageSelection(name: name) else {
                 return Self.error(.badRequest, "state '\(name.prefix(40))' is not one of \(CoverageSelection.names.joined(separator: ", "))")
@@ -177,15 +191,9 @@ struct AdminAPI: Sendable {
             return Self.ok(try fleet.summary(rules: published, staleSince: staleSince, staleAfterSeconds: staleAfterSeconds))
         case .putRule(let id):
             return try put(id, request, context: context)
-        case .publishRule(let id):
-            let revision: Int?
-            switch Self.publishRevision(request) {
-            case .success(let value): revision = value
-            case .failure(let refusal): return refusal.response
-            }
-            return Self.ruleResponse(.ok, try rules.publish(id: id, revision: revision, expectedRevision: try Self.expectedRevision(request), context: context))
-        case .retireRule(let id):
-            return Self.ruleResponse(.ok, try rules.retire(id: id, expectedRevision: try Self.expectedRevision(request), context: context))
+        case .publishRule, .promoteRule, .retireRule, .listGroups, .getGroup, .createGroup, .deleteGroup,
+             .listChanges, .approveChange, .rejectChange, .getPolicy, .setPolicy:
+            return try handleRollout(route, request, query: query, caller: caller, context: context)
         case .deleteRule(let id):
             try rules.delete(id: id, expectedRevision: try Self.expectedRevision(request), context: context)
             return HTTPResponse(status: .noContent)
@@ -343,27 +351,6 @@ struct AdminAPI: Sendable {
             throw APIInputError(response: Self.error(.badRequest, "the body is not UTF-8"))
         }
         return text
-    }
-
-    /// `{"revision": N}` or no body.
-    static func publishRevision(_ request: HTTPRequest) -> Result<Int?, APIInputError> {
-        struct Body: Decodable { let revision: Int? }
-        do {
-            let text = try jsonBody(request, required: false)
-            guard !text.isEmpty else { return .success(nil) }
-            guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-                  Set(object.keys).isSubset(of: ["revision"]),
-                  let body = try? JSONDecoder().decode(Body.self, from: Data(text.utf8)),
-                  body.revision.map({ $0 >= 1 }) ?? true
-            else {
-                return .failure(APIInputError(response: problems(.unprocessableEntity, [ProblemView(field: "revision", message: "expected {\"revision\": N} with N a revision number, or no body")])))
-            }
-            return .success(body.revision)
-        } catch let error as APIInputError {
-            return .failure(error)
-        } catch {
-            return .failure(APIInputError(response: Self.error(.badRequest, "the body is not valid JSON")))
-        }
     }
 
     // MARK: Responses

@@ -28,11 +28,11 @@ struct Audit: ParsableCommand {
         let filter = AuditLog.Filter(ruleID: rule, actor: actor, since: try Self.date(since, "--since"), until: try Self.date(until, "--until"))
         let log = AuditLog(database: try database.open())
         // One entry, one line, whatever an older version stored: control characters are escaped.
-        var output = PagedOutput(json: json, header: ["TIME", "ACTOR", "ACTION", "RULE", "REVISION", "FROM", "OUTCOME"])
+        var output = PagedOutput(json: json, header: ["TIME", "ACTOR", "ACTION", "RULE", "REVISION", "FROM", "OUTCOME", "REASON"])
         try PageRequest.walk { page in try log.entries(filter, page: page) } handle: { page in
             output.print(page.items, rows: page.items.map { entry in
                 [entry.time.formatted(.iso8601), entry.actor, entry.action, entry.ruleID ?? "-",
-                 entry.revision.map(String.init) ?? "-", entry.remoteAddress ?? "-", entry.outcome]
+                 entry.revision.map(String.init) ?? "-", entry.remoteAddress ?? "-", entry.outcome, entry.reason ?? "-"]
                     .map { AuditLog.printable($0, maximumBytes: .max) }
             })
         }

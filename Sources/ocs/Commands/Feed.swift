@@ -6,12 +6,22 @@ import OCSSigning
 import OCSStorage
 import Logging
 
-/// `ocs feed`: prints the exact document a host on a build receives, by the server's code path.
+/// `ocs feed`: prints the exact document a host on a build (and, for staged rules, with a name,
+/// serverId or org) receives, by the server's code path.
 struct Feed: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the feed a host on a build receives.")
 
     @Option(help: "The host's build: 15.2.1118.7 or 'Version 15.2 (Build 1118.7)'. Without it: rules for every build only.")
     var build: String?
+
+    @Option(help: "The host's name, as its poll sends it: decides the host groups it is in (staged rules).")
+    var server: String?
+
+    @Option(help: "The host's serverId GUID, as its poll sends it.")
+    var serverId: String?
+
+    @Option(help: "The host's organization GUID, as its poll sends it.")
+    var orgId: String?
 
     @OptionGroup var database: DatabaseOptions
 
@@ -21,21 +31,23 @@ struct Feed: ParsableCommand {
     var feedValidity: Int?
 
     func run() throws {
-        var query = FeedQuery()
-        if let build {
-            do {
-                query = try FeedQuery(items: [("build", build)])
-            } catch {
-                throw CommandFailure(error.description)
-            }
+        // Checked as the feed checks a poll's parameters.
+        let items: [(name: String, value: String?)] = [("build", build), ("server", server), ("serverId", serverId), ("orgId", orgId)]
+            .compactMap { name, value in value.map { (name, $0) } }
+        let query: FeedQuery
+        do {
+            query = try FeedQuery(items: items)
+        } catch {
+            throw CommandFailure(error.description)
         }
+        let host = query.pollingHost
         var settings = try database.settings()
         let validity = try settings.integer(.feedValidity, feedValidity, default: Int(FeedService.defaultValidity), in: ServeSettings.feedValidityRange)
         let db = try DatabaseOptions.open(database.resolvedPath(&settings), creating: false)
         // Warnings go to stderr; stdout carries only the document.
         let logger = Logger(label: "ocs") { StreamLogHandler.standardError(label: $0) }
         let signer = try FeedSigner(identity: signing.resolve(&settings).identity(for: db, recording: false, logger: logger))
-        let feed = try FeedService(store: RuleStore(database: db), signer: signer, validity: TimeInterval(validity)).feed(for: query.build)
+        let feed = try FeedService(store: RuleStore(database: db), signer: signer, validity: TimeInterval(validity)).feed(for: query.build, host: host)
         FileHandle.standardOutput.write(Data(feed.body))
     }
 }

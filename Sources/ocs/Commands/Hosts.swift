@@ -110,13 +110,14 @@ struct HostsForget: ParsableCommand {
     @Argument(help: "The host's id, serverId or name.")
     var host: String
 
+    @OptionGroup var reason: ReasonOption
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
         let reference = try Hosts.reference(host)
         let store = CheckInStore(database: try database.open())
         do {
-            let forgotten = try store.forget(reference, context: .localUser)
+            let forgotten = try store.forget(reference, context: reason.context)
             print("forgot host \(forgotten.id) \(forgotten.displayName)")
         } catch {
             throw CommandFailure(error.description)

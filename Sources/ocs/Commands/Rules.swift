@@ -6,7 +6,7 @@ struct Rules: AsyncParsableCommand {
         abstract: "Validate, import, publish and inspect mitigation rules.",
         subcommands: [
             RulesValidate.self, RulesImport.self, RulesExport.self, RulesList.self, RulesShow.self,
-            RulesRevisions.self, RulesDiff.self, RulesPublish.self, RulesRetire.self, RulesCoverage.self,
+            RulesRevisions.self, RulesDiff.self, RulesPublish.self, RulesPromote.self, RulesRetire.self, RulesCoverage.self,
         ]
     )
 }

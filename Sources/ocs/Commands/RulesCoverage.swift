@@ -51,8 +51,9 @@ struct RulesCoverage: ParsableCommand {
         }
         let coverage = try fleet.coverage(of: record.rule, revision: record.revision, staleSince: staleSince)
         if json {
-            FileHandle.standardOutput.write(Data(APIJSON.encode(CoverageView(coverage, staleAfterSeconds: staleness.staleAfter))))
+            FileHandle.standardOutput.write(Data(APIJSON.encode(CoverageView(coverage, staleAfterSeconds: staleness.staleAfter, release: record.release))))
         } else {
+            print("released to \(record.release ?? .everyone)")
             print(Self.countsTable([coverage]).rendered, terminator: "")
         }
     }

@@ -13,10 +13,18 @@ struct RulesImport: ParsableCommand {
     @Argument(help: "A rule file or a folder of *.yaml rule files.")
     var path: String
 
-    @Flag(help: "Publish every imported rule's latest revision, whatever its file says.")
+    @Flag(help: "Publish every imported rule's latest revision, whatever its file says; needs --to GROUPS or --everyone.")
     var publish = false
 
+    @OptionGroup var release: ReleaseOptions
+    @OptionGroup var reason: ReasonOption
     @OptionGroup var database: DatabaseOptions
+
+    func validate() throws {
+        if publish && release.release == nil {
+            throw ValidationError("--publish needs --to GROUPS (only those host groups receive the rules) or --everyone (every host does)")
+        }
+    }
 
     func run() throws {
         let files: RuleFileSet
@@ -28,7 +36,7 @@ struct RulesImport: ParsableCommand {
         }
         let summary: RuleStore.ImportSummary
         do {
-            summary = try RuleStore(database: try database.open()).importRules(files.rules, publish: publish, context: .localUser)
+            summary = try RuleStore(database: try database.open()).importRules(files.rules, publish: publish, release: release.release, context: reason.context)
         } catch {
             throw CommandFailure("nothing was imported: \(error)")
         }

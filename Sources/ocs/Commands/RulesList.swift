@@ -13,9 +13,9 @@ struct RulesList: ParsableCommand {
         let rows = records.map { record in
             let rule = record.rule
             let revision = record.latestRevision == record.revision ? "\(record.revision)" : "\(record.revision) (\(record.latestRevision) pending)"
-            return [rule.id, rule.state.rawValue, revision, Self.scope(of: rule), rule.description]
+            return [rule.id, rule.state.rawValue, revision, record.release.map { "\($0)" } ?? "-", Self.scope(of: rule), rule.description]
         }
-        print(TextTable(header: ["ID", "STATE", "REVISION", "APPLIES TO", "DESCRIPTION"], rows: rows).rendered, terminator: "")
+        print(TextTable(header: ["ID", "STATE", "REVISION", "RELEASED TO", "APPLIES TO", "DESCRIPTION"], rows: rows).rendered, terminator: "")
     }
 
     static func scope(of rule: Mitigation) -> String {

@@ -1,11 +1,18 @@
 import ArgumentParser
+import OCSDomain
 import OCSStorage
 
-/// `ocs rules publish ID [--revision N]`: serve a rule's latest revision, or roll back to one.
+/// `ocs rules publish ID (--to GROUPS | --everyone) [--revision N]`: serve a rule's latest
+/// revision, or roll back to one. A rule published already keeps its release without either.
 struct RulesPublish: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "publish",
-        abstract: "Publish a rule's latest revision, or an earlier one with --revision (a rollback)."
+        abstract: "Publish a rule's latest revision, or an earlier one with --revision (a rollback).",
+        discussion: """
+            A rule that is not published yet needs --to GROUPS (a staged rollout: only hosts in those \
+            groups receive it) or --everyone. A published rule keeps its release unless one is given. \
+            With require-approval on, this creates a pending change and prints its number.
+            """
     )
 
     @Argument(help: "The rule id.")
@@ -14,16 +21,21 @@ struct RulesPublish: ParsableCommand {
     @Option(help: "The revision to publish; default the latest.")
     var revision: Int?
 
+    @OptionGroup var release: ReleaseOptions
+    @OptionGroup var approval: ApprovalOptions
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
-        let record: RuleRecord
-        do {
-            record = try RuleStore(database: try database.open()).publish(id: id, revision: revision, context: .localUser)
-        } catch {
-            throw CommandFailure("\(error)")
+        let db = try database.open()
+        let store = RuleStore(database: db)
+        guard let existing = try store.record(id: id) else { throw CommandFailure.noSuchRule(id) }
+        guard release.release != nil || existing.rule.state == .published else {
+            throw CommandFailure("rule \(id) is \(existing.rule.state.rawValue): say who receives it, --to GROUPS (a staged rollout) or --everyone")
         }
-        print("published \(id) at revision \(record.revision)")
+        let request = RuleChangeRequest.publish(id: id, revision: revision, release: release.release)
+        try approval.perform(request, on: db) { record in
+            print("published \(id) at revision \(record.revision) to \(record.release ?? .everyone)")
+        }
     }
 }
 
@@ -34,14 +46,11 @@ struct RulesRetire: ParsableCommand {
     @Argument(help: "The rule id.")
     var id: String
 
+    @OptionGroup var approval: ApprovalOptions
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
-        do {
-            try RuleStore(database: try database.open()).retire(id: id, context: .localUser)
-        } catch {
-            throw CommandFailure("\(error)")
-        }
-        print("retired \(id)")
+        let db = try database.open()
+        try approval.perform(.retire(id: id), on: db) { _ in print("retired \(id)") }
     }
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import OCSRuleFiles
 import OCSStorage
 
-/// `ocs rules show ID`: a rule as its YAML file.
+/// `ocs rules show ID`: a rule as its YAML file; a published rule's stage as a comment first.
 struct RulesShow: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "Print a rule as YAML.")
 
@@ -12,9 +12,11 @@ struct RulesShow: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
-        guard let rule = try RuleStore(database: try database.open()).rule(id: id) else {
+        guard let record = try RuleStore(database: try database.open()).record(id: id) else {
             throw CommandFailure.noSuchRule(id)
         }
-        print(try RuleDocumentEncoder().yaml(for: rule), terminator: "")
+        // A comment, so the output still reads back as a rule file.
+        if let release = record.release { print("# released to \(release)") }
+        print(try RuleDocumentEncoder().yaml(for: record.rule), terminator: "")
     }
 }

@@ -19,11 +19,12 @@ struct TokensCreate: ParsableCommand {
     @Option(help: "reader, publisher or admin.")
     var role: Role
 
+    @OptionGroup var reason: ReasonOption
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
         do {
-            print(try TokenStore(database: try database.open()).create(name: name, role: role, context: .localUser))
+            print(try TokenStore(database: try database.open()).create(name: name, role: role, context: reason.context))
         } catch {
             throw CommandFailure("\(error)")
         }
@@ -54,11 +55,12 @@ struct TokensRevoke: ParsableCommand {
     @Argument(help: "The token's name.")
     var name: String
 
+    @OptionGroup var reason: ReasonOption
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
         do {
-            try TokenStore(database: try database.open()).revoke(name: name, context: .localUser)
+            try TokenStore(database: try database.open()).revoke(name: name, context: reason.context)
         } catch {
             throw CommandFailure("\(error)")
         }

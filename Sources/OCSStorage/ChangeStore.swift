@@ -1,0 +1,324 @@
+import Foundation
+import GRDB
+import OCSDomain
+
+/// A change to what the feed serves that two-person approval may hold back.
+public enum RuleChangeRequest: Sendable, Equatable {
+    /// Publish `revision` (nil: the latest) to `release` (nil: as `RuleStore.publish` decides).
+    case publish(id: String, revision: Int?, release: Release?)
+    case promote(id: String, release: Release)
+    case retire(id: String)
+
+    public var ruleID: String {
+        switch self {
+        case .publish(let id, _, _), .promote(let id, _), .retire(let id): id
+        }
+    }
+
+    /// `publish`, `promote` or `retire`, as stored and shown.
+    public var kind: String {
+        switch self {
+        case .publish: "publish"
+        case .promote: "promote"
+        case .retire: "retire"
+        }
+    }
+
+    /// The audit action of applying it.
+    public var auditAction: String { "rule.\(kind)" }
+
+    /// `publish M1 revision 3 to groups canary`, for messages and listings.
+    public var summary: String {
+        switch self {
+        case .publish(let id, let revision, let release):
+            "publish \(id)\(revision.map { " revision \($0)" } ?? "")\(release.map { " to \($0)" } ?? "")"
+        case .promote(let id, let release): "promote \(id) to \(release)"
+        case .retire(let id): "retire \(id)"
+        }
+    }
+}
+
+/// A change waiting for, or decided by, a second person.
+public struct PendingChange: Sendable, Equatable {
+    public enum State: String, Sendable, CaseIterable {
+        case pending, approved, rejected, expired
+    }
+
+    public let id: Int64
+    public let request: RuleChangeRequest
+    /// The rule's latest revision when the change was asked for: approval needs it unchanged.
+    public let baseRevision: Int
+    public let author: String
+    public let reason: String?
+    public let createdAt: Date
+    public let expiresAt: Date
+    /// `expired` is a pending change past `expiresAt`.
+    public let state: State
+    public let decidedBy: String?
+    public let decidedAt: Date?
+}
+
+/// What submitting a change did.
+public enum ChangeOutcome: Sendable, Equatable {
+    /// Applied now: approval is off, or it was an emergency.
+    case applied(RuleRecord)
+    /// Waiting for another publisher or admin.
+    case pending(PendingChange)
+}
+
+/// Two-person approval: the `require-approval` policy, and the changes it holds until someone
+/// other than their author approves them. Every decision is audited; an approval applies the
+/// change in the same transaction.
+public struct ChangeStore: Sendable {
+    let database: OCSDatabase
+    /// The clock; tests pass one to see changes expire.
+    let now: @Sendable () -> Date
+
+    /// How long a change waits for approval.
+    public static let lifetime: TimeInterval = 24 * 60 * 60
+    /// The policy's name.
+    public static let requireApproval = "require-approval"
+
+    public init(database: OCSDatabase, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.database = database
+        self.now = now
+    }
+
+    // MARK: Policy
+
+    /// Whether publish, promote, retire and rollback wait for a second person.
+    public func requiresApproval() throws -> Bool {
+        try database.pool.read { db in try Self.requiresApproval(db) }
+    }
+
+    /// Turns `require-approval` on or off (audited as `policy.set`).
+    public func setRequireApproval(_ on: Bool, context: ChangeContext) throws {
+        try database.pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO policies (name, value, updated_at, updated_by) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by
+                    """,
+                arguments: [Self.requireApproval, on ? "on" : "off", DatabaseTimestamp(now()), context.actor]
+            )
+            try AuditLog.append(AuditEntry(context: context, action: "policy.set", ruleID: nil, revision: nil, outcome: "ok: \(Self.requireApproval) \(on ? "on" : "off")"), in: db)
+        }
+    }
+
+    static func requiresApproval(_ db: Database) throws -> Bool {
+        try String.fetchOne(db, sql: "SELECT value FROM policies WHERE name = ?", arguments: [requireApproval]) == "on"
+    }
+
+    // MARK: Changes
+
+    /// Applies `request` now when approval is off (or `emergency`, which needs a reason), else
+    /// records it as pending, after checking it could be applied now. One transaction; audited.
+    /// `expectedRevision`, when given, must be the rule's latest revision (an `If-Match`).
+    public func submit(_ request: RuleChangeRequest, expectedRevision: Int? = nil, context: ChangeContext, emergency: Bool = false) throws(RuleChangeError) -> ChangeOutcome {
+        let time = now()
+        do {
+            return try database.pool.write { db in
+                if emergency && context.reason == nil {
+                    throw RuleChangeError.conflict("an emergency change needs a reason: give the incident or ticket id")
+                }
+                guard try Self.requiresApproval(db), !emergency else {
+                    let (record, revision) = try Self.apply(request, expectedRevision: expectedRevision, time: time, in: db)
+                    let notes = [emergency ? "emergency" : nil, record.release.map { "released to \($0)" }].compactMap { $0 }
+                    try RuleStore.audit(request.auditAction, request.ruleID, revision, context, time, db, outcome: notes.isEmpty ? "ok" : "ok: " + notes.joined(separator: ", "))
+                    return .applied(record)
+                }
+                guard let existing = try RuleStore.record(db, id: request.ruleID) else { throw RuleChangeError.notFound(request.ruleID) }
+                // Refuse now what could not be applied now (unknown groups, nothing to change).
+                try db.inSavepoint {
+                    _ = try Self.apply(request, expectedRevision: expectedRevision, time: time, in: db)
+                    return .rollback
+                }
+                let resolved = Self.resolved(request, existing)
+                let (revision, release) = try Self.columns(resolved)
+                try db.execute(
+                    sql: """
+                        INSERT INTO pending_changes (action, rule_id, revision, release_groups, base_revision, author, reason, created_at, expires_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        resolved.kind, resolved.ruleID, revision, release, existing.latestRevision, context.actor, context.reason,
+                        DatabaseTimestamp(time), DatabaseTimestamp(time.addingTimeInterval(Self.lifetime)),
+                    ]
+                )
+                let change = try Self.change(db, id: db.lastInsertedRowID, at: time)!
+                try AuditLog.append(AuditEntry(
+                    time: time, context: context, action: "change.request", ruleID: request.ruleID, revision: existing.latestRevision,
+                    outcome: "ok: change \(change.id) pending: \(resolved.summary)"
+                ), in: db)
+                return .pending(change)
+            }
+        } catch {
+            let failure = (error as? RuleChangeError) ?? .storage("\(error)")
+            try? AuditLog(database: database).append(AuditEntry(
+                time: time, context: context, action: request.auditAction, ruleID: request.ruleID, revision: nil, outcome: "refused: \(failure.description)"
+            ))
+            throw failure
+        }
+    }
+
+    /// Applies a pending change for someone other than its author, if the rule has not moved
+    /// since and it has not expired. Audits the approval and the change.
+    @discardableResult
+    public func approve(_ id: Int64, context: ChangeContext) throws(ChangeDecisionError) -> RuleRecord {
+        let record = try decide(id, action: "change.approve", context: context) { change, db, time in
+            let (record, revision) = try Self.apply(change.request, expectedRevision: change.baseRevision, time: time, in: db)
+            try db.execute(
+                sql: "UPDATE pending_changes SET state = 'approved', decided_by = ?, decided_at = ? WHERE id = ?",
+                arguments: [context.actor, DatabaseTimestamp(time), id]
+            )
+            let released = record.release.map { ", released to \($0)" } ?? ""
+            try RuleStore.audit(change.request.auditAction, change.request.ruleID, revision, context, time, db, outcome: "ok: change \(id) by \(change.author) approved\(released)")
+            return record
+        }
+        guard let record else { throw .rule(.storage("the approved change left no rule")) }
+        return record
+    }
+
+    /// Refuses a pending change; anyone who may approve it may reject it, its author too.
+    public func reject(_ id: Int64, context: ChangeContext) throws(ChangeDecisionError) {
+        _ = try decide(id, action: "change.reject", context: context, authorMay: true) { _, db, time in
+            try db.execute(
+                sql: "UPDATE pending_changes SET state = 'rejected', decided_by = ?, decided_at = ? WHERE id = ?",
+                arguments: [context.actor, DatabaseTimestamp(time), id]
+            )
+            return nil
+        }
+    }
+
+    /// One change.
+    public func change(_ id: Int64) throws -> PendingChange? {
+        let time = now()
+        return try database.pool.read { db in try Self.change(db, id: id, at: time) }
+    }
+
+    /// A page of changes, oldest first; optionally only those in `state`.
+    public func changes(state: PendingChange.State? = nil, page: PageRequest = PageRequest()) throws -> Page<PendingChange> {
+        let time = now()
+        var condition = ""
+        var arguments: [(any DatabaseValueConvertible)?] = [page.cursor?.key ?? 0]
+        switch state {
+        case nil: break
+        case .pending: condition = "AND state = 'pending' AND expires_at >= ?"; arguments.append(DatabaseTimestamp(time))
+        case .expired: condition = "AND state = 'pending' AND expires_at < ?"; arguments.append(DatabaseTimestamp(time))
+        case .approved, .rejected: condition = "AND state = ?"; arguments.append(state?.rawValue)
+        }
+        arguments.append(page.limit + 1)
+        let rows = try database.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM pending_changes WHERE id > ? \(condition) ORDER BY id LIMIT ?", arguments: StatementArguments(arguments))
+                .map { try Self.change($0, at: time) }
+        }
+        return Page(reading: rows, limit: page.limit, kind: .changes, key: \.id)
+    }
+
+    // MARK: Internals
+
+    private func decide(
+        _ id: Int64, action: String, context: ChangeContext, authorMay: Bool = false,
+        _ body: @escaping (PendingChange, Database, Date) throws -> RuleRecord?
+    ) throws(ChangeDecisionError) -> RuleRecord? {
+        let time = now()
+        var ruleID: String?
+        do {
+            return try database.pool.write { db in
+                guard let change = try Self.change(db, id: id, at: time) else { throw ChangeDecisionError.notFound(id) }
+                ruleID = change.request.ruleID
+                switch change.state {
+                case .pending: break
+                case .expired: throw ChangeDecisionError.expired(id, at: change.expiresAt)
+                case .approved, .rejected: throw ChangeDecisionError.decided(id, change.state, by: change.decidedBy ?? "-")
+                }
+                if !authorMay && change.author == context.actor { throw ChangeDecisionError.ownChange(id, author: change.author) }
+                let record = try body(change, db, time)
+                try AuditLog.append(AuditEntry(
+                    time: time, context: context, action: action, ruleID: change.request.ruleID, revision: change.baseRevision,
+                    outcome: "ok: change \(id) (\(change.request.summary), asked by \(change.author))"
+                ), in: db)
+                return record
+            }
+        } catch {
+            let failure: ChangeDecisionError = switch error {
+            case let decision as ChangeDecisionError: decision
+            case let rule as RuleChangeError: .rule(rule)
+            default: .rule(.storage("\(error)"))
+            }
+            try? AuditLog(database: database).append(AuditEntry(
+                time: time, context: context, action: action, ruleID: ruleID, revision: nil, outcome: "refused: \(failure.description)"
+            ))
+            throw failure
+        }
+    }
+
+    private static func apply(_ request: RuleChangeRequest, expectedRevision: Int?, time: Date, in db: Database) throws -> (RuleRecord, Int) {
+        switch request {
+        case .publish(let id, let revision, let release):
+            try RuleStore.applyPublish(id: id, revision: revision, to: release, expectedRevision: expectedRevision, time: time, in: db)
+        case .promote(let id, let release):
+            try RuleStore.applyPromote(id: id, to: release, expectedRevision: expectedRevision, time: time, in: db)
+        case .retire(let id):
+            try RuleStore.applyRetire(id: id, expectedRevision: expectedRevision, time: time, in: db)
+        }
+    }
+
+    /// The request with what it left to the moment made explicit: the revision and release a
+    /// publish meant when it was asked for.
+    private static func resolved(_ request: RuleChangeRequest, _ existing: RuleRecord) -> RuleChangeRequest {
+        guard case .publish(let id, let revision, let release) = request else { return request }
+        return .publish(id: id, revision: revision ?? existing.latestRevision, release: release ?? existing.release ?? .everyone)
+    }
+
+    private static func columns(_ request: RuleChangeRequest) throws -> (revision: Int?, release: String?) {
+        switch request {
+        case .publish(_, let revision, let release): (revision, try release.flatMap(RuleStore.stored))
+        case .promote(_, let release): (nil, try RuleStore.stored(release))
+        case .retire: (nil, nil)
+        }
+    }
+
+    private static func change(_ db: Database, id: Int64, at time: Date) throws -> PendingChange? {
+        try Row.fetchOne(db, sql: "SELECT * FROM pending_changes WHERE id = ?", arguments: [id]).map { try change($0, at: time) }
+    }
+
+    private static func change(_ row: Row, at time: Date) throws -> PendingChange {
+        let ruleID: String = row["rule_id"]
+        let release = try RuleStore.release(row["release_groups"], id: ruleID)
+        let request: RuleChangeRequest = switch row["action"] as String {
+        case "publish": .publish(id: ruleID, revision: row["revision"], release: release)
+        case "promote": .promote(id: ruleID, release: release)
+        default: .retire(id: ruleID)
+        }
+        let expiresAt: Date = row["expires_at"]
+        var state = PendingChange.State(rawValue: row["state"]) ?? .pending
+        if state == .pending && expiresAt < time { state = .expired }
+        return PendingChange(
+            id: row["id"], request: request, baseRevision: row["base_revision"], author: row["author"], reason: row["reason"],
+            createdAt: row["created_at"], expiresAt: expiresAt, state: state, decidedBy: row["decided_by"], decidedAt: row["decided_at"]
+        )
+    }
+}
+
+/// Why approving or rejecting a change was refused; each maps to one HTTP status.
+public enum ChangeDecisionError: Error, Sendable, Equatable, CustomStringConvertible {
+    case notFound(Int64)
+    case ownChange(Int64, author: String)
+    case expired(Int64, at: Date)
+    case decided(Int64, PendingChange.State, by: String)
+    /// Applying the change was refused (the rule moved since, say).
+    case rule(RuleChangeError)
+
+    public var description: String {
+        switch self {
+        case .notFound(let id): "no change \(id): `ocs changes list` shows them"
+        case .ownChange(let id, let author): "change \(id) was asked for by \(author): another publisher or admin must approve it"
+        case .expired(let id, let time): "change \(id) expired at \(time.formatted(.iso8601)) unapproved: ask for it again"
+        case .decided(let id, let state, let by): "change \(id) was \(state.rawValue) by \(by) already"
+        case .rule(.stale(let id, let expected, let latest)):
+            "rule \(id) moved since the change was asked for (revision \(latest), not \(expected)): reject it and ask again"
+        case .rule(let error): error.description
+        }
+    }
+}

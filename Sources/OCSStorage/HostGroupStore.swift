@@ -1,0 +1,170 @@
+import Foundation
+import GRDB
+import OCSDomain
+
+/// A host group as stored: its definition and who made it when.
+public struct HostGroupRecord: Sendable, Equatable {
+    public let id: Int64
+    public let group: HostGroup
+    public let createdAt: Date
+    public let createdBy: String
+}
+
+/// Host groups for staged rollouts: created and deleted (never edited in place, so a rule's
+/// stage means what it meant when it was set), each change audited.
+public struct HostGroupStore: Sendable {
+    let database: OCSDatabase
+
+    public init(database: OCSDatabase) {
+        self.database = database
+    }
+
+    /// Creates a group. Numeric members of a `hosts` group are host ids, resolved now to the
+    /// host's serverId (or name, for a host that never sent one): a poll carries no host id.
+    @discardableResult
+    public func create(name: String, selector: HostGroup.Selector, context: ChangeContext) throws(HostGroupChangeError) -> HostGroupRecord {
+        let time = Date()
+        return try audited("group.create", context: context, time: time) { db in
+            var selector = selector
+            if case .hosts(let members) = selector {
+                selector = .hosts(try members.map { member in
+                    guard member.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let id = Int64(member) else { return member }
+                    guard let row = try Row.fetchOne(db, sql: "SELECT server_id, server_name FROM hosts WHERE id = ?", arguments: [id]),
+                          let identity = (row["server_id"] as String?) ?? (row["server_name"] as String?)
+                    else { throw HostGroupChangeError.unknownHost(member) }
+                    return identity
+                })
+            }
+            let group: HostGroup
+            do throws(HostGroupError) { group = try HostGroup(name: name, selector: selector) } catch { throw HostGroupChangeError.invalid(error) }
+            guard try Row.fetchOne(db, sql: "SELECT 1 FROM host_groups WHERE name = ?", arguments: [name]) == nil else {
+                throw HostGroupChangeError.exists(name)
+            }
+            try db.execute(
+                sql: "INSERT INTO host_groups (name, selector, created_at, created_by) VALUES (?, ?, ?, ?)",
+                arguments: [name, Self.encode(group.selector), DatabaseTimestamp(time), context.actor]
+            )
+            let record = try Self.record(db, name: name)!
+            let values = group.selector.values
+            return (record, "ok: \(name) \(group.selector.kind) \(values.prefix(5).joined(separator: ","))\(values.count > 5 ? " and \(values.count - 5) more" : "")")
+        }
+    }
+
+    /// Deletes a group no published rule is released to.
+    public func delete(name: String, context: ChangeContext) throws(HostGroupChangeError) {
+        _ = try audited("group.delete", context: context, time: Date()) { db in
+            guard let record = try Self.record(db, name: name) else { throw HostGroupChangeError.notFound(name) }
+            let users = try String.fetchAll(
+                db, sql: "SELECT id FROM rules WHERE state = 'published' AND EXISTS (SELECT 1 FROM json_each(rules.release_groups) WHERE value = ?) ORDER BY id",
+                arguments: [name]
+            )
+            guard users.isEmpty else { throw HostGroupChangeError.inUse(name, rules: users) }
+            try db.execute(sql: "DELETE FROM host_groups WHERE name = ?", arguments: [name])
+            return (record, "ok: \(name)")
+        }
+    }
+
+    /// One group by name.
+    public func group(named name: String) throws -> HostGroupRecord? {
+        try database.pool.read { db in try Self.record(db, name: name) }
+    }
+
+    /// A page of groups, in the order they were created.
+    public func groups(page: PageRequest = PageRequest()) throws -> Page<HostGroupRecord> {
+        let rows = try database.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM host_groups WHERE id > ? ORDER BY id LIMIT ?", arguments: [page.cursor?.key ?? 0, page.limit + 1])
+                .map(Self.record)
+        }
+        return Page(reading: rows, limit: page.limit, kind: .groups, key: \.id)
+    }
+
+    /// Every group, by name: what the feed evaluates polls against. Read inside the caller's
+    /// transaction so it matches the rules read with it.
+    static func all(_ db: Database) throws -> [HostGroup] {
+        try Row.fetchAll(db, sql: "SELECT * FROM host_groups ORDER BY name").map { try record($0).group }
+    }
+
+    /// The names of `names` that are no group.
+    static func unknown(_ names: [String], in db: Database) throws -> [String] {
+        try names.filter { try Row.fetchOne(db, sql: "SELECT 1 FROM host_groups WHERE name = ?", arguments: [$0]) == nil }
+    }
+
+    // MARK: Internals
+
+    private func audited(
+        _ action: String, context: ChangeContext, time: Date,
+        _ body: @escaping (Database) throws -> (HostGroupRecord, String)
+    ) throws(HostGroupChangeError) -> HostGroupRecord {
+        do {
+            return try database.pool.write { db in
+                let (record, outcome) = try body(db)
+                try AuditLog.append(AuditEntry(time: time, context: context, action: action, ruleID: nil, revision: nil, outcome: outcome), in: db)
+                return record
+            }
+        } catch {
+            let failure = (error as? HostGroupChangeError) ?? .storage("\(error)")
+            try? AuditLog(database: database).append(AuditEntry(
+                time: time, context: context, action: action, ruleID: nil, revision: nil, outcome: "refused: \(failure.description)"
+            ))
+            throw failure
+        }
+    }
+
+    private static func record(_ db: Database, name: String) throws -> HostGroupRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM host_groups WHERE name = ?", arguments: [name]).map(record)
+    }
+
+    private static func record(_ row: Row) throws -> HostGroupRecord {
+        let name: String = row["name"]
+        let text: String = row["selector"]
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            throw StorageError.corruptRule(id: "group \(name)", reason: "selector is not a JSON object")
+        }
+        let selector: HostGroup.Selector
+        if let hosts = object["hosts"] as? [String] {
+            selector = .hosts(hosts)
+        } else if let names = object["names"] as? [String] {
+            selector = .names(names)
+        } else if let org = object["org"] as? String {
+            selector = .org(org)
+        } else {
+            throw StorageError.corruptRule(id: "group \(name)", reason: "unknown selector \(text.prefix(80))")
+        }
+        do {
+            return HostGroupRecord(id: row["id"], group: try HostGroup(name: name, selector: selector), createdAt: row["created_at"], createdBy: row["created_by"])
+        } catch {
+            throw StorageError.corruptRule(id: "group \(name)", reason: error.description)
+        }
+    }
+
+    private static func encode(_ selector: HostGroup.Selector) throws -> String {
+        let object: [String: Any] = switch selector {
+        case .hosts(let hosts): ["hosts": hosts]
+        case .names(let names): ["names": names]
+        case .org(let org): ["org": org]
+        }
+        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }
+}
+
+/// Why a group change was refused; each maps to one HTTP status.
+public enum HostGroupChangeError: Error, Sendable, Equatable, CustomStringConvertible {
+    case invalid(HostGroupError)
+    case unknownHost(String)
+    case exists(String)
+    case notFound(String)
+    case inUse(String, rules: [String])
+    case storage(String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let error): error.description
+        case .unknownHost(let id): "no host with id \(id.prefix(40)): `ocs hosts` lists them (or name hosts by serverId or name)"
+        case .exists(let name): "a group named \(name) exists already: delete it first or choose another name"
+        case .notFound(let name): "no group named '\(name.prefix(80))': `ocs groups list` shows them"
+        case .inUse(let name, let rules):
+            "group \(name) is in the release of published \(rules.count == 1 ? "rule" : "rules") \(rules.prefix(10).joined(separator: ", ")): promote or retire \(rules.count == 1 ? "it" : "them") first"
+        case .storage(let message): "the database failed: \(message)"
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import OCSDomain
+import OCSStorage
+
+/// `--reason TEXT` of every command that changes something: an incident or ticket id kept in
+/// the audit trail with the change.
+struct ReasonOption: ParsableArguments {
+    @Option(help: "Why: an incident or ticket id, kept in the audit trail (at most 256 bytes, one line).")
+    var reason: String?
+
+    func validate() throws {
+        if let reason, let problem = ChangeContext.problem(withReason: reason) { throw ValidationError(problem) }
+    }
+
+    /// The command line's change context (`local:` and the real user) with this reason.
+    var context: ChangeContext { ChangeContext.localUser.with(reason: reason) }
+}
+
+/// `--to GROUP[,GROUP]` or `--everyone`: who a published rule is served to.
+struct ReleaseOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Release to these host groups only (comma-separated).", valueName: "groups"))
+    var to: String?
+
+    @Flag(help: "Release to every host.")
+    var everyone = false
+
+    func validate() throws {
+        if to != nil && everyone { throw ValidationError("give --to GROUPS or --everyone, not both") }
+        if let to {
+            let names = to.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            if let bad = names.first(where: { !HostGroup.isValidName($0) }) {
+                throw ValidationError("--to: '\(bad)' is not a group name: use comma-separated names of A-Z a-z 0-9 . _ -")
+            }
+            if Set(names).count > Release.maximumGroups { throw ValidationError("--to: at most \(Release.maximumGroups) groups") }
+        }
+    }
+
+    /// The release asked for; nil when neither option was given.
+    var release: Release? {
+        if everyone { return .everyone }
+        return to.map { .to($0.split(separator: ",").map(String.init)) }
+    }
+}
+
+/// `--reason` and `--emergency` of the changes two-person approval may hold back: publish,
+/// promote, retire, rollback.
+struct ApprovalOptions: ParsableArguments {
+    @OptionGroup var reason: ReasonOption
+
+    @Flag(help: "With require-approval on: apply now, alone, audited as an emergency (needs --reason).")
+    var emergency = false
+
+    func validate() throws {
+        if emergency && reason.reason == nil { throw ValidationError("--emergency needs --reason: the incident or ticket id") }
+    }
+
+    /// Submits the change: applied now (then `applied` reports it), or, with require-approval on,
+    /// recorded as pending with its number printed.
+    func perform(_ request: RuleChangeRequest, on database: OCSDatabase, applied: (RuleRecord) -> Void) throws {
+        let outcome: ChangeOutcome
+        do {
+            outcome = try ChangeStore(database: database).submit(request, context: reason.context, emergency: emergency)
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+        switch outcome {
+        case .applied(let record):
+            applied(record)
+        case .pending(let change):
+            print("change \(change.id) awaits approval: \(change.request.summary) (expires \(change.expiresAt.formatted(.iso8601)); `ocs changes approve \(change.id)` by another publisher or admin)")
+        }
+    }
+}
