@@ -44,7 +44,7 @@ struct FeedServiceTests {
         try store.put(Mitigation(id: "S1", description: "staged", actions: [.doNothing(description: nil)]), context: context)
         try store.publish(id: "S1", to: .to(["canary"]), context: context)
         let signatures = Synchronization.Atomic<Int>(0)
-        let service = FeedService(store: store, signer: Self.signer) { signatures.add(1, ordering: .relaxed) }
+        let service = FeedService(store: store, signer: Self.signer, signed: { signatures.add(1, ordering: .relaxed) })
         let build = try ExchangeBuild(parsing: "15.2.1118.7")
         for name in ["lab-1", "LAB-2", "lab-3"] {
             #expect(try service.feed(for: build, host: PollingHost(name: name)).configIDs == ["PING1", "S1"])
