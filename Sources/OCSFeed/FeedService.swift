@@ -68,7 +68,7 @@ public final class FeedService: Sendable {
             return cached
         }
         let ruleSet = try currentRuleSet(serial: serial)
-        let configs = renderer.configs(from: ruleSet.rules, for: build, catalog: catalog)
+        let configs = renderer.configs(from: ruleSet.rules, for: build, catalog: ruleSet.catalog)
         let key = configs.map(\.id)
         let rendered = try cache.withLock({ $0.ruleSet?.serial == ruleSet.serial ? $0.byConfigs[key] : nil })
             ?? render(configs, of: ruleSet)

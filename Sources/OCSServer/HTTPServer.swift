@@ -84,7 +84,7 @@ public final class HTTPServer: Service, Sendable {
                 rules: RuleStore(database: database), checkIns: CheckInStore(database: database),
                 fleet: FleetStore(database: database), staleAfterSeconds: configuration.staleAfterSeconds,
                 audit: AuditLog(database: database), tokens: TokenStore(database: database),
-                catalog: .embedded, threadPool: threadPool, logger: logger
+                catalogs: CatalogStore(database: database), threadPool: threadPool, logger: logger
             ),
             health: HealthEndpoint(state: ServerState(database: database), signer: feeds.signer, threadPool: threadPool, logger: logger),
             metrics: MetricsEndpoint(metrics: metrics, checkIns: CheckInStore(database: database), rules: RuleStore(database: database), threadPool: threadPool),

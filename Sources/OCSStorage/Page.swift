@@ -52,6 +52,7 @@ public struct PageCursor: Sendable, Equatable {
         case hosts
         case history
         case audit
+        case builds
     }
 
     public let kind: Kind

@@ -7,9 +7,12 @@ import OCSDomain
 /// with an audit entry in the same transaction.
 public struct RuleStore: Sendable {
     let database: OCSDatabase
+    /// The catalog compiled into the binary; rows added to the database go on top of it.
+    let catalogBase: BuildCatalog
 
-    public init(database: OCSDatabase) {
+    public init(database: OCSDatabase, catalog: BuildCatalog = .embedded) {
         self.database = database
+        catalogBase = catalog
     }
 
     // MARK: Reading
@@ -43,7 +46,10 @@ public struct RuleStore: Sendable {
         try database.pool.read { db in
             let row = try Row.fetchOne(db, sql: "SELECT serial, issued_at FROM feed_state WHERE id = 1")
             let rules = try Self.records(db, sql: "SELECT * FROM rules WHERE state = 'published' ORDER BY id").map(\.rule)
-            return PublishedRuleSet(serial: row?["serial"] ?? 0, issued: row?["issued_at"] ?? "", rules: rules)
+            return PublishedRuleSet(
+                serial: row?["serial"] ?? 0, issued: row?["issued_at"] ?? "", rules: rules,
+                catalog: try CatalogStore.catalog(catalogBase, in: db)
+            )
         }
     }
 
@@ -84,7 +90,7 @@ public struct RuleStore: Sendable {
             if existing.rule.state == .published && existing.revision == target {
                 throw RuleChangeError.conflict("rule \(id) is published at revision \(target) already")
             }
-            try Self.publish(id, revision: target, time: time, in: db)
+            try Self.publish(id, revision: target, time: time, catalog: catalogBase, in: db)
             return (try Self.record(db, id: id)!, target)
         }
     }
@@ -153,7 +159,7 @@ public struct RuleStore: Sendable {
                     guard let current = existing else { continue }
                     let wanted: RuleState? = publish ? .published : (rule.state == .draft ? nil : rule.state)
                     if wanted == .published, current.rule.state != .published || current.revision != current.latestRevision {
-                        try Self.publish(rule.id, revision: current.latestRevision, time: time, in: db)
+                        try Self.publish(rule.id, revision: current.latestRevision, time: time, catalog: catalogBase, in: db)
                         try Self.audit("rule.publish", rule.id, current.latestRevision, context, time, db)
                         changed = true
                     } else if wanted == .retired, current.rule.state != .retired {
@@ -241,10 +247,16 @@ public struct RuleStore: Sendable {
         return revision
     }
 
-    private static func publish(_ id: String, revision: Int, time: Date, in db: Database) throws {
+    /// Serves `revision`; refuses a rule whose targeting can match nothing under the catalog in
+    /// effect (`RuleValidator.warnings`), which would otherwise publish silently to no host.
+    private static func publish(_ id: String, revision: Int, time: Date, catalog base: BuildCatalog, in db: Database) throws {
         guard let content = try revisionContent(db, id: id, revision: revision) else {
             throw RuleChangeError.noSuchRevision(id: id, revision: revision)
         }
+        let validator = RuleValidator(catalog: try CatalogStore.catalog(base, in: db))
+        let rule = try decode(content, id: id)
+        let reasons = validator.problems(in: rule) + validator.warnings(in: rule)
+        guard reasons.isEmpty else { throw RuleChangeError.unpublishable(id: id, reasons: reasons) }
         try db.execute(
             sql: "UPDATE rules SET state = 'published', revision = ?, content = ?, updated_at = ?, first_published_at = coalesce(first_published_at, ?) WHERE id = ?",
             arguments: [revision, content, DatabaseTimestamp(time), DatabaseTimestamp(time), id]
@@ -333,6 +345,8 @@ public enum RuleChangeError: Error, Sendable, Equatable, CustomStringConvertible
     case noSuchRevision(id: String, revision: Int)
     case stale(id: String, expected: Int, latest: Int)
     case conflict(String)
+    /// The rule's targeting can match nothing (or names what the catalog lacks): `reasons` say where.
+    case unpublishable(id: String, reasons: [RuleProblem])
     case storage(String)
 
     public var description: String {
@@ -341,6 +355,8 @@ public enum RuleChangeError: Error, Sendable, Equatable, CustomStringConvertible
         case .noSuchRevision(let id, let revision): "rule \(id) has no revision \(revision)"
         case .stale(let id, let expected, let latest): "rule \(id) is at revision \(latest), not \(expected): reload it and apply your change again"
         case .conflict(let message): message
+        case .unpublishable(let id, let reasons):
+            "rule \(id) cannot be published: \(reasons.map(\.description).joined(separator: "; ")); fix its applies, or add the missing builds with ocs builds add"
         case .storage(let message): "the database failed: \(message)"
         }
     }
@@ -352,10 +368,14 @@ public struct PublishedRuleSet: Sendable, Equatable {
     /// When the set took this serial, UTC, `2026-11-23T06:00:00Z`.
     public let issued: String
     public let rules: [Mitigation]
+    /// The catalog in effect when the set was read (embedded plus added rows): the feed judges
+    /// the rules by it, so every process renders the same bytes for one serial.
+    public let catalog: BuildCatalog
 
-    public init(serial: Int64, issued: String, rules: [Mitigation]) {
+    public init(serial: Int64, issued: String, rules: [Mitigation], catalog: BuildCatalog = .embedded) {
         self.serial = serial
         self.issued = issued
         self.rules = rules
+        self.catalog = catalog
     }
 }

@@ -21,13 +21,15 @@ enum APIRoute: Equatable {
     case listTokens
     case createToken
     case revokeToken(String)
+    case listBuilds
+    case addBuilds
 
     /// The least role that may call it.
     var role: Role {
         switch self {
-        case .listRules, .getRule, .ruleRevisions, .ruleImpact, .ruleCoverage, .listHosts, .getHost, .fleet, .audit: .reader
+        case .listRules, .getRule, .ruleRevisions, .ruleImpact, .ruleCoverage, .listHosts, .getHost, .fleet, .audit, .listBuilds: .reader
         case .putRule, .publishRule, .retireRule, .deleteRule, .forgetHost: .publisher
-        case .listTokens, .createToken, .revokeToken: .admin
+        case .listTokens, .createToken, .revokeToken, .addBuilds: .admin
         }
     }
 
@@ -41,6 +43,7 @@ enum APIRoute: Equatable {
         case .createToken: "token.create"
         case .revokeToken: "token.revoke"
         case .forgetHost: CheckInStore.forgetAction
+        case .addBuilds: CatalogStore.addAction
         default: nil
         }
     }
@@ -104,6 +107,8 @@ enum APIRoute: Equatable {
             table = [(.GET, .listTokens), (.POST, .createToken)]
         case 2 where segments[0] == "tokens":
             table = [(.DELETE, .revokeToken(segments[1]))]
+        case 1 where segments[0] == "builds":
+            table = [(.GET, .listBuilds), (.POST, .addBuilds)]
         default:
             return .notFound
         }

@@ -10,14 +10,17 @@ struct RuleView: Encodable {
     let createdAt: Date
     let updatedAt: Date
     let firstPublishedAt: Date?
+    /// After a PUT: targeting that can match nothing, which publishing refuses (absent when none).
+    let warnings: [ProblemView]?
 
-    init(_ record: RuleRecord) {
+    init(_ record: RuleRecord, warnings: [ProblemView]? = nil) {
         rule = record.rule
         revision = record.revision
         latestRevision = record.latestRevision
         createdAt = record.createdAt
         updatedAt = record.updatedAt
         firstPublishedAt = record.firstPublishedAt
+        self.warnings = warnings.flatMap { $0.isEmpty ? nil : $0 }
     }
 }
 
