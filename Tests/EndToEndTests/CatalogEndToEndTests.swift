@@ -181,6 +181,7 @@ struct CatalogEndToEndTests {
         #expect(try call("POST", "/rules/NOV/publish", "alice").status == 200)
         #expect(try Self.feedIDs(server, "15.2.1800.5").contains("NOV"), "an unlisted branch is exposed while no later CU is known")
         let before = try Self.serial(server)
+        #expect(try object(call("GET", "/rules/NOV/impact", "rita"))["total"] as? Int == 1, "the host that polled on 15.2.1800.5")
 
         // CU16, released after Nov26SU, holds the fix: the rule no longer applies to its build.
         let addedCU16 = try call("POST", "/builds", "adam", json: cu16)
@@ -188,6 +189,9 @@ struct CatalogEndToEndTests {
         #expect(try object(addedCU16)["serialRaised"] as? Bool == true)
         #expect(try Self.serial(server) == before + 1)
         #expect(try !Self.feedIDs(server, "15.2.1800.5").contains("NOV"))
+        #expect(try object(call("GET", "/rules/NOV/impact", "rita"))["total"] as? Int == 0, "impact judges by the catalog in effect")
+        let host = try object(call("GET", "/hosts/EX-15-2-1800-5", "rita"))
+        #expect((host["host"] as? [String: Any])?["buildName"] as? String == "Exchange 2019 CU16")
         #expect(try call("POST", "/builds", "adam", json: cu16).status == 200, "adding a listed row again changes nothing")
 
         let audit = try call("GET", "/audit", "rita").text
