@@ -86,19 +86,20 @@ public struct Dashboard: Sendable {
     let staleAfterSeconds: Int
     /// Whether the server terminates TLS: session cookies are then `Secure`.
     let isTLS: Bool
-    let catalog: BuildCatalog
+    /// The catalog in effect (embedded plus added rows), read for each page that names builds.
+    let catalogs: CatalogStore
     let threadPool: NIOThreadPool
     let logger: Logger
 
     public init(database: OCSDatabase, staleAfterSeconds: Int, isTLS: Bool, catalog: BuildCatalog = .embedded, threadPool: NIOThreadPool, logger: Logger) {
-        rules = RuleStore(database: database)
+        rules = RuleStore(database: database, catalog: catalog)
         checkIns = CheckInStore(database: database)
         fleet = FleetStore(database: database, catalog: catalog)
         audit = AuditLog(database: database)
         sessions = DashboardSessionStore(database: database)
         self.staleAfterSeconds = staleAfterSeconds
         self.isTLS = isTLS
-        self.catalog = catalog
+        catalogs = CatalogStore(database: database, base: catalog)
         self.threadPool = threadPool
         self.logger = logger
     }
@@ -333,7 +334,7 @@ public struct Dashboard: Sendable {
             case .notFound: status = .notFound
             case .noSuchRevision, .unknownGroups: status = .unprocessableEntity
             case .stale: status = .preconditionFailed
-            case .conflict: status = .conflict
+            case .conflict, .unpublishable: status = .conflict
             case .storage: throw error
             }
             return try rulePage(id, viewer: viewer, notice: Pages.notice(error.description, error: true), status: status)
@@ -355,7 +356,7 @@ public struct Dashboard: Sendable {
         let page = try Self.pageRequest(query, viewer: viewer)
         let staleSince = self.staleSince
         let hosts = try fleet.hosts(of: record.rule, in: selection.states, staleSince: staleSince, page: page)
-        return .html(.ok, Pages.ruleHosts(rule: id, state: selection.name, hosts: hosts.items, next: hosts.next?.token, staleSince: staleSince, catalog: catalog, viewer: viewer))
+        return .html(.ok, Pages.ruleHosts(rule: id, state: selection.name, hosts: hosts.items, next: hosts.next?.token, staleSince: staleSince, catalog: try catalogs.catalog(), viewer: viewer))
     }
 
     // MARK: Hosts
@@ -377,8 +378,8 @@ public struct Dashboard: Sendable {
         if let cu = query["cu"], !cu.isEmpty { filter.cumulativeUpdate = String(cu.prefix(40)) }
         if let name = query["name"], !name.isEmpty { filter.name = String(name.prefix(200)) }
         let staleSince = self.staleSince
-        let hosts = try checkIns.hosts(filter, staleSince: staleSince, catalog: catalog, page: try Self.pageRequest(query, viewer: viewer))
-        return .html(.ok, Pages.hosts(hosts.items, filter: filter, next: hosts.next?.token, staleSince: staleSince, catalog: catalog, viewer: viewer))
+        let hosts = try checkIns.hosts(filter, staleSince: staleSince, catalog: try catalogs.catalog(), page: try Self.pageRequest(query, viewer: viewer))
+        return .html(.ok, Pages.hosts(hosts.items, filter: filter, next: hosts.next?.token, staleSince: staleSince, catalog: try catalogs.catalog(), viewer: viewer))
     }
 
     private func hostPage(_ text: String, query: [String: String], viewer: Pages.Viewer) throws -> DashboardResponse {
@@ -386,7 +387,7 @@ public struct Dashboard: Sendable {
             return Self.page(.notFound, "No such host", "There is no host with that id, serverId or name.", viewer: viewer)
         }
         let history = try checkIns.history(hostID: host.id, page: try Self.pageRequest(query, kind: .history, viewer: viewer))
-        return .html(.ok, Pages.host(host, history: history.items, next: history.next?.token, staleSince: staleSince, catalog: catalog, viewer: viewer))
+        return .html(.ok, Pages.host(host, history: history.items, next: history.next?.token, staleSince: staleSince, catalog: try catalogs.catalog(), viewer: viewer))
     }
 
     // MARK: Audit

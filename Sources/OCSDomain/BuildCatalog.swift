@@ -1,7 +1,7 @@
 /// The catalog of Exchange 2016 / 2019 / SE cumulative updates and the updates released on each.
 ///
 /// `BuildCatalog.embedded` is built from `Catalog/exchange-builds.csv`, compiled into the binary.
-public struct BuildCatalog: Sendable {
+public struct BuildCatalog: Sendable, Equatable {
     /// One row of the catalog: a CU's own build (`update == nil`) or an update on top of it.
     public struct Entry: Hashable, Sendable {
         public let product: ExchangeProduct
@@ -14,19 +14,35 @@ public struct BuildCatalog: Sendable {
         public var name: String {
             [product.displayName, cumulativeUpdate, update].compactMap { $0 }.joined(separator: " ")
         }
+
+        /// The name rules use for this row: `Exchange2019 CU12 Oct22SU`.
+        public var catalogName: CatalogName {
+            CatalogName(product: product, cumulativeUpdate: cumulativeUpdate, update: update)
+        }
+
+        public init(product: ExchangeProduct, cumulativeUpdate: String, update: String?, build: ExchangeBuild, released: ReleaseDate) {
+            self.product = product
+            self.cumulativeUpdate = cumulativeUpdate
+            self.update = update
+            self.build = build
+            self.released = released
+        }
     }
 
     public let entries: [Entry]
     private let cumulativeUpdatesByBranch: [ExchangeBuild.Branch: Entry]
     private let entriesByBuild: [ExchangeBuild: Entry]
     private let newestByBranch: [ExchangeBuild.Branch: Entry]
+    private let entriesByName: [CatalogName: Entry]
 
     public init(entries: [Entry]) {
         self.entries = entries
         var byBranch: [ExchangeBuild.Branch: Entry] = [:]
         var byBuild: [ExchangeBuild: Entry] = [:]
         var newest: [ExchangeBuild.Branch: Entry] = [:]
+        var byName: [CatalogName: Entry] = [:]
         for entry in entries {
+            if byName[entry.catalogName] == nil { byName[entry.catalogName] = entry }
             if newest[entry.build.branch].map({ $0.build < entry.build }) ?? true { newest[entry.build.branch] = entry }
             if entry.update == nil, byBranch[entry.build.branch] == nil { byBranch[entry.build.branch] = entry }
             // A CU and an update can share one build (2016 CU12 and Feb19SU): the first row names it.
@@ -35,6 +51,17 @@ public struct BuildCatalog: Sendable {
         cumulativeUpdatesByBranch = byBranch
         entriesByBuild = byBuild
         newestByBranch = newest
+        entriesByName = byName
+    }
+
+    /// Equal when they list the same rows in the same order (the lookup tables follow from them).
+    public static func == (lhs: BuildCatalog, rhs: BuildCatalog) -> Bool {
+        lhs.entries == rhs.entries
+    }
+
+    /// This catalog with `added` rows after its own (rows added to the database at run time).
+    public func adding(_ added: [Entry]) -> BuildCatalog {
+        added.isEmpty ? self : BuildCatalog(entries: entries + added)
     }
 
     /// Parses the catalog CSV: `product,cu,update,build,released`, with a header line.
@@ -86,6 +113,11 @@ public struct BuildCatalog: Sendable {
     /// The catalog row for exactly this build.
     public func entry(for build: ExchangeBuild) -> Entry? {
         entriesByBuild[build]
+    }
+
+    /// The row a catalog name stands for: a CU's own build, or an update on that CU.
+    public func entry(named name: CatalogName) -> Entry? {
+        entriesByName[name]
     }
 
     /// Every row of an update with this name (one per CU branch it shipped for).

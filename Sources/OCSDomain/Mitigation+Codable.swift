@@ -32,13 +32,14 @@ extension Mitigation: Codable {
 
 extension Applicability: Codable {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case products, fixedBy, ranges
+        case products, cus, fixedBy, ranges
     }
 
     public init(from decoder: any Decoder) throws {
         try StrictKeys.check(decoder, allowed: CodingKeys.allCases.map(\.rawValue))
         let container = try decoder.container(keyedBy: CodingKeys.self)
         products = try container.decodeIfPresent([ExchangeProduct].self, forKey: .products)
+        cumulativeUpdates = try container.decodeIfPresent([CatalogName].self, forKey: .cus)
         let fixedBy = try container.decodeIfPresent(String.self, forKey: .fixedBy)
         let ranges = try container.decodeIfPresent([BuildRange].self, forKey: .ranges)
         switch (fixedBy, ranges) {
@@ -55,6 +56,7 @@ extension Applicability: Codable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encodeIfPresent(products, forKey: .products)
+        try container.encodeIfPresent(cumulativeUpdates, forKey: .cus)
         switch narrowing {
         case .fixedBy(let name): try container.encode(name, forKey: .fixedBy)
         case .ranges(let ranges): try container.encode(ranges, forKey: .ranges)
@@ -71,14 +73,48 @@ extension BuildRange: Codable {
     public init(from decoder: any Decoder) throws {
         try StrictKeys.check(decoder, allowed: CodingKeys.allCases.map(\.rawValue))
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        from = try container.decodeIfPresent(ExchangeBuild.self, forKey: .from)
-        until = try container.decodeIfPresent(ExchangeBuild.self, forKey: .until)
+        from = try container.decodeIfPresent(RangeBound.self, forKey: .from)
+        until = try container.decodeIfPresent(RangeBound.self, forKey: .until)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encodeIfPresent(from, forKey: .from)
         try container.encodeIfPresent(until, forKey: .until)
+    }
+}
+
+// Names are stored as written (`Exchange 2019 CU14` stays so), so `ocs rules export` gives back
+// what was imported; builds in their dotted form.
+extension CatalogName: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        do {
+            try self.init(parsing: try container.decode(String.self))
+        } catch let error as CatalogNameError {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(written)
+    }
+}
+
+extension RangeBound: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        do {
+            try self.init(parsing: try container.decode(String.self))
+        } catch let error as RangeBoundError {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
     }
 }
 

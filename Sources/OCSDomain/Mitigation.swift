@@ -28,14 +28,18 @@ public enum RuleState: String, CaseIterable, Codable, Sendable {
     case retired
 }
 
-/// The builds a rule applies to: some products, optionally narrowed by a fixing update or ranges.
+/// The builds a rule applies to: some products and CU branches, optionally narrowed by a fixing
+/// update or ranges. Every part given must hold.
 public struct Applicability: Hashable, Sendable {
     /// Nil means every product.
     public var products: [ExchangeProduct]?
+    /// CU branches by name (`Exchange2019 CU14`), as written; nil means every branch.
+    public var cumulativeUpdates: [CatalogName]?
     public var narrowing: Narrowing?
 
-    public init(products: [ExchangeProduct]? = nil, narrowing: Narrowing? = nil) {
+    public init(products: [ExchangeProduct]? = nil, cumulativeUpdates: [CatalogName]? = nil, narrowing: Narrowing? = nil) {
         self.products = products
+        self.cumulativeUpdates = cumulativeUpdates
         self.narrowing = narrowing
     }
 
@@ -48,19 +52,33 @@ public struct Applicability: Hashable, Sendable {
     }
 }
 
-/// A half-open range of builds `[from, until)`; a missing bound is open.
+/// A half-open range of builds `[from, until)`; a missing bound is open. Bounds may be catalog
+/// names, resolved against the catalog each time the range is judged.
 public struct BuildRange: Hashable, Sendable {
-    public var from: ExchangeBuild?
-    public var until: ExchangeBuild?
+    public var from: RangeBound?
+    public var until: RangeBound?
 
-    public init(from: ExchangeBuild?, until: ExchangeBuild?) {
+    public init(from: RangeBound?, until: RangeBound?) {
         self.from = from
         self.until = until
     }
 
-    public func contains(_ build: ExchangeBuild) -> Bool {
-        if let from, build < from { return false }
-        if let until, build >= until { return false }
+    /// A range between two builds.
+    public init(fromBuild: ExchangeBuild?, untilBuild: ExchangeBuild?) {
+        self.init(from: fromBuild.map(RangeBound.build), until: untilBuild.map(RangeBound.build))
+    }
+
+    /// Whether `build` lies in the range. A bound naming a row the catalog does not list matches
+    /// nothing: validation refuses such rules, so this only guards a catalog that lost a row.
+    public func contains(_ build: ExchangeBuild, catalog: BuildCatalog) -> Bool {
+        if let from {
+            guard let lower = from.resolved(in: catalog) else { return false }
+            if build < lower { return false }
+        }
+        if let until {
+            guard let upper = until.resolved(in: catalog) else { return false }
+            if build >= upper { return false }
+        }
         return true
     }
 }

@@ -19,6 +19,8 @@ public enum RuleLimits {
     public static let references = 32
     /// Entries in `applies.ranges`.
     public static let ranges = 32
+    /// Entries in `applies.cus`.
+    public static let cumulativeUpdates = 32
     /// UTF-8 bytes of a rule's or an action's `description`.
     public static let description = 1024
     /// UTF-8 bytes of a rewrite rule's `pattern`.
@@ -125,6 +127,23 @@ public struct RuleValidator: Sendable {
                 problems.append(RuleProblem(field: "applies.products", message: "lists a product twice"))
             }
         }
+        if let cus = applies.cumulativeUpdates {
+            if cus.isEmpty {
+                problems.append(RuleProblem(field: "applies.cus", message: "must list at least one CU, or be left out for every CU"))
+            }
+            if Set(cus).count != cus.count {
+                problems.append(RuleProblem(field: "applies.cus", message: "lists a CU twice"))
+            }
+            problems += Self.tooMany(cus.count, "applies.cus", limit: RuleLimits.cumulativeUpdates)
+            for (index, cu) in cus.enumerated() {
+                let field = "applies.cus[\(index)]"
+                if cu.update != nil {
+                    problems.append(RuleProblem(field: field, message: "'\(cu.written.prefix(80))' names an update: cus takes CU branches like '\(cu.product.rawValue) \(cu.cumulativeUpdate)'; to stop at an update use fixedBy"))
+                } else if catalog.entry(named: cu) == nil {
+                    problems.append(RuleProblem(field: field, message: Self.unknownName(cu)))
+                }
+            }
+        }
         switch applies.narrowing {
         case nil:
             break
@@ -139,17 +158,34 @@ public struct RuleValidator: Sendable {
             problems += Self.tooMany(ranges.count, "applies.ranges", limit: RuleLimits.ranges)
             for (index, range) in ranges.enumerated() {
                 let field = "applies.ranges[\(index)]"
-                switch (range.from, range.until) {
-                case (nil, nil):
+                var resolved: [String: ExchangeBuild] = [:]
+                for (name, bound) in [("from", range.from), ("until", range.until)] {
+                    guard let bound else { continue }
+                    if let build = bound.resolved(in: catalog) {
+                        resolved[name] = build
+                    } else if case .name(let catalogName) = bound {
+                        problems.append(RuleProblem(field: "\(field).\(name)", message: Self.unknownName(catalogName)))
+                    }
+                }
+                if range.from == nil && range.until == nil {
                     problems.append(RuleProblem(field: field, message: "needs 'from', 'until' or both"))
-                case (let from?, let until?) where from >= until:
-                    problems.append(RuleProblem(field: field, message: "is empty: 'from' \(from) is not below 'until' \(until)"))
-                default:
-                    break
+                } else if let from = resolved["from"], let until = resolved["until"], from >= until {
+                    problems.append(RuleProblem(field: field, message: "is empty: 'from' \(Self.shown(range.from, from)) is not below 'until' \(Self.shown(range.until, until))"))
                 }
             }
         }
         return problems
+    }
+
+    /// "unknown catalog name": where to look, and how to add the row.
+    private static func unknownName(_ name: CatalogName) -> String {
+        "'\(name.written.prefix(80))' is not in the build catalog: ocs builds list shows it; ocs builds add adds a new CU or update"
+    }
+
+    /// A bound as written, with its build when it is a name.
+    private static func shown(_ bound: RangeBound?, _ build: ExchangeBuild) -> String {
+        if case .name(let name)? = bound { return "'\(name.written)' (\(build))" }
+        return build.description
     }
 
     /// A problem when a list holds more than `limit` entries.

@@ -103,7 +103,7 @@ public final class FeedService: Sendable {
         }
         let ruleSet = try currentRuleSet(serial: serial)
         let received = ruleSet.rollout.rules(ruleSet.rules, for: host)
-        let configs = renderer.configs(from: received, for: build, catalog: catalog)
+        let configs = renderer.configs(from: received, for: build, catalog: ruleSet.catalog)
         let key = configs.map(\.id)
         let rendered = try fresh(cache.withLock { $0.ruleSet?.serial == ruleSet.serial ? $0.byConfigs[key] : nil })
             ?? render(configs, of: ruleSet)

@@ -14,6 +14,8 @@ public struct RuleDocumentDecoder: Sendable {
     public struct Decoded: Sendable {
         public let rule: Mitigation
         public let idLine: Int
+        /// Targeting that can match nothing: reported, not refused, until the rule is published.
+        public let warnings: [RuleFileProblem]
     }
 
     /// The rule in the YAML `text`, or every problem found; `file` names the source in problems.
@@ -38,8 +40,11 @@ public struct RuleDocumentDecoder: Sendable {
         }
         let tree = Self.tree(node)
         switch RuleTreeDecoder.decode(tree, validator: validator) {
-        case .success(let rule):
-            return .success(Decoded(rule: rule, idLine: tree.line(of: "id") ?? 1))
+        case .success(let decoded):
+            let warnings = decoded.warnings.map {
+                RuleFileProblem(file: file, line: $0.line ?? 1, field: $0.problem.field, message: $0.problem.message)
+            }
+            return .success(Decoded(rule: decoded.rule, idLine: tree.line(of: "id") ?? 1, warnings: warnings))
         case .failure(let problems):
             return .failure(RuleFilesInvalid(problems: problems.all.map {
                 RuleFileProblem(file: file, line: $0.line ?? 1, field: $0.problem.field, message: $0.problem.message)
@@ -65,7 +70,7 @@ public struct RuleDocumentDecoder: Sendable {
             return .failure(.invalid([RuleProblem(field: "", message: "the body nests more than \(RuleLimits.documentDepth) levels deep: a rule needs five")]))
         }
         guard let tree = JSONTree.parse(body) else { return .failure(.malformed) }
-        return RuleTreeDecoder.decode(tree, validator: validator).mapError { BodyRefusal.invalid($0.all.map(\.problem)) }
+        return RuleTreeDecoder.decode(tree, validator: validator).map(\.rule).mapError { BodyRefusal.invalid($0.all.map(\.problem)) }
     }
 
     /// The neutral tree of a composed YAML document, with each scalar's resolved YAML type.

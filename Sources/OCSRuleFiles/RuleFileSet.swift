@@ -8,9 +8,14 @@ public struct RuleFileSet: Sendable {
         public let file: String
         public let rule: Mitigation
         let idLine: Int
+        /// What `RuleValidator.warnings` found: targeting that can match nothing.
+        public let warnings: [RuleFileProblem]
     }
 
     public let entries: [Entry]
+
+    /// Every file's warnings, in file and line order.
+    public var warnings: [RuleFileProblem] { entries.flatMap(\.warnings) }
 
     public var rules: [Mitigation] { entries.map(\.rule) }
 
@@ -28,7 +33,7 @@ public struct RuleFileSet: Sendable {
                 continue
             }
             switch decoder.decode(text, file: file) {
-            case .success(let decoded): entries.append(Entry(file: file, rule: decoded.rule, idLine: decoded.idLine))
+            case .success(let decoded): entries.append(Entry(file: file, rule: decoded.rule, idLine: decoded.idLine, warnings: decoded.warnings))
             case .failure(let invalid): problems += invalid.problems
             }
         }

@@ -26,14 +26,23 @@ struct RuleTreeDecoder {
         self.validator = validator
     }
 
+    /// A valid rule and its warnings (`RuleValidator.warnings`), each on its line.
+    struct Decoded {
+        let rule: Mitigation
+        let warnings: [LocatedProblem]
+    }
+
     /// The rule, or every problem (at most `maximumProblems`, then a count of the rest).
-    static func decode(_ root: RuleNode, validator: RuleValidator) -> Result<Mitigation, Problems> {
+    static func decode(_ root: RuleNode, validator: RuleValidator) -> Result<Decoded, Problems> {
         var decoder = RuleTreeDecoder(validator: validator)
         let rule = decoder.rule(root)
         for finding in validator.problems(in: rule) where !decoder.isUndecodable(finding.field) {
             decoder.problems.append(LocatedProblem(problem: finding, line: decoder.line(of: finding.field) ?? root.line))
         }
-        guard !decoder.problems.isEmpty else { return .success(rule) }
+        guard !decoder.problems.isEmpty else {
+            let warnings = validator.warnings(in: rule).map { LocatedProblem(problem: $0, line: decoder.line(of: $0.field) ?? root.line) }
+            return .success(Decoded(rule: rule, warnings: warnings))
+        }
         // In line order where lines are known; otherwise (JSON) in the order of the schema.
         var problems = decoder.problems.enumerated()
             .sorted { ($0.element.line ?? 0, $0.offset) < ($1.element.line ?? 0, $1.offset) }
@@ -73,7 +82,7 @@ struct RuleTreeDecoder {
     }
 
     private mutating func applicability(_ node: RuleNode, at path: String) -> Applicability {
-        let fields = mapping(node, at: path, allowed: ["products", "fixedBy", "ranges"], what: "applies")
+        let fields = mapping(node, at: path, allowed: ["products", "cus", "fixedBy", "ranges"], what: "applies")
         var products: [ExchangeProduct]?
         if let listed = fields["products"] {
             let items = list(listed, at: "\(path).products")
@@ -81,35 +90,52 @@ struct RuleTreeDecoder {
             if decoded.count != items.count { undecodable.append("\(path).products") }
             products = decoded
         }
+        var cus: [CatalogName]?
+        if let listed = fields["cus"] {
+            let items = list(listed, at: "\(path).cus")
+            let decoded = items.enumerated().compactMap { index, item in catalogName(item, at: "\(path).cus[\(index)]") }
+            if decoded.count != items.count { undecodable.append("\(path).cus") }
+            cus = decoded
+        }
         let fixedBy = fields["fixedBy"].map { text($0, at: "\(path).fixedBy") ?? "" }
         let ranges = fields["ranges"].map { listed in
             list(listed, at: "\(path).ranges").enumerated().map { index, item in range(item, at: "\(path).ranges[\(index)]") }
         }
         switch (fixedBy, ranges) {
-        case (let fixedBy?, nil): return Applicability(products: products, narrowing: .fixedBy(fixedBy))
-        case (nil, let ranges?): return Applicability(products: products, narrowing: .ranges(ranges))
-        case (nil, nil): return Applicability(products: products, narrowing: nil)
+        case (let fixedBy?, nil): return Applicability(products: products, cumulativeUpdates: cus, narrowing: .fixedBy(fixedBy))
+        case (nil, let ranges?): return Applicability(products: products, cumulativeUpdates: cus, narrowing: .ranges(ranges))
+        case (nil, nil): return Applicability(products: products, cumulativeUpdates: cus, narrowing: nil)
         case (let fixedBy?, .some):
             report("\(path).ranges", line: lines["\(path).ranges"], "use either 'fixedBy' or 'ranges', not both")
-            return Applicability(products: products, narrowing: .fixedBy(fixedBy))
+            return Applicability(products: products, cumulativeUpdates: cus, narrowing: .fixedBy(fixedBy))
         }
     }
 
     private mutating func range(_ node: RuleNode, at path: String) -> BuildRange {
         let fields = mapping(node, at: path, allowed: ["from", "until"], what: "a range")
         let before = problems.count
-        let from = fields["from"].flatMap { build($0, at: "\(path).from") }
-        let until = fields["until"].flatMap { build($0, at: "\(path).until") }
+        let from = fields["from"].flatMap { bound($0, at: "\(path).from") }
+        let until = fields["until"].flatMap { bound($0, at: "\(path).until") }
         if problems.count != before { undecodable.append(path) }
         return BuildRange(from: from, until: until)
     }
 
-    private mutating func build(_ node: RuleNode, at path: String) -> ExchangeBuild? {
+    private mutating func bound(_ node: RuleNode, at path: String) -> RangeBound? {
         guard let text = text(node, at: path) else { return nil }
         do {
-            return try ExchangeBuild(parsing: text)
+            return try RangeBound(parsing: text)
         } catch {
             report(path, line: node.line, error.description)
+            return nil
+        }
+    }
+
+    private mutating func catalogName(_ node: RuleNode, at path: String) -> CatalogName? {
+        guard let text = text(node, at: path) else { return nil }
+        do {
+            return try CatalogName(parsing: text)
+        } catch {
+            report(path, line: lines[path] ?? node.line, error.description)
             return nil
         }
     }

@@ -85,7 +85,7 @@ public final class HTTPServer: Service, Sendable {
                 fleet: FleetStore(database: database), staleAfterSeconds: configuration.staleAfterSeconds,
                 audit: AuditLog(database: database), tokens: TokenStore(database: database),
                 groups: HostGroupStore(database: database), changes: ChangeStore(database: database),
-                catalog: .embedded, threadPool: threadPool, logger: logger
+                catalogs: CatalogStore(database: database), threadPool: threadPool, logger: logger
             ),
             health: HealthEndpoint(state: ServerState(database: database), signer: feeds.signer, threadPool: threadPool, logger: logger),
             metrics: MetricsEndpoint(metrics: metrics, checkIns: CheckInStore(database: database), rules: RuleStore(database: database), threadPool: threadPool),

@@ -7,25 +7,26 @@ import OCSDomain
 /// host. The API and any other view of the fleet read it from here.
 public struct FleetStore: Sendable {
     let database: OCSDatabase
-    let catalog: BuildCatalog
+    /// The catalog compiled into the binary; each read adds the database's rows to it.
+    let catalogBase: BuildCatalog
 
     public init(database: OCSDatabase, catalog: BuildCatalog = .embedded) {
         self.database = database
-        self.catalog = catalog
+        catalogBase = catalog
     }
 
     /// How many hosts are in each coverage state of `rule` (the revision the feed serves).
     /// Hosts that have not polled since `staleSince` are stale.
     public func coverage(of rule: Mitigation, revision: Int, staleSince: Date) throws -> RuleCoverage {
         try database.pool.read { db in
-            try coverage(of: rule, revision: revision, staleSince: staleSince, hostsByBuild: Self.hostsByBuild(db), in: db)
+            try coverage(of: rule, revision: revision, staleSince: staleSince, hostsByBuild: Self.hostsByBuild(db), catalog: CatalogStore.catalog(catalogBase, in: db), in: db)
         }
     }
 
     /// The hosts in one of `states` for `rule`, by id as `CheckInStore.hosts` lists them.
     public func hosts(of rule: Mitigation, in states: Set<CoverageState>, staleSince: Date, page: PageRequest = PageRequest()) throws -> Page<HostState> {
         let rows = try database.pool.read { db in
-            let facts = try factsArguments(rule, staleSince: staleSince, hostsByBuild: Self.hostsByBuild(db))
+            let facts = try factsArguments(rule, staleSince: staleSince, hostsByBuild: Self.hostsByBuild(db), catalog: CatalogStore.catalog(catalogBase, in: db))
             let audience = try Self.audience(of: rule.id, in: db)
             return try Row.fetchAll(
                 db,
@@ -44,9 +45,10 @@ public struct FleetStore: Sendable {
     public func summary(rules: [(rule: Mitigation, revision: Int)], staleSince: Date, staleAfterSeconds: Int) throws -> FleetSummary {
         try database.pool.read { db in
             let hostsByBuild = try Self.hostsByBuild(db)
+            let catalog = try CatalogStore.catalog(catalogBase, in: db)
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts") ?? 0
             let stale = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts WHERE last_seen < ?", arguments: [DatabaseTimestamp(staleSince)]) ?? 0
-            let coverage = try rules.map { try self.coverage(of: $0.rule, revision: $0.revision, staleSince: staleSince, hostsByBuild: hostsByBuild, in: db) }
+            let coverage = try rules.map { try self.coverage(of: $0.rule, revision: $0.revision, staleSince: staleSince, hostsByBuild: hostsByBuild, catalog: catalog, in: db) }
             return FleetSummary(
                 total: total, stale: stale, hostsByBuild: hostsByBuild, rules: coverage,
                 staleAfterSeconds: staleAfterSeconds, catalog: catalog
@@ -54,19 +56,19 @@ public struct FleetStore: Sendable {
         }
     }
 
-    private func coverage(of rule: Mitigation, revision: Int, staleSince: Date, hostsByBuild: [(build: String, hosts: Int)], in db: Database) throws -> RuleCoverage {
+    private func coverage(of rule: Mitigation, revision: Int, staleSince: Date, hostsByBuild: [(build: String, hosts: Int)], catalog: BuildCatalog, in db: Database) throws -> RuleCoverage {
         let audience = try Self.audience(of: rule.id, in: db)
         let groups = try Row.fetchAll(
             db, sql: "SELECT \(Self.factsCode(audience.sql)) AS code, COUNT(*) AS hosts FROM hosts GROUP BY code",
-            arguments: factsArguments(rule, staleSince: staleSince, hostsByBuild: hostsByBuild) + audience.arguments
+            arguments: factsArguments(rule, staleSince: staleSince, hostsByBuild: hostsByBuild, catalog: catalog) + audience.arguments
         ).map { (code: $0["code"] as Int, hosts: $0["hosts"] as Int) }
         return RuleCoverage(rule: rule.id, revision: revision, hosts: CoverageCounts(hostsByFactsCode: groups))
     }
 
     /// Hosts per reported build, of the builds `rule` applies to.
     public func hostsByBuild(appliedTo rule: Mitigation) throws -> [(build: String, hosts: Int)] {
-        try database.pool.read { db in try Self.hostsByBuild(db) }
-            .filter { CoverageFacts.scope(of: rule, build: $0.build, catalog: catalog) == .inScope }
+        let (hostsByBuild, catalog) = try database.pool.read { db in (try Self.hostsByBuild(db), try CatalogStore.catalog(catalogBase, in: db)) }
+        return hostsByBuild.filter { CoverageFacts.scope(of: rule, build: $0.build, catalog: catalog) == .inScope }
     }
 
     /// Hosts per reported build: a few hundred rows however large the fleet, read from an index.
@@ -120,7 +122,7 @@ public struct FleetStore: Sendable {
         return (conditions.isEmpty ? "0" : "(" + conditions.joined(separator: " OR ") + ")", StatementArguments(arguments))
     }
 
-    private func factsArguments(_ rule: Mitigation, staleSince: Date, hostsByBuild: [(build: String, hosts: Int)]) -> StatementArguments {
+    private func factsArguments(_ rule: Mitigation, staleSince: Date, hostsByBuild: [(build: String, hosts: Int)], catalog: BuildCatalog) -> StatementArguments {
         let inScope = hostsByBuild.map(\.build).filter { CoverageFacts.scope(of: rule, build: $0, catalog: catalog) == .inScope }
         return [
             "inScopeBuilds": Self.jsonArray(inScope.map { "\"\($0)\"" }),

@@ -78,6 +78,7 @@ public final class OCSDatabase: Sendable {
 public enum StorageError: Error, Sendable, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
     case corruptRule(id: String, reason: String)
+    case corruptCatalog(build: String)
 
     public var description: String {
         switch self {
@@ -85,6 +86,8 @@ public enum StorageError: Error, Sendable, CustomStringConvertible {
             "cannot open the database \(path): \(reason)"
         case .corruptRule(let id, let reason):
             "rule \(id) in the database cannot be read: \(reason)"
+        case .corruptCatalog(let build):
+            "the catalog row of build \(build) in the database cannot be read"
         }
     }
 }

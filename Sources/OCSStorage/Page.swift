@@ -54,6 +54,7 @@ public struct PageCursor: Sendable, Equatable {
         case audit
         case groups
         case changes
+        case builds
     }
 
     public let kind: Kind

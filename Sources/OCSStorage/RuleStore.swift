@@ -7,9 +7,12 @@ import OCSDomain
 /// with an audit entry in the same transaction.
 public struct RuleStore: Sendable {
     let database: OCSDatabase
+    /// The catalog compiled into the binary; rows added to the database go on top of it.
+    let catalogBase: BuildCatalog
 
-    public init(database: OCSDatabase) {
+    public init(database: OCSDatabase, catalog: BuildCatalog = .embedded) {
         self.database = database
+        catalogBase = catalog
     }
 
     // MARK: Reading
@@ -47,7 +50,8 @@ public struct RuleStore: Sendable {
             let releases = Dictionary(uniqueKeysWithValues: records.compactMap { record in record.release.map { (record.rule.id, $0) } })
             return PublishedRuleSet(
                 serial: row?["serial"] ?? 0, issued: row?["issued_at"] ?? "", rules: records.map(\.rule),
-                rollout: Rollout(releases: releases, groups: try HostGroupStore.all(db))
+                rollout: Rollout(releases: releases, groups: try HostGroupStore.all(db)),
+                catalog: try CatalogStore.catalog(catalogBase, in: db)
             )
         }
     }
@@ -87,7 +91,7 @@ public struct RuleStore: Sendable {
     public func publish(id: String, revision: Int? = nil, to release: Release? = nil, expectedRevision: Int? = nil, context: ChangeContext) throws(RuleChangeError) -> RuleRecord {
         try change("rule.publish", ruleID: id, context: context) { db, time in
             try Self.refuseUnderApproval(id, "publish", in: db)
-            return try Self.applyPublish(id: id, revision: revision, to: release, expectedRevision: expectedRevision, time: time, in: db)
+            return try Self.applyPublish(id: id, revision: revision, to: release, expectedRevision: expectedRevision, time: time, catalog: catalogBase, in: db)
         }
     }
 
@@ -111,7 +115,7 @@ public struct RuleStore: Sendable {
 
     // MARK: Changes, inside a caller's transaction (also applied by an approval)
 
-    static func applyPublish(id: String, revision: Int?, to release: Release?, expectedRevision: Int?, time: Date, in db: Database) throws -> (RuleRecord, Int) {
+    static func applyPublish(id: String, revision: Int?, to release: Release?, expectedRevision: Int?, time: Date, catalog base: BuildCatalog = .embedded, in db: Database) throws -> (RuleRecord, Int) {
         guard let existing = try Self.record(db, id: id) else { throw RuleChangeError.notFound(id) }
         try Self.check(expectedRevision, against: existing, id: id)
         let target = revision ?? existing.latestRevision
@@ -120,7 +124,7 @@ public struct RuleStore: Sendable {
             throw RuleChangeError.conflict("rule \(id) is published at revision \(target) to \(release) already")
         }
         try Self.checkGroups(release, in: db)
-        try Self.publish(id, revision: target, to: release, time: time, in: db)
+        try Self.publish(id, revision: target, to: release, time: time, catalog: base, in: db)
         return (try Self.record(db, id: id)!, target)
     }
 
@@ -226,7 +230,7 @@ public struct RuleStore: Sendable {
                     if wanted == .published, current.rule.state != .published || current.revision != current.latestRevision || current.release != target {
                         try Self.refuseUnderApproval(rule.id, "publish", in: db)
                         try Self.checkGroups(target, in: db)
-                        try Self.publish(rule.id, revision: current.latestRevision, to: target, time: time, in: db)
+                        try Self.publish(rule.id, revision: current.latestRevision, to: target, time: time, catalog: catalogBase, in: db)
                         try Self.audit("rule.publish", rule.id, current.latestRevision, context, time, db, outcome: "ok: released to \(target)")
                         changed = true
                     } else if wanted == .retired, current.rule.state != .retired {
@@ -312,11 +316,17 @@ public struct RuleStore: Sendable {
         return revision
     }
 
-    /// One UPDATE, so the serial moves once however much of the rule changes.
-    private static func publish(_ id: String, revision: Int, to release: Release, time: Date, in db: Database) throws {
+    /// Serves `revision` to `release` in one UPDATE, so the serial moves once however much of the
+    /// rule changes; refuses a rule whose targeting can match nothing under the catalog in effect
+    /// (`RuleValidator.warnings`), which would otherwise publish silently to no host.
+    private static func publish(_ id: String, revision: Int, to release: Release, time: Date, catalog base: BuildCatalog, in db: Database) throws {
         guard let content = try revisionContent(db, id: id, revision: revision) else {
             throw RuleChangeError.noSuchRevision(id: id, revision: revision)
         }
+        let validator = RuleValidator(catalog: try CatalogStore.catalog(base, in: db))
+        let rule = try decode(content, id: id)
+        let reasons = validator.problems(in: rule) + validator.warnings(in: rule)
+        guard reasons.isEmpty else { throw RuleChangeError.unpublishable(id: id, reasons: reasons) }
         try db.execute(
             sql: "UPDATE rules SET state = 'published', revision = ?, content = ?, release_groups = ?, updated_at = ?, first_published_at = coalesce(first_published_at, ?) WHERE id = ?",
             arguments: [revision, content, try stored(release), DatabaseTimestamp(time), DatabaseTimestamp(time), id]
@@ -419,6 +429,8 @@ public enum RuleChangeError: Error, Sendable, Equatable, CustomStringConvertible
     case conflict(String)
     /// A release names groups that do not exist.
     case unknownGroups([String])
+    /// The rule's targeting can match nothing (or names what the catalog lacks): `reasons` say where.
+    case unpublishable(id: String, reasons: [RuleProblem])
     case storage(String)
 
     public var description: String {
@@ -428,6 +440,8 @@ public enum RuleChangeError: Error, Sendable, Equatable, CustomStringConvertible
         case .stale(let id, let expected, let latest): "rule \(id) is at revision \(latest), not \(expected): reload it and apply your change again"
         case .conflict(let message): message
         case .unknownGroups(let names): "no group named \(names.prefix(10).joined(separator: ", ")): `ocs groups create` makes one, `ocs groups list` shows them"
+        case .unpublishable(let id, let reasons):
+            "rule \(id) cannot be published: \(reasons.map(\.description).joined(separator: "; ")); fix its applies, or add the missing builds with ocs builds add"
         case .storage(let message): "the database failed: \(message)"
         }
     }
@@ -441,11 +455,15 @@ public struct PublishedRuleSet: Sendable, Equatable {
     public let rules: [Mitigation]
     /// Each rule's stage and the groups they name: which of `rules` a polling host receives.
     public let rollout: Rollout
+    /// The catalog in effect when the set was read (embedded plus added rows): the feed judges
+    /// the rules by it, so every process renders the same bytes for one serial.
+    public let catalog: BuildCatalog
 
-    public init(serial: Int64, issued: String, rules: [Mitigation], rollout: Rollout = .everyone) {
+    public init(serial: Int64, issued: String, rules: [Mitigation], rollout: Rollout = .everyone, catalog: BuildCatalog = .embedded) {
         self.serial = serial
         self.issued = issued
         self.rules = rules
         self.rollout = rollout
+        self.catalog = catalog
     }
 }

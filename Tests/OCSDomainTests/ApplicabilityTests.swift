@@ -51,8 +51,8 @@ struct ApplicabilityTests {
 
     @Test func rangesAreHalfOpen() throws {
         let ranges = Applicability(products: nil, narrowing: .ranges([
-            BuildRange(from: try ExchangeBuild(parsing: "15.1.396.30"), until: try ExchangeBuild(parsing: "15.1.1591.10")),
-            BuildRange(from: try ExchangeBuild(parsing: "15.2.2562.17"), until: nil),
+            BuildRange(fromBuild: try ExchangeBuild(parsing: "15.1.396.30"), untilBuild: try ExchangeBuild(parsing: "15.1.1591.10")),
+            BuildRange(fromBuild: try ExchangeBuild(parsing: "15.2.2562.17"), untilBuild: nil),
         ]))
         #expect(try exposed(ranges, "15.1.396.30"))
         #expect(try exposed(ranges, "15.1.1591.9"))

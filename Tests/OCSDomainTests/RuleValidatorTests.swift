@@ -48,7 +48,7 @@ struct RuleValidatorTests {
         let high = try ExchangeBuild(parsing: "15.2.1118.7")
         let low = try ExchangeBuild(parsing: "15.2.986.5")
         let rule = Mitigation(id: "X", description: "d", applies: Applicability(narrowing: .ranges([
-            BuildRange(from: nil, until: nil), BuildRange(from: high, until: low), BuildRange(from: low, until: high),
+            BuildRange(from: nil, until: nil), BuildRange(fromBuild: high, untilBuild: low), BuildRange(fromBuild: low, untilBuild: high),
         ])), actions: [.doNothing(description: nil)])
         #expect(fields(rule) == ["applies.ranges[0]", "applies.ranges[1]"])
     }
@@ -97,7 +97,7 @@ struct RuleValidatorTests {
         ], "an over-long pattern is refused without compiling it")
 
         let build = try ExchangeBuild(parsing: "15.2.986.5")
-        let ranges = Mitigation(id: "R", description: "d", applies: Applicability(narrowing: .ranges(Array(repeating: BuildRange(from: build, until: nil), count: 33))), actions: [nothing])
+        let ranges = Mitigation(id: "R", description: "d", applies: Applicability(narrowing: .ranges(Array(repeating: BuildRange(fromBuild: build, untilBuild: nil), count: 33))), actions: [nothing])
         #expect(fields(ranges) == ["applies.ranges"])
     }
 }

@@ -31,15 +31,17 @@ enum APIRoute: Equatable {
     case rejectChange(Int64)
     case getPolicy
     case setPolicy
+    case listBuilds
+    case addBuilds
 
     /// The least role that may call it.
     var role: Role {
         switch self {
         case .listRules, .getRule, .ruleRevisions, .ruleImpact, .ruleCoverage, .listHosts, .getHost, .fleet, .audit,
-             .listGroups, .getGroup, .listChanges, .getPolicy: .reader
+             .listGroups, .getGroup, .listChanges, .getPolicy, .listBuilds: .reader
         case .putRule, .publishRule, .promoteRule, .retireRule, .deleteRule, .forgetHost, .createGroup, .deleteGroup,
              .approveChange, .rejectChange: .publisher
-        case .listTokens, .createToken, .revokeToken, .setPolicy: .admin
+        case .listTokens, .createToken, .revokeToken, .setPolicy, .addBuilds: .admin
         }
     }
 
@@ -59,6 +61,7 @@ enum APIRoute: Equatable {
         case .createToken: "token.create"
         case .revokeToken: "token.revoke"
         case .forgetHost: CheckInStore.forgetAction
+        case .addBuilds: CatalogStore.addAction
         default: nil
         }
     }
@@ -137,6 +140,8 @@ enum APIRoute: Equatable {
             table = [(.POST, .rejectChange(Int64(segments[1]) ?? 0))]
         case 1 where segments[0] == "policy":
             table = [(.GET, .getPolicy), (.PUT, .setPolicy)]
+        case 1 where segments[0] == "builds":
+            table = [(.GET, .listBuilds), (.POST, .addBuilds)]
         default:
             return .notFound
         }

@@ -12,8 +12,10 @@ struct RuleView: Encodable {
     let firstPublishedAt: Date?
     /// A published rule's stage: `{"everyone": true, "groups": []}` or the groups it is released to.
     let release: ReleaseView?
+    /// After a PUT: targeting that can match nothing, which publishing refuses (absent when none).
+    let warnings: [ProblemView]?
 
-    init(_ record: RuleRecord) {
+    init(_ record: RuleRecord, warnings: [ProblemView]? = nil) {
         release = record.release.map(ReleaseView.init)
         rule = record.rule
         revision = record.revision
@@ -21,6 +23,7 @@ struct RuleView: Encodable {
         createdAt = record.createdAt
         updatedAt = record.updatedAt
         firstPublishedAt = record.firstPublishedAt
+        self.warnings = warnings.flatMap { $0.isEmpty ? nil : $0 }
     }
 }
 

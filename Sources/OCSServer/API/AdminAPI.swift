@@ -22,7 +22,8 @@ struct AdminAPI: Sendable {
     let tokens: TokenStore
     let groups: HostGroupStore
     let changes: ChangeStore
-    let catalog: BuildCatalog
+    /// The catalog in effect: embedded plus the rows added to the database, read per call.
+    let catalogs: CatalogStore
     let threadPool: NIOThreadPool
     let logger: Logger
 
@@ -123,6 +124,7 @@ struct AdminAPI: Sendable {
         case .notFound: return Self.error(.notFound, error.description)
         case .noSuchRevision: return Self.problems(.unprocessableEntity, [ProblemView(field: "revision", message: error.description)])
         case .unknownGroups: return Self.problems(.unprocessableEntity, [ProblemView(field: "to", message: error.description)])
+        case .unpublishable: return Self.error(.conflict, error.description)
         case .stale: return Self.error(.preconditionFailed, error.description)
         case .conflict: return Self.error(.conflict, error.description)
         case .storage:
@@ -143,6 +145,7 @@ struct AdminAPI: Sendable {
     /// Answers an authorized call; throws what the stores refuse.
     private func handle(_ route: APIRoute, _ request: HTTPRequest, components: URLComponents, caller: APIToken, context: ChangeContext) throws -> HTTPResponse {
         let query = (components.queryItems ?? []).reduce(into: [String: String]()) { $0[$1.name] = $1.value ?? "" }
+        let catalog = try catalogs.catalog()
         switch route {
         case .listRules:
             var state: RuleState?
@@ -152,7 +155,7 @@ struct AdminAPI: Sendable {
                 }
                 state = parsed
             }
-            return Self.ok(try rules.all(state: state).map(RuleView.init))
+            return Self.ok(try rules.all(state: state).map { RuleView($0) })
         case .getRule(let id):
             guard let record = try rules.record(id: id) else { return Self.notFound(id) }
             return Self.ruleResponse(.ok, record)
@@ -190,7 +193,11 @@ struct AdminAPI: Sendable {
             let published = try rules.all(state: .published).map { (rule: $0.rule, revision: $0.revision) }
             return Self.ok(try fleet.summary(rules: published, staleSince: staleSince, staleAfterSeconds: staleAfterSeconds))
         case .putRule(let id):
-            return try put(id, request, context: context)
+            return try put(id, request, catalog: catalog, context: context)
+        case .listBuilds:
+            return try listBuilds(query)
+        case .addBuilds:
+            return try addBuilds(request, context: context)
         case .publishRule, .promoteRule, .retireRule, .listGroups, .getGroup, .createGroup, .deleteGroup,
              .listChanges, .approveChange, .rejectChange, .getPolicy, .setPolicy:
             return try handleRollout(route, request, query: query, caller: caller, context: context)
@@ -249,10 +256,11 @@ struct AdminAPI: Sendable {
         }
     }
 
-    private func put(_ id: String, _ request: HTTPRequest, context: ChangeContext) throws -> HTTPResponse {
+    private func put(_ id: String, _ request: HTTPRequest, catalog: BuildCatalog, context: ChangeContext) throws -> HTTPResponse {
         let text = try Self.jsonBody(request, required: true)
         let rule: Mitigation
-        switch RuleDocumentDecoder().decode(json: Array(text.utf8)) {
+        let validator = RuleValidator(catalog: catalog)
+        switch RuleDocumentDecoder(validator: validator).decode(json: Array(text.utf8)) {
         case .failure(.tooLarge(let size)):
             return Self.error(.payloadTooLarge, "the rule is \(size) bytes: a rule may hold at most \(RuleLimits.documentSize)")
         case .failure(.malformed):
@@ -270,7 +278,9 @@ struct AdminAPI: Sendable {
         guard problems.isEmpty else { return Self.problems(.unprocessableEntity, problems) }
         let expected = try Self.expectedRevision(request)
         let record = try rules.put(rule, expectedRevision: expected, context: context)
-        return Self.ruleResponse(record.latestRevision == 1 ? .created : .ok, record)
+        // Stored, but publishing will be refused until the warnings are fixed: say so now.
+        let warnings = validator.warnings(in: rule).map { ProblemView(field: $0.field, message: $0.message) }
+        return Self.ruleResponse(record.latestRevision == 1 ? .created : .ok, record, warnings: warnings)
     }
 
     private func createToken(_ request: HTTPRequest, context: ChangeContext) -> HTTPResponse {
@@ -363,8 +373,8 @@ struct AdminAPI: Sendable {
         json(.ok, value)
     }
 
-    static func ruleResponse(_ status: HTTPResponseStatus, _ record: RuleRecord) -> HTTPResponse {
-        json(status, RuleView(record), headers: ["ETag": "\"\(record.latestRevision)\""])
+    static func ruleResponse(_ status: HTTPResponseStatus, _ record: RuleRecord, warnings: [ProblemView]? = nil) -> HTTPResponse {
+        json(status, RuleView(record, warnings: warnings), headers: ["ETag": "\"\(record.latestRevision)\""])
     }
 
     static func error(_ status: HTTPResponseStatus, _ message: String) -> HTTPResponse {

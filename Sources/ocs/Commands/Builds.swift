@@ -1,11 +1,13 @@
 import ArgumentParser
+import Foundation
 import OCSDomain
+import OCSStorage
 
-/// `ocs builds`: the embedded Exchange build catalog.
+/// `ocs builds`: the Exchange build catalog, embedded plus the rows added to the database.
 struct Builds: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Name Exchange builds from the embedded catalog.",
-        subcommands: [BuildsDescribe.self]
+        abstract: "List, name and add Exchange builds in the catalog.",
+        subcommands: [BuildsList.self, BuildsDescribe.self, BuildsAdd.self, BuildsImport.self]
     )
 }
 
@@ -16,11 +18,26 @@ struct BuildsDescribe: ParsableCommand {
     @Argument(help: "A build: 15.2.1118.15 or 'Version 15.2 (Build 1118.15)'.")
     var build: String
 
+    @OptionGroup var database: DatabaseOptions
+
     func run() throws {
+        let parsed: ExchangeBuild
         do {
-            print(BuildCatalog.embedded.describe(try ExchangeBuild(parsing: build)))
+            parsed = try ExchangeBuild(parsing: build)
         } catch {
             throw CommandFailure(error.description)
         }
+        print(try database.catalogInEffect().describe(parsed))
+    }
+}
+
+extension DatabaseOptions {
+    /// The catalog in effect: the database's rows on top of the embedded catalog when the
+    /// database exists, else the embedded catalog alone (commands that work without a database).
+    func catalogInEffect() throws -> BuildCatalog {
+        var settings = try settings()
+        let path = resolvedPath(&settings)
+        guard FileManager.default.fileExists(atPath: path) else { return .embedded }
+        return try CatalogStore(database: try Self.open(path, creating: false)).catalog()
     }
 }

@@ -21,10 +21,10 @@ struct Hosts: ParsableCommand {
     }
 
     /// Prints every host of a paged list, page by page.
-    static func printAll(json: Bool, staleSince: Date, read: (PageRequest) throws -> Page<HostState>) throws {
+    static func printAll(json: Bool, staleSince: Date, catalog: BuildCatalog, read: (PageRequest) throws -> Page<HostState>) throws {
         var output = PagedOutput(json: json, header: header)
         try PageRequest.walk(read: read) { page in
-            let views = page.items.map { HostView($0, staleSince: staleSince) }
+            let views = page.items.map { HostView($0, staleSince: staleSince, catalog: catalog) }
             output.print(views, rows: views.map(row))
         }
         output.finish()
@@ -53,9 +53,10 @@ struct HostsList: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
-        let store = CheckInStore(database: try database.open())
+        let db = try database.open()
+        let store = CheckInStore(database: db)
         let staleSince = staleness.staleSince
-        try Hosts.printAll(json: json, staleSince: staleSince) { page in
+        try Hosts.printAll(json: json, staleSince: staleSince, catalog: try CatalogStore(database: db).catalog()) { page in
             try store.hosts(lastSeenBefore: stale ? staleSince : nil, page: page)
         }
     }
@@ -76,11 +77,12 @@ struct HostsShow: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
-        let store = CheckInStore(database: try database.open())
+        let db = try database.open()
+        let store = CheckInStore(database: db)
         guard let state = try store.host(try Hosts.reference(host)) else {
             throw CommandFailure(HostChangeError.notFound(host).description)
         }
-        let view = HostView(state, staleSince: staleness.staleSince)
+        let view = HostView(state, staleSince: staleness.staleSince, catalog: try CatalogStore(database: db).catalog())
         if json {
             FileHandle.standardOutput.write(Data("{\n\"host\": ".utf8) + Data(APIJSON.encode(view)) + Data(", \"history\": ".utf8))
         } else {

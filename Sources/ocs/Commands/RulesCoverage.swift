@@ -44,7 +44,7 @@ struct RulesCoverage: ParsableCommand {
         let fleet = FleetStore(database: db)
         let staleSince = staleness.staleSince
         if let selection = state.flatMap(CoverageSelection.init(name:)) {
-            try Hosts.printAll(json: json, staleSince: staleSince) { page in
+            try Hosts.printAll(json: json, staleSince: staleSince, catalog: try CatalogStore(database: db).catalog()) { page in
                 try fleet.hosts(of: record.rule, in: selection.states, staleSince: staleSince, page: page)
             }
             return

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OCSDomain
 import OCSRuleFiles
 import OCSStorage
 
@@ -29,11 +30,13 @@ struct RulesImport: ParsableCommand {
     func run() throws {
         let files: RuleFileSet
         do {
-            files = try RuleFileSet.load(path)
-        } catch {
+            let validator = RuleValidator(catalog: try database.catalogInEffect())
+            files = try RuleFileSet.load(path, decoder: RuleDocumentDecoder(validator: validator))
+        } catch let error as RuleFilesInvalid {
             FileHandle.standardError.write(Data((error.description + "\nnothing was imported\n").utf8))
             throw ExitCode.failure
         }
+        RuleWarnings.print(files.warnings)
         let summary: RuleStore.ImportSummary
         do {
             summary = try RuleStore(database: try database.open()).importRules(files.rules, publish: publish, release: release.release, context: reason.context)

@@ -1,0 +1,132 @@
+import Foundation
+import NIOHTTP1
+import OCSDomain
+import OCSStorage
+
+/// A catalog row as the API and `ocs builds list --json` show it.
+public struct BuildView: Encodable, Sendable {
+    public let name: String
+    public let product: String
+    public let cu: String
+    public let update: String?
+    public let build: String
+    public let released: String
+    /// `embedded` (compiled into the binary) or `added` (in the database).
+    public let source: String
+    public let addedAt: Date?
+    public let addedBy: String?
+
+    public init(_ row: CatalogStore.Row) {
+        name = row.entry.catalogName.canonical
+        product = row.entry.product.rawValue
+        cu = row.entry.cumulativeUpdate
+        update = row.entry.update
+        build = row.entry.build.description
+        released = row.entry.released.description
+        source = row.source
+        addedAt = row.addedAt
+        addedBy = row.addedBy
+    }
+}
+
+/// What `POST /api/v1/builds` and `ocs builds add` did.
+public struct BuildsAddedView: Encodable, Sendable {
+    public let added: [String]
+    public let unchanged: Int
+    public let serialRaised: Bool
+
+    public init(_ result: CatalogStore.AddResult) {
+        added = result.added.map { "\($0.catalogName.canonical) \($0.build)" }
+        unchanged = result.unchanged
+        serialRaised = result.serialRaised
+    }
+}
+
+/// `?product=` and `?cu=` of a catalog list, checked.
+public struct BuildsFilter: Sendable {
+    public let product: ExchangeProduct?
+    public let cu: String?
+
+    /// Nil product or CU: every one. A product as `Exchange2019` or `Exchange 2019`.
+    public init(product: String?, cu: String?) throws(CatalogRowsInvalid) {
+        var parsed: ExchangeProduct?
+        if let product {
+            guard let known = ExchangeProduct(rawValue: product) ?? ExchangeProduct.allCases.first(where: { $0.displayName == product }) else {
+                throw CatalogRowsInvalid(problems: [CatalogProblem(line: nil, message: "product '\(product.prefix(40))' is not one of \(ExchangeProduct.allCases.map(\.rawValue).joined(separator: ", "))")])
+            }
+            parsed = known
+        }
+        if let cu, !CatalogNaming.isCumulativeUpdate(cu) {
+            throw CatalogRowsInvalid(problems: [CatalogProblem(line: nil, message: "cu '\(cu.prefix(40))' is not well-formed: use \(CatalogNaming.cumulativeUpdateForm)")])
+        }
+        self.product = parsed
+        self.cu = cu
+    }
+}
+
+extension AdminAPI {
+    /// `GET /api/v1/builds[?product=P][&cu=CU]`: one page of the catalog in effect.
+    func listBuilds(_ query: [String: String]) throws -> HTTPResponse {
+        let filter: BuildsFilter
+        do {
+            filter = try BuildsFilter(product: query["product"], cu: query["cu"])
+        } catch {
+            return Self.error(.badRequest, error.description)
+        }
+        let page = try catalogs.list(product: filter.product, cu: filter.cu, page: try Self.page(query, .builds))
+        return Self.ok(PageView(page, BuildView.init))
+    }
+
+    /// `POST /api/v1/builds` with one row `{"product", "cu", "update", "build", "released"}` or a
+    /// list of them: all added or none; `201` when some were added, `200` when all were listed.
+    func addBuilds(_ request: HTTPRequest, context: ChangeContext) throws -> HTTPResponse {
+        let text = try Self.jsonBody(request, required: true)
+        let rows = try Self.catalogRows(json: Data(text.utf8))
+        do {
+            let result = try catalogs.add(rows, context: context)
+            return Self.json(result.added.isEmpty ? .ok : .created, BuildsAddedView(result))
+        } catch {
+            switch error {
+            case .invalid(let problems):
+                return Self.problems(.unprocessableEntity, problems.map { ProblemView(field: $0.line.map { "[\($0 - 1)]" } ?? "", message: $0.message) })
+            case .storage:
+                logger.error("catalog change failed", metadata: ["error": "\(error)"])
+                return Self.error(.internalServerError, "internal error: see the server log")
+            }
+        }
+    }
+
+    /// The rows of a body: an object or a list of objects with exactly the catalog's fields, as
+    /// text; a `422` naming each malformed item otherwise.
+    static func catalogRows(json: Data) throws(APIInputError) -> [(line: Int?, row: CatalogRowInput)] {
+        func refuse(_ problems: [ProblemView]) -> APIInputError { APIInputError(response: Self.problems(.unprocessableEntity, problems)) }
+        let fields: Set<String> = ["product", "cu", "update", "build", "released"]
+        let form = "expected {\"product\": \"Exchange2019\", \"cu\": \"CU15\", \"update\": \"Nov26SU\", \"build\": \"15.2.1748.45\", \"released\": \"2026-11\"} or a list of them (update absent or null for a CU's own build)"
+        let parsed = try? JSONSerialization.jsonObject(with: json)
+        let objects: [(field: String, line: Int?, value: Any)]
+        if let list = parsed as? [Any] {
+            guard !list.isEmpty else { throw refuse([ProblemView(field: "", message: "the list is empty: \(form)")]) }
+            guard list.count <= PageRequest.maximumLimit else {
+                throw refuse([ProblemView(field: "", message: "the list holds \(list.count) builds: send at most \(PageRequest.maximumLimit) at a time")])
+            }
+            objects = list.enumerated().map { ("[\($0.offset)]", $0.offset + 1, $0.element) }
+        } else {
+            objects = [("", nil, parsed as Any)]
+        }
+        var rows: [(line: Int?, row: CatalogRowInput)] = []
+        var problems: [ProblemView] = []
+        for (field, line, value) in objects {
+            guard let object = value as? [String: Any], Set(object.keys).isSubset(of: fields),
+                  let product = object["product"] as? String, let cu = object["cu"] as? String,
+                  let build = object["build"] as? String, let released = object["released"] as? String,
+                  object["update"] == nil || object["update"] is NSNull || object["update"] is String
+            else {
+                problems.append(ProblemView(field: field, message: form))
+                continue
+            }
+            rows.append((line, CatalogRowInput(product: product, cu: cu, update: object["update"] as? String, build: build, released: released)))
+        }
+        guard problems.isEmpty else { throw refuse(problems) }
+        return rows
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import GRDB
+import OCSDomain
+
+/// The build catalog in effect: the one compiled into the binary plus the rows added to the
+/// database (`catalog_builds`), which every process reads, so a new update needs no rebuild.
+public struct CatalogStore: Sendable {
+    let database: OCSDatabase
+    /// The catalog compiled into the binary, under the added rows.
+    public let base: BuildCatalog
+
+    public static let addAction = "catalog.add"
+
+    public init(database: OCSDatabase, base: BuildCatalog = .embedded) {
+        self.database = database
+        self.base = base
+    }
+
+    /// The catalog in effect now.
+    public func catalog() throws -> BuildCatalog {
+        try database.pool.read { db in try Self.catalog(base, in: db) }
+    }
+
+    /// `base` plus the added rows, read inside a caller's transaction (one snapshot with what
+    /// else it reads: the published rules, hosts).
+    static func catalog(_ base: BuildCatalog, in db: Database) throws -> BuildCatalog {
+        base.adding(try added(db).map(\.entry))
+    }
+
+    /// One catalog row, where it comes from (`embedded` or `added`), and who added it when.
+    public struct Row: Sendable, Equatable {
+        public let entry: BuildCatalog.Entry
+        public let addedAt: Date?
+        public let addedBy: String?
+
+        public var source: String { addedAt == nil ? "embedded" : "added" }
+    }
+
+    /// The rows added to the database, in the order they were added.
+    static func added(_ db: Database) throws -> [Row] {
+        try GRDB.Row.fetchAll(db, sql: "SELECT * FROM catalog_builds ORDER BY id").map { row in
+            let product: String = row["product"]
+            let build: String = row["build"]
+            let released: String = row["released"]
+            guard let parsedProduct = ExchangeProduct(rawValue: product), let parsedBuild = try? ExchangeBuild(parsing: build),
+                  let parsedReleased = ReleaseDate(parsing: released)
+            else { throw StorageError.corruptCatalog(build: build) }
+            let entry = BuildCatalog.Entry(
+                product: parsedProduct, cumulativeUpdate: row["cu"], update: row["update_name"], build: parsedBuild, released: parsedReleased
+            )
+            return Row(entry: entry, addedAt: row["added_at"] as Date, addedBy: row["added_by"])
+        }
+    }
+
+    /// One page of the catalog in effect, ordered by build (so by product, then CU), optionally
+    /// one product's rows or one CU's (`CU15`, with `product`; without it, that CU of every product).
+    public func list(product: ExchangeProduct? = nil, cu: String? = nil, page: PageRequest = PageRequest()) throws -> Page<Row> {
+        let (added, catalog) = try database.pool.read { db in
+            let added = try Self.added(db)
+            return (added, base.adding(added.map(\.entry)))
+        }
+        let addedByBuild = Dictionary(added.map { ($0.entry.build, $0) }, uniquingKeysWith: { first, _ in first })
+        let after = page.cursor?.key ?? -1
+        let rows = catalog.entries
+            .filter { (product == nil || $0.product == product) && (cu == nil || $0.cumulativeUpdate == cu) }
+            .map { (key: CatalogAddition.listKey($0), entry: $0) }
+            .filter { $0.key > after }
+            .sorted { $0.key < $1.key }
+            .prefix(page.limit + 1)
+            .map { keyed in
+                let origin = addedByBuild[keyed.entry.build].flatMap { $0.entry == keyed.entry ? $0 : nil }
+                return (key: keyed.key, row: Row(entry: keyed.entry, addedAt: origin?.addedAt, addedBy: origin?.addedBy))
+            }
+        return Page(reading: rows, limit: page.limit, kind: .builds, key: \.key).map(\.row)
+    }
+
+    /// What `add` did.
+    public struct AddResult: Sendable, Equatable {
+        /// Rows added, in order.
+        public let added: [BuildCatalog.Entry]
+        /// Rows given that the catalog listed already, exactly so.
+        public let unchanged: Int
+        /// True when some published rule now applies to other builds, so the serial was raised.
+        public let serialRaised: Bool
+    }
+
+    /// Validates `rows` against the catalog in effect and adds them in one transaction, all or
+    /// none, each with an audit entry; raises the serial when what a published rule applies to
+    /// changes, so every feed is rendered again with the new catalog.
+    public func add(_ rows: [(line: Int?, row: CatalogRowInput)], context: ChangeContext) throws(CatalogChangeError) -> AddResult {
+        let time = Date()
+        do {
+            return try database.pool.write { db in
+                let before = try Self.catalog(base, in: db)
+                let added: [BuildCatalog.Entry]
+                switch CatalogAddition.validate(rows, against: before) {
+                case .success(let entries): added = entries
+                case .failure(let invalid): throw CatalogChangeError.invalid(invalid.problems)
+                }
+                for entry in added {
+                    try db.execute(
+                        sql: "INSERT INTO catalog_builds (product, cu, update_name, build, released, added_at, added_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        arguments: [entry.product.rawValue, entry.cumulativeUpdate, entry.update, entry.build.description,
+                                    entry.released.description, DatabaseTimestamp(time), context.actor]
+                    )
+                    try AuditLog.append(AuditEntry(
+                        time: time, actor: context.actor, action: Self.addAction, ruleID: nil, revision: nil,
+                        remoteAddress: context.remoteAddress, outcome: "ok: \(entry.catalogName.canonical) \(entry.build) released \(entry.released)"
+                    ), in: db)
+                }
+                let raised = try !added.isEmpty && Self.changesPublishedRules(before: before, after: before.adding(added), in: db)
+                if raised {
+                    try db.execute(sql: "UPDATE feed_state SET serial = serial + 1, issued_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = 1")
+                }
+                return AddResult(added: added, unchanged: rows.count - added.count, serialRaised: raised)
+            }
+        } catch let error as CatalogChangeError {
+            throw error
+        } catch {
+            throw .storage("\(error)")
+        }
+    }
+
+    /// Whether some published rule applies to a different set of builds under `after`: judged
+    /// on every build either catalog lists and every build a host reported, which are all the
+    /// builds the feed, coverage and the fleet view ever judge by the catalog.
+    static func changesPublishedRules(before: BuildCatalog, after: BuildCatalog, in db: Database) throws -> Bool {
+        let rules = try GRDB.Row.fetchAll(db, sql: "SELECT id, content FROM rules WHERE state = 'published'").map { row in
+            try RuleStore.decode(row["content"], id: row["id"])
+        }
+        let dependent = rules.compactMap(\.applies).filter(\.dependsOnCatalog)
+        guard !dependent.isEmpty else { return false }
+        var builds = Set(after.entries.map(\.build))
+        for text in try String.fetchAll(db, sql: "SELECT DISTINCT build FROM hosts WHERE build IS NOT NULL") {
+            if let build = try? ExchangeBuild(parsing: text) { builds.insert(build) }
+        }
+        return dependent.contains { applies in
+            builds.contains { applies.includes($0, catalog: before) != applies.includes($0, catalog: after) }
+        }
+    }
+}
+
+extension Applicability {
+    /// True when the catalog takes part in judging it: a fixing update, CUs or a named bound.
+    var dependsOnCatalog: Bool {
+        if cumulativeUpdates != nil { return true }
+        switch narrowing {
+        case nil: return false
+        case .fixedBy: return true
+        case .ranges(let ranges):
+            return ranges.contains { range in
+                [range.from, range.until].contains { if case .name? = $0 { true } else { false } }
+            }
+        }
+    }
+}
+
+/// Why a catalog change was refused: every row's problem, or the database.
+public enum CatalogChangeError: Error, Sendable, Equatable, CustomStringConvertible {
+    case invalid([CatalogProblem])
+    case storage(String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let problems): problems.map(\.description).joined(separator: "\n")
+        case .storage(let message): "the database failed: \(message)"
+        }
+    }
+}
