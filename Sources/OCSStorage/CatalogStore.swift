@@ -104,8 +104,8 @@ public struct CatalogStore: Sendable {
                                     entry.released.description, DatabaseTimestamp(time), context.actor]
                     )
                     try AuditLog.append(AuditEntry(
-                        time: time, actor: context.actor, action: Self.addAction, ruleID: nil, revision: nil,
-                        remoteAddress: context.remoteAddress, outcome: "ok: \(entry.catalogName.canonical) \(entry.build) released \(entry.released)"
+                        time: time, context: context, action: Self.addAction, ruleID: nil, revision: nil,
+                        outcome: "ok: \(entry.catalogName.canonical) \(entry.build) released \(entry.released)"
                     ), in: db)
                 }
                 let raised = try !added.isEmpty && Self.changesPublishedRules(before: before, after: before.adding(added), in: db)

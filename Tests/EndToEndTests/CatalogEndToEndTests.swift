@@ -34,13 +34,15 @@ struct CatalogEndToEndTests {
                 service: MSExchangeTest
             """, to: "new/CU15-NOV.yaml")
 
-        let unknown = try workspace.ocs(["rules", "import", rule, "--publish"] + db)
+        let unknown = try workspace.ocs(["rules", "import", rule, "--publish", "--everyone"] + db)
         #expect(unknown.status != 0)
         #expect(unknown.stderr.contains("CU15-NOV.yaml:5: applies.fixedBy: unknown update name 'Nov26SU'"))
 
-        let added = try workspace.ocs(["builds", "add"] + Self.nov26 + db)
+        let added = try workspace.ocs(["builds", "add"] + Self.nov26 + ["--reason", "CHG-2211"] + db)
         #expect(added.status == 0, "\(added.stderr)")
         #expect(added.output.contains("added Exchange2019 CU15 Nov26SU 15.2.1748.55"))
+        let audit = try workspace.ocs(["audit", "--json"] + db)
+        #expect(audit.output.contains("CHG-2211"), "the reason is kept with the catalog change: \(audit.output)")
         let again = try workspace.ocs(["builds", "add", "--product", "Exchange2019", "--cu", "CU15", "--update", "Nov26SU", "--build", "15.2.1748.56", "--released", "2026-11"] + db)
         #expect(again.status != 0)
         #expect(again.stderr.contains("Exchange2019 CU15 Nov26SU is already in the catalog as 15.2.1748.55"))
@@ -52,7 +54,7 @@ struct CatalogEndToEndTests {
         #expect(lines.last?.split(separator: " ", omittingEmptySubsequences: true).map(String.init) == ["Exchange2019", "CU15", "Nov26SU", "15.2.1748.55", "2026-11", "added"])
         #expect(lines.count == 15, "the header, CU15 and its thirteen updates")
 
-        let imported = try workspace.ocs(["rules", "import", rule, "--publish"] + db)
+        let imported = try workspace.ocs(["rules", "import", rule, "--publish", "--everyone"] + db)
         #expect(imported.status == 0, "\(imported.stderr)")
         let expected: [(String, Bool)] = [
             ("15.2.1748.10", true),   // CU15 itself
@@ -100,13 +102,13 @@ struct CatalogEndToEndTests {
         #expect(validated.stderr.contains("DEAD.yaml:6: warning: applies.ranges[0]: matches no build of Exchange2016: it can match nothing"), "\(validated.stderr)")
         #expect(validated.output.contains("1 warning"))
 
-        let refused = try workspace.ocs(["rules", "import", dead, "--publish"] + db)
+        let refused = try workspace.ocs(["rules", "import", dead, "--publish", "--everyone"] + db)
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("rule DEAD cannot be published: applies.ranges[0]"), "\(refused.stderr)")
         let drafted = try workspace.ocs(["rules", "import", dead] + db)
         #expect(drafted.status == 0)
         #expect(drafted.stderr.contains("warning: applies.ranges[0]"))
-        let publish = try workspace.ocs(["rules", "publish", "DEAD"] + db)
+        let publish = try workspace.ocs(["rules", "publish", "DEAD", "--everyone"] + db)
         #expect(publish.status != 0)
         #expect(publish.stderr.contains("rule DEAD cannot be published"))
 
@@ -168,7 +170,7 @@ struct CatalogEndToEndTests {
         let put = try call("PUT", "/rules/DEAD", "alice", json: dead)
         #expect(put.status == 201)
         #expect(put.text.contains("is a CU of Exchange2019, which applies.products does not list"), "\(put.text)")
-        let publish = try call("POST", "/rules/DEAD/publish", "alice")
+        let publish = try call("POST", "/rules/DEAD/publish", "alice", json: #"{"everyone": true}"#)
         #expect(publish.status == 409)
         #expect(publish.text.contains("rule DEAD cannot be published: applies.cus[0]"))
 
@@ -178,7 +180,7 @@ struct CatalogEndToEndTests {
         let addedNov = try call("POST", "/builds", "adam", json: "[\(nov)]")
         #expect(addedNov.status == 201, "\(addedNov.text)")
         #expect(try call("PUT", "/rules/NOV", "alice", json: #"{"id": "NOV", "description": "d", "applies": {"products": ["Exchange2019"], "fixedBy": "Nov26SU"}, "actions": [{"type": "DoNothing"}]}"#).status == 201)
-        #expect(try call("POST", "/rules/NOV/publish", "alice").status == 200)
+        #expect(try call("POST", "/rules/NOV/publish", "alice", json: #"{"everyone": true}"#).status == 200)
         #expect(try Self.feedIDs(server, "15.2.1800.5").contains("NOV"), "an unlisted branch is exposed while no later CU is known")
         let before = try Self.serial(server)
         #expect(try object(call("GET", "/rules/NOV/impact", "rita"))["total"] as? Int == 1, "the host that polled on 15.2.1800.5")

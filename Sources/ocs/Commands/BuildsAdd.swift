@@ -24,13 +24,14 @@ struct BuildsAdd: ParsableCommand {
     @Option(help: "When it was released: 2026-11 (updates) or 2026-11-10.")
     var released: String
 
+    @OptionGroup var reason: ReasonOption
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
         let row = CatalogRowInput(product: product, cu: cu, update: update, build: build, released: released)
         let result: CatalogStore.AddResult
         do {
-            result = try CatalogStore(database: try database.open()).add([(nil, row)], context: .localUser)
+            result = try CatalogStore(database: try database.open()).add([(nil, row)], context: reason.context)
         } catch {
             throw CommandFailure("nothing was added: \(error)")
         }

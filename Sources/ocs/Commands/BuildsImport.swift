@@ -14,6 +14,7 @@ struct BuildsImport: ParsableCommand {
     @Argument(help: "The CSV file, with the header line \(CatalogAddition.header).")
     var file: String
 
+    @OptionGroup var reason: ReasonOption
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
@@ -34,7 +35,7 @@ struct BuildsImport: ParsableCommand {
         let store = CatalogStore(database: try database.open())
         let result: CatalogStore.AddResult
         do {
-            result = try store.add(rows, context: .localUser)
+            result = try store.add(rows, context: reason.context)
         } catch {
             switch error {
             case .invalid(let problems): throw refused(problems)
