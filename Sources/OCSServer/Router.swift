@@ -79,13 +79,13 @@ struct Router: Sendable {
         case .metrics:
             return metrics.respond(to: request, on: eventLoop)
         case .api(let caller):
-            return api.respond(to: request, caller: caller, on: eventLoop)
+            return feed.servingChanges(of: request, api.respond(to: request, caller: caller, on: eventLoop), on: eventLoop)
         case .dashboard(let session):
             let asked = DashboardRequest(
                 method: request.head.method, uri: request.head.uri, headers: request.head.headers,
                 body: request.body.map { Array($0.readableBytesView) } ?? [], remoteAddress: request.remoteAddress
             )
-            return dashboard.respond(to: asked, session: session, on: eventLoop).map(Self.response)
+            return feed.servingChanges(of: request, dashboard.respond(to: asked, session: session, on: eventLoop).map(Self.response), on: eventLoop)
         }
     }
 
