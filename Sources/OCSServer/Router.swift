@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import OCSDashboard
+import OCSDomain
 import OCSStorage
 
 /// Who answers a request the router admitted.
@@ -56,7 +57,7 @@ struct Router: Sendable {
         switch path {
         case HealthEndpoint.livenessPath, HealthEndpoint.readinessPath: endpoint = .health
         case MetricsEndpoint.path: endpoint = .metrics
-        case _ where path.lowercased() == FeedEndpoint.path: endpoint = .feed
+        case _ where path.equalsASCIICaseInsensitive(FeedEndpoint.path): endpoint = .feed
         default: return .refuse(.text(.notFound, "no such path: the feed is at \(FeedEndpoint.path)"))
         }
         guard head.method == .GET || head.method == .HEAD else {
