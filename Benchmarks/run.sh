@@ -4,6 +4,7 @@
 # (Benchmarks/PlainNIOServer), which separates the stack's cost from ocs's own.
 #
 #   bash Benchmarks/run.sh            # ROUNDS=3 DURATION=10 CONNECTIONS=64 THREADS=2 by default
+#   OCS=path/to/ocs PLAIN=path/to/PlainNIOServer bash Benchmarks/run.sh   # binaries already built
 #
 # Builds ocs and the plain server in release, starts ocs on a temporary database, saves the
 # exact document a 2019 CU14 host receives, serves those bytes from nginx (keep-alive, static
@@ -31,10 +32,15 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-swift build -c release --product ocs
-OCS="$(swift build -c release --show-bin-path)/ocs"
-swift build -c release --package-path Benchmarks/PlainNIOServer
-PLAIN="$(swift build -c release --package-path Benchmarks/PlainNIOServer --show-bin-path)/PlainNIOServer"
+# OCS and PLAIN name binaries already built in release; otherwise they are built here.
+if [ -z "${OCS:-}" ]; then
+    swift build -c release --product ocs
+    OCS="$(swift build -c release --show-bin-path)/ocs"
+fi
+if [ -z "${PLAIN:-}" ]; then
+    swift build -c release --package-path Benchmarks/PlainNIOServer
+    PLAIN="$(swift build -c release --package-path Benchmarks/PlainNIOServer --show-bin-path)/PlainNIOServer"
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ocs-bench.XXXXXX")
 pids=()
