@@ -17,9 +17,8 @@ public struct FleetStore: Sendable {
     /// How many hosts are in each coverage state of `rule` (the revision the feed serves).
     /// Hosts that have not polled since `staleSince` are stale.
     public func coverage(of rule: Mitigation, revision: Int, staleSince: Date) throws -> RuleCoverage {
-        try database.pool.read { db in
-            try coverage(of: rule, revision: revision, staleSince: staleSince, hostsByBuild: Self.hostsByBuild(db), in: db)
-        }
+        let groups = try database.pool.read { db in try Self.coverageGroups(db, staleSince: staleSince) }
+        return coverage(of: rule, revision: revision, groups: groups)
     }
 
     /// The hosts in one of `states` for `rule`, by id as `CheckInStore.hosts` lists them.
@@ -45,7 +44,8 @@ public struct FleetStore: Sendable {
             let hostsByBuild = try Self.hostsByBuild(db)
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts") ?? 0
             let stale = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts WHERE last_seen < ?", arguments: [DatabaseTimestamp(staleSince)]) ?? 0
-            let coverage = try rules.map { try self.coverage(of: $0.rule, revision: $0.revision, staleSince: staleSince, hostsByBuild: hostsByBuild, in: db) }
+            let groups = try Self.coverageGroups(db, staleSince: staleSince)
+            let coverage = rules.map { self.coverage(of: $0.rule, revision: $0.revision, groups: groups) }
             return FleetSummary(
                 total: total, stale: stale, hostsByBuild: hostsByBuild, rules: coverage,
                 staleAfterSeconds: staleAfterSeconds, catalog: catalog
@@ -53,12 +53,56 @@ public struct FleetStore: Sendable {
         }
     }
 
-    private func coverage(of rule: Mitigation, revision: Int, staleSince: Date, hostsByBuild: [(build: String, hosts: Int)], in db: Database) throws -> RuleCoverage {
-        let groups = try Row.fetchAll(
-            db, sql: "SELECT \(Self.factsCode) AS code, COUNT(*) AS hosts FROM hosts GROUP BY code",
-            arguments: factsArguments(rule, staleSince: staleSince, hostsByBuild: hostsByBuild)
-        ).map { (code: $0["code"] as Int, hosts: $0["hosts"] as Int) }
-        return RuleCoverage(rule: rule.id, revision: revision, hosts: CoverageCounts(hostsByFactsCode: groups))
+    /// Hosts that share everything coverage depends on: a build, the applied and blocked lists as
+    /// stored, whether mitigations are enabled; `stale` of them have not polled since the cut-off.
+    struct CoverageGroup {
+        let build: String?
+        let applied: String
+        let blocked: String
+        let mitigationsDisabled: Bool
+        let stale: Int
+        let hosts: Int
+    }
+
+    /// Every host in groups of equal coverage facts: one pass over `hosts_by_coverage_facts`
+    /// (migration 0012) in index order, a few thousand rows however many hosts, shared by all
+    /// the rules whose coverage is asked at once.
+    static func coverageGroups(_ db: Database, staleSince: Date) throws -> [CoverageGroup] {
+        try Row.fetchAll(
+            db.cachedStatement(sql: """
+                SELECT build, applied, blocked, mitigations_enabled IS 0 AS disabled, SUM(last_seen < ?) AS stale, COUNT(*) AS hosts
+                FROM hosts INDEXED BY hosts_by_coverage_facts GROUP BY build, applied, blocked, mitigations_enabled
+                """),
+            arguments: [DatabaseTimestamp(staleSince)]
+        ).map {
+            CoverageGroup(build: $0["build"], applied: $0["applied"], blocked: $0["blocked"], mitigationsDisabled: $0["disabled"], stale: $0["stale"], hosts: $0["hosts"])
+        }
+    }
+
+    /// A rule's coverage from the groups: each group's facts give its `CoverageFacts.code`, as
+    /// `factsCode` computes it in SQL for single hosts (applied and blocked found by quoted id).
+    private func coverage(of rule: Mitigation, revision: Int, groups: [CoverageGroup]) -> RuleCoverage {
+        let quoted = "\"\(rule.id)\""
+        var scopes: [String: CoverageFacts.Scope] = [:]
+        var hostsByCode: [Int: Int] = [:]
+        for group in groups {
+            let scope: CoverageFacts.Scope
+            if let build = group.build {
+                if let known = scopes[build] {
+                    scope = known
+                } else {
+                    scope = CoverageFacts.scope(of: rule, build: build, catalog: catalog)
+                    scopes[build] = scope
+                }
+            } else {
+                scope = .unknownBuild
+            }
+            let code = scope.rawValue * 16 + (group.blocked.contains(quoted) ? 4 : 0) + (group.applied.contains(quoted) ? 2 : 0) + (group.mitigationsDisabled ? 1 : 0)
+            hostsByCode[code + 8, default: 0] += group.stale
+            hostsByCode[code, default: 0] += group.hosts - group.stale
+        }
+        let counts = hostsByCode.filter { $0.value > 0 }.map { (code: $0.key, hosts: $0.value) }
+        return RuleCoverage(rule: rule.id, revision: revision, hosts: CoverageCounts(hostsByFactsCode: counts))
     }
 
     /// Hosts per reported build, of the builds `rule` applies to.
