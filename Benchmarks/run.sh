@@ -168,4 +168,6 @@ REPORT
 )
 echo
 echo "$report"
-echo "$report" > Benchmarks/RESULTS.md
+# The throughput part of RESULTS.md is replaced; the sections after it (the fleet) are kept.
+kept=$(sed -n '/^## The fleet at/,$p' Benchmarks/RESULTS.md 2>/dev/null || true)
+{ echo "$report"; [ -n "$kept" ] && printf '\n%s\n' "$kept"; } > Benchmarks/RESULTS.md
