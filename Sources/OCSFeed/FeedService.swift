@@ -50,7 +50,9 @@ public struct Feed: Sendable, Equatable {
 ///
 /// A feed's cache key today is the build; the feed itself is shared by every build that gets the
 /// same configs (`byConfigs`), so a key that grows (a host's groups adding rules) only changes
-/// how `byBuild` is keyed. Blocking methods are marked: call them off event loops.
+/// how `byBuild` is keyed. A feed that must be signed again after some time would carry that
+/// time and be treated as a miss by `cachedFeed` once it has passed. Blocking methods are
+/// marked: call them off event loops.
 public final class FeedService: Sendable {
     private let store: RuleStore
     public let signer: FeedSigner

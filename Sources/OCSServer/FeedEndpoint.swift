@@ -41,7 +41,7 @@ struct FeedEndpoint: Sendable {
             metrics.feedCacheMisses.increment()
             return threadPool.runIfActive(eventLoop: eventLoop) { [feeds, build = query.build] in try feeds.feed(for: build) }
                 .map { form.response($0) }
-                .flatMapErrorThrowing { [logger] error in try Self.answer(error, logger: logger) }
+                .recover { [logger] error in Self.answer(error, logger: logger) }
         }
 
         // An identified poll: its check-in is committed first; the commit's trip to the database
@@ -66,11 +66,11 @@ struct FeedEndpoint: Sendable {
             var response = form.response(feed)
             response.hostKey = hostKey
             return response
-        }.flatMapErrorThrowing { error in try Self.answer(error, logger: logger) }
+        }.recover { error in Self.answer(error, logger: logger) }
     }
 
     /// The response to a poll whose feed could not be had.
-    private static func answer(_ error: any Error, logger: Logger) throws -> HTTPResponse {
+    private static func answer(_ error: any Error, logger: Logger) -> HTTPResponse {
         logger.error("feed request failed", metadata: ["error": "\(error)"])
         if error is CheckInRecordingFailed {
             return .text(.serviceUnavailable, "the check-in could not be recorded: retry later")
