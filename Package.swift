@@ -59,11 +59,14 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
+        // The system zlib, for gzipping each feed once.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // The feed as a service: query validation, rendering per build, check-in recording.
         .target(
             name: "OCSFeed",
             dependencies: [
-                "OCSDomain", "OCSStorage", "OCSSigning",
+                "OCSDomain", "OCSStorage", "OCSSigning", "CZlib",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -87,7 +90,6 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOHTTPCompression", package: "swift-nio-extras"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Throughput of ocs against nginx serving the same bytes, measured in one run on this machine.
+# Throughput of ocs against two references serving the same bytes, measured in one run on this
+# machine: nginx (a static file) and a plain SwiftNIO server with ocs's pipeline
+# (Benchmarks/PlainNIOServer), which separates the stack's cost from ocs's own.
 #
 #   bash Benchmarks/run.sh            # ROUNDS=3 DURATION=10 CONNECTIONS=64 THREADS=2 by default
+#   OCS=path/to/ocs PLAIN=path/to/PlainNIOServer bash Benchmarks/run.sh   # binaries already built
 #
-# Builds ocs in release, starts it on a temporary database, saves the exact document a
-# 2019 CU14 host receives, serves those bytes from nginx (keep-alive, static file), then drives
-# both in turn with wrk, alternating rounds, for two cases: anonymous polls (build only) and
-# identified polls (a distinct serverId per request, each a durable check-in). Prints the
-# requests/s medians and the ocs/nginx ratios, and writes them to Benchmarks/RESULTS.md.
+# Builds ocs and the plain server in release, starts ocs on a temporary database, saves the
+# exact document a 2019 CU14 host receives, serves those bytes from nginx (keep-alive, static
+# file) and from the plain server, then drives the three in turn with wrk, alternating rounds,
+# for two cases: anonymous polls (build only) and identified polls (a distinct serverId per
+# request, each a durable check-in). Prints the requests/s medians and the ocs/nginx and
+# ocs/plain-NIO ratios, and writes them to Benchmarks/RESULTS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,8 +32,15 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-swift build -c release --product ocs
-OCS="$(swift build -c release --show-bin-path)/ocs"
+# OCS and PLAIN name binaries already built in release; otherwise they are built here.
+if [ -z "${OCS:-}" ]; then
+    swift build -c release --product ocs
+    OCS="$(swift build -c release --show-bin-path)/ocs"
+fi
+if [ -z "${PLAIN:-}" ]; then
+    swift build -c release --package-path Benchmarks/PlainNIOServer
+    PLAIN="$(swift build -c release --package-path Benchmarks/PlainNIOServer --show-bin-path)/PlainNIOServer"
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ocs-bench.XXXXXX")
 pids=()
@@ -81,6 +92,13 @@ mkdir -p "$work/nginx-tmp"
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$nginx_port/getexchangemitigations" -o /dev/null && break; sleep 0.1; done
 cmp <(curl -sf "http://127.0.0.1:$nginx_port/getexchangemitigations") "$work/www/getexchangemitigations"
 
+# The plain SwiftNIO server with the same bytes.
+"$PLAIN" "$work/www/getexchangemitigations" > "$work/plain.out" &
+pids+=($!)
+for _ in $(seq 1 100); do grep -q "listening on" "$work/plain.out" 2>/dev/null && break; sleep 0.1; done
+plain_port=$(sed -n 's/^listening on http:\/\/127.0.0.1:\([0-9]*\)$/\1/p' "$work/plain.out")
+cmp <(curl -sf "http://127.0.0.1:$plain_port/getexchangemitigations") "$work/www/getexchangemitigations"
+
 rate() { # url [lua script]
     local args=(-t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency)
     [ -n "${2:-}" ] && args+=(-s "$2" "$1" -- "$BUILD") || args+=("$1")
@@ -89,24 +107,38 @@ rate() { # url [lua script]
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 declare -A results
+servers=(ocs nginx plain)
+declare -A ports=([ocs]=$ocs_port [nginx]=$nginx_port [plain]=$plain_port)
 for case in anonymous identified; do
-    ocs_rates=""; nginx_rates=""
+    declare -A rates=()
     for round in $(seq 1 "$ROUNDS"); do
-        if [ "$case" = anonymous ]; then
-            o=$(rate "http://127.0.0.1:$ocs_port/getexchangemitigations?build=$BUILD")
-            n=$(rate "http://127.0.0.1:$nginx_port/getexchangemitigations?build=$BUILD")
-        else
-            o=$(rate "http://127.0.0.1:$ocs_port" Benchmarks/identified.lua)
-            n=$(rate "http://127.0.0.1:$nginx_port" Benchmarks/identified.lua)
-        fi
-        echo "$case round $round: ocs $o req/s, nginx $n req/s"
-        ocs_rates+=" $o"; nginx_rates+=" $n"
+        line="$case round $round:"
+        for server in "${servers[@]}"; do
+            if [ "$case" = anonymous ]; then
+                r=$(rate "http://127.0.0.1:${ports[$server]}/getexchangemitigations?build=$BUILD")
+            else
+                r=$(rate "http://127.0.0.1:${ports[$server]}" Benchmarks/identified.lua)
+            fi
+            rates[$server]+=" $r"
+            line+=" $server $r"
+        done
+        echo "$line req/s"
     done
-    results[$case.ocs]=$(echo "$ocs_rates" | median)
-    results[$case.nginx]=$(echo "$nginx_rates" | median)
+    for server in "${servers[@]}"; do
+        results[$case.$server]=$(echo "${rates[$server]}" | median)
+    done
     results[$case.ratio]=$(awk -v o="${results[$case.ocs]}" -v n="${results[$case.nginx]}" 'BEGIN {printf "%.2f", o/n}')
-    results[$case.rounds]="ocs:$ocs_rates; nginx:$nginx_rates"
+    results[$case.plainratio]=$(awk -v o="${results[$case.ocs]}" -v n="${results[$case.plain]}" 'BEGIN {printf "%.2f", o/n}')
+    results[$case.rounds]="ocs:${rates[ocs]}; nginx:${rates[nginx]}; plain NIO:${rates[plain]}"
+    unset rates
 done
+# gzip: ocs serves the body it gzipped once when it signed the feed.
+gzip_rates=""
+for round in $(seq 1 "$ROUNDS"); do
+    gzip_rates+=" $(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -H 'Accept-Encoding: gzip' "http://127.0.0.1:$ocs_port/getexchangemitigations?build=$BUILD" | awk '/^Requests\/sec:/ {print $2}')"
+done
+results[gzip.ocs]=$(echo "$gzip_rates" | median)
+gzip_bytes=$(curl -s -H 'Accept-Encoding: gzip' "http://127.0.0.1:$ocs_port/getexchangemitigations?build=$BUILD" | wc -c)
 
 checkins=$("$OCS" hosts --json --db "$work/ocs.sqlite" | grep -c '"pollCount"' || true)
 bytes=$(wc -c < "$work/www/getexchangemitigations")
@@ -115,15 +147,18 @@ report=$(cat <<REPORT
 # Benchmark results
 
 \`bash Benchmarks/run.sh\` on $(date -u +%Y-%m-%d): wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $ROUNDS alternating rounds per case,
-median requests/s. The reference is nginx serving the same $bytes bytes (the signed feed of an
-Exchange 2019 CU14 host) as a static file with keep-alive, started and measured in the same run.
+median requests/s. The references serve the same $bytes bytes (the signed feed of an Exchange 2019
+CU14 host) with keep-alive, started and measured in the same run: nginx as a static file, and
+plain NIO (\`Benchmarks/PlainNIOServer\`: SwiftNIO with the handlers ocs installs, writing fixed bytes).
 
-| case | ocs req/s | nginx req/s | ocs/nginx | target |
-|---|---|---|---|---|
-| anonymous polls (\`build\` only) | ${results[anonymous.ocs]} | ${results[anonymous.nginx]} | ${results[anonymous.ratio]} | 0.8 |
-| identified polls (distinct \`serverId\`, durable check-in each) | ${results[identified.ocs]} | ${results[identified.nginx]} | ${results[identified.ratio]} | 0.5 |
+| case | ocs req/s | nginx req/s | plain NIO req/s | ocs/nginx | ocs/plain NIO | target |
+|---|---|---|---|---|---|---|
+| anonymous polls (\`build\` only) | ${results[anonymous.ocs]} | ${results[anonymous.nginx]} | ${results[anonymous.plain]} | ${results[anonymous.ratio]} | ${results[anonymous.plainratio]} | 0.8 nginx, 0.95 plain NIO |
+| identified polls (distinct \`serverId\`, durable check-in each) | ${results[identified.ocs]} | ${results[identified.nginx]} | ${results[identified.plain]} | ${results[identified.ratio]} | ${results[identified.plainratio]} | 0.5 nginx |
+| anonymous polls, \`Accept-Encoding: gzip\` ($gzip_bytes bytes) | ${results[gzip.ocs]} | | | | | |
 
-Rounds (req/s): anonymous ${results[anonymous.rounds]}; identified ${results[identified.rounds]}.
+Rounds (req/s): anonymous ${results[anonymous.rounds]}; identified ${results[identified.rounds]}; gzip ocs:$gzip_rates.
+The references ignore the query string: for them the identified case is the anonymous one again.
 Hosts recorded by the identified rounds: $checkins.
 
 Machine: $(nproc) cores ($(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)), $(free -g | awk '/^Mem:/ {print $2}') GiB memory,
@@ -133,4 +168,6 @@ REPORT
 )
 echo
 echo "$report"
-echo "$report" > Benchmarks/RESULTS.md
+# The throughput part of RESULTS.md is replaced; the sections after it (the fleet) are kept.
+kept=$(sed -n '/^## The fleet at/,$p' Benchmarks/RESULTS.md 2>/dev/null || true)
+{ echo "$report"; [ -n "$kept" ] && printf '\n%s\n' "$kept"; } > Benchmarks/RESULTS.md

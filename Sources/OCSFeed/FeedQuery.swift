@@ -33,12 +33,12 @@ public struct FeedQuery: Sendable, Equatable {
 
     /// Validates decoded query items; the first bad parameter is named in the error.
     public init(items: [(name: String, value: String?)]) throws(FeedQueryError) {
-        var seen: Set<String> = []
+        var seen: Set<Parameter> = []
         for (rawName, rawValue) in items {
             guard let parameter = Parameter(name: rawName) else { continue }
             let value = rawValue ?? ""
             guard seen.insert(parameter.canonical).inserted else {
-                let alias = parameter.canonical == "build" ? " ('build' and 'version' are one parameter)" : ""
+                let alias = parameter.canonical == .build ? " ('build' and 'version' are one parameter)" : ""
                 throw FeedQueryError(parameter: rawName, message: "is given more than once\(alias)")
             }
             guard value.utf8.count <= Self.maximumValueLength else {
@@ -75,30 +75,33 @@ public struct FeedQuery: Sendable, Equatable {
         }
     }
 
-    private enum Parameter: Equatable {
+    private enum Parameter: CaseIterable, Hashable {
         case build, version, server, serverID, orgID, applied, blocked, mitigationsEnabled, dataCollectionEnabled
 
-        init?(name: String) {
-            switch name.lowercased() {
-            case "build": self = .build
-            case "version": self = .version
-            case "server": self = .server
-            case "serverid": self = .serverID
-            case "orgid": self = .orgID
-            case "applied": self = .applied
-            case "blocked": self = .blocked
-            case "mitigationsenabled": self = .mitigationsEnabled
-            case "datacollectionenabled": self = .dataCollectionEnabled
-            default: return nil
+        /// The parameter's name in lower case; names match case-insensitively.
+        var name: String {
+            switch self {
+            case .build: "build"
+            case .version: "version"
+            case .server: "server"
+            case .serverID: "serverid"
+            case .orgID: "orgid"
+            case .applied: "applied"
+            case .blocked: "blocked"
+            case .mitigationsEnabled: "mitigationsenabled"
+            case .dataCollectionEnabled: "datacollectionenabled"
             }
         }
 
+        /// Matched without lower-casing a copy of `name`: every poll's parameters pass here.
+        init?(name: String) {
+            guard let match = Self.allCases.first(where: { name.equalsASCIICaseInsensitive($0.name) }) else { return nil }
+            self = match
+        }
+
         /// `version` is an alias of `build`: both count as one parameter.
-        var canonical: String {
-            switch self {
-            case .build, .version: "build"
-            default: "\(self)"
-            }
+        var canonical: Parameter {
+            self == .version ? .build : self
         }
     }
 

@@ -1,11 +1,12 @@
 import Crypto
 import Foundation
+import NIOCore
 import OCSDomain
 import OCSSigning
 import OCSStorage
 import Synchronization
 
-/// One signed feed document and what it holds.
+/// One signed feed document and what it holds, in the forms it is served in.
 public struct Feed: Sendable, Equatable {
     /// The exact bytes served.
     public let body: [UInt8]
@@ -15,25 +16,54 @@ public struct Feed: Sendable, Equatable {
     public let configIDs: [String]
     /// Strong entity tag over `body`, quoted.
     public let etag: String
+    /// `body` in a buffer every response shares (a write never copies or changes it).
+    public let bodyBuffer: ByteBuffer
+    /// `body` gzipped, once, when the feed was signed: the `Content-Encoding: gzip` representation.
+    public let gzipBuffer: ByteBuffer
+    /// Strong entity tag of the gzip representation: `etag` with a `-gzip` suffix.
+    public let gzipETag: String
     /// When half its validity has passed: from then on it is signed again, with a later `expires`.
     public let refreshAfter: Date
+
+    /// Suffix that makes the gzip representation's entity tag from the document's.
+    public static let gzipETagSuffix = "-gzip"
+
+    init(body: [UInt8], serial: Int64, configIDs: [String], etag: String, refreshAfter: Date) {
+        self.body = body
+        self.refreshAfter = refreshAfter
+        self.serial = serial
+        self.configIDs = configIDs
+        self.etag = etag
+        bodyBuffer = ByteBuffer(bytes: body)
+        gzipBuffer = ByteBuffer(bytes: Gzip.compress(body))
+        gzipETag = String(etag.dropLast()) + Self.gzipETagSuffix + "\""
+    }
 }
 
 /// Produces the signed feed for a build and a polling host from the published rules: a host
 /// receives the rules released to everyone and those released to a group it is in.
 ///
-/// Each distinct feed (rule-set serial and applicable configs) is rendered and signed once, then
-/// served from memory. Every call reads the serial from the database, so a change made by another
-/// process (`ocs rules import`) is served on the very next poll. Each feed carries `expires`, its
-/// signing time plus `validity`; once half of that has passed it is rendered and signed again on the
-/// next poll that wants it, with the same serial, so a host always receives a feed with half its
-/// validity left at least. Blocking: call off event loops.
+/// Each distinct feed (rule-set serial and applicable configs) is rendered, signed and gzipped
+/// once, then served from memory. Each feed carries `expires`, its signing time plus `validity`;
+/// once half of that has passed it is rendered and signed again on the next poll that wants it,
+/// with the same serial, so a host always receives a feed with half its validity left at least.
+///
+/// Freshness: the service holds the latest rule-set serial it has learnt (`knownSerial`), and
+/// `cachedFeed(for:)` serves only feeds rendered at that serial, without any database trip. The
+/// serial is raised by `refreshSerial()` (the server calls it after every change made through
+/// its API, before answering, and every 50 ms to see commits by other processes), by the serial
+/// a check-in commit returns (`noteSerial`), and by every blocking `feed(for:)` call.
+///
+/// Feeds are looked up by build and the set of rules the host receives (never by host), and
+/// shared by every such key that gets the same configs (`byConfigs`). Blocking methods are
+/// marked: call them off event loops.
 public final class FeedService: Sendable {
     private let store: RuleStore
     public let signer: FeedSigner
-    private let catalog: BuildCatalog
     private let renderer = FeedRenderer()
     private let cache = Mutex(Cache())
+    /// Latest serial learnt from the database; -1 until the first read.
+    private let latestSerial = Atomic<Int64>(-1)
 
     /// Most feeds kept per lookup table; a full table is emptied and refilled as polls arrive.
     public static let cacheCapacity = 4096
@@ -62,21 +92,51 @@ public final class FeedService: Sendable {
 
     /// `signed` hears of each feed rendered and signed; `clock` tells the signing time (tests move it).
     public init(
-        store: RuleStore, signer: FeedSigner, catalog: BuildCatalog = .embedded, validity: TimeInterval = FeedService.defaultValidity,
+        store: RuleStore, signer: FeedSigner, validity: TimeInterval = FeedService.defaultValidity,
         clock: @escaping @Sendable () -> Date = { Date() }, signed: @escaping @Sendable () -> Void = {}
     ) {
         self.store = store
         self.signer = signer
-        self.catalog = catalog
         self.validity = validity
         self.clock = clock
         self.signed = signed
     }
 
     /// The feed a host on `build` receives; without a build, only rules that apply to every build.
-    /// Reads the serial itself: for callers that have not just read it.
+    /// Reads the serial itself: for callers that have not just read it. Blocking.
     public func feed(for build: ExchangeBuild?, host: PollingHost = .anonymous) throws -> Feed {
-        try feed(for: build, host: host, serial: store.serial())
+        try feed(for: build, host: host, serial: refreshSerial())
+    }
+
+    /// The latest rule-set serial learnt, nil before the first read.
+    public var knownSerial: Int64? {
+        let serial = latestSerial.load(ordering: .acquiring)
+        return serial < 0 ? nil : serial
+    }
+
+    /// Records a serial read from the database; the known serial only ever grows.
+    public func noteSerial(_ serial: Int64) {
+        var known = latestSerial.load(ordering: .relaxed)
+        while serial > known {
+            let (exchanged, original) = latestSerial.compareExchange(expected: known, desired: serial, ordering: .acquiringAndReleasing)
+            if exchanged { return }
+            known = original
+        }
+    }
+
+    /// Reads the serial from the database and records it: after this returns, polls are served
+    /// feeds at least as new as every change committed before the call. Blocking.
+    @discardableResult
+    public func refreshSerial() throws -> Int64 {
+        let serial = try store.serial()
+        noteSerial(serial)
+        return serial
+    }
+
+    /// The feed for `build` and `host` from memory when it was rendered at the known serial and is
+    /// still fresh: no I/O, for event loops. Nil means `feed(for:host:serial:)` off the loop.
+    public func cachedFeed(for build: ExchangeBuild?, host: PollingHost = .anonymous) -> Feed? {
+        knownSerial.flatMap { cachedFeed(for: build, host: host, serial: $0) }
     }
 
     /// The feed for `build` and `host` from memory, when it was already rendered at `serial` and
@@ -96,8 +156,9 @@ public final class FeedService: Sendable {
     }
 
     /// The feed for `build` and `host` at `serial` (just read from the database) or later;
-    /// renders and signs it when no other build with the same configs did. Blocking.
+    /// renders and signs it when no other key with the same configs did. Blocking.
     public func feed(for build: ExchangeBuild?, host: PollingHost = .anonymous, serial: Int64) throws -> Feed {
+        noteSerial(serial)
         if let cached = cachedFeed(for: build, host: host, serial: serial) {
             return cached
         }
@@ -111,7 +172,7 @@ public final class FeedService: Sendable {
             guard cache.ruleSet?.serial == ruleSet.serial else { return }
             if cache.byBuild.count >= Self.cacheCapacity { cache.byBuild.removeAll(keepingCapacity: true) }
             if cache.byConfigs.count >= Self.cacheCapacity { cache.byConfigs.removeAll(keepingCapacity: true) }
-            cache.byBuild[Key(build: build, received: received.count == ruleSet.rules.count ? nil : received.map(\.id))] = rendered
+            cache.byBuild[Key(build: build, received: ruleSet.rollout.receivedIDs(of: ruleSet.rules, for: host))] = rendered
             cache.byConfigs[key] = rendered
         }
         return rendered
@@ -135,6 +196,7 @@ public final class FeedService: Sendable {
             return cached
         }
         let fresh = try store.publishedSet()
+        noteSerial(fresh.serial)
         cache.withLock { cache in
             if cache.ruleSet.map({ $0.serial < fresh.serial }) ?? true {
                 cache.ruleSet = fresh

@@ -13,7 +13,6 @@ struct FeedEndpoint: Sendable {
     static let path = "/getexchangemitigations"
 
     let feeds: FeedService
-    let serials: SerialReader
     let recorder: CheckInRecorder
     let threadPool: NIOThreadPool
     let metrics: ServerMetrics
@@ -29,27 +28,36 @@ struct FeedEndpoint: Sendable {
         } catch {
             return eventLoop.makeSucceededFuture(.text(.badRequest, error.description))
         }
+        let form = Representation(request.head)
 
-        let logger = self.logger
-        // First a serial read that started after this request: from the check-in's own trip to
-        // the database when the host identifies itself (committed before anything is sent),
-        // else a read shared with the polls arriving alongside this one.
-        let serialRead = eventLoop.makePromise(of: Int64.self)
-        var hostKey: String?
-        if query.identifiesHost {
-            let checkIn = checkIn(query, request)
-            hostKey = checkIn.serverID ?? checkIn.serverName?.lowercased()
-            recorder.record(checkIn) { result in
-                serialRead.completeWith(result.mapError { CheckInRecordingFailed(underlying: $0) })
+        // An anonymous poll (naming no host, so in no group: it receives only rules released to
+        // everyone) is served from memory at the serial the server knows, which is never older
+        // than the last change made through its API, nor than a commit by another process more
+        // than one watch interval ago (`SerialWatcher`).
+        guard query.identifiesHost else {
+            if let cached = feeds.cachedFeed(for: query.build) {
+                metrics.feedCacheHits.increment()
+                return eventLoop.makeSucceededFuture(form.response(cached))
             }
-        } else {
-            serials.read { serialRead.completeWith($0) }
+            metrics.feedCacheMisses.increment()
+            return threadPool.runIfActive(eventLoop: eventLoop) { [feeds, build = query.build] in try feeds.feed(for: build) }
+                .map { form.response($0) }
+                .recover { [logger] error in Self.answer(error, logger: logger) }
         }
-        // Then the feed from memory when it was rendered at that serial; rendering and signing
-        // a new one runs on the thread pool.
-        // Group membership is decided from what the poll says; a poll naming no host is anonymous.
+
+        // An identified poll: its check-in is committed first; the commit's trip to the database
+        // also reads the serial, so the feed is as fresh as the commit.
+        let logger = self.logger
+        let checkIn = checkIn(query, request)
+        let hostKey = checkIn.serverID ?? checkIn.serverName?.lowercased()
+        let serialRead = eventLoop.makePromise(of: Int64.self)
+        recorder.record(checkIn) { result in
+            serialRead.completeWith(result.mapError { CheckInRecordingFailed(underlying: $0) })
+        }
+        // Group membership is decided from what the poll says about its host.
         let host = query.pollingHost
         let feed = serialRead.futureResult.flatMap { [feeds, threadPool, metrics] serial in
+            feeds.noteSerial(serial)
             if let cached = feeds.cachedFeed(for: query.build, host: host, serial: serial) {
                 metrics.feedCacheHits.increment()
                 return eventLoop.makeSucceededFuture(cached)
@@ -57,31 +65,20 @@ struct FeedEndpoint: Sendable {
             metrics.feedCacheMisses.increment()
             return threadPool.runIfActive(eventLoop: eventLoop) { try feeds.feed(for: query.build, host: host, serial: serial) }
         }
-
-        let conditional = request.head.headers[canonicalForm: "If-None-Match"]
-        let isHead = request.head.method == .HEAD
-        return feed.map { [hostKey] feed in
-            var headers = HTTPHeaders()
-            headers.add(name: "ETag", value: feed.etag)
-            headers.add(name: "Cache-Control", value: "no-cache")
-            headers.add(name: "Vary", value: "Accept-Encoding")
-            if Self.matches(conditional, etag: feed.etag) {
-                var response = HTTPResponse(status: .notModified, headers: headers)
-                response.hostKey = hostKey
-                return response
-            }
-            headers.add(name: "Content-Type", value: "application/xml; charset=utf-8")
-            if !isHead { headers.add(name: FeedCompression.marker, value: "1") }
-            var response = HTTPResponse(status: .ok, headers: headers, body: ByteBuffer(bytes: feed.body))
+        return feed.map { feed in
+            var response = form.response(feed)
             response.hostKey = hostKey
             return response
-        }.flatMapErrorThrowing { error in
-            logger.error("feed request failed", metadata: ["error": "\(error)"])
-            if error is CheckInRecordingFailed {
-                return .text(.serviceUnavailable, "the check-in could not be recorded: retry later")
-            }
-            return .text(.internalServerError, "internal error: see the server log")
+        }.recover { error in Self.answer(error, logger: logger) }
+    }
+
+    /// The response to a poll whose feed could not be had.
+    private static func answer(_ error: any Error, logger: Logger) -> HTTPResponse {
+        logger.error("feed request failed", metadata: ["error": "\(error)"])
+        if error is CheckInRecordingFailed {
+            return .text(.serviceUnavailable, "the check-in could not be recorded: retry later")
         }
+        return .text(.internalServerError, "internal error: see the server log")
     }
 
     private func checkIn(_ query: FeedQuery, _ request: HTTPRequest) -> CheckIn {
@@ -95,9 +92,61 @@ struct FeedEndpoint: Sendable {
         )
     }
 
+    /// What a request asks for besides the feed: the whole body or only headers, gzip or not,
+    /// and whether it already holds the current version (`If-None-Match`).
+    struct Representation: Sendable {
+        var isHead: Bool
+        var gzip: Bool
+        var ifNoneMatch: [Substring]
+
+        init(_ head: HTTPRequestHead) {
+            isHead = head.method == .HEAD
+            // HEAD answers with the identity headers: it has no body to encode.
+            gzip = !isHead && Self.acceptsGzip(head.headers[canonicalForm: "Accept-Encoding"])
+            ifNoneMatch = head.headers[canonicalForm: "If-None-Match"]
+        }
+
+        /// The response for `feed`: the gzip body made when it was signed, or the identity one,
+        /// both shared with every other response (no copy); `304` when the client has it.
+        func response(_ feed: Feed) -> HTTPResponse {
+            let etag = gzip ? feed.gzipETag : feed.etag
+            if FeedEndpoint.matches(ifNoneMatch, etag: feed.etag) {
+                return HTTPResponse(status: .notModified, headers: ["ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"])
+            }
+            var headers: HTTPHeaders = [
+                "ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding",
+                "Content-Type": "application/xml; charset=utf-8",
+            ]
+            if gzip { headers.add(name: "Content-Encoding", value: "gzip") }
+            return HTTPResponse(status: .ok, headers: headers, body: gzip ? feed.gzipBuffer : feed.bodyBuffer)
+        }
+
+        /// Whether `Accept-Encoding` (its comma-separated items) allows gzip: `gzip`, `x-gzip` or
+        /// `*` with a non-zero quality; an explicit `gzip;q=0` refuses it whatever `*` says.
+        static func acceptsGzip(_ items: [Substring]) -> Bool {
+            var wildcard: Bool?
+            for item in items {
+                var parameters = item.split(separator: ";").makeIterator()
+                guard let coding = parameters.next()?.trimmingCharacters(in: .whitespaces).lowercased() else { continue }
+                var quality = 1.0
+                while let parameter = parameters.next() {
+                    let pair = parameter.trimmingCharacters(in: .whitespaces)
+                    if pair.lowercased().hasPrefix("q=") { quality = Double(pair.dropFirst(2)) ?? 0 }
+                }
+                switch coding {
+                case "gzip", "x-gzip": return quality > 0
+                case "*": wildcard = quality > 0
+                default: continue
+                }
+            }
+            return wildcard ?? false
+        }
+    }
+
     /// Whether an `If-None-Match` list names this entity tag (weak comparison, as RFC 9110 asks),
     /// in its identity form or as the gzip variant this server tags with `-gzip`.
     static func matches(_ ifNoneMatch: [Substring], etag: String) -> Bool {
+        guard !ifNoneMatch.isEmpty else { return false }
         let opaque = etag.dropFirst().dropLast()
         return ifNoneMatch.contains { candidate in
             var tag = candidate.trimmingCharacters(in: .whitespaces)[...]
@@ -105,20 +154,65 @@ struct FeedEndpoint: Sendable {
             if tag.hasPrefix("W/") { tag = tag.dropFirst(2) }
             guard tag.count >= 2, tag.first == "\"", tag.last == "\"" else { return false }
             let value = tag.dropFirst().dropLast()
-            return value == opaque || value == opaque + FeedCompression.etagSuffix
+            return value == opaque || value == opaque + Feed.gzipETagSuffix
         }
     }
 
     /// The decoded query items of a request target; throws when the target is not a valid URI.
     static func queryItems(of uri: String) throws(FeedQueryError) -> [(name: String, value: String?)] {
+        if let plain = plainQueryItems(of: uri) { return plain }
         guard let components = URLComponents(string: uri) else {
             throw FeedQueryError(parameter: "(request URI)", message: "is not a valid URI: percent-encode special characters")
         }
         return (components.queryItems ?? []).map { ($0.name, $0.value) }
+    }
+
+    /// The query items of a target that needs no decoding: only characters a URI may hold
+    /// literally, no `%` escape and no fragment. `URLComponents` gives the same items for such a
+    /// target (it decodes nothing else, `+` included); anything else goes to it. Nil: not plain.
+    static func plainQueryItems(of uri: String) -> [(name: String, value: String?)]? {
+        let utf8 = uri.utf8
+        guard utf8.allSatisfy({ literalURIBytes[Int($0)] }) else { return nil }
+        guard let mark = utf8.firstIndex(of: UInt8(ascii: "?")) else { return [] }
+        var items: [(name: String, value: String?)] = []
+        for pair in utf8[utf8.index(after: mark)...].split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: false) {
+            if let equals = pair.firstIndex(of: UInt8(ascii: "=")) {
+                items.append((String(Substring(pair[..<equals])), String(Substring(pair[pair.index(after: equals)...]))))
+            } else {
+                items.append((String(Substring(pair)), nil))
+            }
+        }
+        return items
+    }
+
+    /// Bytes RFC 3986 allows unescaped in a path and query: unreserved, sub-delims, `:`, `@`, `/`, `?`.
+    private static let literalURIBytes: [Bool] = (0..<256).map { byte in
+        switch UInt8(byte) {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        default: "-._~!$&'()*+,;=:@/?".utf8.contains(UInt8(byte))
+        }
     }
 }
 
 /// The check-in store refused a write; the poll is answered `503` so the agent retries.
 struct CheckInRecordingFailed: Error {
     let underlying: any Error
+}
+
+extension FeedEndpoint {
+    /// `response` to a request that may have changed what the feed serves (any method but `GET`
+    /// and `HEAD` on the admin API or the dashboard), sent only after the feed service has read
+    /// the serial again: the next poll is served the change.
+    func servingChanges(of request: HTTPRequest, _ response: EventLoopFuture<HTTPResponse>, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
+        guard request.head.method != .GET, request.head.method != .HEAD else { return response }
+        return response.flatMap { [feeds, threadPool, logger] response in
+            threadPool.runIfActive(eventLoop: eventLoop) { try feeds.refreshSerial() }
+                .map { _ in response }
+                .recover { error in
+                    // The answer stands; the serial watcher brings the change within its interval.
+                    logger.error("reading the rule-set serial after a change failed", metadata: ["error": "\(error)"])
+                    return response
+                }
+        }
+    }
 }

@@ -67,9 +67,10 @@ public final class HTTPServer: Service, Sendable {
     private let onBound: @Sendable (SocketAddress) -> Void
 
     private let metrics: ServerMetrics
+    private let serialWatcher: SerialWatcher
 
     public init(
-        configuration: Configuration, database: OCSDatabase, feeds: FeedService, serials: SerialReader, recorder: CheckInRecorder,
+        configuration: Configuration, database: OCSDatabase, feeds: FeedService, recorder: CheckInRecorder,
         metrics: ServerMetrics, logger: Logger, onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }
     ) {
         self.configuration = configuration
@@ -78,8 +79,9 @@ public final class HTTPServer: Service, Sendable {
         self.logger = logger
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         threadPool = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
+        serialWatcher = SerialWatcher(feeds: feeds, threadPool: threadPool, logger: logger)
         router = Router(
-            feed: FeedEndpoint(feeds: feeds, serials: serials, recorder: recorder, threadPool: threadPool, metrics: metrics, logger: logger),
+            feed: FeedEndpoint(feeds: feeds, recorder: recorder, threadPool: threadPool, metrics: metrics, logger: logger),
             api: AdminAPI(
                 rules: RuleStore(database: database), checkIns: CheckInStore(database: database),
                 fleet: FleetStore(database: database), staleAfterSeconds: configuration.staleAfterSeconds,
@@ -134,11 +136,13 @@ public final class HTTPServer: Service, Sendable {
             throw error
         }
         if let address = listener.localAddress { onBound(address) }
+        serialWatcher.start(on: group.next())
 
         // Until the service group asks to stop (SIGTERM, SIGINT) or the task is cancelled.
         try? await gracefulShutdown()
         logger.info("stopping: no new connections; finishing requests in flight", metadata: ["grace": "\(configuration.shutdownGrace)"])
         await Self.drain(quiescing, on: group.next(), within: configuration.shutdownGrace, logger: logger)
+        serialWatcher.stop()
         try await threadPool.shutdownGracefully()
         try await group.shutdownGracefully()
         logger.info("stopped")
@@ -179,7 +183,8 @@ public final class HTTPServer: Service, Sendable {
         try pipeline.addHandler(PipeliningLimit(maximum: configuration.maxPipelinedRequests, metrics: metrics, logger: logger))
         try pipeline.addHandler(HTTPServerPipelineHandler())
         try pipeline.addHandler(ProtocolErrorResponder(metrics: metrics))
-        try pipeline.addHandler(FeedCompression.makeCompressor())
+        // No response compressor: the only compressed responses are feeds, gzipped once each when
+        // signed (FeedService), so a compressor would only inspect every request and response.
         try pipeline.addHandler(HTTPRequestHandler(router: router, accessLog: configuration.accessLog, metrics: metrics))
     }
 

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import OCSDashboard
+import OCSDomain
 import OCSStorage
 
 /// Who answers a request the router admitted.
@@ -56,7 +57,7 @@ struct Router: Sendable {
         switch path {
         case HealthEndpoint.livenessPath, HealthEndpoint.readinessPath: endpoint = .health
         case MetricsEndpoint.path: endpoint = .metrics
-        case _ where path.lowercased() == FeedEndpoint.path: endpoint = .feed
+        case _ where path.equalsASCIICaseInsensitive(FeedEndpoint.path): endpoint = .feed
         default: return .refuse(.text(.notFound, "no such path: the feed is at \(FeedEndpoint.path)"))
         }
         guard head.method == .GET || head.method == .HEAD else {
@@ -79,13 +80,13 @@ struct Router: Sendable {
         case .metrics:
             return metrics.respond(to: request, on: eventLoop)
         case .api(let caller):
-            return api.respond(to: request, caller: caller, on: eventLoop)
+            return feed.servingChanges(of: request, api.respond(to: request, caller: caller, on: eventLoop), on: eventLoop)
         case .dashboard(let session):
             let asked = DashboardRequest(
                 method: request.head.method, uri: request.head.uri, headers: request.head.headers,
                 body: request.body.map { Array($0.readableBytesView) } ?? [], remoteAddress: request.remoteAddress
             )
-            return dashboard.respond(to: asked, session: session, on: eventLoop).map(Self.response)
+            return feed.servingChanges(of: request, dashboard.respond(to: asked, session: session, on: eventLoop).map(Self.response), on: eventLoop)
         }
     }
 

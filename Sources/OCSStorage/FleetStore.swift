@@ -19,7 +19,7 @@ public struct FleetStore: Sendable {
     /// Hosts that have not polled since `staleSince` are stale.
     public func coverage(of rule: Mitigation, revision: Int, staleSince: Date) throws -> RuleCoverage {
         try database.pool.read { db in
-            try coverage(of: rule, revision: revision, staleSince: staleSince, hostsByBuild: Self.hostsByBuild(db), catalog: CatalogStore.catalog(catalogBase, in: db), in: db)
+            try coverage(of: rule, revision: revision, staleSince: staleSince, catalog: CatalogStore.catalog(catalogBase, in: db), groups: nil, in: db)
         }
     }
 
@@ -48,7 +48,10 @@ public struct FleetStore: Sendable {
             let catalog = try CatalogStore.catalog(catalogBase, in: db)
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts") ?? 0
             let stale = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts WHERE last_seen < ?", arguments: [DatabaseTimestamp(staleSince)]) ?? 0
-            let coverage = try rules.map { try self.coverage(of: $0.rule, revision: $0.revision, staleSince: staleSince, hostsByBuild: hostsByBuild, catalog: catalog, in: db) }
+            let groups = try Self.coverageGroups(db, staleSince: staleSince)
+            let coverage = try rules.map {
+                try self.coverage(of: $0.rule, revision: $0.revision, staleSince: staleSince, catalog: catalog, groups: groups, in: db)
+            }
             return FleetSummary(
                 total: total, stale: stale, hostsByBuild: hostsByBuild, rules: coverage,
                 staleAfterSeconds: staleAfterSeconds, catalog: catalog
@@ -56,13 +59,74 @@ public struct FleetStore: Sendable {
         }
     }
 
-    private func coverage(of rule: Mitigation, revision: Int, staleSince: Date, hostsByBuild: [(build: String, hosts: Int)], catalog: BuildCatalog, in db: Database) throws -> RuleCoverage {
+    /// A rule's coverage. A rule released to everyone is counted from the coverage groups (one
+    /// pass over the hosts shared by every rule, `groups` when the caller read them already); one
+    /// released to host groups depends on each host's identity, so it takes a pass of its own
+    /// over the hosts that are in its audience.
+    private func coverage(
+        of rule: Mitigation, revision: Int, staleSince: Date, catalog: BuildCatalog, groups: [CoverageGroup]?, in db: Database
+    ) throws -> RuleCoverage {
         let audience = try Self.audience(of: rule.id, in: db)
-        let groups = try Row.fetchAll(
-            db, sql: "SELECT \(Self.factsCode(audience.sql)) AS code, COUNT(*) AS hosts FROM hosts GROUP BY code",
-            arguments: factsArguments(rule, staleSince: staleSince, hostsByBuild: hostsByBuild, catalog: catalog) + audience.arguments
-        ).map { (code: $0["code"] as Int, hosts: $0["hosts"] as Int) }
-        return RuleCoverage(rule: rule.id, revision: revision, hosts: CoverageCounts(hostsByFactsCode: groups))
+        guard audience.isEveryone else {
+            let counts = try Row.fetchAll(
+                db, sql: "SELECT \(Self.factsCode(audience.sql)) AS code, COUNT(*) AS hosts FROM hosts GROUP BY code",
+                arguments: factsArguments(rule, staleSince: staleSince, hostsByBuild: Self.hostsByBuild(db), catalog: catalog) + audience.arguments
+            ).map { (code: $0["code"] as Int, hosts: $0["hosts"] as Int) }
+            return RuleCoverage(rule: rule.id, revision: revision, hosts: CoverageCounts(hostsByFactsCode: counts))
+        }
+        return coverage(of: rule, revision: revision, groups: try groups ?? Self.coverageGroups(db, staleSince: staleSince), catalog: catalog)
+    }
+
+    /// Hosts that share everything coverage depends on: a build, the applied and blocked lists as
+    /// stored, whether mitigations are enabled; `stale` of them have not polled since the cut-off.
+    struct CoverageGroup {
+        let build: String?
+        let applied: String
+        let blocked: String
+        let mitigationsDisabled: Bool
+        let stale: Int
+        let hosts: Int
+    }
+
+    /// Every host in groups of equal coverage facts: one pass over `hosts_by_coverage_facts`
+    /// (migration 0012) in index order, a few thousand rows however many hosts, shared by all
+    /// the rules whose coverage is asked at once.
+    static func coverageGroups(_ db: Database, staleSince: Date) throws -> [CoverageGroup] {
+        try Row.fetchAll(
+            db.cachedStatement(sql: """
+                SELECT build, applied, blocked, mitigations_enabled IS 0 AS disabled, SUM(last_seen < ?) AS stale, COUNT(*) AS hosts
+                FROM hosts INDEXED BY hosts_by_coverage_facts GROUP BY build, applied, blocked, mitigations_enabled
+                """),
+            arguments: [DatabaseTimestamp(staleSince)]
+        ).map {
+            CoverageGroup(build: $0["build"], applied: $0["applied"], blocked: $0["blocked"], mitigationsDisabled: $0["disabled"], stale: $0["stale"], hosts: $0["hosts"])
+        }
+    }
+
+    /// A rule's coverage from the groups: each group's facts give its `CoverageFacts.code`, as
+    /// `factsCode` computes it in SQL for single hosts (applied and blocked found by quoted id).
+    private func coverage(of rule: Mitigation, revision: Int, groups: [CoverageGroup], catalog: BuildCatalog) -> RuleCoverage {
+        let quoted = "\"\(rule.id)\""
+        var scopes: [String: CoverageFacts.Scope] = [:]
+        var hostsByCode: [Int: Int] = [:]
+        for group in groups {
+            let scope: CoverageFacts.Scope
+            if let build = group.build {
+                if let known = scopes[build] {
+                    scope = known
+                } else {
+                    scope = CoverageFacts.scope(of: rule, build: build, catalog: catalog)
+                    scopes[build] = scope
+                }
+            } else {
+                scope = .unknownBuild
+            }
+            let code = scope.rawValue * 16 + (group.blocked.contains(quoted) ? 4 : 0) + (group.applied.contains(quoted) ? 2 : 0) + (group.mitigationsDisabled ? 1 : 0)
+            hostsByCode[code + 8, default: 0] += group.stale
+            hostsByCode[code, default: 0] += group.hosts - group.stale
+        }
+        let counts = hostsByCode.filter { $0.value > 0 }.map { (code: $0.key, hosts: $0.value) }
+        return RuleCoverage(rule: rule.id, revision: revision, hosts: CoverageCounts(hostsByFactsCode: counts))
     }
 
     /// Hosts per reported build, of the builds `rule` applies to.
@@ -97,9 +161,9 @@ public struct FleetStore: Sendable {
     /// arguments: `1` for everyone; for groups, what `HostGroup.contains` decides for a poll, on
     /// the host's last reported serverId, name and org. Name patterns hold only letters, digits,
     /// `.-_*?` (`NamePattern.isValid`), so SQLite's GLOB on lower-cased text matches as they do.
-    static func audience(of ruleID: String, in db: Database) throws -> (sql: String, arguments: StatementArguments) {
+    static func audience(of ruleID: String, in db: Database) throws -> Audience {
         let stored = try String?.fetchOne(db, sql: "SELECT release_groups FROM rules WHERE id = ? AND state = 'published'", arguments: [ruleID]) ?? nil
-        guard case .groups(let names) = try RuleStore.release(stored, id: ruleID) else { return ("1", [:]) }
+        guard case .groups(let names) = try RuleStore.release(stored, id: ruleID) else { return Audience(sql: "1", arguments: [:]) }
         let groups = try HostGroupStore.all(db).filter { names.contains($0.name) }
         var conditions: [String] = []
         var arguments: [String: (any DatabaseValueConvertible)?] = [:]
@@ -119,7 +183,15 @@ public struct FleetStore: Sendable {
                 conditions.append("org_id = :\(key)")
             }
         }
-        return (conditions.isEmpty ? "0" : "(" + conditions.joined(separator: " OR ") + ")", StatementArguments(arguments))
+        return Audience(sql: conditions.isEmpty ? "0" : "(" + conditions.joined(separator: " OR ") + ")", arguments: StatementArguments(arguments))
+    }
+
+    /// The hosts a rule is served to, as an SQL condition on `hosts` and its arguments.
+    struct Audience {
+        let sql: String
+        let arguments: StatementArguments
+        /// Released to everyone: every host is in the audience.
+        var isEveryone: Bool { sql == "1" }
     }
 
     private func factsArguments(_ rule: Mitigation, staleSince: Date, hostsByBuild: [(build: String, hosts: Int)], catalog: BuildCatalog) -> StatementArguments {

@@ -135,6 +135,19 @@ struct AdminAPIEndToEndTests {
         #expect(audit.allSatisfy { $0["remoteAddress"] as? String == "127.0.0.1" })
     }
 
+    /// The server reads the serial again before it answers a change, so the poll right after the
+    /// answer is served the change, every time (the 50 ms watcher alone would often be late).
+    @Test func aChangeThroughTheAPIIsServedOnTheVeryNextPoll() throws {
+        let fixture = try Fixture()
+        #expect(try fixture.call("PUT", "/rules/N1", token: "alice", json: Self.rule("N1", "next poll")).status == 201)
+        for _ in 0..<5 {
+            #expect(try fixture.call("POST", "/rules/N1/publish", token: "alice").status == 200)
+            #expect(try fixture.feedIDs() == ["M1", "N1", "PING1"])
+            #expect(try fixture.call("POST", "/rules/N1/retire", token: "alice").status == 200)
+            #expect(try fixture.feedIDs() == ["M1", "PING1"])
+        }
+    }
+
     @Test func oneOfTwoConcurrentEditorsGetsPreconditionFailed() throws {
         let fixture = try Fixture()
         #expect(try fixture.call("PUT", "/rules/C1", token: "alice", json: Self.rule("C1", "base")).status == 201)

@@ -108,16 +108,18 @@ struct SignedFeedEndToEndTests {
         #expect(wrongRoot.stderr.contains("does not chain to the given CA"))
     }
 
-    @Test func serialGrowsWithPublishedChangesOnlyAndTheNextPollShowsThem() throws {
+    /// Polls that identify their host: each is served the feed as of its check-in's commit, so it
+    /// sees another process's change at once (an anonymous poll within the watch interval).
+    @Test func serialGrowsWithPublishedChangesOnlyAndTheNextIdentifiedPollShowsThem() throws {
         let workspace = try Workspace()
         let server = try workspace.startServer()
         defer { server.stop() }
         func serial() throws -> Int {
-            let text = try feed(server, build: "15.2.1544.4").text
+            let text = try feed(server, build: "15.2.1544.4&server=EX-SERIAL").text
             let match = try #require(text.firstMatch(of: /serial="(\d+)"/))
             return Int(match.1)!
         }
-        func ids() throws -> [String] { try XMLLint.configIDs(feed(server, build: "15.2.1544.4").body) }
+        func ids() throws -> [String] { try XMLLint.configIDs(feed(server, build: "15.2.1544.4&server=EX-SERIAL").body) }
         func importRule(state: String) throws {
             let file = try workspace.write("id: M7\ndescription: test\nstate: \(state)\nactions:\n  - type: DisableAppPool\n    appPool: MSExchangeECPAppPool\n", to: "m7/M7.yaml")
             #expect(try workspace.ocs("rules", "import", file, "--db", workspace.database).status == 0)

@@ -60,6 +60,25 @@ struct FeedServiceTests {
         #expect(try service.feed(for: build).configIDs == ["PING1", "S1"])
     }
 
+    /// The gzip representation is made with the feed, once, and shared by every build served it.
+    @Test func eachFeedIsGzippedOnceWhenSigned() throws {
+        let temporary = try TemporaryDatabase()
+        let store = RuleStore(database: temporary.database)
+        try store.importRules([Self.ping, Self.m1])
+        let signings = Mutex(0)
+        let service = FeedService(store: store, signer: Self.signer, signed: { signings.withLock { $0 += 1 } })
+        let feed = try service.feed(for: ExchangeBuild(parsing: "15.2.1118.7"))
+        #expect(feed.gzipETag == String(feed.etag.dropLast()) + "-gzip\"")
+        #expect(Array(feed.bodyBuffer.readableBytesView) == feed.body)
+        let scratch = try ScratchFolder()
+        let file = scratch.url.appendingPathComponent("feed.xml.gz")
+        try Data(feed.gzipBuffer.readableBytesView).write(to: file)
+        #expect(try Command.run("gzip", ["--decompress", "--stdout", file.path]).stdout == Data(feed.body))
+        #expect(feed.gzipBuffer.readableBytes < feed.body.count)
+        #expect(try service.feed(for: ExchangeBuild(parsing: "15.2.1118.9")) == feed, "another build with the same configs")
+        #expect(signings.withLock { $0 } == 1)
+    }
+
     @Test func feedsAreVerifiableByThePinnedCertificate() async throws {
         let temporary = try TemporaryDatabase()
         let store = RuleStore(database: temporary.database)

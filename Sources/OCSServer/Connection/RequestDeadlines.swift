@@ -33,6 +33,9 @@ final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
     /// produced none while between requests are the start of a head still in flight.
     private var decodedSinceReadComplete = false
     private var deadline: Scheduled<Void>?
+    /// When the body of the request being received is due; its timer is scheduled only once a
+    /// read ends with the request incomplete.
+    private var bodyDeadline: NIODeadline?
     /// Request heads received and not yet answered in full.
     private var unanswered = 0
     private var responseStarted = false
@@ -47,11 +50,17 @@ final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head:
             unanswered += 1
-            start(.receivingBody, timeout: timeouts.body, context: context)
+            cancelDeadline()
+            state = .receivingBody
+            // The body's timer starts at the head but is scheduled only if the request is still
+            // incomplete when this read is done: a GET's end arrives with its head, and a timer
+            // scheduled and cancelled for every request cost more than the rest of this handler.
+            bodyDeadline = context.eventLoop.now + timeouts.body
         case .body:
             break
         case .end:
             cancelDeadline()
+            bodyDeadline = nil
             state = .betweenRequests
         }
         context.fireChannelRead(data)
@@ -60,6 +69,8 @@ final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         if state == .betweenRequests && !decodedSinceReadComplete {
             start(.receivingHead, timeout: timeouts.header, context: context)
+        } else if state == .receivingBody, deadline == nil, let bodyDeadline {
+            schedule(at: bodyDeadline, context: context)
         }
         decodedSinceReadComplete = false
         context.fireChannelReadComplete()
@@ -90,8 +101,12 @@ final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
     private func start(_ next: State, timeout: TimeAmount, context: ChannelHandlerContext) {
         cancelDeadline()
         state = next
+        schedule(at: context.eventLoop.now + timeout, context: context)
+    }
+
+    private func schedule(at time: NIODeadline, context: ChannelHandlerContext) {
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        deadline = context.eventLoop.scheduleTask(in: timeout) {
+        deadline = context.eventLoop.scheduleTask(deadline: time) {
             let (handler, context) = bound.value
             handler.deadlinePassed(context: context)
         }
@@ -104,6 +119,7 @@ final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func deadlinePassed(context: ChannelHandlerContext) {
         deadline = nil
+        bodyDeadline = nil
         metrics.refusedConnection("timeout")
         // The late request is answered only when no earlier response is still owed, so
         // responses never go out of order; either way the connection is done.

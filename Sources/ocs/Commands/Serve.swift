@@ -49,7 +49,6 @@ struct Serve: AsyncParsableCommand {
             ),
             database: db,
             feeds: FeedService(store: ruleStore, signer: signer, validity: TimeInterval(settings.feedValidity), signed: metrics.feedSigned),
-            serials: SerialReader(store: ruleStore),
             recorder: CheckInRecorder(store: CheckInStore(database: db), rules: ruleStore, committed: metrics.checkInsCommitted),
             metrics: metrics,
             logger: logger
@@ -92,7 +91,7 @@ struct Serve: AsyncParsableCommand {
                 throw CommandFailure("\(error)")
             }
         }
-        return AccessLog(logger: Logger(label: "ocs.access") { LineLogHandler(label: $0, writer: writer) })
+        return AccessLog(writer: writer)
     }
 
     private static func loadTLS(_ settings: ServeSettings, logger: Logger) throws -> TLSIdentityStore? {

@@ -1,0 +1,14 @@
+extension StringProtocol {
+    /// Whether this text is `lowercase` up to the case of ASCII letters (`Build` is `build`),
+    /// without making a lower-cased copy: request paths and query names are compared on every poll.
+    /// `lowercase` must be lower-case ASCII.
+    /// Inlinable, so callers in other modules get it specialized for `String` and `Substring`.
+    @inlinable
+    public func equalsASCIICaseInsensitive(_ lowercase: String) -> Bool {
+        let bytes = utf8
+        guard bytes.count == lowercase.utf8.count else { return false }
+        return bytes.elementsEqual(lowercase.utf8) { byte, expected in
+            byte == expected || (byte >= 0x41 && byte <= 0x5A && byte + 0x20 == expected)
+        }
+    }
+}
