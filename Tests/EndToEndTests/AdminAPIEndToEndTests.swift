@@ -141,7 +141,7 @@ struct AdminAPIEndToEndTests {
         let fixture = try Fixture()
         #expect(try fixture.call("PUT", "/rules/N1", token: "alice", json: Self.rule("N1", "next poll")).status == 201)
         for _ in 0..<5 {
-            #expect(try fixture.call("POST", "/rules/N1/publish", token: "alice").status == 200)
+            #expect(try fixture.call("POST", "/rules/N1/publish", token: "alice", json: #"{"everyone": true}"#).status == 200)
             #expect(try fixture.feedIDs() == ["M1", "N1", "PING1"])
             #expect(try fixture.call("POST", "/rules/N1/retire", token: "alice").status == 200)
             #expect(try fixture.feedIDs() == ["M1", "PING1"])
