@@ -5,6 +5,7 @@
 #
 #   bash Benchmarks/run.sh            # ROUNDS=3 DURATION=10 CONNECTIONS=64 THREADS=2 by default
 #   OCS=path/to/ocs PLAIN=path/to/PlainNIOServer bash Benchmarks/run.sh   # binaries already built
+#   ACCESS_LOG=file bash Benchmarks/run.sh   # ocs writes its access log to a file (default: off, as nginx here)
 #
 # Builds ocs and the plain server in release, starts ocs on a temporary database, saves the
 # exact document a 2019 CU14 host receives, serves those bytes from nginx (keep-alive, static
@@ -18,6 +19,8 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
+# nginx runs with `access_log off`; ocs does the same work unless ACCESS_LOG=file.
+ACCESS_LOG=${ACCESS_LOG:-off}
 THREADS=${THREADS:-2}
 BUILD=15.2.1544.4   # Exchange 2019 CU14
 
@@ -52,7 +55,12 @@ cleanup() {
 trap cleanup EXIT
 
 # ocs on an ephemeral port; the port comes from its "listening on" line.
-"$OCS" serve --host 127.0.0.1 --port 0 --db "$work/ocs.sqlite" --rules Rules --log-level error > "$work/ocs.out" 2> "$work/ocs.err" &
+case "$ACCESS_LOG" in
+    off) access_log=off ;;
+    file) access_log="$work/access.log" ;;
+    *) echo "ACCESS_LOG must be off or file" >&2; exit 2 ;;
+esac
+"$OCS" serve --host 127.0.0.1 --port 0 --db "$work/ocs.sqlite" --rules Rules --log-level error --access-log "$access_log" > "$work/ocs.out" 2> "$work/ocs.err" &
 pids+=($!)
 for _ in $(seq 1 100); do grep -q "listening on" "$work/ocs.out" 2>/dev/null && break; sleep 0.1; done
 ocs_port=$(sed -n 's/^listening on http:\/\/127.0.0.1:\([0-9]*\)$/\1/p' "$work/ocs.out")
@@ -164,6 +172,7 @@ Hosts recorded by the identified rounds: $checkins.
 Machine: $(nproc) cores ($(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)), $(free -g | awk '/^Mem:/ {print $2}') GiB memory,
 Linux $(uname -r); $(swift --version 2>&1 | head -1); nginx $("$NGINX" -v 2>&1 | sed 's/.*\///'); $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2).
 wrk, nginx and ocs share the same cores, as they would on a small appliance.
+Access logs: nginx off; ocs $ACCESS_LOG (\`ACCESS_LOG=off|file\`).
 REPORT
 )
 echo
