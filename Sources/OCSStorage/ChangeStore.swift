@@ -137,11 +137,11 @@ public struct ChangeStore: Sendable {
                 let (revision, release) = try Self.columns(resolved)
                 try db.execute(
                     sql: """
-                        INSERT INTO pending_changes (action, rule_id, revision, release_groups, base_revision, author, reason, created_at, expires_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO pending_changes (action, rule_id, revision, release_groups, base_revision, base_state, author, reason, created_at, expires_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
-                        resolved.kind, resolved.ruleID, revision, release, existing.latestRevision, context.actor, context.reason,
+                        resolved.kind, resolved.ruleID, revision, release, existing.latestRevision, Self.baseState(existing), context.actor, context.reason,
                         DatabaseTimestamp(time), DatabaseTimestamp(time.addingTimeInterval(Self.lifetime)),
                     ]
                 )
@@ -166,6 +166,16 @@ public struct ChangeStore: Sendable {
     @discardableResult
     public func approve(_ id: Int64, context: ChangeContext) throws(ChangeDecisionError) -> RuleRecord {
         let record = try decide(id, action: "change.approve", context: context) { change, db, time in
+            // Another change applied since this one was asked for (a publish, promote, retire or
+            // rollback moves no revision): approving it now would act on a rule its author never saw.
+            let asked = try String?.fetchOne(db, sql: "SELECT base_state FROM pending_changes WHERE id = ?", arguments: [id]) ?? nil
+            // (A new revision is refused as stale by `apply`, below.)
+            if let current = try RuleStore.record(db, id: change.request.ruleID), current.latestRevision == change.baseRevision,
+               asked != Self.baseState(current) {
+                throw RuleChangeError.conflict(
+                    "rule \(change.request.ruleID) has changed since change \(id) was asked for (it was \(asked ?? "unrecorded"), it is \(Self.baseState(current))): reject it and ask again"
+                )
+            }
             let (record, revision) = try Self.apply(change.request, expectedRevision: change.baseRevision, time: time, in: db)
             try db.execute(
                 sql: "UPDATE pending_changes SET state = 'approved', decided_by = ?, decided_at = ? WHERE id = ?",
@@ -251,6 +261,12 @@ public struct ChangeStore: Sendable {
             ))
             throw failure
         }
+    }
+
+    /// What approval compares: the rule's state, served revision and release, e.g.
+    /// `published 3 groups canary`.
+    static func baseState(_ record: RuleRecord) -> String {
+        "\(record.rule.state.rawValue) \(record.revision) \(record.release.map { "\($0)" } ?? "unreleased")"
     }
 
     private static func apply(_ request: RuleChangeRequest, expectedRevision: Int?, time: Date, in db: Database) throws -> (RuleRecord, Int) {

@@ -174,10 +174,10 @@ public struct FleetStore: Sendable {
                 arguments[key] = String(decoding: try JSONSerialization.data(withJSONObject: members.map { $0.lowercased() }), as: UTF8.self)
                 conditions.append("(server_id IN (SELECT value FROM json_each(:\(key))) OR lower(server_name) IN (SELECT value FROM json_each(:\(key))))")
             case .names(let patterns):
-                for (number, pattern) in patterns.enumerated() {
-                    arguments["\(key)_\(number)"] = pattern.lowercased()
-                    conditions.append("lower(server_name) GLOB :\(key)_\(number)")
-                }
+                // One JSON array a group: an OR term per pattern would pass SQLite's expression
+                // depth limit (1000) with a group of many patterns.
+                arguments[key] = String(decoding: try JSONSerialization.data(withJSONObject: patterns.map { $0.lowercased() }), as: UTF8.self)
+                conditions.append("EXISTS (SELECT 1 FROM json_each(:\(key)) WHERE lower(server_name) GLOB value)")
             case .org(let guid):
                 arguments[key] = guid
                 conditions.append("org_id = :\(key)")

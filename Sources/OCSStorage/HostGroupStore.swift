@@ -26,6 +26,10 @@ public struct HostGroupStore: Sendable {
         let time = Date()
         return try audited("group.create", context: context, time: time) { db in
             var selector = selector
+            // The cap before the lookups: each id is a query inside the write transaction.
+            if selector.values.count > HostGroup.maximumMembers {
+                throw HostGroupChangeError.invalid(.invalidMember(group: name, "at most \(HostGroup.maximumMembers) members, not \(selector.values.count)"))
+            }
             if case .hosts(let members) = selector {
                 selector = .hosts(try members.map { member in
                     guard member.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let id = Int64(member) else { return member }
@@ -59,6 +63,16 @@ public struct HostGroupStore: Sendable {
                 arguments: [name]
             )
             guard users.isEmpty else { throw HostGroupChangeError.inUse(name, rules: users) }
+            // A pending change names the group: deleting (and re-creating) it would change what the
+            // approver approves.
+            let pending = try Int64.fetchAll(
+                db, sql: """
+                    SELECT id FROM pending_changes WHERE state = 'pending' AND expires_at >= ?
+                    AND EXISTS (SELECT 1 FROM json_each(pending_changes.release_groups) WHERE value = ?) ORDER BY id
+                    """,
+                arguments: [DatabaseTimestamp(Date()), name]
+            )
+            guard pending.isEmpty else { throw HostGroupChangeError.inPendingChanges(name, changes: pending) }
             try db.execute(sql: "DELETE FROM host_groups WHERE name = ?", arguments: [name])
             return (record, "ok: \(name)")
         }
@@ -154,6 +168,7 @@ public enum HostGroupChangeError: Error, Sendable, Equatable, CustomStringConver
     case exists(String)
     case notFound(String)
     case inUse(String, rules: [String])
+    case inPendingChanges(String, changes: [Int64])
     case storage(String)
 
     public var description: String {
@@ -164,6 +179,8 @@ public enum HostGroupChangeError: Error, Sendable, Equatable, CustomStringConver
         case .notFound(let name): "no group named '\(name.prefix(80))': `ocs groups list` shows them"
         case .inUse(let name, let rules):
             "group \(name) is in the release of published \(rules.count == 1 ? "rule" : "rules") \(rules.prefix(10).joined(separator: ", ")): promote or retire \(rules.count == 1 ? "it" : "them") first"
+        case .inPendingChanges(let name, let changes):
+            "group \(name) is named by pending \(changes.count == 1 ? "change" : "changes") \(changes.prefix(10).map(String.init).joined(separator: ", ")): approve or reject \(changes.count == 1 ? "it" : "them") first"
         case .storage(let message): "the database failed: \(message)"
         }
     }

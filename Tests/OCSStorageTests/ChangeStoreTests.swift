@@ -63,4 +63,51 @@ struct ChangeStoreTests {
         #expect(set.rollout.rules(set.rules, for: .anonymous).isEmpty)
         #expect(throws: RuleChangeError.self) { try changes.submit(.promote(id: "R", release: .to(["nope"])), context: alice) }
     }
+
+    /// The attack: a request for canary waits; a newer one (to everyone) is approved; approving
+    /// the old one afterwards would narrow the rule back, though its revision never moved.
+    @Test func anOldRequestCannotUndoANewerApprovedChange() throws {
+        let temporary = try TemporaryDatabase()
+        let changes = ChangeStore(database: temporary.database)
+        let rules = RuleStore(database: temporary.database)
+        try rules.put(Fixtures.rule("R", .draft), context: alice)
+        try HostGroupStore(database: temporary.database).create(name: "canary", selector: .names(["LAB*"]), context: alice)
+        try changes.setRequireApproval(true, context: alice)
+        guard case .pending(let old) = try changes.submit(.publish(id: "R", revision: nil, release: .to(["canary"])), context: alice),
+              case .pending(let newer) = try changes.submit(.publish(id: "R", revision: nil, release: .everyone), context: ChangeContext(actor: "carol"))
+        else { Issue.record("pending expected"); return }
+        #expect(try changes.approve(newer.id, context: alice).release == .everyone)
+        #expect(throws: ChangeDecisionError.self) { try changes.approve(old.id, context: bob) }
+        #expect(try rules.record(id: "R")?.release == .everyone)
+        #expect(try changes.change(old.id)?.state == .pending, "refused, so still pending: its author or another may reject it")
+    }
+
+    /// The attack: a pending change names canary; deleting canary and creating a wider group of
+    /// the same name would widen what the approver approves. The delete is refused.
+    @Test func aGroupNamedByAPendingChangeCannotBeDeleted() throws {
+        let temporary = try TemporaryDatabase()
+        let changes = ChangeStore(database: temporary.database)
+        let groups = HostGroupStore(database: temporary.database)
+        try RuleStore(database: temporary.database).put(Fixtures.rule("R", .draft), context: alice)
+        try groups.create(name: "canary", selector: .hosts(["EX01"]), context: alice)
+        try changes.setRequireApproval(true, context: alice)
+        guard case .pending(let change) = try changes.submit(.publish(id: "R", revision: nil, release: .to(["canary"])), context: alice) else {
+            Issue.record("pending expected"); return
+        }
+        #expect(throws: HostGroupChangeError.inPendingChanges("canary", changes: [change.id])) { try groups.delete(name: "canary", context: alice) }
+        #expect(try groups.group(named: "canary") != nil)
+        try changes.reject(change.id, context: alice)
+        try groups.delete(name: "canary", context: alice)
+        #expect(try groups.group(named: "canary") == nil)
+    }
+
+    /// A group of 200,000 host ids is refused by its size before any id is looked up inside the
+    /// write transaction (which would hold up every check-in meanwhile).
+    @Test func aGroupOfTooManyMembersIsRefusedBeforeLookingThemUp() throws {
+        let temporary = try TemporaryDatabase()
+        let groups = HostGroupStore(database: temporary.database)
+        let members = (1...200_000).map { String($0) }
+        #expect(throws: HostGroupChangeError.self) { try groups.create(name: "huge", selector: .hosts(members), context: alice) }
+        #expect(try groups.group(named: "huge") == nil)
+    }
 }

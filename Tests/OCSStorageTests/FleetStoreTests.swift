@@ -74,4 +74,27 @@ struct FleetStoreTests {
         #expect(summary.rules.map(\.hosts.inScope) == [3])
         #expect(summary.rules.map(\.hosts.stale) == [1])
     }
+
+    /// The attack: a rule released to a group of 1,000 name patterns. One OR term a pattern
+    /// passed SQLite's expression depth limit and failed every coverage and fleet read.
+    @Test func aRuleReleasedToAGroupOfManyPatternsIsCounted() throws {
+        let temporary = try TemporaryDatabase()
+        let context = ChangeContext(actor: "test")
+        try CheckInStore(database: temporary.database).record([
+            Self.poll("lab-0999", build: "15.2.1118.7", at: 1000),
+            Self.poll("prod-1", build: "15.2.1118.7", at: 1000),
+        ])
+        let patterns = (0..<HostGroup.maximumMembers).map { "LAB-\($0)*" }
+        try HostGroupStore(database: temporary.database).create(name: "many", selector: .names(patterns), context: context)
+        let rules = RuleStore(database: temporary.database)
+        var rule = Self.m1
+        rule.state = .draft
+        try rules.put(rule, context: context)
+        try rules.publish(id: "M1", to: .to(["many"]), context: context)
+        let fleet = FleetStore(database: temporary.database)
+        let coverage = try fleet.coverage(of: Self.m1, revision: 1, staleSince: Date(timeIntervalSince1970: 1_800_000_500))
+        #expect(coverage.hosts.inScope == 1, "lab-0999 only: prod-1 is not in the group")
+        let summary = try fleet.summary(rules: [(Self.m1, 1)], staleSince: Date(timeIntervalSince1970: 1_800_000_500), staleAfterSeconds: 3600)
+        #expect(summary.rules.first?.hosts.inScope == 1)
+    }
 }

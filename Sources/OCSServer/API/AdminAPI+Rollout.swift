@@ -149,7 +149,7 @@ extension AdminAPI {
         switch error {
         case .invalid(.invalidName): return Self.problems(.unprocessableEntity, [ProblemView(field: "name", message: error.description)])
         case .invalid, .unknownHost: return Self.problems(.unprocessableEntity, [ProblemView(field: "members", message: error.description)])
-        case .exists, .inUse: return Self.error(.conflict, error.description)
+        case .exists, .inUse, .inPendingChanges: return Self.error(.conflict, error.description)
         case .notFound: return Self.error(.notFound, error.description)
         case .storage:
             logger.error("group change failed", metadata: ["error": "\(error)"])
