@@ -86,7 +86,7 @@ public struct RuleStore: Sendable {
     /// Publishes the latest revision, or `revision` (an earlier one: a rollback), to `release`.
     /// Refused while require-approval is on (see `ChangeStore`), as are promote and retire.
     /// Without one, a published rule keeps its release and any other is released to everyone:
-    /// the command line and the API ask for it explicitly before that.
+    /// the command line, the API and the dashboard ask for it explicitly before that.
     @discardableResult
     public func publish(id: String, revision: Int? = nil, to release: Release? = nil, expectedRevision: Int? = nil, context: ChangeContext) throws(RuleChangeError) -> RuleRecord {
         try change("rule.publish", ruleID: id, context: context) { db, time in
