@@ -347,7 +347,7 @@ public struct Dashboard: Sendable {
             let status: HTTPResponseStatus
             switch error {
             case .notFound: status = .notFound
-            case .noSuchRevision, .unknownGroups: status = .unprocessableEntity
+            case .noSuchRevision, .unknownGroups, .releaseRequired: status = .unprocessableEntity
             case .stale: status = .preconditionFailed
             case .conflict, .unpublishable: status = .conflict
             case .storage: throw error
