@@ -67,7 +67,7 @@ public struct DashboardRequest: Sendable {
 public struct Dashboard: Sendable {
     public static let prefix = "/ui"
     static let cookieName = "ocs_session"
-    /// Largest form body taken: forms here hold a token and a few numbers.
+    /// Largest form body taken: forms here hold a token, a few numbers and up to 32 group names.
     static let maximumFormSize = 16 * 1024
 
     /// Sent with every `/ui/` response.
@@ -310,11 +310,26 @@ public struct Dashboard: Sendable {
             guard let value = Int(text), value >= 1 else { throw DashboardInputError(response: Self.page(.badRequest, "Bad form", "expected is not a revision number.", viewer: viewer)) }
             return value
         }
+        // Publish and rollback say who receives the rule, as `ocs rules publish` and the API do:
+        // checked before anything changes, so a refused form changes and audits nothing.
+        var release: Release?
+        if action == "publish" || action == "rollback" {
+            do {
+                release = try Self.release(in: form)
+                if release == nil, let record = try rules.record(id: id), record.rule.state != .published {
+                    throw ReleaseFormError(
+                        message: "Rule \(id) is \(record.rule.state.rawValue): say who receives it, group names in \u{201C}To groups\u{201D} (a staged rollout) or tick \u{201C}everyone\u{201D}. Nothing was changed."
+                    )
+                }
+            } catch let error as ReleaseFormError {
+                return try rulePage(id, viewer: viewer, notice: Pages.notice(error.message, error: true), status: .unprocessableEntity)
+            }
+        }
         let done: String
         do {
             switch action {
             case "publish":
-                try rules.publish(id: id, expectedRevision: expected, context: context)
+                try rules.publish(id: id, to: release, expectedRevision: expected, context: context)
                 done = "published"
             case "retire":
                 try rules.retire(id: id, expectedRevision: expected, context: context)
@@ -323,7 +338,7 @@ public struct Dashboard: Sendable {
                 guard let revision = form["revision"].flatMap(Int.init), revision >= 1 else {
                     return Self.page(.badRequest, "Bad form", "Choose a revision to roll back to.", viewer: viewer)
                 }
-                try rules.publish(id: id, revision: revision, expectedRevision: expected, context: context)
+                try rules.publish(id: id, revision: revision, to: release, expectedRevision: expected, context: context)
                 done = "rolledback"
             default:
                 return Self.page(.notFound, "Not found", "No such form.", viewer: viewer)
@@ -332,7 +347,7 @@ public struct Dashboard: Sendable {
             let status: HTTPResponseStatus
             switch error {
             case .notFound: status = .notFound
-            case .noSuchRevision, .unknownGroups: status = .unprocessableEntity
+            case .noSuchRevision, .unknownGroups, .releaseRequired: status = .unprocessableEntity
             case .stale: status = .preconditionFailed
             case .conflict, .unpublishable: status = .conflict
             case .storage: throw error
@@ -340,6 +355,33 @@ public struct Dashboard: Sendable {
             return try rulePage(id, viewer: viewer, notice: Pages.notice(error.description, error: true), status: status)
         }
         return .redirect(UILink.path("rules", id, query: [("done", done)]))
+    }
+
+    /// The release a publish or rollback form names: `to` (comma-separated group names) or the
+    /// `everyone` checkbox; nil when neither (a published rule then keeps its release).
+    static func release(in form: [String: String]) throws(ReleaseFormError) -> Release? {
+        let to = form["to"]?.trimmingCharacters(in: .whitespaces) ?? ""
+        let everyone: Bool
+        switch form["everyone"] {
+        case nil: everyone = false
+        case "on": everyone = true
+        default: throw ReleaseFormError(message: "\u{201C}everyone\u{201D} is a checkbox: ticked (on) or not sent.")
+        }
+        if everyone && !to.isEmpty {
+            throw ReleaseFormError(message: "Give group names in \u{201C}To groups\u{201D} or tick \u{201C}everyone\u{201D}, not both.")
+        }
+        if everyone { return .everyone }
+        guard !to.isEmpty else { return nil }
+        let names = to.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        if let bad = names.first(where: { !HostGroup.isValidName($0) }) {
+            throw ReleaseFormError(
+                message: "\u{201C}To groups\u{201D}: '\(AuditLog.printable(bad, maximumBytes: 80))' is not a group name: give comma-separated names of 1 to 64 of A-Z a-z 0-9 . _ -"
+            )
+        }
+        guard Set(names).count <= Release.maximumGroups else {
+            throw ReleaseFormError(message: "\u{201C}To groups\u{201D}: at most \(Release.maximumGroups) groups, not \(Set(names).count).")
+        }
+        return .to(names)
     }
 
     private func ruleHosts(_ id: String, query: [String: String], viewer: Pages.Viewer) throws -> DashboardResponse {
@@ -496,6 +538,11 @@ public struct Dashboard: Sendable {
 /// A request the dashboard refuses before touching data; carries its response.
 struct DashboardInputError: Error {
     let response: DashboardResponse
+}
+
+/// A publish or rollback form whose release is missing or malformed; the message says what to fix.
+struct ReleaseFormError: Error {
+    let message: String
 }
 
 extension HTTPRequestHead {

@@ -194,6 +194,7 @@ public enum Pages {
             <dl class="facts">
             <dt>State</dt><dd><span class="state \(rule.state.rawValue)" id="rule-state">\(rule.state.rawValue)</span></dd>
             <dt>\(rule.state == .published ? "Served revision" : "Current revision")</dt><dd id="served-revision">\(record.revision)</dd>
+            \(record.release.map { "<dt>Released to</dt><dd id=\"rule-release\">\($0.description)</dd>" as HTML } ?? .empty)
             <dt>Pending revision</dt><dd id="pending-revision">\(record.latestRevision > record.revision ? "\(record.latestRevision)" : "none")</dd>
             <dt>Description</dt><dd class="text" id="rule-description">\(rule.description)</dd>
             <dt>References</dt><dd>\(HTML.join(rule.references.map { "<div class=\"text\">\($0)</div>" as HTML }))</dd>
@@ -203,7 +204,10 @@ public enum Pages {
         if viewer.canPublish {
             var forms: [HTML] = []
             if pending {
-                forms.append(actionForm(id, "publish", label: "Publish revision \(record.latestRevision)", expected: record.latestRevision, viewer: viewer))
+                forms.append(actionForm(
+                    id, "publish", label: "Publish revision \(record.latestRevision)", expected: record.latestRevision, viewer: viewer,
+                    fields: releaseFields("publish", keeping: record.release)
+                ))
             }
             if rule.state == .published {
                 forms.append(actionForm(id, "retire", label: "Retire", expected: record.latestRevision, viewer: viewer, style: "danger"))
@@ -215,6 +219,7 @@ public enum Pages {
                     <form method="post" action="\(UILink.path("rules", id, "rollback"))">\(csrfField(viewer))\
                     <input type="hidden" name="expected" value="\(record.latestRevision)">\
                     <label>Roll back to <select name="revision">\(options)</select></label>\
+                    \(releaseFields("rollback", keeping: record.release))\
                     <button class="secondary" type="submit" id="rule-rollback">Publish that revision</button></form>
                     """)
             }
@@ -254,11 +259,23 @@ public enum Pages {
         return layout(title: id, section: .rules, viewer: viewer, notice: notice, "<h1>Rule \(id)</h1>\(sections)")
     }
 
-    static func actionForm(_ id: String, _ action: String, label: String, expected: Int, viewer: Viewer, style: String = "") -> HTML {
+    static func actionForm(_ id: String, _ action: String, label: String, expected: Int, viewer: Viewer, style: String = "", fields: HTML = .empty) -> HTML {
         """
         <form method="post" action="\(UILink.path("rules", id, action))">\(csrfField(viewer))\
-        <input type="hidden" name="expected" value="\(expected)"><button class="\(style)" type="submit" id="rule-\(action)">\(label)</button></form>
+        <input type="hidden" name="expected" value="\(expected)">\(fields)<button class="\(style)" type="submit" id="rule-\(action)">\(label)</button></form>
         """
+    }
+
+    /// Who a publish or rollback releases the rule to: group names or everyone (neither keeps a
+    /// published rule's release; the server refuses neither for any other rule).
+    static func releaseFields(_ action: String, keeping current: Release?) -> HTML {
+        let hint = current.map { "empty keeps \($0.description)" } ?? "required: groups or everyone"
+        return """
+            <label>To groups <input type="text" name="to" id="rule-\(action)-to" placeholder="canary,ring1" \
+            maxlength="2100" autocomplete="off" aria-describedby="rule-\(action)-hint"></label>\
+            <label><input type="checkbox" name="everyone" value="on" id="rule-\(action)-everyone"> everyone</label>\
+            <span class="muted" id="rule-\(action)-hint">\(hint)</span>
+            """
     }
 
     public static func ruleHosts(rule: String, state: String, hosts: [HostState], next: String?, staleSince: Date, catalog: BuildCatalog, viewer: Viewer) -> HTML {

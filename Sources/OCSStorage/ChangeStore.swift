@@ -133,7 +133,7 @@ public struct ChangeStore: Sendable {
                     _ = try Self.apply(request, expectedRevision: expectedRevision, time: time, in: db)
                     return .rollback
                 }
-                let resolved = Self.resolved(request, existing)
+                let resolved = try Self.resolved(request, existing)
                 let (revision, release) = try Self.columns(resolved)
                 try db.execute(
                     sql: """
@@ -282,9 +282,13 @@ public struct ChangeStore: Sendable {
 
     /// The request with what it left to the moment made explicit: the revision and release a
     /// publish meant when it was asked for.
-    private static func resolved(_ request: RuleChangeRequest, _ existing: RuleRecord) -> RuleChangeRequest {
+    /// A publish of a rule that is not published must name its release, as `RuleStore` requires.
+    private static func resolved(_ request: RuleChangeRequest, _ existing: RuleRecord) throws(RuleChangeError) -> RuleChangeRequest {
         guard case .publish(let id, let revision, let release) = request else { return request }
-        return .publish(id: id, revision: revision ?? existing.latestRevision, release: release ?? existing.release ?? .everyone)
+        guard let release = release ?? (existing.rule.state == .published ? existing.release : nil) else {
+            throw .releaseRequired(id: id, state: existing.rule.state.rawValue)
+        }
+        return .publish(id: id, revision: revision ?? existing.latestRevision, release: release)
     }
 
     private static func columns(_ request: RuleChangeRequest) throws -> (revision: Int?, release: String?) {

@@ -86,7 +86,7 @@ public struct RuleStore: Sendable {
     /// Publishes the latest revision, or `revision` (an earlier one: a rollback), to `release`.
     /// Refused while require-approval is on (see `ChangeStore`), as are promote and retire.
     /// Without one, a published rule keeps its release and any other is released to everyone:
-    /// the command line and the API ask for it explicitly before that.
+    /// the command line, the API and the dashboard ask for it explicitly before that.
     @discardableResult
     public func publish(id: String, revision: Int? = nil, to release: Release? = nil, expectedRevision: Int? = nil, context: ChangeContext) throws(RuleChangeError) -> RuleRecord {
         try change("rule.publish", ruleID: id, context: context) { db, time in
@@ -119,7 +119,12 @@ public struct RuleStore: Sendable {
         guard let existing = try Self.record(db, id: id) else { throw RuleChangeError.notFound(id) }
         try Self.check(expectedRevision, against: existing, id: id)
         let target = revision ?? existing.latestRevision
-        let release = release ?? existing.release ?? .everyone
+        // A rule that is not being served (a draft, or retired) is served again only to whom the
+        // change names: checked here, in the write transaction, so no caller's earlier read of the
+        // state can be overtaken by a retire and turn a republish into a release to everyone.
+        guard let release = release ?? (existing.rule.state == .published ? existing.release : nil) else {
+            throw RuleChangeError.releaseRequired(id: id, state: existing.rule.state.rawValue)
+        }
         if existing.rule.state == .published && existing.revision == target && existing.release == release {
             throw RuleChangeError.conflict("rule \(id) is published at revision \(target) to \(release) already")
         }
@@ -429,6 +434,8 @@ public enum RuleChangeError: Error, Sendable, Equatable, CustomStringConvertible
     case conflict(String)
     /// A release names groups that do not exist.
     case unknownGroups([String])
+    /// Publishing a rule that is not published (`state`) must name who receives it.
+    case releaseRequired(id: String, state: String)
     /// The rule's targeting can match nothing (or names what the catalog lacks): `reasons` say where.
     case unpublishable(id: String, reasons: [RuleProblem])
     case storage(String)
@@ -439,6 +446,7 @@ public enum RuleChangeError: Error, Sendable, Equatable, CustomStringConvertible
         case .noSuchRevision(let id, let revision): "rule \(id) has no revision \(revision)"
         case .stale(let id, let expected, let latest): "rule \(id) is at revision \(latest), not \(expected): reload it and apply your change again"
         case .conflict(let message): message
+        case .releaseRequired(let id, let state): "rule \(id) is \(state): say who receives it, --to GROUPS (a staged rollout) or --everyone"
         case .unknownGroups(let names): "no group named \(names.prefix(10).joined(separator: ", ")): `ocs groups create` makes one, `ocs groups list` shows them"
         case .unpublishable(let id, let reasons):
             "rule \(id) cannot be published: \(reasons.map(\.description).joined(separator: "; ")); fix its applies, or add the missing builds with ocs builds add"

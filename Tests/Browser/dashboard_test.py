@@ -3,8 +3,8 @@
 
 Signs in with a publisher token, opens every page, checks that markup injected through a host's
 User-Agent and a rule's description is shown as text and never runs (no alert, no element made
-from it, no CSP report in the console), publishes a draft through its form, signs out, and checks
-a reader sees no buttons. Optionally saves a screenshot of the overview. Every wait is bounded.
+from it, no CSP report in the console), publishes a draft through its form (ticking everyone, as a
+first publish names its release), signs out, and checks a reader sees no buttons. Optionally saves a screenshot of the overview. Every wait is bounded.
 
 usage: dashboard_test.py --base URL --token PUBLISHER --reader-token READER --draft RULE
                          --published RULE --evil-host NAME --evil-agent TEXT --evil-description TEXT
@@ -108,8 +108,15 @@ def main():
         if description.text != args.evil_description or description.find_elements(By.XPATH, "./*"):
             fail(f"the rule description renders as {description.get_attribute('innerHTML')!r}")
         print(f"browser: rule description shown as text: {description.text}")
+        # A first publish names its release: tick everyone (it is not ticked by default).
+        everyone = driver.find_element(By.ID, "rule-publish-everyone")
+        if everyone.is_selected():
+            fail("the publish form ticks everyone by default")
+        everyone.click()
         driver.find_element(By.ID, "rule-publish").click()
         wait.until(EC.text_to_be_present_in_element((By.ID, "rule-state"), "published"))
+        if driver.find_element(By.ID, "rule-release").text != "everyone":
+            fail(f"the rule page says it is released to {driver.find_element(By.ID, 'rule-release').text!r}")
         check_inert()
         if "Published." not in driver.find_element(By.TAG_NAME, "main").text:
             fail("no notice after publishing")

@@ -46,6 +46,27 @@ struct DashboardEndToEndTests {
             #expect(put.status == 201, "\(put.text)")
         }
 
+        /// Signs in through the form; returns the `Cookie` header value.
+        func signIn(_ name: String) throws -> String {
+            let signedIn = try Curl.request(server.baseURL + "/ui/login", ["--data-urlencode", "token=\(tokens[name]!)"])
+            #expect(signedIn.status == 303)
+            return String(try #require(signedIn.header("Set-Cookie")).split(separator: ";")[0])
+        }
+
+        /// Posts a form on `path` as a signed-in browser would: with the CSRF token from the page at `page`.
+        func post(_ path: String, from page: String, cookie: String, fields: [String]) throws -> CurlResponse {
+            let html = try Curl.request(server.baseURL + page, ["-H", "Cookie: \(cookie)"]).text
+            let marker = "name=\"csrf\" value=\""
+            let csrf = try #require(html.components(separatedBy: marker).dropFirst().first?.prefix { $0 != "\"" }, "no CSRF field on \(page)")
+            return try Curl.request(server.baseURL + path, ["-H", "Cookie: \(cookie)", "--data-urlencode", "csrf=\(csrf)"] + fields.flatMap { ["--data-urlencode", $0] })
+        }
+
+        /// The rule ids the feed serves a host of build 15.2.1118.7 (`identity` as query parts, nil for an anonymous poll).
+        func feedIDs(_ identity: String?) throws -> [String] {
+            let query = ["build=15.2.1118.7", identity].compactMap { $0 }.joined(separator: "&")
+            return try XMLLint.configIDs(Curl.request(server.baseURL + "/getexchangemitigations?" + query).body)
+        }
+
         deinit { server.stop() }
     }
 
@@ -76,6 +97,66 @@ struct DashboardEndToEndTests {
         #expect(overview.text.contains("Fleet overview"))
         let css = try Curl.request(fixture.server.baseURL + "/ui/static/ocs.css")
         #expect(css.status == 200 && css.header("Content-Type")?.hasPrefix("text/css") == true && css.header("ETag") != nil)
+    }
+
+    @Test func aFirstPublishFromTheDashboardNamesItsReleaseAndAGroupReleaseReachesTheGroupOnly() throws {
+        let fixture = try Fixture()
+        try fixture.populate()
+        let cookie = try fixture.signIn("alice")
+        let inGroup = "serverId=00000000-0000-4000-8000-000000000001&server=EX19-01"
+        let outside = "serverId=00000000-0000-4000-8000-000000000002&server=EX19-02"
+        func rule() throws -> String {
+            try Curl.request(fixture.server.baseURL + "/api/v1/rules/WEB1", ["-H", "Authorization: Bearer \(fixture.tokens["rita"]!)"]).text
+                .filter { !$0.isWhitespace }
+        }
+        func audit() throws -> String {
+            try Curl.request(fixture.server.baseURL + "/api/v1/audit?rule=WEB1", ["-H", "Authorization: Bearer \(fixture.tokens["rita"]!)"]).text
+                .filter { !$0.isWhitespace }
+        }
+        let before = try (rule: rule(), audit: audit(), feed: fixture.feedIDs(inGroup))
+        #expect(before.rule.contains("\"state\":\"draft\""), "\(before.rule)")
+
+        // The form offers the release; without one, a draft is refused and nothing changes.
+        let page = try Curl.request(fixture.server.baseURL + "/ui/rules/WEB1", ["-H", "Cookie: \(cookie)"]).text
+        #expect(page.contains("name=\"to\"") && page.contains("type=\"checkbox\" name=\"everyone\"") && !page.contains("checked"))
+        let refusals: [([String], String)] = [
+            (["expected=1"], "say who receives it"),
+            (["expected=1", "to="], "say who receives it"),
+            (["expected=1", "to=canary", "everyone=on"], "not both"),
+            (["expected=1", "to=canary,bad name"], "is not a group name"),
+            (["expected=1", "everyone=yes"], "is a checkbox"),
+        ]
+        for (fields, reason) in refusals {
+            let refused = try fixture.post("/ui/rules/WEB1/publish", from: "/ui/rules/WEB1", cookie: cookie, fields: fields)
+            #expect(refused.status == 422, "\(fields): \(refused.text)")
+            #expect(refused.text.contains(reason) && refused.text.contains("class=\"notice error\""), "\(fields): \(refused.text)")
+        }
+        #expect(try rule() == before.rule, "a refused publish changes nothing")
+        #expect(try audit() == before.audit, "a refused form is not audited as a change")
+        #expect(try fixture.feedIDs(inGroup) == before.feed && !before.feed.contains("WEB1"))
+        // A group that does not exist: refused by the rule store, which audits the refusal (as for the API).
+        let unknown = try fixture.post("/ui/rules/WEB1/publish", from: "/ui/rules/WEB1", cookie: cookie, fields: ["expected=1", "to=canary"])
+        #expect(unknown.status == 422 && unknown.text.contains("no group named canary"), "\(unknown.text)")
+        #expect(try rule() == before.rule)
+        #expect(try audit().contains("refused:nogroupnamedcanary"))
+
+        // Released to a group: its hosts receive the rule, others and anonymous polls do not.
+        let group = try Curl.request(fixture.server.baseURL + "/api/v1/groups", [
+            "-X", "POST", "-H", "Authorization: Bearer \(fixture.tokens["alice"]!)", "-H", "Content-Type: application/json",
+            "--data-binary", #"{"name": "canary", "names": ["EX19-01"]}"#,
+        ])
+        #expect(group.status == 201, "\(group.text)")
+        let published = try fixture.post("/ui/rules/WEB1/publish", from: "/ui/rules/WEB1", cookie: cookie, fields: ["expected=1", "to= canary "])
+        #expect(published.status == 303, "\(published.text)")
+        #expect(published.header("Location") == "/ui/rules/WEB1?done=published")
+        let staged = try rule()
+        #expect(staged.contains("\"state\":\"published\"") && staged.contains("\"groups\":[\"canary\"]"), "\(staged)")
+        #expect(try fixture.feedIDs(inGroup).contains("WEB1"))
+        #expect(try !fixture.feedIDs(outside).contains("WEB1"))
+        #expect(try !fixture.feedIDs(nil).contains("WEB1"))
+        let shown = try Curl.request(fixture.server.baseURL + "/ui/rules/WEB1", ["-H", "Cookie: \(cookie)"]).text
+        #expect(shown.contains("id=\"rule-release\">groups canary<"))
+        #expect(try audit().contains("ok:releasedtogroupscanary"))
     }
 
     @Test func aRealBrowserSignsInPublishesAndFindsTheMarkupInert() throws {

@@ -3,7 +3,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import OCSDashboard
+@testable import OCSDashboard
 import OCSDomain
 @testable import OCSStorage
 import OCSTestSupport
@@ -62,6 +62,9 @@ struct DashboardRenderingTests {
         // The CSRF token goes into its hidden field escaped too.
         #expect(page.text.contains("value=\"c&quot;&lt;sr&gt;f\""))
         #expect(page.text.contains("id=\"rule-publish\""))
+        // A draft's publish form asks who receives it; everyone is not ticked for you.
+        #expect(page.text.contains("name=\"to\" id=\"rule-publish-to\"") && page.text.contains("name=\"everyone\" value=\"on\" id=\"rule-publish-everyone\">"))
+        #expect(page.text.contains("required: groups or everyone") && !page.text.contains("checked"))
         let readerPage = Pages.rule(.init(record: record, revisions: [], diff: nil, coverage: nil, impact: nil),
                                     viewer: Pages.Viewer(name: "r", canPublish: false, csrf: "x"))
         #expect(!readerPage.text.contains("rule-publish"))
@@ -181,10 +184,10 @@ struct DashboardRequestTests {
         #expect(forged.status == .forbidden)
         #expect(try rules.record(id: "M1")?.rule.state == .draft)
 
-        let stale = fixture.dashboard.handle(fixture.request(.POST, "/ui/rules/M1/publish", cookie: cookie, form: "csrf=\(session.csrf)&expected=5"), session: session)
+        let stale = fixture.dashboard.handle(fixture.request(.POST, "/ui/rules/M1/publish", cookie: cookie, form: "csrf=\(session.csrf)&expected=5&everyone=on"), session: session)
         #expect(stale.status == .preconditionFailed)
 
-        let published = fixture.dashboard.handle(fixture.request(.POST, "/ui/rules/M1/publish", cookie: cookie, form: "csrf=\(session.csrf)&expected=1"), session: session)
+        let published = fixture.dashboard.handle(fixture.request(.POST, "/ui/rules/M1/publish", cookie: cookie, form: "csrf=\(session.csrf)&expected=1&everyone=on"), session: session)
         #expect(published.status == .seeOther)
         #expect(try rules.record(id: "M1")?.rule.state == .published)
         #expect(try AuditLog(database: fixture.temporary.database).entries(AuditLog.Filter(ruleID: "M1", actor: "pub")).items.contains { $0.action == "rule.publish" })
@@ -210,5 +213,54 @@ struct DashboardRequestTests {
         let out = fixture.dashboard.handle(fixture.request(.POST, "/ui/logout", cookie: cookie, form: "csrf=\(session.csrf)"), session: session)
         #expect(out.status == .seeOther && out.headers.first(name: "Set-Cookie")?.contains("Max-Age=0") == true)
         #expect(try sessions.session(secret: cookie) == nil)
+    }
+
+    @Test func theReleaseFormFieldsParseAsTheCommandLineOptionsDo() throws {
+        #expect(try Dashboard.release(in: [:]) == nil)
+        #expect(try Dashboard.release(in: ["to": "  "]) == nil)
+        #expect(try Dashboard.release(in: ["everyone": "on"]) == .everyone)
+        #expect(try Dashboard.release(in: ["everyone": "on", "to": ""]) == .everyone)
+        #expect(try Dashboard.release(in: ["to": "ring1, canary,canary"]) == .groups(["canary", "ring1"]))
+        for bad in [["to": "canary", "everyone": "on"], ["to": "canary,"], ["to": "a b"], ["to": "x;y"], ["everyone": "true"],
+                    ["to": (0...Release.maximumGroups).map { "g\($0)" }.joined(separator: ",")]] {
+            #expect(throws: ReleaseFormError.self, "\(bad)") { try Dashboard.release(in: bad) }
+        }
+    }
+
+    @Test func aRepublishKeepsItsReleaseAndARollbackOfARetiredRuleNamesOne() throws {
+        let fixture = try Fixture()
+        let database = fixture.temporary.database
+        let rules = RuleStore(database: database)
+        _ = try HostGroupStore(database: database).create(name: "canary", selector: .names(["EX19-*"]), context: .localUser)
+        try rules.put(Mitigation(id: "M1", description: "one", state: .draft, actions: [.doNothing(description: nil)]), context: .localUser)
+        let cookie = try fixture.signIn(fixture.publisher)
+        let session = try #require(try DashboardSessionStore(database: database).session(secret: cookie))
+        func post(_ action: String, _ fields: String) -> DashboardResponse {
+            fixture.dashboard.handle(fixture.request(.POST, "/ui/rules/M1/\(action)", cookie: cookie, form: "csrf=\(session.csrf)&\(fields)"), session: session)
+        }
+
+        let refused = post("publish", "expected=1")
+        #expect(refused.status == .unprocessableEntity)
+        #expect(String(decoding: refused.body, as: UTF8.self).contains("Rule M1 is draft: say who receives it"))
+        #expect(try rules.record(id: "M1")?.rule.state == .draft)
+        #expect(try AuditLog(database: database).entries(AuditLog.Filter(ruleID: "M1", actor: "pub")).items.isEmpty)
+        #expect(post("publish", "expected=1&to=nogroup").status == .unprocessableEntity)
+        #expect(try rules.record(id: "M1")?.rule.state == .draft)
+
+        #expect(post("publish", "expected=1&to=canary").status == .seeOther)
+        #expect(try rules.record(id: "M1")?.release == .groups(["canary"]))
+        // A new revision of a published rule, published without naming a release: it keeps its group.
+        try rules.put(Mitigation(id: "M1", description: "two", state: .draft, actions: [.doNothing(description: nil)]), context: .localUser)
+        #expect(post("publish", "expected=2").status == .seeOther)
+        let republished = try #require(try rules.record(id: "M1"))
+        #expect(republished.revision == 2 && republished.release == .groups(["canary"]))
+
+        // Retired, then rolled back: it is not published, so the rollback says who receives it.
+        try rules.retire(id: "M1", context: .localUser)
+        #expect(post("rollback", "expected=2&revision=1").status == .unprocessableEntity)
+        #expect(try rules.record(id: "M1")?.rule.state == .retired)
+        #expect(post("rollback", "expected=2&revision=1&everyone=on").status == .seeOther)
+        let restored = try #require(try rules.record(id: "M1"))
+        #expect(restored.rule.state == .published && restored.revision == 1 && restored.release == .everyone)
     }
 }

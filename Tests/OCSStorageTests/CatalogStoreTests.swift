@@ -81,7 +81,7 @@ struct CatalogStoreTests {
         let nothing = Applicability(products: [.exchange2016], narrowing: .ranges([BuildRange(fromBuild: try ExchangeBuild(parsing: "15.2.1118.7"), untilBuild: nil)]))
         try rules.put(Self.rule("DEAD", nothing, .draft), context: .localUser)
         #expect(throws: RuleChangeError.unpublishable(id: "DEAD", reasons: [RuleProblem(field: "applies.ranges[0]", message: "matches no build of Exchange2016: it can match nothing")])) {
-            try rules.publish(id: "DEAD", context: .localUser)
+            try rules.publish(id: "DEAD", to: .everyone, context: .localUser)
         }
         #expect(throws: RuleChangeError.self) { try rules.importRules([Self.rule("DEAD2", nothing)]) }
         #expect(try rules.record(id: "DEAD2") == nil, "the import was all or nothing")
@@ -93,8 +93,8 @@ struct CatalogStoreTests {
             try db.execute(sql: "INSERT INTO rule_revisions (rule_id, revision, content, author, created_at) VALUES ('LATER', 1, ?, 'test', '2026-11-23T00:00:00.000Z')", arguments: [RuleStore.content(Self.rule("LATER", later))])
             try db.execute(sql: "INSERT INTO rules (id, state, content, created_at, updated_at, revision, latest_revision) VALUES ('LATER', 'draft', ?, '2026-11-23T00:00:00.000Z', '2026-11-23T00:00:00.000Z', 1, 1)", arguments: [RuleStore.content(Self.rule("LATER", later))])
         }
-        #expect(throws: RuleChangeError.self) { try rules.publish(id: "LATER", context: .localUser) }
+        #expect(throws: RuleChangeError.self) { try rules.publish(id: "LATER", to: .everyone, context: .localUser) }
         try CatalogStore(database: temporary.database).add([(nil, Self.nov26)], context: .localUser)
-        #expect(try rules.publish(id: "LATER", context: .localUser).rule.state == .published)
+        #expect(try rules.publish(id: "LATER", to: .everyone, context: .localUser).rule.state == .published)
     }
 }

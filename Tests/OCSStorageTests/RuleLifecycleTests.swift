@@ -15,7 +15,7 @@ struct RuleLifecycleTests {
         #expect(try store.put(v1, context: alice).revision == 1)
         #expect(try store.publishedSet().rules.isEmpty, "a draft is not served")
 
-        try store.publish(id: "R", context: alice)
+        try store.publish(id: "R", to: .everyone, context: alice)
         #expect(try store.publishedSet().rules.map(\.description) == ["one"])
 
         // Editing a published rule leaves the published revision serving.
@@ -59,11 +59,38 @@ struct RuleLifecycleTests {
         try store.delete(id: "D", context: alice)
         #expect(try store.record(id: "D") == nil)
         try store.put(Fixtures.rule("P", .draft), context: alice)
-        try store.publish(id: "P", context: alice)
+        try store.publish(id: "P", to: .everyone, context: alice)
         try store.retire(id: "P", context: alice)
         #expect(throws: RuleChangeError.self) { try store.delete(id: "P", context: alice) }
         #expect(throws: RuleChangeError.notFound("nope")) { try store.publish(id: "nope", context: alice) }
-        #expect(throws: RuleChangeError.noSuchRevision(id: "P", revision: 9)) { try store.publish(id: "P", revision: 9, context: alice) }
+        #expect(throws: RuleChangeError.noSuchRevision(id: "P", revision: 9)) { try store.publish(id: "P", revision: 9, to: .everyone, context: alice) }
+    }
+
+    /// The store itself refuses to serve a rule that is not published without a release, so a
+    /// caller that read the rule as published just before it was retired cannot republish it to
+    /// every host by naming none.
+    @Test func aRuleThatIsNotPublishedIsServedOnlyToAReleaseTheChangeNames() throws {
+        let temporary = try TemporaryDatabase()
+        let store = RuleStore(database: temporary.database)
+        try store.put(Fixtures.rule("R", .draft), context: alice)
+        #expect(throws: RuleChangeError.releaseRequired(id: "R", state: "draft")) { try store.publish(id: "R", context: alice) }
+        #expect(try store.record(id: "R")?.rule.state == .draft)
+        #expect(try store.serial() == 0)
+
+        try store.publish(id: "R", to: .everyone, context: alice)
+        try store.retire(id: "R", context: alice)
+        let serial = try store.serial()
+        #expect(throws: RuleChangeError.releaseRequired(id: "R", state: "retired")) { try store.publish(id: "R", revision: 1, context: alice) }
+        #expect(try store.record(id: "R")?.rule.state == .retired)
+        #expect(try store.serial() == serial)
+        #expect(try store.publish(id: "R", revision: 1, to: .everyone, context: alice).rule.state == .published)
+
+        // Approval keeps the same rule: a pending publish of a draft must name its release.
+        try store.put(Fixtures.rule("D", .draft), context: alice)
+        try ChangeStore(database: temporary.database).setRequireApproval(true, context: alice)
+        #expect(throws: RuleChangeError.releaseRequired(id: "D", state: "draft")) {
+            try ChangeStore(database: temporary.database).submit(.publish(id: "D", revision: nil, release: nil), context: alice)
+        }
     }
 
     @Test func revisionsAndAuditCannotBeRewritten() throws {

@@ -123,7 +123,7 @@ struct AdminAPI: Sendable {
         switch error {
         case .notFound: return Self.error(.notFound, error.description)
         case .noSuchRevision: return Self.problems(.unprocessableEntity, [ProblemView(field: "revision", message: error.description)])
-        case .unknownGroups: return Self.problems(.unprocessableEntity, [ProblemView(field: "to", message: error.description)])
+        case .unknownGroups, .releaseRequired: return Self.problems(.unprocessableEntity, [ProblemView(field: "to", message: error.description)])
         case .unpublishable: return Self.error(.conflict, error.description)
         case .stale: return Self.error(.preconditionFailed, error.description)
         case .conflict: return Self.error(.conflict, error.description)
