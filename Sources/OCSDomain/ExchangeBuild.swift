@@ -111,8 +111,9 @@ private struct ByteScanner {
     }
 
     /// Consumes `word` (ASCII, lower-case) in any case; leaves the position unchanged otherwise.
-    mutating func consume(caseInsensitive word: String) -> Bool {
-        let expected = Array(word.utf8)
+    mutating func consume(caseInsensitive word: StaticString) -> Bool {
+        // A static string's bytes are read in place: polls parse a build each, no copy per word.
+        let expected = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
         guard bytes.count - index >= expected.count else { return false }
         for (offset, byte) in expected.enumerated() {
             let found = bytes[index + offset]
@@ -126,6 +127,7 @@ private struct ByteScanner {
     /// `count` decimal numbers of at most nine digits each, joined by dots.
     mutating func dottedNumbers(count: Int) -> [UInt32]? {
         var numbers: [UInt32] = []
+        numbers.reserveCapacity(count)
         for position in 0..<count {
             if position > 0 {
                 guard index < bytes.count, bytes[index] == 0x2E else { return nil }
