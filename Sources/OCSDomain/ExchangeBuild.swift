@@ -16,7 +16,19 @@ public struct ExchangeBuild: Hashable, Comparable, Sendable, CustomStringConvert
     ///
     /// Every poll parses one, so this scans UTF-8 bytes rather than splitting strings.
     public init(parsing text: some StringProtocol) throws(ExchangeBuildError) {
-        var scanner = ByteScanner(Array(text.utf8))
+        guard let parsed = Self.parse(Array(text.utf8)) else { throw ExchangeBuildError(input: String(text)) }
+        self = parsed
+    }
+
+    /// The same for a `String`, the form a poll's query holds: a concrete overload, so callers in
+    /// other modules do not read the bytes through the generic `StringProtocol` witnesses.
+    public init(parsing text: String) throws(ExchangeBuildError) {
+        guard let parsed = Self.parse(Array(text.utf8)) else { throw ExchangeBuildError(input: text) }
+        self = parsed
+    }
+
+    private static func parse(_ bytes: [UInt8]) -> ExchangeBuild? {
+        var scanner = ByteScanner(bytes)
         scanner.skipSpaces()
         let parts: [UInt32]?
         if scanner.consume(caseInsensitive: "version") {
@@ -37,8 +49,8 @@ public struct ExchangeBuild: Hashable, Comparable, Sendable, CustomStringConvert
             parts = scanner.dottedNumbers(count: 4)
         }
         scanner.skipSpaces()
-        guard let parts, scanner.isAtEnd else { throw ExchangeBuildError(input: String(text)) }
-        self.init(major: parts[0], minor: parts[1], build: parts[2], revision: parts[3])
+        guard let parts, scanner.isAtEnd else { return nil }
+        return ExchangeBuild(major: parts[0], minor: parts[1], build: parts[2], revision: parts[3])
     }
 
     /// The CU branch: every build sharing `major.minor.build`.

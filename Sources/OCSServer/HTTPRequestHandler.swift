@@ -200,16 +200,16 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Writes a complete response. `closing` ends the connection after it: output first, so the
     /// client reads the answer, then, after a short drain of what it is still sending, all of it.
-    private func write(_ response: HTTPResponse, for request: HTTPRequest, closing: Bool = false, context: ChannelHandlerContext) {
+    /// `response` is consumed so its headers are extended in place, not copied.
+    private func write(_ response: consuming HTTPResponse, for request: HTTPRequest, closing: Bool = false, context: ChannelHandlerContext) {
         let keepAlive = request.head.isKeepAlive && !closing
-        var headers = response.headers
         // A 304 describes the full response without sending it: no length of its own. Endpoints
         // never set the length themselves: it is added, not searched for and replaced.
         if response.status != .notModified {
-            headers.add(name: "Content-Length", value: String(response.body?.readableBytes ?? 0))
+            response.headers.add(name: "Content-Length", value: String(response.body?.readableBytes ?? 0))
         }
-        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
-        let head = HTTPResponseHead(version: request.head.version, status: response.status, headers: headers)
+        if !keepAlive { response.headers.replaceOrAdd(name: "Connection", value: "close") }
+        let head = HTTPResponseHead(version: request.head.version, status: response.status, headers: response.headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if request.head.method != .HEAD, let body = response.body, body.readableBytes > 0 {
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
