@@ -174,7 +174,8 @@ struct FeedEndpoint: Sendable {
         var uri = uri
         return uri.withUTF8 { bytes -> [(name: String, value: String?)]? in
             guard bytes.allSatisfy(isLiteralURIByte) else { return nil }
-            guard let mark = bytes.firstIndex(of: UInt8(ascii: "?")) else { return [] }
+            // No query, or an empty one (`URLComponents` has no items for `?` alone).
+            guard let mark = bytes.firstIndex(of: UInt8(ascii: "?")), mark + 1 < bytes.count else { return [] }
             var items: [(name: String, value: String?)] = []
             var start = mark + 1
             while true {
