@@ -48,27 +48,42 @@ struct FeedEndpoint: Sendable {
         }
 
         // An identified poll: its check-in is committed first; the commit's trip to the database
-        // also reads the serial, so the feed is as fresh as the commit.
+        // also reads the serial, so the feed is as fresh as the commit. One promise and one
+        // callback: a chain of futures per poll cost more than the rest of this function.
         let logger = self.logger
         let checkIn = checkIn(query, request)
         let hostKey = checkIn.serverID ?? checkIn.serverName?.lowercased()
-        let serialRead = recorder.record(checkIn, on: eventLoop).flatMapErrorThrowing { throw CheckInRecordingFailed(underlying: $0) }
         // Group membership is decided from what the poll says about its host.
         let host = query.pollingHost
-        let feed = serialRead.flatMap { [feeds, threadPool, metrics] serial in
+        let answered = eventLoop.makePromise(of: HTTPResponse.self)
+        recorder.record(checkIn, on: eventLoop).whenComplete { [feeds, threadPool, metrics] recorded in
+            let serial: Int64
+            switch recorded {
+            case .failure(let error):
+                answered.succeed(Self.answer(CheckInRecordingFailed(underlying: error), logger: logger))
+                return
+            case .success(let committed):
+                serial = committed
+            }
             feeds.noteSerial(serial)
             if let cached = feeds.cachedFeed(for: query.build, host: host, serial: serial) {
                 metrics.feedCacheHits.increment()
-                return eventLoop.makeSucceededFuture(cached)
+                var response = form.response(cached)
+                response.hostKey = hostKey
+                answered.succeed(response)
+                return
             }
             metrics.feedCacheMisses.increment()
-            return threadPool.runIfActive(eventLoop: eventLoop) { try feeds.feed(for: query.build, host: host, serial: serial) }
+            threadPool.runIfActive(eventLoop: eventLoop) { try feeds.feed(for: query.build, host: host, serial: serial) }
+                .map { feed in
+                    var response = form.response(feed)
+                    response.hostKey = hostKey
+                    return response
+                }
+                .recover { error in Self.answer(error, logger: logger) }
+                .cascade(to: answered)
         }
-        return .later(feed.map { feed in
-            var response = form.response(feed)
-            response.hostKey = hostKey
-            return response
-        }.recover { error in Self.answer(error, logger: logger) })
+        return .later(answered.futureResult)
     }
 
     /// The response to a poll whose feed could not be had.
