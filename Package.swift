@@ -138,7 +138,10 @@ let package = Package(
         .testTarget(name: "OCSRuleFilesTests", dependencies: ["OCSRuleFiles", "OCSTestSupport"]),
         .testTarget(name: "OCSStorageTests", dependencies: ["OCSStorage", "OCSTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "OCSSigningTests", dependencies: ["OCSSigning", "OCSDomain", "OCSTestSupport"]),
-        .testTarget(name: "OCSFeedTests", dependencies: ["OCSFeed", "OCSTestSupport"]),
+        .testTarget(
+            name: "OCSFeedTests",
+            dependencies: ["OCSFeed", "OCSTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
+        ),
         .testTarget(
             name: "OCSDashboardTests",
             dependencies: [

@@ -62,6 +62,7 @@ case "$ACCESS_LOG" in
 esac
 "$OCS" serve --host 127.0.0.1 --port 0 --db "$work/ocs.sqlite" --rules Rules --log-level error --access-log "$access_log" > "$work/ocs.out" 2> "$work/ocs.err" &
 pids+=($!)
+ocs_pid=$!
 for _ in $(seq 1 100); do grep -q "listening on" "$work/ocs.out" 2>/dev/null && break; sleep 0.1; done
 ocs_port=$(sed -n 's/^listening on http:\/\/127.0.0.1:\([0-9]*\)$/\1/p' "$work/ocs.out")
 [ -n "$ocs_port" ] || { cat "$work/ocs.err"; echo "ocs did not start" >&2; exit 1; }
@@ -103,14 +104,38 @@ cmp <(curl -sf "http://127.0.0.1:$nginx_port/getexchangemitigations") "$work/www
 # The plain SwiftNIO server with the same bytes.
 "$PLAIN" "$work/www/getexchangemitigations" > "$work/plain.out" &
 pids+=($!)
+plain_pid=$!
 for _ in $(seq 1 100); do grep -q "listening on" "$work/plain.out" 2>/dev/null && break; sleep 0.1; done
 plain_port=$(sed -n 's/^listening on http:\/\/127.0.0.1:\([0-9]*\)$/\1/p' "$work/plain.out")
 cmp <(curl -sf "http://127.0.0.1:$plain_port/getexchangemitigations") "$work/www/getexchangemitigations"
 
-rate() { # url [lua script]
+# CPU time (utime + stime, clock ticks) of a server's processes: nginx's master and workers.
+server_pids() { # server
+    case "$1" in
+        ocs) echo "$ocs_pid" ;;
+        plain) echo "$plain_pid" ;;
+        nginx) local master; master=$(cat "$work/nginx.pid"); echo "$master" $(ps -o pid= --ppid "$master") ;;
+    esac
+}
+cpu_ticks() { # pid...
+    local total=0
+    for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
+    echo "$total"
+}
+# Requests/s, and the server's CPU per request in µs, which other load on the machine disturbs
+# less than requests/s: "RATE CPU".
+rate() { # server url [lua script]
     local args=(-t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency)
-    [ -n "${2:-}" ] && args+=(-s "$2" "$1" -- "$BUILD") || args+=("$1")
-    wrk "${args[@]}" | awk '/^Requests\/sec:/ {print $2}'
+    [ -n "${3:-}" ] && args+=(-s "$3" "$2" -- "$BUILD") || args+=("$2")
+    local pids before after out
+    pids=$(server_pids "$1")
+    before=$(cpu_ticks $pids)
+    out=$(wrk "${args[@]}")
+    after=$(cpu_ticks $pids)
+    awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
+        /requests in/ {requests = $1}
+        /^Requests\/sec:/ {rate = $2}
+        END {printf "%s %.1f\n", rate, ticks * 1000000 / hz / requests}' <<< "$out"
 }
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
@@ -118,27 +143,30 @@ declare -A results
 servers=(ocs nginx plain)
 declare -A ports=([ocs]=$ocs_port [nginx]=$nginx_port [plain]=$plain_port)
 for case in anonymous identified; do
-    declare -A rates=()
+    declare -A rates=() cpus=()
     for round in $(seq 1 "$ROUNDS"); do
         line="$case round $round:"
         for server in "${servers[@]}"; do
             if [ "$case" = anonymous ]; then
-                r=$(rate "http://127.0.0.1:${ports[$server]}/getexchangemitigations?build=$BUILD")
+                read -r r c < <(rate "$server" "http://127.0.0.1:${ports[$server]}/getexchangemitigations?build=$BUILD")
             else
-                r=$(rate "http://127.0.0.1:${ports[$server]}" Benchmarks/identified.lua)
+                read -r r c < <(rate "$server" "http://127.0.0.1:${ports[$server]}" Benchmarks/identified.lua)
             fi
             rates[$server]+=" $r"
-            line+=" $server $r"
+            cpus[$server]+=" $c"
+            line+=" $server $r req/s ${c} µs"
         done
-        echo "$line req/s"
+        echo "$line"
     done
     for server in "${servers[@]}"; do
         results[$case.$server]=$(echo "${rates[$server]}" | median)
+        results[$case.$server.cpu]=$(echo "${cpus[$server]}" | median)
     done
+    results[$case.cpuratio]=$(awk -v o="${results[$case.ocs.cpu]}" -v p="${results[$case.plain.cpu]}" 'BEGIN {printf "%.2f", p/o}')
     results[$case.ratio]=$(awk -v o="${results[$case.ocs]}" -v n="${results[$case.nginx]}" 'BEGIN {printf "%.2f", o/n}')
     results[$case.plainratio]=$(awk -v o="${results[$case.ocs]}" -v n="${results[$case.plain]}" 'BEGIN {printf "%.2f", o/n}')
     results[$case.rounds]="ocs:${rates[ocs]}; nginx:${rates[nginx]}; plain NIO:${rates[plain]}"
-    unset rates
+    unset rates cpus
 done
 # gzip: ocs serves the body it gzipped once when it signed the feed.
 gzip_rates=""
@@ -164,6 +192,14 @@ plain NIO (\`Benchmarks/PlainNIOServer\`: SwiftNIO with the handlers ocs install
 | anonymous polls (\`build\` only) | ${results[anonymous.ocs]} | ${results[anonymous.nginx]} | ${results[anonymous.plain]} | ${results[anonymous.ratio]} | ${results[anonymous.plainratio]} | 0.8 nginx, 0.95 plain NIO |
 | identified polls (distinct \`serverId\`, durable check-in each) | ${results[identified.ocs]} | ${results[identified.nginx]} | ${results[identified.plain]} | ${results[identified.ratio]} | ${results[identified.plainratio]} | 0.5 nginx |
 | anonymous polls, \`Accept-Encoding: gzip\` ($gzip_bytes bytes) | ${results[gzip.ocs]} | | | | | |
+
+Server CPU per request (utime + stime of its processes over each round / requests served, median
+µs; less disturbed by other load than requests/s):
+
+| case | ocs | nginx | plain NIO | plain NIO/ocs |
+|---|---|---|---|---|
+| anonymous polls | ${results[anonymous.ocs.cpu]} | ${results[anonymous.nginx.cpu]} | ${results[anonymous.plain.cpu]} | ${results[anonymous.cpuratio]} |
+| identified polls | ${results[identified.ocs.cpu]} | ${results[identified.nginx.cpu]} | ${results[identified.plain.cpu]} | ${results[identified.cpuratio]} |
 
 Rounds (req/s): anonymous ${results[anonymous.rounds]}; identified ${results[identified.rounds]}; gzip ocs:$gzip_rates.
 The references ignore the query string: for them the identified case is the anonymous one again.

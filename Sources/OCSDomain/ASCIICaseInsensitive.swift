@@ -11,4 +11,15 @@ extension StringProtocol {
             byte == expected || (byte >= 0x41 && byte <= 0x5A && byte + 0x20 == expected)
         }
     }
+
+    /// Whether the two texts are equal up to the case of ASCII letters, without lower-cased
+    /// copies: host names (ASCII by validation) are compared on every check-in.
+    @inlinable
+    public func equalsIgnoringASCIICase(_ other: some StringProtocol) -> Bool {
+        let bytes = utf8
+        guard bytes.count == other.utf8.count else { return false }
+        return bytes.elementsEqual(other.utf8) { lhs, rhs in
+            lhs == rhs || (lhs | 0x20 == rhs | 0x20 && (0x61...0x7A).contains(lhs | 0x20))
+        }
+    }
 }

@@ -16,7 +16,19 @@ public struct ExchangeBuild: Hashable, Comparable, Sendable, CustomStringConvert
     ///
     /// Every poll parses one, so this scans UTF-8 bytes rather than splitting strings.
     public init(parsing text: some StringProtocol) throws(ExchangeBuildError) {
-        var scanner = ByteScanner(Array(text.utf8))
+        guard let parsed = Self.parse(Array(text.utf8)) else { throw ExchangeBuildError(input: String(text)) }
+        self = parsed
+    }
+
+    /// The same for a `String`, the form a poll's query holds: a concrete overload, so callers in
+    /// other modules do not read the bytes through the generic `StringProtocol` witnesses.
+    public init(parsing text: String) throws(ExchangeBuildError) {
+        guard let parsed = Self.parse(Array(text.utf8)) else { throw ExchangeBuildError(input: text) }
+        self = parsed
+    }
+
+    private static func parse(_ bytes: [UInt8]) -> ExchangeBuild? {
+        var scanner = ByteScanner(bytes)
         scanner.skipSpaces()
         let parts: [UInt32]?
         if scanner.consume(caseInsensitive: "version") {
@@ -37,8 +49,8 @@ public struct ExchangeBuild: Hashable, Comparable, Sendable, CustomStringConvert
             parts = scanner.dottedNumbers(count: 4)
         }
         scanner.skipSpaces()
-        guard let parts, scanner.isAtEnd else { throw ExchangeBuildError(input: String(text)) }
-        self.init(major: parts[0], minor: parts[1], build: parts[2], revision: parts[3])
+        guard let parts, scanner.isAtEnd else { return nil }
+        return ExchangeBuild(major: parts[0], minor: parts[1], build: parts[2], revision: parts[3])
     }
 
     /// The CU branch: every build sharing `major.minor.build`.
@@ -111,8 +123,9 @@ private struct ByteScanner {
     }
 
     /// Consumes `word` (ASCII, lower-case) in any case; leaves the position unchanged otherwise.
-    mutating func consume(caseInsensitive word: String) -> Bool {
-        let expected = Array(word.utf8)
+    mutating func consume(caseInsensitive word: StaticString) -> Bool {
+        // A static string's bytes are read in place: polls parse a build each, no copy per word.
+        let expected = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
         guard bytes.count - index >= expected.count else { return false }
         for (offset, byte) in expected.enumerated() {
             let found = bytes[index + offset]
@@ -126,6 +139,7 @@ private struct ByteScanner {
     /// `count` decimal numbers of at most nine digits each, joined by dots.
     mutating func dottedNumbers(count: Int) -> [UInt32]? {
         var numbers: [UInt32] = []
+        numbers.reserveCapacity(count)
         for position in 0..<count {
             if position > 0 {
                 guard index < bytes.count, bytes[index] == 0x2E else { return nil }

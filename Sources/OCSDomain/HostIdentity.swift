@@ -4,12 +4,22 @@ public enum HostIdentity {
     public static let maximumNameLength = 256
 
     /// A host name: 1 to 256 ASCII letters, digits, `.`, `-` and `_`.
+    /// Inlinable and judged on bytes (every identified poll checks one): a name is ASCII, so its
+    /// bytes are its characters.
+    @inlinable
     public static func isValidName(_ name: some StringProtocol) -> Bool {
-        !name.isEmpty && name.utf8.count <= maximumNameLength && name.unicodeScalars.allSatisfy(isNameCharacter)
+        let bytes = name.utf8
+        return !bytes.isEmpty && bytes.count <= maximumNameLength && bytes.allSatisfy(isNameByte)
     }
 
-    private static func isNameCharacter(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "." || scalar == "-" || scalar == "_")
+    /// ASCII letters and digits, `.`, `-` and `_`.
+    @usableFromInline
+    static func isNameByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "_"): true
+        default: false
+        }
     }
 
     /// A GUID, with or without braces, in any case, as stored: lower-case without braces. Nil

@@ -1,14 +1,13 @@
+import NIOCore
 import OCSStorage
 
 /// Records check-ins durably, grouping those that arrive together into one transaction.
 ///
-/// A caller's completion runs once its check-in is committed (or the commit failed), so a
-/// response sent from the completion never claims a check-in that could still be lost. It also
+/// A caller's future completes once its check-in is committed (or the commit failed), so a
+/// response sent from it never claims a check-in that could still be lost. It also
 /// carries the published rule set's serial, read after the commit: an identified poll gets the
 /// freshness check it needs from the same trip off the event loop.
 public final class CheckInRecorder: Sendable {
-    public typealias Completion = @Sendable (Result<Int64, any Error>) -> Void
-
     private let writes: Coalescer<CheckIn, Int64>
 
     /// Most check-ins written in one transaction.
@@ -25,9 +24,9 @@ public final class CheckInRecorder: Sendable {
         }
     }
 
-    /// Queues a check-in; `completion` runs after the transaction holding it commits, with the
-    /// rule-set serial read after that.
-    public func record(_ checkIn: CheckIn, completion: @escaping Completion) {
-        writes.submit(checkIn, completion: completion)
+    /// Queues a check-in; the future completes on `eventLoop` after the transaction holding it
+    /// commits, with the rule-set serial read after that.
+    public func record(_ checkIn: CheckIn, on eventLoop: any EventLoop) -> EventLoopFuture<Int64> {
+        writes.submit(checkIn, on: eventLoop)
     }
 }

@@ -1,4 +1,5 @@
 import Dispatch
+import NIOCore
 import Synchronization
 
 /// Runs one blocking operation for many callers at once: requests that arrive while an operation
@@ -6,16 +7,16 @@ import Synchronization
 ///
 /// Every caller is served by an operation that started after it called `submit`, so what it gets
 /// back is never older than its request (a fresh read, or a commit that includes its input).
+/// Results go back to the callers' event loops in one task per loop per batch: a batch of 300
+/// callers on two loops wakes each loop once, not 300 times.
 public final class Coalescer<Input: Sendable, Output: Sendable>: Sendable {
-    public typealias Completion = @Sendable (Result<Output, any Error>) -> Void
-
     private let queue: DispatchQueue
     private let maximumBatch: Int
     private let operation: @Sendable ([Input]) throws -> Output
     private let pending = Mutex(Pending())
 
     private struct Pending {
-        var items: [(Input, Completion)] = []
+        var items: [(Input, EventLoopPromise<Output>)] = []
         var running = false
     }
 
@@ -26,10 +27,11 @@ public final class Coalescer<Input: Sendable, Output: Sendable>: Sendable {
         self.operation = operation
     }
 
-    /// Queues `input`; `completion` runs on the coalescer's queue once its batch has run.
-    public func submit(_ input: Input, completion: @escaping Completion) {
+    /// Queues `input`; the future completes on `eventLoop` once its batch has run.
+    public func submit(_ input: Input, on eventLoop: any EventLoop) -> EventLoopFuture<Output> {
+        let promise = eventLoop.makePromise(of: Output.self)
         let start = pending.withLock { pending in
-            pending.items.append((input, completion))
+            pending.items.append((input, promise))
             guard !pending.running else { return false }
             pending.running = true
             return true
@@ -37,11 +39,12 @@ public final class Coalescer<Input: Sendable, Output: Sendable>: Sendable {
         if start {
             queue.async { self.drain() }
         }
+        return promise.futureResult
     }
 
     private func drain() {
         while true {
-            let batch: [(Input, Completion)] = pending.withLock { pending in
+            let batch: [(Input, EventLoopPromise<Output>)] = pending.withLock { pending in
                 let count = min(pending.items.count, maximumBatch)
                 let batch = Array(pending.items.prefix(count))
                 pending.items.removeFirst(count)
@@ -50,8 +53,20 @@ public final class Coalescer<Input: Sendable, Output: Sendable>: Sendable {
             }
             guard !batch.isEmpty else { return }
             let result = Result { try operation(batch.map(\.0)) }
-            for (_, completion) in batch {
-                completion(result)
+            Self.deliver(result, to: batch.map(\.1))
+        }
+    }
+
+    /// Completes `promises` with `result`, one task on each event loop they belong to.
+    private static func deliver(_ result: Result<Output, any Error>, to promises: [EventLoopPromise<Output>]) {
+        var byLoop: [ObjectIdentifier: (loop: any EventLoop, promises: [EventLoopPromise<Output>])] = [:]
+        for promise in promises {
+            let loop = promise.futureResult.eventLoop
+            byLoop[ObjectIdentifier(loop), default: (loop, [])].promises.append(promise)
+        }
+        for (loop, promises) in byLoop.values {
+            loop.execute {
+                for promise in promises { promise.completeWith(result) }
             }
         }
     }

@@ -33,11 +33,14 @@ public struct FeedQuery: Sendable, Equatable {
 
     /// Validates decoded query items; the first bad parameter is named in the error.
     public init(items: [(name: String, value: String?)]) throws(FeedQueryError) {
-        var seen: Set<Parameter> = []
+        // Parameters given so far, one bit each: no set to allocate per poll.
+        var seen: UInt16 = 0
         for (rawName, rawValue) in items {
             guard let parameter = Parameter(name: rawName) else { continue }
             let value = rawValue ?? ""
-            guard seen.insert(parameter.canonical).inserted else {
+            let bit: UInt16 = 1 << parameter.canonical.rawValue
+            defer { seen |= bit }
+            guard seen & bit == 0 else {
                 let alias = parameter.canonical == .build ? " ('build' and 'version' are one parameter)" : ""
                 throw FeedQueryError(parameter: rawName, message: "is given more than once\(alias)")
             }
@@ -75,7 +78,7 @@ public struct FeedQuery: Sendable, Equatable {
         }
     }
 
-    private enum Parameter: CaseIterable, Hashable {
+    private enum Parameter: UInt16, CaseIterable {
         case build, version, server, serverID, orgID, applied, blocked, mitigationsEnabled, dataCollectionEnabled
 
         /// The parameter's name in lower case; names match case-insensitively.

@@ -21,12 +21,14 @@ struct FeedEndpoint: Sendable {
     /// Longest User-Agent kept with a check-in.
     static let maximumUserAgentLength = 512
 
-    func respond(to request: HTTPRequest, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
+    /// Answers on the event loop when it can (a bad query, an anonymous poll whose feed is in
+    /// memory); otherwise off it.
+    func respond(to request: HTTPRequest, on eventLoop: any EventLoop) -> Reply {
         let query: FeedQuery
         do throws(FeedQueryError) {
             query = try FeedQuery(items: Self.queryItems(of: request.head.uri))
         } catch {
-            return eventLoop.makeSucceededFuture(.text(.badRequest, error.description))
+            return .now(.text(.badRequest, error.description))
         }
         let form = Representation(request.head)
 
@@ -37,39 +39,51 @@ struct FeedEndpoint: Sendable {
         guard query.identifiesHost else {
             if let cached = feeds.cachedFeed(for: query.build) {
                 metrics.feedCacheHits.increment()
-                return eventLoop.makeSucceededFuture(form.response(cached))
+                return .now(form.response(cached))
             }
             metrics.feedCacheMisses.increment()
-            return threadPool.runIfActive(eventLoop: eventLoop) { [feeds, build = query.build] in try feeds.feed(for: build) }
+            return .later(threadPool.runIfActive(eventLoop: eventLoop) { [feeds, build = query.build] in try feeds.feed(for: build) }
                 .map { form.response($0) }
-                .recover { [logger] error in Self.answer(error, logger: logger) }
+                .recover { [logger] error in Self.answer(error, logger: logger) })
         }
 
         // An identified poll: its check-in is committed first; the commit's trip to the database
-        // also reads the serial, so the feed is as fresh as the commit.
+        // also reads the serial, so the feed is as fresh as the commit. One promise and one
+        // callback: a chain of futures per poll cost more than the rest of this function.
         let logger = self.logger
         let checkIn = checkIn(query, request)
         let hostKey = checkIn.serverID ?? checkIn.serverName?.lowercased()
-        let serialRead = eventLoop.makePromise(of: Int64.self)
-        recorder.record(checkIn) { result in
-            serialRead.completeWith(result.mapError { CheckInRecordingFailed(underlying: $0) })
-        }
         // Group membership is decided from what the poll says about its host.
         let host = query.pollingHost
-        let feed = serialRead.futureResult.flatMap { [feeds, threadPool, metrics] serial in
+        let answered = eventLoop.makePromise(of: HTTPResponse.self)
+        recorder.record(checkIn, on: eventLoop).whenComplete { [feeds, threadPool, metrics] recorded in
+            let serial: Int64
+            switch recorded {
+            case .failure(let error):
+                answered.succeed(Self.answer(CheckInRecordingFailed(underlying: error), logger: logger))
+                return
+            case .success(let committed):
+                serial = committed
+            }
             feeds.noteSerial(serial)
             if let cached = feeds.cachedFeed(for: query.build, host: host, serial: serial) {
                 metrics.feedCacheHits.increment()
-                return eventLoop.makeSucceededFuture(cached)
+                var response = form.response(cached)
+                response.hostKey = hostKey
+                answered.succeed(response)
+                return
             }
             metrics.feedCacheMisses.increment()
-            return threadPool.runIfActive(eventLoop: eventLoop) { try feeds.feed(for: query.build, host: host, serial: serial) }
+            threadPool.runIfActive(eventLoop: eventLoop) { try feeds.feed(for: query.build, host: host, serial: serial) }
+                .map { feed in
+                    var response = form.response(feed)
+                    response.hostKey = hostKey
+                    return response
+                }
+                .recover { error in Self.answer(error, logger: logger) }
+                .cascade(to: answered)
         }
-        return feed.map { feed in
-            var response = form.response(feed)
-            response.hostKey = hostKey
-            return response
-        }.recover { error in Self.answer(error, logger: logger) }
+        return .later(answered.futureResult)
     }
 
     /// The response to a poll whose feed could not be had.
@@ -170,26 +184,41 @@ struct FeedEndpoint: Sendable {
     /// The query items of a target that needs no decoding: only characters a URI may hold
     /// literally, no `%` escape and no fragment. `URLComponents` gives the same items for such a
     /// target (it decodes nothing else, `+` included); anything else goes to it. Nil: not plain.
+    /// One pass over the bytes: every poll comes through here.
     static func plainQueryItems(of uri: String) -> [(name: String, value: String?)]? {
-        let utf8 = uri.utf8
-        guard utf8.allSatisfy({ literalURIBytes[Int($0)] }) else { return nil }
-        guard let mark = utf8.firstIndex(of: UInt8(ascii: "?")) else { return [] }
-        var items: [(name: String, value: String?)] = []
-        for pair in utf8[utf8.index(after: mark)...].split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: false) {
-            if let equals = pair.firstIndex(of: UInt8(ascii: "=")) {
-                items.append((String(Substring(pair[..<equals])), String(Substring(pair[pair.index(after: equals)...]))))
-            } else {
-                items.append((String(Substring(pair)), nil))
+        var uri = uri
+        return uri.withUTF8 { bytes -> [(name: String, value: String?)]? in
+            guard bytes.allSatisfy(isLiteralURIByte) else { return nil }
+            // No query, or an empty one (`URLComponents` has no items for `?` alone).
+            guard let mark = bytes.firstIndex(of: UInt8(ascii: "?")), mark + 1 < bytes.count else { return [] }
+            var items: [(name: String, value: String?)] = []
+            var start = mark + 1
+            while true {
+                let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.count
+                if let equals = bytes[start..<end].firstIndex(of: UInt8(ascii: "=")) {
+                    items.append((text(bytes, start..<equals), text(bytes, equals + 1..<end)))
+                } else {
+                    items.append((text(bytes, start..<end), nil))
+                }
+                guard end < bytes.count else { return items }
+                start = end + 1
             }
         }
-        return items
+    }
+
+    private static func text(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String {
+        String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
     }
 
     /// Bytes RFC 3986 allows unescaped in a path and query: unreserved, sub-delims, `:`, `@`, `/`, `?`.
-    private static let literalURIBytes: [Bool] = (0..<256).map { byte in
-        switch UInt8(byte) {
+    private static func isLiteralURIByte(_ byte: UInt8) -> Bool {
+        switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
-        default: "-._~!$&'()*+,;=:@/?".utf8.contains(UInt8(byte))
+        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "!"), UInt8(ascii: "$"),
+             UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"),
+             UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "="), UInt8(ascii: ":"), UInt8(ascii: "@"), UInt8(ascii: "/"),
+             UInt8(ascii: "?"): true
+        default: false
         }
     }
 }

@@ -41,6 +41,8 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var state = State.idle
     /// When the current request's head arrived, for the access log.
     private var started = NIODeadline.now()
+    /// The peer's address as text, formatted once per connection rather than per request.
+    private var remoteAddress: String??
 
     init(router: Router, accessLog: AccessLog, metrics: ServerMetrics) {
         self.router = router
@@ -100,7 +102,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func received(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         started = .now()
         route = "refused"
-        let request = HTTPRequest(head: head, remoteAddress: context.channel.remoteAddress?.ipAddress)
+        let request = HTTPRequest(head: head, remoteAddress: peer(context))
         switch router.admit(head, on: context.eventLoop) {
         case .accept(let endpoint):
             route = endpoint.route
@@ -164,10 +166,26 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     // MARK: Responses
 
+    private func peer(_ context: ChannelHandlerContext) -> String? {
+        if let remoteAddress { return remoteAddress }
+        let address = context.channel.remoteAddress?.ipAddress
+        remoteAddress = .some(address)
+        return address
+    }
+
     private func respond(to request: HTTPRequest, with endpoint: Endpoint, context: ChannelHandlerContext) {
         state = .responding
+        let later: EventLoopFuture<HTTPResponse>
+        switch router.respond(to: request, with: endpoint, on: context.eventLoop) {
+        case .now(let response):
+            state = .idle
+            write(response, for: request, context: context)
+            return
+        case .later(let future):
+            later = future
+        }
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        router.respond(to: request, with: endpoint, on: context.eventLoop).hop(to: context.eventLoop).whenComplete { result in
+        later.hop(to: context.eventLoop).whenComplete { result in
             let (handler, context) = bound.value
             guard case .responding = handler.state else { return }
             handler.state = .idle
@@ -182,27 +200,35 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Writes a complete response. `closing` ends the connection after it: output first, so the
     /// client reads the answer, then, after a short drain of what it is still sending, all of it.
-    private func write(_ response: HTTPResponse, for request: HTTPRequest, closing: Bool = false, context: ChannelHandlerContext) {
+    /// `response` is consumed so its headers are extended in place, not copied.
+    private func write(_ response: consuming HTTPResponse, for request: HTTPRequest, closing: Bool = false, context: ChannelHandlerContext) {
         let keepAlive = request.head.isKeepAlive && !closing
-        var headers = response.headers
-        // A 304 describes the full response without sending it: no length of its own.
+        // A 304 describes the full response without sending it: no length of its own. Endpoints
+        // never set the length themselves: it is added, not searched for and replaced.
         if response.status != .notModified {
-            headers.replaceOrAdd(name: "Content-Length", value: String(response.body?.readableBytes ?? 0))
+            response.headers.add(name: "Content-Length", value: String(response.body?.readableBytes ?? 0))
         }
-        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
-        let head = HTTPResponseHead(version: request.head.version, status: response.status, headers: headers)
+        if !keepAlive { response.headers.replaceOrAdd(name: "Connection", value: "close") }
+        let head = HTTPResponseHead(version: request.head.version, status: response.status, headers: response.headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if request.head.method != .HEAD, let body = response.body, body.readableBytes > 0 {
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         }
-        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        // A kept-alive connection waits for nothing after the write: no promise to allocate.
+        let written: EventLoopFuture<Void>?
+        if keepAlive {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            written = nil
+        } else {
+            written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        }
         accessLog.record(
             request.head, remoteAddress: request.remoteAddress, status: response.status,
             bytes: request.head.method == .HEAD ? 0 : response.body?.readableBytes ?? 0, started: started, hostKey: response.hostKey
         )
         metrics.request(route: route, duration: .now() - started)
         if route == "feed" { metrics.poll(response.status) }
-        guard !keepAlive else { return }
+        guard let written else { return }
         let channel = context.channel
         if closing {
             state = .closing

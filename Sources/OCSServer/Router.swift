@@ -28,6 +28,13 @@ extension Endpoint {
     }
 }
 
+/// An endpoint's answer: ready now (a poll served from memory, answered on the event loop without
+/// a future), or later, from work done off the loop.
+enum Reply: Sendable {
+    case now(HTTPResponse)
+    case later(EventLoopFuture<HTTPResponse>)
+}
+
 /// The router's decision on a request head, made before any body is read.
 enum Admission: Sendable {
     case accept(Endpoint)
@@ -47,6 +54,10 @@ struct Router: Sendable {
 
     func admit(_ head: HTTPRequestHead, on eventLoop: any EventLoop) -> Admission {
         let path = Self.path(of: head)
+        // Polls are nearly every request: matched first, on bytes.
+        if path.equalsASCIICaseInsensitive(FeedEndpoint.path) {
+            return Self.admitReadOnly(head, to: .feed, path: path)
+        }
         if path.hasPrefix(AdminAPI.prefix) {
             return api.admit(head, on: eventLoop)
         }
@@ -57,9 +68,13 @@ struct Router: Sendable {
         switch path {
         case HealthEndpoint.livenessPath, HealthEndpoint.readinessPath: endpoint = .health
         case MetricsEndpoint.path: endpoint = .metrics
-        case _ where path.equalsASCIICaseInsensitive(FeedEndpoint.path): endpoint = .feed
         default: return .refuse(.text(.notFound, "no such path: the feed is at \(FeedEndpoint.path)"))
         }
+        return Self.admitReadOnly(head, to: endpoint, path: path)
+    }
+
+    /// Admits `GET` and `HEAD` without a body; refuses anything else.
+    private static func admitReadOnly(_ head: HTTPRequestHead, to endpoint: Endpoint, path: Substring) -> Admission {
         guard head.method == .GET || head.method == .HEAD else {
             var response = HTTPResponse.text(.methodNotAllowed, "method \(head.method.rawValue) not allowed: use GET or HEAD")
             response.headers.add(name: "Allow", value: "GET, HEAD")
@@ -71,22 +86,22 @@ struct Router: Sendable {
         return .accept(endpoint)
     }
 
-    func respond(to request: HTTPRequest, with endpoint: Endpoint, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
+    func respond(to request: HTTPRequest, with endpoint: Endpoint, on eventLoop: any EventLoop) -> Reply {
         switch endpoint {
         case .feed:
             return feed.respond(to: request, on: eventLoop)
         case .health:
-            return health.respond(to: request, on: eventLoop)
+            return .later(health.respond(to: request, on: eventLoop))
         case .metrics:
-            return metrics.respond(to: request, on: eventLoop)
+            return .later(metrics.respond(to: request, on: eventLoop))
         case .api(let caller):
-            return feed.servingChanges(of: request, api.respond(to: request, caller: caller, on: eventLoop), on: eventLoop)
+            return .later(feed.servingChanges(of: request, api.respond(to: request, caller: caller, on: eventLoop), on: eventLoop))
         case .dashboard(let session):
             let asked = DashboardRequest(
                 method: request.head.method, uri: request.head.uri, headers: request.head.headers,
                 body: request.body.map { Array($0.readableBytesView) } ?? [], remoteAddress: request.remoteAddress
             )
-            return feed.servingChanges(of: request, dashboard.respond(to: asked, session: session, on: eventLoop).map(Self.response), on: eventLoop)
+            return .later(feed.servingChanges(of: request, dashboard.respond(to: asked, session: session, on: eventLoop).map(Self.response), on: eventLoop))
         }
     }
 
@@ -107,7 +122,10 @@ struct Router: Sendable {
         Self.path(of: head).hasPrefix(AdminAPI.prefix) ? AdminAPI.error(status, message) : .text(status, message)
     }
 
+    /// The target up to its query or fragment, found on bytes (no `Character` breaking per poll).
     private static func path(of head: HTTPRequestHead) -> Substring {
-        head.uri.prefix { $0 != "?" && $0 != "#" }
+        let uri = head.uri
+        guard let end = uri.utf8.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) else { return uri[...] }
+        return uri[..<end]
     }
 }

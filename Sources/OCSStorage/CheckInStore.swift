@@ -52,11 +52,11 @@ public struct CheckInStore: Sendable {
         let nameKey = poll.serverName?.lowercased()
         guard let serverID = poll.serverID else {
             guard let nameKey else { return nil }
-            return try Row.fetchOne(db.cachedStatement(sql: "\(selectReport) WHERE lower(server_name) = ? ORDER BY server_id IS NULL, last_seen DESC LIMIT 1"), arguments: [nameKey]).map(Report.host)
+            return try Row.fetchOne(db.cachedStatement(sql: selectReportByName), arguments: [nameKey]).map(Report.host)
         }
-        let byServerID = try Row.fetchOne(db.cachedStatement(sql: "\(selectReport) WHERE server_id = ?"), arguments: [serverID]).map(Report.host)
+        let byServerID = try Row.fetchOne(db.cachedStatement(sql: selectReportByServerID), arguments: [serverID]).map(Report.host)
         let nameOnly = try nameKey.flatMap { key in
-            try Row.fetchOne(db.cachedStatement(sql: "\(selectReport) WHERE lower(server_name) = ? AND server_id IS NULL LIMIT 1"), arguments: [key]).map(Report.host)
+            try Row.fetchOne(db.cachedStatement(sql: selectNameOnlyReport), arguments: [key]).map(Report.host)
         }
         switch (byServerID, nameOnly) {
         case let (host?, absorbed?):
@@ -98,7 +98,7 @@ public struct CheckInStore: Sendable {
         func updated(by poll: CheckIn) -> Report {
             var report = self
             report.serverID = poll.serverID ?? serverID
-            if let name = poll.serverName, name.lowercased() != serverName?.lowercased() { report.serverName = name }
+            if let name = poll.serverName, !(serverName.map(name.equalsIgnoringASCIICase) ?? false) { report.serverName = name }
             report.build = poll.build ?? build
             report.orgID = poll.orgID ?? orgID
             report.applied = CheckInStore.json(poll.applied)
@@ -113,17 +113,24 @@ public struct CheckInStore: Sendable {
             [serverID, serverName, build, orgID, applied, blocked, mitigationsEnabled, dataCollectionEnabled]
         }
 
+        /// A row of `selectReport`, read by position (`id`, then `reportColumns`): every
+        /// check-in of a known host reads one.
         static func host(_ row: Row) -> (Int64, Report) {
-            (row["id"], Report(
-                serverID: row["server_id"], serverName: row["server_name"], build: row["build"], orgID: row["org_id"],
-                applied: row["applied"], blocked: row["blocked"],
-                mitigationsEnabled: row["mitigations_enabled"], dataCollectionEnabled: row["data_collection_enabled"]
+            (row[0], Report(
+                serverID: row[1], serverName: row[2], build: row[3], orgID: row[4],
+                applied: row[5], blocked: row[6],
+                mitigationsEnabled: row[7], dataCollectionEnabled: row[8]
             ))
         }
     }
 
     private static let reportColumns = "server_id, server_name, build, org_id, applied, blocked, mitigations_enabled, data_collection_enabled"
     private static let selectReport = "SELECT id, \(reportColumns) FROM hosts"
+    // Whole statements made once: the statement cache is keyed by the SQL text, so a string
+    // built per check-in would also be hashed per check-in.
+    private static let selectReportByName = "\(selectReport) WHERE lower(server_name) = ? ORDER BY server_id IS NULL, last_seen DESC LIMIT 1"
+    private static let selectReportByServerID = "\(selectReport) WHERE server_id = ?"
+    private static let selectNameOnlyReport = "\(selectReport) WHERE lower(server_name) = ? AND server_id IS NULL LIMIT 1"
     private static let insertHost = """
         INSERT INTO hosts (\(reportColumns), remote_address, user_agent, first_seen, last_seen, poll_count)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)

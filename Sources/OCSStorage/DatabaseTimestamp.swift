@@ -20,12 +20,29 @@ struct DatabaseTimestamp: DatabaseValueConvertible {
         }
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        // Written digit by digit into the string's own storage: no interpolation or padding
+        // strings per field.
+        let fields: [(value: Int32, width: Int, separator: UInt8)] = [
+            (parts.tm_year + 1900, 4, UInt8(ascii: "-")), (parts.tm_mon + 1, 2, UInt8(ascii: "-")), (parts.tm_mday, 2, UInt8(ascii: " ")),
+            (parts.tm_hour, 2, UInt8(ascii: ":")), (parts.tm_min, 2, UInt8(ascii: ":")), (parts.tm_sec, 2, UInt8(ascii: ".")),
+            (Int32(remainder), 3, 0),
+        ]
+        let text = String(unsafeUninitializedCapacity: 23) { buffer in
+            var index = 0
+            for field in fields {
+                var value = field.value
+                for position in stride(from: index + field.width - 1, through: index, by: -1) {
+                    buffer[position] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+                index += field.width
+                if field.separator != 0 {
+                    buffer[index] = field.separator
+                    index += 1
+                }
+            }
+            return index
         }
-        let text = "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2)) "
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(remainder), 3))"
         return text.databaseValue
     }
 

@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import OCSDomain
 import OCSSigning
 import OCSStorage
@@ -203,12 +205,14 @@ struct FeedExpiryTests {
 }
 
 struct CheckInRecorderTests {
-    @Test func completesEachCheckInAfterItsCommit() async throws {
+    @Test func completesEachCheckInAfterItsCommitOnItsEventLoop() async throws {
         let temporary = try TemporaryDatabase()
         let store = CheckInStore(database: temporary.database)
         let rules = RuleStore(database: temporary.database)
         try rules.importRules([FeedServiceTests.ping])
         let recorder = CheckInRecorder(store: store, rules: rules)
+        // Two loops: a batch's results go back to each caller's own loop.
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let count = 200
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<count {
@@ -217,20 +221,20 @@ struct CheckInRecorderTests {
                         serverID: nil, serverName: "host\(index)", build: nil, orgID: nil, applied: [], blocked: [],
                         mitigationsEnabled: nil, dataCollectionEnabled: nil, remoteAddress: nil, userAgent: nil, time: Date()
                     )
-                    let (visible, serial) = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(Int, Int64), any Error>) in
-                        recorder.record(checkIn) { result in
-                            // Durable before completion: the check-in is readable from the database now.
-                            continuation.resume(with: result.flatMap { serial in
-                                Result { (try store.host(HostReference(checkIn.serverName!)!).map { try store.history(hostID: $0.id).items.count } ?? 0, serial) }
-                            })
-                        }
-                    }
+                    let loop = loops.next()
+                    let recorded = recorder.record(checkIn, on: loop)
+                    let completedOnItsLoop = try await recorded.map { _ in loop.inEventLoop }.get()
+                    let serial = try await recorded.get()
+                    // Durable before completion: the check-in is readable from the database now.
+                    let visible = try store.host(HostReference(checkIn.serverName!)!).map { try store.history(hostID: $0.id).items.count } ?? 0
+                    #expect(completedOnItsLoop)
                     #expect(visible == 1)
                     #expect(serial == 1)
                 }
             }
             try await group.waitForAll()
         }
+        try await loops.shutdownGracefully()
         #expect(try store.historyCount() == count)
         #expect(try store.hostCount() == count)
     }
