@@ -109,7 +109,7 @@ public struct FeedFetcher: Sendable {
                         try operations.addHandler(ResponseCollector(head: requestHead, limit: limit, completion: completion))
                     }
                     if let tunnelTarget {
-                        try operations.addHandler(ConnectTunnel(target: tunnelTarget, completion: completion, then: exchange))
+                        try ConnectTunnel.add(to: operations, target: tunnelTarget, completion: completion, then: exchange)
                     } else {
                         try exchange(channel)
                     }
@@ -241,20 +241,65 @@ final class ResponseCollector: ChannelInboundHandler, RemovableChannelHandler {
 }
 
 /// Opens a tunnel through an HTTP proxy with `CONNECT`, then hands the connection to `then`.
+///
+/// While the tunnel opens, SwiftNIO's HTTP/1.1 codec sits in front of this handler: the encoder
+/// writes the request and the decoder reads the proxy's answer. The decoder sees the request's
+/// method go out, so it knows an answer to `CONNECT` has no body and ends with its head; an
+/// `AnswerBoundary` feeds it so that it reads nothing past that end. On a 200 the codec leaves
+/// the pipeline, then (unless the proxy sent more) this handler, and `then` sets up TLS and the
+/// request on the bare connection.
 final class ConnectTunnel: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    /// The most the proxy's answer may take, status line and header fields.
+    static let maximumHeadBytes = 16 * 1024
+
+    private enum State {
+        /// The request is (being) sent; no answer yet.
+        case awaitingAnswer
+        /// The proxy answered 200; its answer has not ended yet.
+        case accepted
+        /// The answer ended; the codec is leaving the pipeline.
+        case switching
+        /// Handed over to `then`, or failed.
+        case finished
+    }
 
     private let target: String
     private let completion: Completion
     private let then: @Sendable (Channel) throws -> Void
-    private var received: [UInt8] = []
+    private let encoder: HTTPRequestEncoder
+    private let decoder: ByteToMessageHandler<HTTPResponseDecoder>
+    private let boundary: AnswerBoundary
+    private var state = State.awaitingAnswer
     private var sent = false
 
-    init(target: String, completion: Completion, then: @escaping @Sendable (Channel) throws -> Void) {
+    private init(target: String, completion: Completion, then: @escaping @Sendable (Channel) throws -> Void,
+                 encoder: HTTPRequestEncoder, decoder: ByteToMessageHandler<HTTPResponseDecoder>, boundary: AnswerBoundary) {
         self.target = target
         self.completion = completion
         self.then = then
+        self.encoder = encoder
+        self.decoder = decoder
+        self.boundary = boundary
+    }
+
+    /// Adds the codec and the tunnel handler; the tunnel to `target` (`host:port`) opens as soon as the channel is active.
+    static func add(to operations: ChannelPipeline.SynchronousOperations, target: String, completion: Completion,
+                    then: @escaping @Sendable (Channel) throws -> Void) throws {
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderFieldSize = maximumHeadBytes
+        limits.maxHeaderListSize = maximumHeadBytes
+        // The boundary keeps bytes after the answer from the decoder; should any still be left in
+        // it, they reach the tunnel as an error, and are refused all the same.
+        let decoder = ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .fireError, limitConfiguration: limits))
+        let encoder = HTTPRequestEncoder()
+        let boundary = AnswerBoundary(limit: maximumHeadBytes)
+        try operations.addHandler(encoder)
+        try operations.addHandler(boundary)
+        try operations.addHandler(decoder)
+        try operations.addHandler(ConnectTunnel(target: target, completion: completion, then: then, encoder: encoder, decoder: decoder, boundary: boundary))
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -269,47 +314,120 @@ final class ConnectTunnel: ChannelInboundHandler, RemovableChannelHandler {
     private func send(_ context: ChannelHandlerContext) {
         guard !sent else { return }
         sent = true
-        let request = "CONNECT \(target) HTTP/1.1\r\nHost: \(target)\r\nUser-Agent: ocs-agent\r\n\r\n"
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: request)), promise: nil)
+        var head = HTTPRequestHead(version: .http1_1, method: .CONNECT, uri: target)
+        head.headers.add(name: "Host", value: target)
+        head.headers.add(name: "User-Agent", value: "ocs-agent")
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
-        received += buffer.readBytes(length: buffer.readableBytes) ?? []
-        guard let end = received.firstRange(of: Array("\r\n\r\n".utf8)) else {
-            if received.count > 16 * 1024 { fail(context, "the proxy's answer to CONNECT is over 16 KiB") }
-            return
-        }
-        let statusLine = String(decoding: received[..<end.lowerBound], as: UTF8.self).split(separator: "\r\n").first.map(String.init) ?? ""
-        let parts = statusLine.split(separator: " ", maxSplits: 2)
-        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), parts[1] == "200" else {
-            fail(context, "the proxy refused CONNECT \(target): \(statusLine.prefix(120))")
-            return
-        }
-        guard end.upperBound == received.count else {
+        switch (state, unwrapInboundIn(data)) {
+        case (.awaitingAnswer, .head(let head)) where head.status == .ok:
+            state = .accepted
+        case (.awaitingAnswer, .head(let head)):
+            // Whatever body a refusal carries is not read: the connection closes now.
+            fail(context, "the proxy refused CONNECT \(target): \(head.version) \(head.status.code) \(head.status.reasonPhrase)")
+        case (.accepted, .end):
+            boundary.holdsBack = true
+            state = .switching
+            handOver(context)
+        case (.switching, _):
             fail(context, "the proxy sent data before the tunnel was used")
-            return
+        case (.finished, _), (.awaitingAnswer, _), (.accepted, _):
+            break
         }
-        do {
-            try then(context.channel)
-            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-        } catch {
-            completion.finish(.failure(error))
+    }
+
+    /// Removes the codec, then (unless the proxy sent more meanwhile) hands the connection to `then` and leaves.
+    private func handOver(_ context: ChannelHandlerContext) {
+        let operations = context.pipeline.syncOperations
+        let decoderRemoved = operations.removeHandler(decoder)
+        let encoderRemoved = operations.removeHandler(encoder)
+        decoderRemoved.and(encoderRemoved).assumeIsolated().whenComplete { result in
+            guard case .switching = self.state else { return }
+            guard self.boundary.bytesAfterAnswer == 0 else {
+                self.fail(context, "the proxy sent data before the tunnel was used")
+                return
+            }
+            self.state = .finished
+            do {
+                _ = try result.get()
+                try self.then(context.channel)
+                operations.removeHandler(self.boundary, promise: nil)
+                operations.removeHandler(context: context, promise: nil)
+            } catch {
+                self.completion.finish(.failure(error))
+            }
         }
     }
 
     private func fail(_ context: ChannelHandlerContext, _ message: String) {
+        state = .finished
+        boundary.holdsBack = true
         completion.finish(.failure(AgentError.proxy(message)))
         context.close(promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        completion.finish(.failure(error))
-        context.close(promise: nil)
+        switch state {
+        case .finished:
+            break
+        case .switching:
+            fail(context, "the proxy sent data before the tunnel was used")
+        case .awaitingAnswer, .accepted:
+            switch error {
+            case is AnswerBoundary.AnswerTooLong, HTTPParserError.headerOverflow:
+                fail(context, "the proxy's answer to CONNECT is over \(Self.maximumHeadBytes / 1024) KiB")
+            case HTTPParserError.invalidEOFState:
+                fail(context, "the proxy closed the connection during CONNECT \(target)")
+            default:
+                fail(context, "the proxy's answer to CONNECT \(target) is not valid HTTP/1.1 (\(error)): check that the proxy is an HTTP CONNECT proxy")
+            }
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        completion.finish(.failure(AgentError.proxy("the proxy closed the connection during CONNECT \(target)")))
+        if case .finished = state {} else {
+            fail(context, "the proxy closed the connection during CONNECT \(target)")
+        }
         context.fireChannelInactive()
+    }
+}
+
+/// Passes the proxy's bytes to the HTTP decoder one at a time until the answer to `CONNECT` has
+/// ended, and keeps back (counting) any after it: the decoder would otherwise read them as the start
+/// of another answer, and what the proxy sends before the tunnel is used must be refused. It also
+/// bounds the answer, status line included (the decoder bounds only the header fields).
+final class AnswerBoundary: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    /// The answer was longer than `limit` bytes.
+    struct AnswerTooLong: Error {}
+
+    private let limit: Int
+    private var passed = 0
+    /// Set by the tunnel once it has read all of the answer it will (its end, or a refusal).
+    var holdsBack = false
+    /// The bytes that arrived after that; they are never passed on.
+    private(set) var bytesAfterAnswer = 0
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        while !holdsBack, let byte = buffer.readSlice(length: 1) {
+            guard passed < limit else {
+                holdsBack = true
+                context.fireErrorCaught(AnswerTooLong())
+                return
+            }
+            passed += 1
+            context.fireChannelRead(wrapInboundOut(byte))
+        }
+        bytesAfterAnswer += buffer.readableBytes
     }
 }
