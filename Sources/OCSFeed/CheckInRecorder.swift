@@ -24,6 +24,12 @@ public final class CheckInRecorder: Sendable {
         }
     }
 
+    /// Returns once the check-ins queued before the call are committed and their polls' results
+    /// are queued on their event loops.
+    public func finishPending() async {
+        await writes.idle()
+    }
+
     /// Queues a check-in; the future completes on `eventLoop` after the transaction holding it
     /// commits, with the rule-set serial read after that.
     public func record(_ checkIn: CheckIn, on eventLoop: any EventLoop) -> EventLoopFuture<Int64> {

@@ -42,6 +42,15 @@ public final class Coalescer<Input: Sendable, Output: Sendable>: Sendable {
         return promise.futureResult
     }
 
+    /// Returns once every batch submitted before the call has run and its results are on their
+    /// way to their event loops (queued there, so a loop that shuts down afterwards still runs
+    /// them): what a server waits for before it stops its event loops.
+    public func idle() async {
+        await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
+            queue.async { finished.resume() }
+        }
+    }
+
     private func drain() {
         while true {
             let batch: [(Input, EventLoopPromise<Output>)] = pending.withLock { pending in

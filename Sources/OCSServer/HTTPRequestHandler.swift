@@ -202,6 +202,10 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// client reads the answer, then, after a short drain of what it is still sending, all of it.
     /// `response` is consumed so its headers are extended in place, not copied.
     private func write(_ response: consuming HTTPResponse, for request: HTTPRequest, closing: Bool = false, context: ChannelHandlerContext) {
+        // This request's start and route, read before the end is written: writing it lets
+        // `HTTPServerPipelineHandler` deliver a pipelined request at once, which sets both anew.
+        let started = self.started
+        let route = self.route
         let keepAlive = request.head.isKeepAlive && !closing
         // A 304 describes the full response without sending it: no length of its own. Endpoints
         // never set the length themselves: it is added, not searched for and replaced.

@@ -68,6 +68,7 @@ public final class HTTPServer: Service, Sendable {
 
     private let metrics: ServerMetrics
     private let serialWatcher: SerialWatcher
+    private let recorder: CheckInRecorder
 
     public init(
         configuration: Configuration, database: OCSDatabase, feeds: FeedService, recorder: CheckInRecorder,
@@ -75,6 +76,7 @@ public final class HTTPServer: Service, Sendable {
     ) {
         self.configuration = configuration
         self.metrics = metrics
+        self.recorder = recorder
         self.onBound = onBound
         self.logger = logger
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
@@ -142,6 +144,9 @@ public final class HTTPServer: Service, Sendable {
         try? await gracefulShutdown()
         logger.info("stopping: no new connections; finishing requests in flight", metadata: ["grace": "\(configuration.shutdownGrace)"])
         await Self.drain(quiescing, on: group.next(), within: configuration.shutdownGrace, logger: logger)
+        // A check-in batch still committing (the grace ran out) completes its polls' promises on
+        // the event loops: wait for it, so they are queued before the loops stop and none is dropped.
+        await recorder.finishPending()
         serialWatcher.stop()
         try await threadPool.shutdownGracefully()
         try await group.shutdownGracefully()

@@ -20,6 +20,8 @@ struct DatabaseTimestamp: DatabaseValueConvertible {
         }
         var parts = tm()
         gmtime_r(&seconds, &parts)
+        // Four-digit years only; any other (never a poll's) is left to GRDB's own formatting.
+        guard (0...9999).contains(parts.tm_year + 1900) else { return date.databaseValue }
         // Written digit by digit into the string's own storage: no interpolation or padding
         // strings per field.
         let fields: [(value: Int32, width: Int, separator: UInt8)] = [

@@ -34,6 +34,29 @@ struct HTTPHardeningEndToEndTests {
         #expect(Self.occurrences(of: "HTTP/1.1 400", in: bytes) == 1, "\(String(decoding: bytes, as: UTF8.self))")
     }
 
+    /// Two requests in one write: NIO hands the second to the server while the first's end is
+    /// being written. Each is counted under its own route and only the poll as a poll (the
+    /// second's start and route once overwrote the first's before it was counted).
+    @Test func pipelinedRequestsAreEachCountedUnderTheirOwnRoute() throws {
+        let workspace = try Workspace()
+        let server = try workspace.startServer()
+        defer { server.stop() }
+        let connection = try RawConnection(port: server.port)
+        try connection.send("GET /metrics HTTP/1.1\r\nHost: ocs\r\n\r\n" + Self.poll.replacingOccurrences(of: "\r\n\r\n", with: "\r\nConnection: close\r\n\r\n"))
+        let (bytes, closed) = connection.receiveUntilClosed(within: 10)
+        #expect(closed)
+        #expect(Self.occurrences(of: "HTTP/1.1 200", in: bytes) == 2, "\(String(decoding: bytes, as: UTF8.self).prefix(400))")
+        let metrics = try Curl.request("http://127.0.0.1:\(server.port)/metrics").text
+        let counts = metrics.split(separator: "\n").map(String.init).filter {
+            $0.hasPrefix("ocs_polls_total{status=\"200\"}") || ($0.hasPrefix("ocs_request_duration_seconds_count") && !$0.hasSuffix(" 0"))
+        }
+        #expect(counts.sorted() == [
+            "ocs_polls_total{status=\"200\"} 1",
+            "ocs_request_duration_seconds_count{route=\"feed\"} 1",
+            "ocs_request_duration_seconds_count{route=\"metrics\"} 1",
+        ])
+    }
+
     // MARK: Deadlines
 
     @Test(arguments: [

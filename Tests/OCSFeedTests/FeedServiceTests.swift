@@ -238,4 +238,26 @@ struct CheckInRecorderTests {
         #expect(try store.historyCount() == count)
         #expect(try store.hostCount() == count)
     }
+
+    /// A server waits for the check-ins queued before it stops its event loops: every poll's
+    /// result is then delivered (run as the loops shut down), none dropped with a stopped loop.
+    @Test func finishingPendingCheckInsBeforeTheLoopsStopDeliversEveryResult() async throws {
+        let temporary = try TemporaryDatabase()
+        let store = CheckInStore(database: temporary.database)
+        let rules = RuleStore(database: temporary.database)
+        let recorder = CheckInRecorder(store: store, rules: rules)
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let delivered = Mutex(0)
+        for index in 0..<50 {
+            let checkIn = CheckIn(
+                serverID: nil, serverName: "late\(index)", build: nil, orgID: nil, applied: [], blocked: [],
+                mitigationsEnabled: nil, dataCollectionEnabled: nil, remoteAddress: nil, userAgent: nil, time: Date()
+            )
+            recorder.record(checkIn, on: loops.next()).whenComplete { _ in delivered.withLock { $0 += 1 } }
+        }
+        await recorder.finishPending()
+        try await loops.shutdownGracefully()
+        #expect(delivered.withLock { $0 } == 50)
+        #expect(try store.hostCount() == 50)
+    }
 }
