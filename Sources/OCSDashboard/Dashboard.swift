@@ -373,15 +373,11 @@ public struct Dashboard: Sendable {
         if everyone { return .everyone }
         guard !to.isEmpty else { return nil }
         let names = to.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        if let bad = names.first(where: { !HostGroup.isValidName($0) }) {
-            throw ReleaseFormError(
-                message: "\u{201C}To groups\u{201D}: '\(AuditLog.printable(bad, maximumBytes: 80))' is not a group name: give comma-separated names of 1 to 64 of A-Z a-z 0-9 . _ -"
-            )
+        do throws(ReleaseProblem) {
+            return try Release.groups(named: names)
+        } catch {
+            throw ReleaseFormError(message: "\u{201C}To groups\u{201D}: \(error).")
         }
-        guard Set(names).count <= Release.maximumGroups else {
-            throw ReleaseFormError(message: "\u{201C}To groups\u{201D}: at most \(Release.maximumGroups) groups, not \(Set(names).count).")
-        }
-        return .to(names)
     }
 
     private func ruleHosts(_ id: String, query: [String: String], viewer: Pages.Viewer) throws -> DashboardResponse {

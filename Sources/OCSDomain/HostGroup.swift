@@ -183,6 +183,16 @@ public enum Release: Sendable, Hashable, CustomStringConvertible {
         .groups(Array(Set(names)).sorted())
     }
 
+    /// `.groups` of names a person gave (command line, dashboard form, API body), checked: at
+    /// least one, each a group name, at most `maximumGroups` distinct.
+    public static func groups(named names: [String]) throws(ReleaseProblem) -> Release {
+        guard !names.isEmpty else { throw .noGroups }
+        if let bad = names.first(where: { !HostGroup.isValidName($0) }) { throw .notAGroupName(bad) }
+        let distinct = Set(names).count
+        guard distinct <= maximumGroups else { throw .tooManyGroups(distinct) }
+        return .to(names)
+    }
+
     public var groupNames: [String] {
         switch self {
         case .everyone: []
@@ -222,9 +232,14 @@ public struct Rollout: Sendable, Equatable {
     public let releases: [String: Release]
     public let groups: [String: HostGroup]
 
+    /// Whether some rule is released to groups only: otherwise every host receives every rule.
+    /// Decided once here, not on every poll.
+    public let isStaged: Bool
+
     public init(releases: [String: Release] = [:], groups: [HostGroup] = []) {
         self.releases = releases
         self.groups = Dictionary(groups.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        isStaged = releases.values.contains { $0 != .everyone }
     }
 
     /// Every rule released to everyone.
@@ -233,9 +248,6 @@ public struct Rollout: Sendable, Equatable {
     public func release(of ruleID: String) -> Release {
         releases[ruleID] ?? .everyone
     }
-
-    /// Whether some rule is released to groups only: otherwise every host receives every rule.
-    public var isStaged: Bool { releases.values.contains { $0 != .everyone } }
 
     /// The rules of `rules` this host receives, in their order.
     public func rules(_ rules: [Mitigation], for host: PollingHost) -> [Mitigation] {
@@ -250,5 +262,21 @@ public struct Rollout: Sendable, Equatable {
         guard isStaged else { return nil }
         let received = self.rules(rules, for: host)
         return received.count == rules.count ? nil : received.map(\.id)
+    }
+}
+
+/// Why names given for a release cannot be one; each caller says which field was wrong.
+public enum ReleaseProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    case noGroups
+    case notAGroupName(String)
+    case tooManyGroups(Int)
+
+    public var description: String {
+        switch self {
+        case .noGroups: "expected a list of 1 to \(Release.maximumGroups) group names"
+        case .notAGroupName(let name):
+            "'\(OneLineText.escaping(name, maximumBytes: 80))' is not a group name: use comma-separated names of 1 to 64 of A-Z a-z 0-9 . _ -"
+        case .tooManyGroups(let count): "at most \(Release.maximumGroups) groups, not \(count)"
+        }
     }
 }

@@ -115,13 +115,11 @@ extension AdminAPI {
         body.emergency = fields.emergency ?? false
         if let names = fields.to {
             guard body.release == nil else { throw refuse("to", "give \"to\" or \"everyone\", not both") }
-            guard !names.isEmpty, Set(names).count <= Release.maximumGroups else {
-                throw refuse("to", "expected a list of 1 to \(Release.maximumGroups) group names")
+            do throws(ReleaseProblem) {
+                body.release = try Release.groups(named: names)
+            } catch {
+                throw refuse("to", error.description)
             }
-            if let bad = names.first(where: { !HostGroup.isValidName($0) }) {
-                throw refuse("to", "'\(AuditLog.printable(bad, maximumBytes: 80))' is not a group name: use 1 to 64 of A-Z a-z 0-9 . _ -")
-            }
-            body.release = .to(names)
         }
         return body
     }

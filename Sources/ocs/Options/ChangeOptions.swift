@@ -26,19 +26,24 @@ struct ReleaseOptions: ParsableArguments {
 
     func validate() throws {
         if to != nil && everyone { throw ValidationError("give --to GROUPS or --everyone, not both") }
-        if let to {
-            let names = to.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            if let bad = names.first(where: { !HostGroup.isValidName($0) }) {
-                throw ValidationError("--to: '\(bad)' is not a group name: use comma-separated names of A-Z a-z 0-9 . _ -")
-            }
-            if Set(names).count > Release.maximumGroups { throw ValidationError("--to: at most \(Release.maximumGroups) groups") }
+        do throws(ReleaseProblem) {
+            _ = try groups
+        } catch {
+            throw ValidationError("--to: \(error)")
         }
     }
 
-    /// The release asked for; nil when neither option was given.
+    /// The groups `--to` names, checked; nil without `--to`.
+    private var groups: Release? {
+        get throws(ReleaseProblem) {
+            guard let to else { return nil }
+            return try Release.groups(named: to.split(separator: ",", omittingEmptySubsequences: false).map(String.init))
+        }
+    }
+
+    /// The release asked for; nil when neither option was given. Valid once `validate` passed.
     var release: Release? {
-        if everyone { return .everyone }
-        return to.map { .to($0.split(separator: ",").map(String.init)) }
+        everyone ? .everyone : (try? groups) ?? nil
     }
 }
 
