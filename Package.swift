@@ -44,6 +44,8 @@ let package = Package(
             dependencies: [
                 "OCSDomain",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API, for the check-in writer's statements (RawStatement).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             plugins: ["EmbedMigrations"]
@@ -67,6 +69,8 @@ let package = Package(
             dependencies: [
                 "OCSDomain", "OCSStorage", "OCSSigning", "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
+                // The response headers of each feed, made once when it is signed.
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]

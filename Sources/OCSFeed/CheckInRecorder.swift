@@ -5,8 +5,8 @@ import OCSStorage
 ///
 /// A caller's future completes once its check-in is committed (or the commit failed), so a
 /// response sent from it never claims a check-in that could still be lost. It also
-/// carries the published rule set's serial, read after the commit: an identified poll gets the
-/// freshness check it needs from the same trip off the event loop.
+/// carries the published rule set's serial, read in the commit's transaction: an identified poll
+/// gets the freshness check it needs from the same trip off the event loop.
 public final class CheckInRecorder: Sendable {
     private let writes: Coalescer<CheckIn, Int64>
 
@@ -14,13 +14,13 @@ public final class CheckInRecorder: Sendable {
     public static let maximumBatch = 512
 
     /// `committed` hears of each committed batch: its size and how long the commit took.
-    public init(store: CheckInStore, rules: RuleStore, committed: @escaping @Sendable (Int, Duration) -> Void = { _, _ in }) {
+    public init(store: CheckInStore, committed: @escaping @Sendable (Int, Duration) -> Void = { _, _ in }) {
         writes = Coalescer(label: "ocs.check-in-recorder", maximumBatch: Self.maximumBatch) { checkIns in
             let clock = ContinuousClock()
             let started = clock.now
-            try store.record(checkIns)
+            let serial = try store.record(checkIns)
             committed(checkIns.count, clock.now - started)
-            return try rules.serial()
+            return serial
         }
     }
 
@@ -31,7 +31,7 @@ public final class CheckInRecorder: Sendable {
     }
 
     /// Queues a check-in; the future completes on `eventLoop` after the transaction holding it
-    /// commits, with the rule-set serial read after that.
+    /// commits, with the rule-set serial as that transaction saw it.
     public func record(_ checkIn: CheckIn, on eventLoop: any EventLoop) -> EventLoopFuture<Int64> {
         writes.submit(checkIn, on: eventLoop)
     }

@@ -1,13 +1,18 @@
 import Crypto
 import Foundation
 import NIOCore
+import NIOHTTP1
 import OCSDomain
 import OCSSigning
 import OCSStorage
 import Synchronization
 
 /// One signed feed document and what it holds, in the forms it is served in.
-public struct Feed: Sendable, Equatable {
+///
+/// A class: every poll takes one from the cache shared by all event loops, and taking a
+/// reference retains one object where a struct of buffers and strings retained each of them,
+/// every count an atomic write to memory the other loops also write.
+public final class Feed: Sendable, Equatable {
     /// The exact bytes served.
     public let body: [UInt8]
     /// Serial of the published rule set it was rendered from.
@@ -24,6 +29,11 @@ public struct Feed: Sendable, Equatable {
     public let gzipETag: String
     /// When half its validity has passed: from then on it is signed again, with a later `expires`.
     public let refreshAfter: Date
+    /// The headers of a `200` with `bodyBuffer`, `Content-Length` included, made once: a response
+    /// shares them rather than building its own.
+    public let identityHeaders: HTTPHeaders
+    /// The same for `gzipBuffer`, with `Content-Encoding: gzip` and `gzipETag`.
+    public let gzipHeaders: HTTPHeaders
 
     /// Suffix that makes the gzip representation's entity tag from the document's.
     public static let gzipETagSuffix = "-gzip"
@@ -37,6 +47,24 @@ public struct Feed: Sendable, Equatable {
         bodyBuffer = ByteBuffer(bytes: body)
         gzipBuffer = ByteBuffer(bytes: Gzip.compress(body))
         gzipETag = String(etag.dropLast()) + Self.gzipETagSuffix + "\""
+        identityHeaders = Self.headers(etag: etag, length: bodyBuffer.readableBytes, gzip: false)
+        gzipHeaders = Self.headers(etag: gzipETag, length: gzipBuffer.readableBytes, gzip: true)
+    }
+
+    /// Every feed response's headers, then its representation's: the entity tag, the coding and the length.
+    private static func headers(etag: String, length: Int, gzip: Bool) -> HTTPHeaders {
+        var headers: HTTPHeaders = [
+            "ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding",
+            "Content-Type": "application/xml; charset=utf-8",
+        ]
+        if gzip { headers.add(name: "Content-Encoding", value: "gzip") }
+        headers.add(name: "Content-Length", value: String(length))
+        return headers
+    }
+
+    /// The same document: its buffers, gzip form and tags all follow from these.
+    public static func == (lhs: Feed, rhs: Feed) -> Bool {
+        lhs.body == rhs.body && lhs.serial == rhs.serial && lhs.configIDs == rhs.configIDs && lhs.refreshAfter == rhs.refreshAfter
     }
 }
 

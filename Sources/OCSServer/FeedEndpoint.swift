@@ -121,18 +121,16 @@ struct FeedEndpoint: Sendable {
         }
 
         /// The response for `feed`: the gzip body made when it was signed, or the identity one,
-        /// both shared with every other response (no copy); `304` when the client has it.
+        /// both shared with every other response (no copy), with the headers made for each then;
+        /// `304` when the client has it.
         func response(_ feed: Feed) -> HTTPResponse {
-            let etag = gzip ? feed.gzipETag : feed.etag
             if FeedEndpoint.matches(ifNoneMatch, etag: feed.etag) {
+                let etag = gzip ? feed.gzipETag : feed.etag
                 return HTTPResponse(status: .notModified, headers: ["ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"])
             }
-            var headers: HTTPHeaders = [
-                "ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding",
-                "Content-Type": "application/xml; charset=utf-8",
-            ]
-            if gzip { headers.add(name: "Content-Encoding", value: "gzip") }
-            return HTTPResponse(status: .ok, headers: headers, body: gzip ? feed.gzipBuffer : feed.bodyBuffer)
+            return gzip
+                ? HTTPResponse(status: .ok, preparedHeaders: feed.gzipHeaders, body: feed.gzipBuffer)
+                : HTTPResponse(status: .ok, preparedHeaders: feed.identityHeaders, body: feed.bodyBuffer)
         }
 
         /// Whether `Accept-Encoding` (its comma-separated items) allows gzip: `gzip`, `x-gzip` or

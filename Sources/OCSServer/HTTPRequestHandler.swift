@@ -208,8 +208,9 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         let route = self.route
         let keepAlive = request.head.isKeepAlive && !closing
         // A 304 describes the full response without sending it: no length of its own. Endpoints
-        // never set the length themselves: it is added, not searched for and replaced.
-        if response.status != .notModified {
+        // set the length only in headers prepared with it; otherwise it is added here, not
+        // searched for and replaced.
+        if response.status != .notModified && !response.includesContentLength {
             response.headers.add(name: "Content-Length", value: String(response.body?.readableBytes ?? 0))
         }
         if !keepAlive { response.headers.replaceOrAdd(name: "Connection", value: "close") }

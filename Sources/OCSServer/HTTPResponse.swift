@@ -8,11 +8,20 @@ public struct HTTPResponse: Sendable {
     public var body: ByteBuffer?
     /// The host a check-in recorded, for the access log; never sent.
     public var hostKey: String?
+    /// Whether `headers` already hold the body's `Content-Length`; otherwise the writer adds it.
+    public private(set) var includesContentLength = false
 
     public init(status: HTTPResponseStatus, headers: HTTPHeaders = [:], body: ByteBuffer? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+    }
+
+    /// A response whose headers were made once, `Content-Length` of `body` included, for every
+    /// response of the same bytes (a cached feed's).
+    public init(status: HTTPResponseStatus, preparedHeaders: HTTPHeaders, body: ByteBuffer) {
+        self.init(status: status, headers: preparedHeaders, body: body)
+        includesContentLength = true
     }
 
     /// A JSON body.

@@ -184,8 +184,10 @@ public final class HTTPServer: Service, Sendable {
         // header validation would only re-check them on every response.
         try pipeline.addHandler(HTTPResponseEncoder(configuration: .init()))
         try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
-        try pipeline.addHandler(RequestDeadlines(timeouts: .init(header: configuration.headerTimeout, body: configuration.bodyTimeout), metrics: metrics))
-        try pipeline.addHandler(PipeliningLimit(maximum: configuration.maxPipelinedRequests, metrics: metrics, logger: logger))
+        try pipeline.addHandler(RequestLimits(
+            timeouts: .init(header: configuration.headerTimeout, body: configuration.bodyTimeout),
+            maximumWaiting: configuration.maxPipelinedRequests, metrics: metrics, logger: logger
+        ))
         try pipeline.addHandler(HTTPServerPipelineHandler())
         try pipeline.addHandler(ProtocolErrorResponder(metrics: metrics))
         // No response compressor: the only compressed responses are feeds, gzipped once each when

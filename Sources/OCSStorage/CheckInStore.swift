@@ -15,57 +15,106 @@ public struct CheckInStore: Sendable {
     // MARK: Recording polls
 
     /// Records check-ins in one durable transaction: when this returns, all of them are on disk.
+    /// Returns the published rule set's serial as that transaction saw it, which no commit can
+    /// change before it ends (SQLite has one writer): what a poll answered after its check-in
+    /// needs to serve a feed at least as fresh as its commit.
     ///
     /// Each finds its host (see `existingHost`), whose `last_seen` and poll count it moves; a
     /// check-in that changes what the host reports also adds a history entry.
-    public func record(_ checkIns: [CheckIn]) throws {
-        guard !checkIns.isEmpty else { return }
+    @discardableResult
+    public func record(_ checkIns: [CheckIn]) throws -> Int64 {
         try database.pool.write { db in
+            let statements = try Statements(db)
             for checkIn in checkIns {
-                try Self.record(checkIn, in: db)
+                try statements.record(checkIn, in: db)
             }
+            return try statements.serial.run(binding: { _ in }, reading: { $0.integer(0) }) ?? 0
         }
     }
 
-    private static func record(_ poll: CheckIn, in db: Database) throws {
-        let time = DatabaseTimestamp(poll.time)
-        if let (id, previous) = try existingHost(for: poll, in: db) {
-            let report = previous.updated(by: poll)
-            // Cached statements: parsed once per connection, not once per check-in.
-            try db.cachedStatement(sql: updateHost).execute(arguments: report.arguments + [poll.remoteAddress, poll.userAgent, time, id])
-            if report != previous {
-                try db.cachedStatement(sql: insertHistory).execute(arguments: [id, time] + report.arguments + [poll.remoteAddress, poll.userAgent])
-            }
-        } else {
-            let report = Report().updated(by: poll)
-            try db.cachedStatement(sql: insertHost).execute(arguments: report.arguments + [poll.remoteAddress, poll.userAgent, time, time])
-            try db.cachedStatement(sql: insertHistory).execute(arguments: [db.lastInsertedRowID, time] + report.arguments + [poll.remoteAddress, poll.userAgent])
-        }
-    }
+    /// The statements of a check-in, fetched from the connection's cache once per transaction
+    /// and run through SQLite's C API (see `RawStatement`): every poll of an identified host runs
+    /// four or five of them.
+    private struct Statements {
+        let reportByServerID: RawStatement
+        let nameOnlyReport: RawStatement
+        let reportByName: RawStatement
+        let insertHost: RawStatement
+        let updateHost: RawStatement
+        let insertHistory: RawStatement
+        let serial: RawStatement
 
-    /// The host a poll belongs to, nil for a new one:
-    /// - with a `serverId`, the host with that serverId; a name-only host of the poll's name is
-    ///   that same server, so it becomes this host (merged into it when both exist), history kept;
-    /// - with only a name, the host that last reported that name (case-insensitively), one with
-    ///   a serverId before a name-only one.
-    private static func existingHost(for poll: CheckIn, in db: Database) throws -> (Int64, Report)? {
-        let nameKey = poll.serverName?.lowercased()
-        guard let serverID = poll.serverID else {
-            guard let nameKey else { return nil }
-            return try Row.fetchOne(db.cachedStatement(sql: selectReportByName), arguments: [nameKey]).map(Report.host)
+        init(_ db: Database) throws {
+            reportByServerID = try RawStatement(db, sql: CheckInStore.selectReportByServerID)
+            nameOnlyReport = try RawStatement(db, sql: CheckInStore.selectNameOnlyReport)
+            reportByName = try RawStatement(db, sql: CheckInStore.selectReportByName)
+            insertHost = try RawStatement(db, sql: CheckInStore.insertHost)
+            updateHost = try RawStatement(db, sql: CheckInStore.updateHost)
+            insertHistory = try RawStatement(db, sql: CheckInStore.insertHistory)
+            serial = try RawStatement(db, sql: "SELECT serial FROM feed_state WHERE id = 1")
         }
-        let byServerID = try Row.fetchOne(db.cachedStatement(sql: selectReportByServerID), arguments: [serverID]).map(Report.host)
-        let nameOnly = try nameKey.flatMap { key in
-            try Row.fetchOne(db.cachedStatement(sql: selectNameOnlyReport), arguments: [key]).map(Report.host)
+
+        func record(_ poll: CheckIn, in db: Database) throws {
+            let time = DatabaseTimestamp(poll.time).text
+            if let (id, previous) = try existingHost(for: poll, in: db) {
+                let report = previous.updated(by: poll)
+                try updateHost.run { parameters in
+                    report.bind(to: &parameters)
+                    parameters.append(poll.remoteAddress)
+                    parameters.append(poll.userAgent)
+                    parameters.append(time)
+                    parameters.append(id)
+                }
+                if report != previous {
+                    try addHistory(report, of: poll, host: id, at: time)
+                }
+            } else {
+                let report = Report().updated(by: poll)
+                try insertHost.run { parameters in
+                    report.bind(to: &parameters)
+                    parameters.append(poll.remoteAddress)
+                    parameters.append(poll.userAgent)
+                    parameters.append(time)
+                    parameters.append(time)
+                }
+                try addHistory(report, of: poll, host: db.lastInsertedRowID, at: time)
+            }
         }
-        switch (byServerID, nameOnly) {
-        case let (host?, absorbed?):
-            try merge(absorbed.0, into: host.0, in: db)
-            return host
-        case let (host?, nil), let (nil, host?):
-            return host
-        case (nil, nil):
-            return nil
+
+        private func addHistory(_ report: Report, of poll: CheckIn, host: Int64, at time: String) throws {
+            try insertHistory.run { parameters in
+                parameters.append(host)
+                parameters.append(time)
+                report.bind(to: &parameters)
+                parameters.append(poll.remoteAddress)
+                parameters.append(poll.userAgent)
+            }
+        }
+
+        /// The host a poll belongs to, nil for a new one:
+        /// - with a `serverId`, the host with that serverId; a name-only host of the poll's name is
+        ///   that same server, so it becomes this host (merged into it when both exist), history kept;
+        /// - with only a name, the host that last reported that name (case-insensitively), one with
+        ///   a serverId before a name-only one.
+        private func existingHost(for poll: CheckIn, in db: Database) throws -> (Int64, Report)? {
+            let nameKey = poll.serverName?.lowercased()
+            guard let serverID = poll.serverID else {
+                guard let nameKey else { return nil }
+                return try reportByName.run(binding: { $0.append(nameKey) }, reading: Report.host)
+            }
+            let byServerID = try reportByServerID.run(binding: { $0.append(serverID) }, reading: Report.host)
+            let nameOnly = try nameKey.flatMap { key in
+                try nameOnlyReport.run(binding: { $0.append(key) }, reading: Report.host)
+            }
+            switch (byServerID, nameOnly) {
+            case let (host?, absorbed?):
+                try CheckInStore.merge(absorbed.0, into: host.0, in: db)
+                return host
+            case let (host?, nil), let (nil, host?):
+                return host
+            case (nil, nil):
+                return nil
+            }
         }
     }
 
@@ -108,18 +157,25 @@ public struct CheckInStore: Sendable {
             return report
         }
 
-        /// In the order of `reportColumns`.
-        var arguments: StatementArguments {
-            [serverID, serverName, build, orgID, applied, blocked, mitigationsEnabled, dataCollectionEnabled]
+        /// Appends the values of `reportColumns`, in their order.
+        func bind(to parameters: inout RawStatement.Parameters) {
+            parameters.append(serverID)
+            parameters.append(serverName)
+            parameters.append(build)
+            parameters.append(orgID)
+            parameters.append(applied)
+            parameters.append(blocked)
+            parameters.append(mitigationsEnabled)
+            parameters.append(dataCollectionEnabled)
         }
 
         /// A row of `selectReport`, read by position (`id`, then `reportColumns`): every
         /// check-in of a known host reads one.
-        static func host(_ row: Row) -> (Int64, Report) {
-            (row[0], Report(
-                serverID: row[1], serverName: row[2], build: row[3], orgID: row[4],
-                applied: row[5], blocked: row[6],
-                mitigationsEnabled: row[7], dataCollectionEnabled: row[8]
+        static func host(_ row: RawStatement.Columns) -> (Int64, Report) {
+            (row.integer(0), Report(
+                serverID: row.text(1), serverName: row.text(2), build: row.text(3), orgID: row.text(4),
+                applied: row.text(5) ?? "[]", blocked: row.text(6) ?? "[]",
+                mitigationsEnabled: row.flag(7), dataCollectionEnabled: row.flag(8)
             ))
         }
     }

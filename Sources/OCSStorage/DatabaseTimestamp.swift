@@ -11,6 +11,16 @@ struct DatabaseTimestamp: DatabaseValueConvertible {
     }
 
     var databaseValue: DatabaseValue {
+        formatted.map(\.databaseValue) ?? date.databaseValue
+    }
+
+    /// The text the database holds for this date.
+    var text: String {
+        formatted ?? String.fromDatabaseValue(date.databaseValue) ?? ""
+    }
+
+    /// The text for a four-digit year; nil for any other (never a poll's), which GRDB formats itself.
+    private var formatted: String? {
         let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
         var seconds = time_t(milliseconds.quotientAndRemainder(dividingBy: 1000).quotient)
         var remainder = Int(milliseconds - Int64(seconds) * 1000)
@@ -21,7 +31,7 @@ struct DatabaseTimestamp: DatabaseValueConvertible {
         var parts = tm()
         gmtime_r(&seconds, &parts)
         // Four-digit years only; any other (never a poll's) is left to GRDB's own formatting.
-        guard (0...9999).contains(parts.tm_year + 1900) else { return date.databaseValue }
+        guard (0...9999).contains(parts.tm_year + 1900) else { return nil }
         // Written digit by digit into the string's own storage: no interpolation or padding
         // strings per field.
         let fields: [(value: Int32, width: Int, separator: UInt8)] = [
@@ -45,7 +55,7 @@ struct DatabaseTimestamp: DatabaseValueConvertible {
             }
             return index
         }
-        return text.databaseValue
+        return text
     }
 
     static func fromDatabaseValue(_ dbValue: DatabaseValue) -> DatabaseTimestamp? {

@@ -210,7 +210,7 @@ struct CheckInRecorderTests {
         let store = CheckInStore(database: temporary.database)
         let rules = RuleStore(database: temporary.database)
         try rules.importRules([FeedServiceTests.ping])
-        let recorder = CheckInRecorder(store: store, rules: rules)
+        let recorder = CheckInRecorder(store: store)
         // Two loops: a batch's results go back to each caller's own loop.
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let count = 200
@@ -244,8 +244,7 @@ struct CheckInRecorderTests {
     @Test func finishingPendingCheckInsBeforeTheLoopsStopDeliversEveryResult() async throws {
         let temporary = try TemporaryDatabase()
         let store = CheckInStore(database: temporary.database)
-        let rules = RuleStore(database: temporary.database)
-        let recorder = CheckInRecorder(store: store, rules: rules)
+        let recorder = CheckInRecorder(store: store)
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let delivered = Mutex(0)
         for index in 0..<50 {

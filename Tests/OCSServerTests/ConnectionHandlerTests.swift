@@ -7,11 +7,15 @@ import Testing
 
 /// The per-connection handlers in process, on an `EmbeddedChannel` whose clock the tests move:
 /// deadlines are checked by advancing time, not by waiting for it.
-struct RequestDeadlinesTests {
-    static let timeouts = RequestDeadlines.Timeouts(header: .seconds(10), body: .seconds(30))
+struct RequestDeadlineTests {
+    static let timeouts = RequestLimits.Timeouts(header: .seconds(10), body: .seconds(30))
+
+    static func limits(maximumWaiting: Int = 256) -> RequestLimits {
+        RequestLimits(timeouts: timeouts, maximumWaiting: maximumWaiting, metrics: ServerMetrics(), logger: Logger(label: "test"))
+    }
 
     static func channel() throws -> EmbeddedChannel {
-        let channel = EmbeddedChannel(handler: RequestDeadlines(timeouts: timeouts, metrics: ServerMetrics()))
+        let channel = EmbeddedChannel(handler: limits())
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel
     }
@@ -92,7 +96,7 @@ struct PipeliningLimitTests {
         let counter = ReadCounter()
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(counter)
-        try channel.pipeline.syncOperations.addHandler(PipeliningLimit(maximum: 256, metrics: ServerMetrics(), logger: Logger(label: "test")))
+        try channel.pipeline.syncOperations.addHandler(RequestDeadlineTests.limits(maximumWaiting: 256))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         for _ in 1...16 {
             try channel.writeInbound(HTTPServerRequestPart.head(Self.head))
@@ -107,7 +111,7 @@ struct PipeliningLimitTests {
     }
 
     @Test func aConnectionPastTheLimitIsClosed() throws {
-        let channel = EmbeddedChannel(handler: PipeliningLimit(maximum: 4, metrics: ServerMetrics(), logger: Logger(label: "test")))
+        let channel = EmbeddedChannel(handler: RequestDeadlineTests.limits(maximumWaiting: 4))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         for _ in 1...4 {
             try channel.writeInbound(HTTPServerRequestPart.head(Self.head))

@@ -43,6 +43,36 @@ struct CheckInStoreTests {
         #expect(try store.historyCount() == 3)
     }
 
+    /// The writer binds and reads its values through SQLite's C API: every kind of value comes
+    /// back as given (an empty string is not NULL, false is not absent), and the commit returns
+    /// the serial its transaction saw.
+    @Test func everyReportedValueRoundTripsAndTheCommitReturnsTheSerial() throws {
+        let temporary = try TemporaryDatabase()
+        let store = CheckInStore(database: temporary.database)
+        let rules = RuleStore(database: temporary.database)
+        var poll = Self.checkIn(build: "15.1.2507.6", applied: [], enabled: false, at: 0.25)
+        poll.orgID = Self.otherGUID
+        poll.blocked = ["M1", "M2"]
+        poll.dataCollectionEnabled = true
+        poll.remoteAddress = nil
+        poll.userAgent = ""
+        let serial = try store.record([poll])
+        #expect(serial == (try rules.serial()))
+        let host = try #require(try Self.all(store).first)
+        var expected = poll
+        expected.time = Date(timeIntervalSince1970: 1_800_000_000.25)
+        #expect(host.latest == expected)
+        #expect(try store.history(hostID: host.id).items.map(\.state) == [expected])
+        // A name with characters outside ASCII (never a poll's) is stored and found as given.
+        var unusual = Self.checkIn(id: nil, name: "h\u{e9}te-01", at: 2)
+        unusual.userAgent = "agent \u{1F600}"
+        try store.record([Self.checkIn(id: nil, name: "h\u{e9}te-01", at: 1), unusual])
+        let stored = try #require(try Self.all(store).last)
+        #expect(stored.latest.serverName == "h\u{e9}te-01")
+        #expect(stored.latest.userAgent == "agent \u{1F600}")
+        #expect(stored.pollCount == 2)
+    }
+
     @Test func aNameOnlyPollJoinsTheHostThatLastReportedTheNameWithAServerID() throws {
         let temporary = try TemporaryDatabase()
         let store = CheckInStore(database: temporary.database)

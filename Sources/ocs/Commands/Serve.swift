@@ -49,7 +49,7 @@ struct Serve: AsyncParsableCommand {
             ),
             database: db,
             feeds: FeedService(store: ruleStore, signer: signer, validity: TimeInterval(settings.feedValidity), signed: metrics.feedSigned),
-            recorder: CheckInRecorder(store: CheckInStore(database: db), rules: ruleStore, committed: metrics.checkInsCommitted),
+            recorder: CheckInRecorder(store: CheckInStore(database: db), committed: metrics.checkInsCommitted),
             metrics: metrics,
             logger: logger
         ) { [host = settings.host, port = settings.port] address in

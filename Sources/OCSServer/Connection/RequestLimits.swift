@@ -1,14 +1,24 @@
+import Logging
 import NIOCore
 import NIOHTTP1
 
-/// Bounds how long a client may take to send a request: the head must be complete within
-/// `header` of its first bytes, the body within `body` of the head. A client that misses either
-/// gets `408` (when no other response is due first) and the connection is closed.
+/// Bounds what one client can make a connection hold, by following each request from the
+/// decoder to the end of its response:
 ///
-/// The idle timeout alone does not do this: a client that trickles a byte at a time is never
-/// idle. Sits right after the request decoder, so it sees every request as soon as it is
-/// decoded, pipelined ones included, and every response on its way out.
-final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
+/// - **Time.** The head must be complete within `header` of its first bytes, the body within
+///   `body` of the head. A client that misses either gets `408` (when no other response is due
+///   first) and the connection is closed. The idle timeout alone does not do this: a client that
+///   trickles a byte at a time is never idle.
+/// - **Requests waiting.** Requests are answered one at a time and pipelined ones wait in memory,
+///   so a client that sends faster than it is answered would make the server hold them all. Once
+///   `pauseAt` wait, the connection is not read until responses catch up; a connection that still
+///   exceeds `maximumWaiting` (one read can carry thousands of small requests) is closed.
+///
+/// Both follow the same count of requests received and not yet answered, so one handler keeps
+/// it (two handlers did, each casting every request and response part on its way through).
+/// Sits right after the request decoder, so it sees every request as soon as it is decoded,
+/// pipelined ones included, and every response on its way out.
+final class RequestLimits: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -24,10 +34,15 @@ final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
         case betweenRequests
         case receivingHead
         case receivingBody
+        /// Closed for pipelining too many requests: nothing more is passed on.
+        case closing
     }
 
     private let timeouts: Timeouts
+    private let maximumWaiting: Int
+    private let pauseAt: Int
     private let metrics: ServerMetrics
+    private let logger: Logger
     private var state = State.betweenRequests
     /// Whether the decoder produced a request part since the last read completed. Bytes that
     /// produced none while between requests are the start of a head still in flight.
@@ -39,17 +54,25 @@ final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
     /// Request heads received and not yet answered in full.
     private var unanswered = 0
     private var responseStarted = false
+    /// A `read()` held back while `pauseAt` requests wait.
+    private var readPending = false
 
-    init(timeouts: Timeouts, metrics: ServerMetrics) {
+    init(timeouts: Timeouts, maximumWaiting: Int, metrics: ServerMetrics, logger: Logger) {
+        precondition(maximumWaiting > 0, "the pipelining limit must be positive")
         self.timeouts = timeouts
+        self.maximumWaiting = maximumWaiting
+        pauseAt = min(16, maximumWaiting)
         self.metrics = metrics
+        self.logger = logger
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard state != .closing else { return }
         decodedSinceReadComplete = true
         switch unwrapInboundIn(data) {
         case .head:
             unanswered += 1
+            guard unanswered <= maximumWaiting else { return closeForPipelining(context) }
             cancelDeadline()
             state = .receivingBody
             // The body's timer starts at the head but is scheduled only if the request is still
@@ -68,7 +91,9 @@ final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         if state == .betweenRequests && !decodedSinceReadComplete {
-            start(.receivingHead, timeout: timeouts.header, context: context)
+            cancelDeadline()
+            state = .receivingHead
+            schedule(at: context.eventLoop.now + timeouts.header, context: context)
         } else if state == .receivingBody, deadline == nil, let bodyDeadline {
             schedule(at: bodyDeadline, context: context)
         }
@@ -76,17 +101,30 @@ final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelReadComplete()
     }
 
+    func read(context: ChannelHandlerContext) {
+        if unanswered >= pauseAt {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head:
             responseStarted = true
+            context.write(data, promise: promise)
         case .body:
-            break
+            context.write(data, promise: promise)
         case .end:
             responseStarted = false
             unanswered -= 1
+            context.write(data, promise: promise)
+            if readPending && unanswered < pauseAt {
+                readPending = false
+                context.read()
+            }
         }
-        context.write(data, promise: promise)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -98,10 +136,14 @@ final class RequestDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
         cancelDeadline()
     }
 
-    private func start(_ next: State, timeout: TimeAmount, context: ChannelHandlerContext) {
+    private func closeForPipelining(_ context: ChannelHandlerContext) {
+        state = .closing
         cancelDeadline()
-        state = next
-        schedule(at: context.eventLoop.now + timeout, context: context)
+        metrics.refusedConnection("pipelining")
+        logger.notice("closing a connection that pipelined too many requests", metadata: [
+            "remote": "\(context.channel.remoteAddress?.ipAddress ?? "-")", "limit": "\(maximumWaiting)",
+        ])
+        context.close(promise: nil)
     }
 
     private func schedule(at time: NIODeadline, context: ChannelHandlerContext) {
