@@ -1,5 +1,9 @@
--- wrk script: every request is an identified poll from a distinct host (its own serverId),
--- so every request records a check-in. Bounded by wrk's own --duration.
+-- wrk script: every request is an identified poll, so every request records a check-in.
+--   wrk ... -s identified.lua URL -- BUILD            every request from a new host (its own serverId)
+--   wrk ... -s identified.lua URL -- BUILD HOSTS      HOSTS hosts per wrk thread polling in turn, as a
+--                                                     fleet does: after the first round, every poll
+--                                                     is a known host's (an update, no new row)
+-- Bounded by wrk's own --duration.
 local counter = 0
 local threads = 0
 
@@ -11,10 +15,13 @@ end
 function init(args)
   tid = tonumber(wrk.thread:get("tid"))
   build = args[1] or "15.2.1544.4"
+  hosts = tonumber(args[2] or "0")
 end
 
 function request()
   counter = counter + 1
-  local id = string.format("%08x-0000-4000-8000-%012x", tid, counter)
-  return wrk.format("GET", "/getexchangemitigations?build=" .. build .. "&serverId=" .. id .. "&server=bench-" .. tid .. "-" .. counter)
+  local host = counter
+  if hosts > 0 then host = (counter - 1) % hosts + 1 end
+  local id = string.format("%08x-0000-4000-8000-%012x", tid, host)
+  return wrk.format("GET", "/getexchangemitigations?build=" .. build .. "&serverId=" .. id .. "&server=bench-" .. tid .. "-" .. host)
 end

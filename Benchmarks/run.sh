@@ -10,9 +10,10 @@
 # Builds ocs and the plain server in release, starts ocs on a temporary database, saves the
 # exact document a 2019 CU14 host receives, serves those bytes from nginx (keep-alive, static
 # file) and from the plain server, then drives the three in turn with wrk, alternating rounds,
-# for two cases: anonymous polls (build only) and identified polls (a distinct serverId per
-# request, each a durable check-in). Prints the requests/s medians and the ocs/nginx and
-# ocs/plain-NIO ratios, and writes them to Benchmarks/RESULTS.md.
+# for three cases: anonymous polls (build only), identified polls from a new host each (a
+# distinct serverId per request) and identified polls from RETURNING_HOSTS hosts per wrk thread
+# polling in turn, each identified poll a durable check-in. Prints the requests/s medians and the
+# ocs/nginx, ocs/plain-NIO and plain-NIO/nginx ratios, and writes them to Benchmarks/RESULTS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,8 @@ CONNECTIONS=${CONNECTIONS:-64}
 # nginx runs with `access_log off`; ocs does the same work unless ACCESS_LOG=file.
 ACCESS_LOG=${ACCESS_LOG:-off}
 THREADS=${THREADS:-2}
+# The returning case: this many hosts per wrk thread poll in turn (a fleet's steady state).
+RETURNING_HOSTS=${RETURNING_HOSTS:-5000}
 BUILD=15.2.1544.4   # Exchange 2019 CU14
 
 need=()
@@ -124,9 +127,9 @@ cpu_ticks() { # pid...
 }
 # Requests/s, and the server's CPU per request in µs, which other load on the machine disturbs
 # less than requests/s: "RATE CPU".
-rate() { # server url [lua script]
+rate() { # server url [lua script [hosts per wrk thread]]
     local args=(-t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency)
-    [ -n "${3:-}" ] && args+=(-s "$3" "$2" -- "$BUILD") || args+=("$2")
+    [ -n "${3:-}" ] && args+=(-s "$3" "$2" -- "$BUILD" ${4:-}) || args+=("$2")
     local pids before after out
     pids=$(server_pids "$1")
     before=$(cpu_ticks $pids)
@@ -142,16 +145,16 @@ median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$1} END {print (NR%
 declare -A results
 servers=(ocs nginx plain)
 declare -A ports=([ocs]=$ocs_port [nginx]=$nginx_port [plain]=$plain_port)
-for case in anonymous identified; do
+for case in anonymous identified returning; do
     declare -A rates=() cpus=()
     for round in $(seq 1 "$ROUNDS"); do
         line="$case round $round:"
         for server in "${servers[@]}"; do
-            if [ "$case" = anonymous ]; then
-                read -r r c < <(rate "$server" "http://127.0.0.1:${ports[$server]}/getexchangemitigations?build=$BUILD")
-            else
-                read -r r c < <(rate "$server" "http://127.0.0.1:${ports[$server]}" Benchmarks/identified.lua)
-            fi
+            case "$case" in
+                anonymous) read -r r c < <(rate "$server" "http://127.0.0.1:${ports[$server]}/getexchangemitigations?build=$BUILD") ;;
+                identified) read -r r c < <(rate "$server" "http://127.0.0.1:${ports[$server]}" Benchmarks/identified.lua) ;;
+                returning) read -r r c < <(rate "$server" "http://127.0.0.1:${ports[$server]}" Benchmarks/identified.lua "$RETURNING_HOSTS") ;;
+            esac
             rates[$server]+=" $r"
             cpus[$server]+=" $c"
             line+=" $server $r req/s ${c} µs"
@@ -164,6 +167,8 @@ for case in anonymous identified; do
     done
     results[$case.cpuratio]=$(awk -v o="${results[$case.ocs.cpu]}" -v p="${results[$case.plain.cpu]}" 'BEGIN {printf "%.2f", p/o}')
     results[$case.ratio]=$(awk -v o="${results[$case.ocs]}" -v n="${results[$case.nginx]}" 'BEGIN {printf "%.2f", o/n}')
+    # The stack's ceiling: how close SwiftNIO's pipeline serving fixed bytes comes to nginx.
+    results[$case.ceiling]=$(awk -v p="${results[$case.plain]}" -v n="${results[$case.nginx]}" 'BEGIN {printf "%.2f", p/n}')
     results[$case.plainratio]=$(awk -v o="${results[$case.ocs]}" -v n="${results[$case.plain]}" 'BEGIN {printf "%.2f", o/n}')
     results[$case.rounds]="ocs:${rates[ocs]}; nginx:${rates[nginx]}; plain NIO:${rates[plain]}"
     unset rates cpus
@@ -187,11 +192,15 @@ median requests/s. The references serve the same $bytes bytes (the signed feed o
 CU14 host) with keep-alive, started and measured in the same run: nginx as a static file, and
 plain NIO (\`Benchmarks/PlainNIOServer\`: SwiftNIO with the handlers ocs installs, writing fixed bytes).
 
-| case | ocs req/s | nginx req/s | plain NIO req/s | ocs/nginx | ocs/plain NIO | target |
-|---|---|---|---|---|---|---|
-| anonymous polls (\`build\` only) | ${results[anonymous.ocs]} | ${results[anonymous.nginx]} | ${results[anonymous.plain]} | ${results[anonymous.ratio]} | ${results[anonymous.plainratio]} | 0.8 nginx, 0.95 plain NIO |
-| identified polls (distinct \`serverId\`, durable check-in each) | ${results[identified.ocs]} | ${results[identified.nginx]} | ${results[identified.plain]} | ${results[identified.ratio]} | ${results[identified.plainratio]} | 0.5 nginx |
-| anonymous polls, \`Accept-Encoding: gzip\` ($gzip_bytes bytes) | ${results[gzip.ocs]} | | | | | |
+| case | ocs req/s | nginx req/s | plain NIO req/s | ocs/nginx | ocs/plain NIO | plain NIO/nginx | target |
+|---|---|---|---|---|---|---|---|
+| anonymous polls (\`build\` only) | ${results[anonymous.ocs]} | ${results[anonymous.nginx]} | ${results[anonymous.plain]} | ${results[anonymous.ratio]} | ${results[anonymous.plainratio]} | ${results[anonymous.ceiling]} | 0.8 nginx, 0.95 plain NIO |
+| identified polls, a new host each (durable check-in each) | ${results[identified.ocs]} | ${results[identified.nginx]} | ${results[identified.plain]} | ${results[identified.ratio]} | ${results[identified.plainratio]} | ${results[identified.ceiling]} | 0.5 nginx |
+| identified polls, $((RETURNING_HOSTS * THREADS)) hosts polling in turn (durable check-in each) | ${results[returning.ocs]} | ${results[returning.nginx]} | ${results[returning.plain]} | ${results[returning.ratio]} | ${results[returning.plainratio]} | ${results[returning.ceiling]} | 0.5 nginx |
+| anonymous polls, \`Accept-Encoding: gzip\` ($gzip_bytes bytes) | ${results[gzip.ocs]} | | | | | | |
+
+plain NIO/nginx is the stack's ceiling in this run: SwiftNIO's HTTP/1.1 pipeline with ocs's handlers,
+serving the same bytes from memory and doing nothing else, against nginx.
 
 Server CPU per request (utime + stime of its processes over each round / requests served, median
 µs; less disturbed by other load than requests/s):
@@ -199,10 +208,11 @@ Server CPU per request (utime + stime of its processes over each round / request
 | case | ocs | nginx | plain NIO | plain NIO/ocs |
 |---|---|---|---|---|
 | anonymous polls | ${results[anonymous.ocs.cpu]} | ${results[anonymous.nginx.cpu]} | ${results[anonymous.plain.cpu]} | ${results[anonymous.cpuratio]} |
-| identified polls | ${results[identified.ocs.cpu]} | ${results[identified.nginx.cpu]} | ${results[identified.plain.cpu]} | ${results[identified.cpuratio]} |
+| identified polls, new hosts | ${results[identified.ocs.cpu]} | ${results[identified.nginx.cpu]} | ${results[identified.plain.cpu]} | ${results[identified.cpuratio]} |
+| identified polls, returning hosts | ${results[returning.ocs.cpu]} | ${results[returning.nginx.cpu]} | ${results[returning.plain.cpu]} | ${results[returning.cpuratio]} |
 
-Rounds (req/s): anonymous ${results[anonymous.rounds]}; identified ${results[identified.rounds]}; gzip ocs:$gzip_rates.
-The references ignore the query string: for them the identified case is the anonymous one again.
+Rounds (req/s): anonymous ${results[anonymous.rounds]}; identified ${results[identified.rounds]}; returning ${results[returning.rounds]}; gzip ocs:$gzip_rates.
+The references ignore the query string: for them the identified cases are the anonymous one again.
 Hosts recorded by the identified rounds: $checkins.
 
 Machine: $(nproc) cores ($(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)), $(free -g | awk '/^Mem:/ {print $2}') GiB memory,

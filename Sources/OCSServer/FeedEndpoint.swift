@@ -101,9 +101,15 @@ struct FeedEndpoint: Sendable {
             applied: query.applied, blocked: query.blocked,
             mitigationsEnabled: query.mitigationsEnabled, dataCollectionEnabled: query.dataCollectionEnabled,
             remoteAddress: request.remoteAddress,
-            userAgent: request.head.headers.first(name: "User-Agent").map { String($0.prefix(Self.maximumUserAgentLength)) },
+            userAgent: request.head.headers.first(name: "User-Agent").map(Self.kept(userAgent:)),
             time: Date()
         )
+    }
+
+    /// A User-Agent as a check-in keeps it: its first `maximumUserAgentLength` characters. One
+    /// no longer in bytes is kept whole without counting its characters (grapheme breaking).
+    static func kept(userAgent: String) -> String {
+        userAgent.utf8.count <= maximumUserAgentLength ? userAgent : String(userAgent.prefix(maximumUserAgentLength))
     }
 
     /// What a request asks for besides the feed: the whole body or only headers, gzip or not,

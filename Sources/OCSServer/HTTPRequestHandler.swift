@@ -37,7 +37,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let accessLog: AccessLog
     private let metrics: ServerMetrics
     /// The route of the current request, for metrics: set at admission.
-    private var route = "refused"
+    private var route = Route.refused
     private var state = State.idle
     /// When the current request's head arrived, for the access log.
     private var started = NIODeadline.now()
@@ -101,7 +101,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func received(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         started = .now()
-        route = "refused"
+        route = .refused
         let request = HTTPRequest(head: head, remoteAddress: peer(context))
         switch router.admit(head, on: context.eventLoop) {
         case .accept(let endpoint):
@@ -232,7 +232,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             bytes: request.head.method == .HEAD ? 0 : response.body?.readableBytes ?? 0, started: started, hostKey: response.hostKey
         )
         metrics.request(route: route, duration: .now() - started)
-        if route == "feed" { metrics.poll(response.status) }
+        if route == .feed { metrics.poll(response.status) }
         guard let written else { return }
         let channel = context.channel
         if closing {

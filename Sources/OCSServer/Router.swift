@@ -16,14 +16,31 @@ enum Endpoint: Sendable {
 }
 
 extension Endpoint {
-    /// The route's name in metrics.
-    var route: String {
+    /// The route metrics count the request under.
+    var route: Route {
+        switch self {
+        case .feed: .feed
+        case .health: .health
+        case .metrics: .metrics
+        case .api: .api
+        case .dashboard: .dashboard
+        }
+    }
+}
+
+/// Where a request went, as metrics label it; `refused` for a request no endpoint admitted.
+enum Route: Int, CaseIterable, Sendable {
+    case feed, api, health, metrics, dashboard, refused
+
+    /// The `route` label.
+    var name: String {
         switch self {
         case .feed: "feed"
+        case .api: "api"
         case .health: "health"
         case .metrics: "metrics"
-        case .api: "api"
         case .dashboard: "dashboard"
+        case .refused: "refused"
         }
     }
 }

@@ -41,6 +41,7 @@ public struct CheckInStore: Sendable {
         let reportByName: RawStatement
         let insertHost: RawStatement
         let updateHost: RawStatement
+        let updateSeen: RawStatement
         let insertHistory: RawStatement
         let serial: RawStatement
 
@@ -50,6 +51,7 @@ public struct CheckInStore: Sendable {
             reportByName = try RawStatement(db, sql: CheckInStore.selectReportByName)
             insertHost = try RawStatement(db, sql: CheckInStore.insertHost)
             updateHost = try RawStatement(db, sql: CheckInStore.updateHost)
+            updateSeen = try RawStatement(db, sql: CheckInStore.updateSeen)
             insertHistory = try RawStatement(db, sql: CheckInStore.insertHistory)
             serial = try RawStatement(db, sql: "SELECT serial FROM feed_state WHERE id = 1")
         }
@@ -58,6 +60,17 @@ public struct CheckInStore: Sendable {
             let time = DatabaseTimestamp(poll.time).text
             if let (id, previous) = try existingHost(for: poll, in: db) {
                 let report = previous.updated(by: poll)
+                guard report != previous else {
+                    // A repeat, nearly every poll: only what moves on every poll is set, so
+                    // SQLite leaves alone the indexes of the columns that did not change (it moves
+                    // the entries of every index holding a column an UPDATE assigns, changed or not).
+                    return try updateSeen.run { parameters in
+                        parameters.append(poll.remoteAddress)
+                        parameters.append(poll.userAgent)
+                        parameters.append(time)
+                        parameters.append(id)
+                    }
+                }
                 try updateHost.run { parameters in
                     report.bind(to: &parameters)
                     parameters.append(poll.remoteAddress)
@@ -65,9 +78,7 @@ public struct CheckInStore: Sendable {
                     parameters.append(time)
                     parameters.append(id)
                 }
-                if report != previous {
-                    try addHistory(report, of: poll, host: id, at: time)
-                }
+                try addHistory(report, of: poll, host: id, at: time)
             } else {
                 let report = Report().updated(by: poll)
                 try insertHost.run { parameters in
@@ -194,6 +205,10 @@ public struct CheckInStore: Sendable {
     private static let updateHost = """
         UPDATE hosts SET (\(reportColumns), remote_address, user_agent) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?),
             last_seen = max(last_seen, ?), poll_count = poll_count + 1
+        WHERE id = ?
+        """
+    private static let updateSeen = """
+        UPDATE hosts SET remote_address = ?, user_agent = ?, last_seen = max(last_seen, ?), poll_count = poll_count + 1
         WHERE id = ?
         """
     private static let insertHistory = """

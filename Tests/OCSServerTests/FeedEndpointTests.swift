@@ -21,6 +21,18 @@ struct FeedEndpointTests {
         #expect(plain.map(\.value) == reference.map(\.value))
     }
 
+    /// A User-Agent is kept to its first 512 characters; a short one is kept whole, and a long
+    /// one of many-byte characters is cut on characters, never inside one.
+    @Test func userAgentsAreKeptToTheirFirst512Characters() {
+        let short = "Microsoft Exchange EM service 15.2.1544.4"
+        #expect(FeedEndpoint.kept(userAgent: short) == short)
+        #expect(FeedEndpoint.kept(userAgent: String(repeating: "a", count: 600)) == String(repeating: "a", count: 512))
+        let wide = String(repeating: "\u{e9}", count: 300)  // 600 bytes, 300 characters: kept whole
+        #expect(FeedEndpoint.kept(userAgent: wide) == wide)
+        let wider = String(repeating: "\u{1F600}", count: 600)
+        #expect(FeedEndpoint.kept(userAgent: wider) == String(repeating: "\u{1F600}", count: 512))
+    }
+
     @Test(arguments: ["/getexchangemitigations?build=15%2E2", "/getexchangemitigations?a=b#f", "/getexchangemitigations?a=\u{e9}", "/x?a=b c", "/x?a=\"b\""])
     func targetsNeedingDecodingAreLeftToURLComponents(uri: String) {
         #expect(FeedEndpoint.plainQueryItems(of: uri) == nil)

@@ -73,6 +73,27 @@ struct CheckInStoreTests {
         #expect(stored.pollCount == 2)
     }
 
+    /// A repeat poll (the same report) is written by a narrower update: it still moves the
+    /// address, agent, last poll and count, and adds no history; a later change still does.
+    @Test func aRepeatMovesWhatEveryPollMovesAndAChangeAfterItIsHistory() throws {
+        let temporary = try TemporaryDatabase()
+        let store = CheckInStore(database: temporary.database)
+        try store.record([Self.checkIn(at: 0)])
+        var repeated = Self.checkIn(at: 30)
+        repeated.remoteAddress = "127.0.0.2"
+        repeated.userAgent = "agent 2"
+        try store.record([repeated, Self.checkIn(at: 20)])
+        var host = try #require(try Self.all(store).first)
+        #expect(host.pollCount == 3)
+        #expect(host.lastSeen == Date(timeIntervalSince1970: 1_800_000_030), "an older poll in the batch does not move it back")
+        #expect(host.latest.remoteAddress == "127.0.0.1" && host.latest.userAgent == "test", "the batch's last poll's")
+        #expect(try store.historyCount() == 1)
+        try store.record([Self.checkIn(build: "15.2.1118.15", at: 40)])
+        host = try #require(try Self.all(store).first)
+        #expect(host.latest.build == "15.2.1118.15")
+        #expect(try store.history(hostID: host.id).items.map(\.state.build) == ["15.2.1118.15", "15.2.1118.7"])
+    }
+
     @Test func aNameOnlyPollJoinsTheHostThatLastReportedTheNameWithAServerID() throws {
         let temporary = try TemporaryDatabase()
         let store = CheckInStore(database: temporary.database)

@@ -17,9 +17,12 @@ public final class ServerMetrics: Sendable {
     let tlsHandshakeFailures: Prometheus.Counter
     let knownHosts: Prometheus.Gauge
     let ruleSetSerial: Prometheus.Gauge
-    /// Made once, so the request path does not look them up in the registry on every request.
-    private let requestDurations: [String: DurationHistogram]
+    /// Made once, so the request path does not look them up in the registry on every request;
+    /// indexed by `Route.rawValue`, not hashed.
+    private let requestDurations: [DurationHistogram]
     private let pollsByStatus: [UInt: Prometheus.Counter]
+    /// The count of `200` polls, nearly every poll: reached without a dictionary lookup.
+    private let successfulPolls: Prometheus.Counter
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -35,15 +38,16 @@ public final class ServerMetrics: Sendable {
         tlsHandshakeFailures = registry.makeCounter(descriptor: Self.name("tls_handshake_failures", "total", "TLS handshakes that failed."))
         knownHosts = registry.makeGauge(descriptor: Self.name("known_hosts", "", "Hosts that have checked in."))
         ruleSetSerial = registry.makeGauge(descriptor: Self.name("rule_set_serial", "", "Serial of the published rule set."))
-        requestDurations = Dictionary(uniqueKeysWithValues: Self.routes.map { route in
-            (route, registry.makeDurationHistogram(descriptor: Self.requestDuration, labels: [("route", route)], buckets: Self.durationBuckets))
-        })
-        pollsByStatus = Dictionary(uniqueKeysWithValues: Self.pollStatuses.map { status in
+        requestDurations = Route.allCases.map { route in
+            registry.makeDurationHistogram(descriptor: Self.requestDuration, labels: [("route", route.name)], buckets: Self.durationBuckets)
+        }
+        let pollsByStatus = Dictionary(uniqueKeysWithValues: Self.pollStatuses.map { status in
             (status, registry.makeCounter(descriptor: Self.polls, labels: [("status", String(status))]))
         })
+        self.pollsByStatus = pollsByStatus
+        successfulPolls = pollsByStatus[200]!
     }
 
-    private static let routes = ["feed", "api", "health", "metrics", "dashboard", "refused"]
     private static let pollStatuses: [UInt] = [200, 304, 400, 404, 405, 413, 500, 503]
 
     /// Bootstraps swift-metrics with this registry; once per process.
@@ -53,13 +57,13 @@ public final class ServerMetrics: Sendable {
 
     /// A poll answered with `status`.
     func poll(_ status: HTTPResponseStatus) {
+        guard status != .ok else { return successfulPolls.increment() }
         (pollsByStatus[status.code] ?? registry.makeCounter(descriptor: Self.polls, labels: [("status", String(status.code))])).increment()
     }
 
     /// A request answered, by route.
-    func request(route: String, duration: TimeAmount) {
-        (requestDurations[route] ?? registry.makeDurationHistogram(descriptor: Self.requestDuration, labels: [("route", route)], buckets: Self.durationBuckets))
-            .recordNanoseconds(duration.nanoseconds)
+    func request(route: Route, duration: TimeAmount) {
+        requestDurations[route.rawValue].recordNanoseconds(duration.nanoseconds)
     }
 
     /// A connection refused or closed by a limit: `descriptors`, `pipelining`, `protocol`, `timeout`.
