@@ -127,9 +127,9 @@ cpu_ticks() { # pid...
 }
 # Requests/s, and the server's CPU per request in µs, which other load on the machine disturbs
 # less than requests/s: "RATE CPU".
-rate() { # server url [lua script [hosts per wrk thread]]
+rate() { # server url [lua script hosts-per-wrk-thread run]
     local args=(-t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency)
-    [ -n "${3:-}" ] && args+=(-s "$3" "$2" -- "$BUILD" ${4:-}) || args+=("$2")
+    [ -n "${3:-}" ] && args+=(-s "$3" "$2" -- "$BUILD" "$4" "$5") || args+=("$2")
     local pids before after out
     pids=$(server_pids "$1")
     before=$(cpu_ticks $pids)
@@ -147,13 +147,17 @@ servers=(ocs nginx plain)
 declare -A ports=([ocs]=$ocs_port [nginx]=$nginx_port [plain]=$plain_port)
 for case in anonymous identified returning; do
     declare -A rates=() cpus=()
+    # The returning hosts' first polls insert them: made once before the rounds, so every round
+    # measures repeats.
+    [ "$case" = returning ] && rate ocs "http://127.0.0.1:$ocs_port" Benchmarks/identified.lua "$RETURNING_HOSTS" 65535 > /dev/null
     for round in $(seq 1 "$ROUNDS"); do
         line="$case round $round:"
         for server in "${servers[@]}"; do
             case "$case" in
                 anonymous) read -r r c < <(rate "$server" "http://127.0.0.1:${ports[$server]}/getexchangemitigations?build=$BUILD") ;;
-                identified) read -r r c < <(rate "$server" "http://127.0.0.1:${ports[$server]}" Benchmarks/identified.lua) ;;
-                returning) read -r r c < <(rate "$server" "http://127.0.0.1:${ports[$server]}" Benchmarks/identified.lua "$RETURNING_HOSTS") ;;
+                # A run number of its own for each round's new hosts; one for all returning rounds.
+                identified) read -r r c < <(rate "$server" "http://127.0.0.1:${ports[$server]}" Benchmarks/identified.lua 0 "$round") ;;
+                returning) read -r r c < <(rate "$server" "http://127.0.0.1:${ports[$server]}" Benchmarks/identified.lua "$RETURNING_HOSTS" 65535) ;;
             esac
             rates[$server]+=" $r"
             cpus[$server]+=" $c"

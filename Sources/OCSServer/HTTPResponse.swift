@@ -5,7 +5,8 @@ import NIOHTTP1
 public struct HTTPResponse: Sendable {
     public var status: HTTPResponseStatus
     public var headers: HTTPHeaders
-    public var body: ByteBuffer?
+    /// Fixed when the response is made, so a `Content-Length` prepared with the headers stays true.
+    public private(set) var body: ByteBuffer?
     /// The host a check-in recorded, for the access log; never sent.
     public var hostKey: String?
     /// Whether `headers` already hold the body's `Content-Length`; otherwise the writer adds it.

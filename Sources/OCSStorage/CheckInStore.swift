@@ -34,7 +34,7 @@ public struct CheckInStore: Sendable {
 
     /// The statements of a check-in, fetched from the connection's cache once per transaction
     /// and run through SQLite's C API (see `RawStatement`): every poll of an identified host runs
-    /// four or five of them.
+    /// two to four of them (three for a repeat with a serverId, four for a change or a new host).
     private struct Statements {
         let reportByServerID: RawStatement
         let nameOnlyReport: RawStatement

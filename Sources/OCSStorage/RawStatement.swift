@@ -30,6 +30,12 @@ struct RawStatement {
         var parameters = Parameters(handle: handle)
         try bind(&parameters)
         if let code = parameters.failure { throw error(code) }
+        // A parameter left out would run as NULL (the bindings are cleared after every run).
+        guard parameters.count == sqlite3_bind_parameter_count(handle) else {
+            throw DatabaseError(
+                resultCode: .SQLITE_MISUSE, message: "\(parameters.count) values for \(sqlite3_bind_parameter_count(handle)) parameters", sql: statement.sql
+            )
+        }
         switch sqlite3_step(handle) {
         case SQLITE_ROW: return read(Columns(handle: handle))
         case SQLITE_DONE: return nil
@@ -51,6 +57,8 @@ struct RawStatement {
     struct Parameters {
         fileprivate let handle: SQLiteStatement
         private var index: CInt = 0
+        /// How many values were appended.
+        fileprivate var count: CInt { index }
         /// The first binding SQLite refused; reported before the statement runs.
         fileprivate var failure: CInt?
 

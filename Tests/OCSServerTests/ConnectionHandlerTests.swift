@@ -7,7 +7,7 @@ import Testing
 
 /// The per-connection handlers in process, on an `EmbeddedChannel` whose clock the tests move:
 /// deadlines are checked by advancing time, not by waiting for it.
-struct RequestDeadlineTests {
+struct RequestLimitsDeadlineTests {
     static let timeouts = RequestLimits.Timeouts(header: .seconds(10), body: .seconds(30))
 
     static func limits(maximumWaiting: Int = 256) -> RequestLimits {
@@ -89,14 +89,14 @@ final class ReadCounter: ChannelOutboundHandler {
     }
 }
 
-struct PipeliningLimitTests {
+struct RequestLimitsPipeliningTests {
     static let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/getexchangemitigations")
 
     @Test func readingPausesWhileSixteenRequestsWaitAndResumesAsTheyAreAnswered() throws {
         let counter = ReadCounter()
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(counter)
-        try channel.pipeline.syncOperations.addHandler(RequestDeadlineTests.limits(maximumWaiting: 256))
+        try channel.pipeline.syncOperations.addHandler(RequestLimitsDeadlineTests.limits(maximumWaiting: 256))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         for _ in 1...16 {
             try channel.writeInbound(HTTPServerRequestPart.head(Self.head))
@@ -111,7 +111,7 @@ struct PipeliningLimitTests {
     }
 
     @Test func aConnectionPastTheLimitIsClosed() throws {
-        let channel = EmbeddedChannel(handler: RequestDeadlineTests.limits(maximumWaiting: 4))
+        let channel = EmbeddedChannel(handler: RequestLimitsDeadlineTests.limits(maximumWaiting: 4))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         for _ in 1...4 {
             try channel.writeInbound(HTTPServerRequestPart.head(Self.head))

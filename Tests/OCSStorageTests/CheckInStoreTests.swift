@@ -229,3 +229,19 @@ struct CheckInStoreTests {
         }
     }
 }
+
+struct RawStatementTests {
+    /// A value left out is refused before the statement runs, not bound as NULL.
+    @Test func aMissingOrSurplusValueIsRefusedAndTheStatementStaysUsable() throws {
+        let temporary = try TemporaryDatabase()
+        try temporary.database.pool.write { db in
+            let statement = try RawStatement(db, sql: "SELECT ? || ?")
+            #expect(throws: DatabaseError.self) { try statement.run(binding: { $0.append("a") }, reading: { $0.text(0) }) }
+            #expect(throws: DatabaseError.self) {
+                try statement.run(binding: { $0.append("a"); $0.append("b"); $0.append("c") }, reading: { $0.text(0) })
+            }
+            #expect(try statement.run(binding: { $0.append("a"); $0.append("") }, reading: { $0.text(0) }) == "a")
+            #expect(try statement.run(binding: { $0.append("a"); $0.append(nil as String?) }, reading: { $0.text(0) }) == .some(nil))
+        }
+    }
+}
