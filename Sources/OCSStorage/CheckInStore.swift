@@ -53,7 +53,7 @@ public struct CheckInStore: Sendable {
             updateHost = try RawStatement(db, sql: CheckInStore.updateHost)
             updateSeen = try RawStatement(db, sql: CheckInStore.updateSeen)
             insertHistory = try RawStatement(db, sql: CheckInStore.insertHistory)
-            serial = try RawStatement(db, sql: "SELECT serial FROM feed_state WHERE id = 1")
+            serial = try RawStatement(db, sql: RuleStore.selectSerial)
         }
 
         func record(_ poll: CheckIn, in db: Database) throws {
@@ -72,24 +72,27 @@ public struct CheckInStore: Sendable {
                     }
                 }
                 try updateHost.run { parameters in
-                    report.bind(to: &parameters)
-                    parameters.append(poll.remoteAddress)
-                    parameters.append(poll.userAgent)
-                    parameters.append(time)
+                    Self.appendHostValues(report, of: poll, at: time, to: &parameters)
                     parameters.append(id)
                 }
                 try addHistory(report, of: poll, host: id, at: time)
             } else {
                 let report = Report().updated(by: poll)
                 try insertHost.run { parameters in
-                    report.bind(to: &parameters)
-                    parameters.append(poll.remoteAddress)
-                    parameters.append(poll.userAgent)
-                    parameters.append(time)
-                    parameters.append(time)
+                    Self.appendHostValues(report, of: poll, at: time, to: &parameters)
+                    parameters.append(time)  // last_seen, after first_seen
                 }
                 try addHistory(report, of: poll, host: db.lastInsertedRowID, at: time)
             }
+        }
+
+        /// The values `insertHost` and `updateHost` share, in their order: the report, the poll's
+        /// address and agent, and its time (`updateHost`'s `last_seen`, `insertHost`'s `first_seen`).
+        private static func appendHostValues(_ report: Report, of poll: CheckIn, at time: String, to parameters: inout RawStatement.Parameters) {
+            report.bind(to: &parameters)
+            parameters.append(poll.remoteAddress)
+            parameters.append(poll.userAgent)
+            parameters.append(time)
         }
 
         private func addHistory(_ report: Report, of poll: CheckIn, host: Int64, at time: String) throws {

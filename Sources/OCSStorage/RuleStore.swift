@@ -56,11 +56,14 @@ public struct RuleStore: Sendable {
         }
     }
 
+    /// The serial's one row; the check-in writer reads it in its own transaction too.
+    static let selectSerial = "SELECT serial FROM feed_state WHERE id = 1"
+
     /// The serial of the published rule set; grows with every change to what the feed serves.
     public func serial() throws -> Int64 {
         // Read on every poll: a cached statement skips parsing the SQL each time.
         try database.pool.read { db in
-            try Int64.fetchOne(db.cachedStatement(sql: "SELECT serial FROM feed_state WHERE id = 1")) ?? 0
+            try Int64.fetchOne(db.cachedStatement(sql: Self.selectSerial)) ?? 0
         }
     }
 

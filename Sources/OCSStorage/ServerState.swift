@@ -51,7 +51,7 @@ public struct ServerState: Sendable {
     /// Reads the rule-set serial and rewrites the probe row: proof that the database answers
     /// reads and takes writes. Throws what SQLite reports.
     public func probe() throws {
-        _ = try database.pool.read { db in try Int64.fetchOne(db, sql: "SELECT serial FROM feed_state WHERE id = 1") }
+        _ = try database.pool.read { db in try Int64.fetchOne(db, sql: RuleStore.selectSerial) }
         try database.pool.write { db in
             try db.execute(sql: "UPDATE readiness_probe SET checked_at = ? WHERE id = 1", arguments: [DatabaseTimestamp(Date())])
         }
