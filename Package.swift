@@ -50,6 +50,12 @@ let package = Package(
             ],
             plugins: ["EmbedMigrations"]
         ),
+        // The application layer: the composition root of stores and the operations every front
+        // end (API, dashboard, command line) performs, with one error type they each word.
+        .target(
+            name: "OCSOperations",
+            dependencies: ["OCSDomain", "OCSStorage"]
+        ),
         // XML signatures for the feed: signing identities, the enveloped signature, verification.
         .target(
             name: "OCSSigning",
@@ -79,7 +85,7 @@ let package = Package(
         .target(
             name: "OCSDashboard",
             dependencies: [
-                "OCSDomain", "OCSStorage", "OCSRuleFiles",
+                "OCSDomain", "OCSStorage", "OCSOperations", "OCSRuleFiles",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -90,7 +96,7 @@ let package = Package(
         .target(
             name: "OCSServer",
             dependencies: [
-                "OCSDomain", "OCSFeed", "OCSStorage", "OCSRuleFiles", "OCSDashboard",
+                "OCSDomain", "OCSFeed", "OCSStorage", "OCSOperations", "OCSSigning", "OCSRuleFiles", "OCSDashboard",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -100,8 +106,6 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Configuration", package: "swift-configuration"),
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -122,11 +126,15 @@ let package = Package(
         .executableTarget(
             name: "ocs",
             dependencies: [
-                "OCSDomain", "OCSRuleFiles", "OCSStorage", "OCSSigning", "OCSFeed", "OCSServer", "OCSAgent",
+                "OCSDomain", "OCSRuleFiles", "OCSStorage", "OCSOperations", "OCSSigning", "OCSFeed", "OCSServer", "OCSAgent",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // Settings from options, environment and a YAML file (Configuration/).
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         // Build tool: turns Migrations/*.sql into Swift source so the binary carries them.
@@ -141,6 +149,7 @@ let package = Package(
         .testTarget(name: "OCSDomainTests", dependencies: ["OCSDomain"]),
         .testTarget(name: "OCSRuleFilesTests", dependencies: ["OCSRuleFiles", "OCSTestSupport"]),
         .testTarget(name: "OCSStorageTests", dependencies: ["OCSStorage", "OCSTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "OCSOperationsTests", dependencies: ["OCSOperations", "OCSStorage", "OCSDomain"]),
         .testTarget(name: "OCSSigningTests", dependencies: ["OCSSigning", "OCSDomain", "OCSTestSupport"]),
         .testTarget(
             name: "OCSFeedTests",

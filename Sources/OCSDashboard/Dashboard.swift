@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import OCSDomain
+import OCSOperations
 import OCSRuleFiles
 import OCSStorage
 
@@ -79,6 +80,8 @@ public struct Dashboard: Sendable {
     ]
 
     let rules: RuleStore
+    /// Publish, retire and roll back: the same operations as the API and the command line.
+    let lifecycle: RuleOperations
     let checkIns: CheckInStore
     let fleet: FleetStore
     let audit: AuditLog
@@ -93,6 +96,7 @@ public struct Dashboard: Sendable {
 
     public init(database: OCSDatabase, staleAfterSeconds: Int, isTLS: Bool, catalog: BuildCatalog = .embedded, threadPool: NIOThreadPool, logger: Logger) {
         rules = RuleStore(database: database, catalog: catalog)
+        lifecycle = RuleOperations(rules: rules, changes: ChangeStore(database: database))
         checkIns = CheckInStore(database: database)
         fleet = FleetStore(database: database, catalog: catalog)
         audit = AuditLog(database: database)
@@ -295,6 +299,7 @@ public struct Dashboard: Sendable {
         case "published": Pages.notice("Published.")
         case "retired": Pages.notice("Retired.")
         case "rolledback": Pages.notice("Rolled back.")
+        case "pending": Pages.notice("Require-approval is on: the change waits for another publisher or admin (ocs changes list).")
         default: .empty
         }
     }
@@ -310,51 +315,56 @@ public struct Dashboard: Sendable {
             guard let value = Int(text), value >= 1 else { throw DashboardInputError(response: Self.page(.badRequest, "Bad form", "expected is not a revision number.", viewer: viewer)) }
             return value
         }
-        // Publish and rollback say who receives the rule, as `ocs rules publish` and the API do:
-        // checked before anything changes, so a refused form changes and audits nothing.
+        // The form's own fields are checked here; who may receive the rule (a rule not published
+        // must be given a release) is the operation's to judge, as for the API and the command line.
         var release: Release?
         if action == "publish" || action == "rollback" {
             do {
                 release = try Self.release(in: form)
-                if release == nil, let record = try rules.record(id: id), record.rule.state != .published {
-                    throw ReleaseFormError(
-                        message: "Rule \(id) is \(record.rule.state.rawValue): say who receives it, group names in \u{201C}To groups\u{201D} (a staged rollout) or tick \u{201C}everyone\u{201D}. Nothing was changed."
-                    )
-                }
-            } catch let error as ReleaseFormError {
+            } catch {
                 return try rulePage(id, viewer: viewer, notice: Pages.notice(error.message, error: true), status: .unprocessableEntity)
             }
         }
-        let done: String
-        do {
+        let request = RuleOperations.Request(context: context, role: session.role, expectedRevision: expected)
+        var done: String
+        let outcome: ChangeOutcome
+        do throws(OperationError) {
             switch action {
             case "publish":
-                try rules.publish(id: id, to: release, expectedRevision: expected, context: context)
+                outcome = try lifecycle.publish(id, to: release, request)
                 done = "published"
             case "retire":
-                try rules.retire(id: id, expectedRevision: expected, context: context)
+                outcome = try lifecycle.retire(id, request)
                 done = "retired"
             case "rollback":
                 guard let revision = form["revision"].flatMap(Int.init), revision >= 1 else {
                     return Self.page(.badRequest, "Bad form", "Choose a revision to roll back to.", viewer: viewer)
                 }
-                try rules.publish(id: id, revision: revision, to: release, expectedRevision: expected, context: context)
+                outcome = try lifecycle.publish(id, revision: revision, to: release, request)
                 done = "rolledback"
             default:
                 return Self.page(.notFound, "Not found", "No such form.", viewer: viewer)
             }
         } catch {
-            let status: HTTPResponseStatus
-            switch error {
-            case .notFound: status = .notFound
-            case .noSuchRevision, .unknownGroups, .releaseRequired: status = .unprocessableEntity
-            case .stale: status = .preconditionFailed
-            case .conflict, .unpublishable: status = .conflict
-            case .storage: throw error
-            }
-            return try rulePage(id, viewer: viewer, notice: Pages.notice(error.description, error: true), status: status)
+            guard let (status, message) = Self.refusal(error) else { throw error }
+            return try rulePage(id, viewer: viewer, notice: Pages.notice(message, error: true), status: status)
         }
+        if case .pending = outcome { done = "pending" }
         return .redirect(UILink.path("rules", id, query: [("done", done)]))
+    }
+
+    /// A refused change as the rule page words it; nil for a database failure (a 500).
+    static func refusal(_ error: OperationError) -> (HTTPResponseStatus, String)? {
+        switch error {
+        case .rule(.releaseRequired(let id, let state)):
+            (.unprocessableEntity, "Rule \(id) is \(state): say who receives it, group names in \u{201C}To groups\u{201D} (a staged rollout) or tick \u{201C}everyone\u{201D}. Nothing was changed.")
+        case .rule(.notFound): (.notFound, error.description)
+        case .rule(.noSuchRevision), .rule(.unknownGroups): (.unprocessableEntity, error.description)
+        case .rule(.stale): (.preconditionFailed, error.description)
+        case .rule(.conflict), .rule(.unpublishable), .rule(.pendingChange): (.conflict, error.description)
+        case .emergencyNeedsAdmin, .emergencyNeedsReason, .decision: (.forbidden, error.description)
+        case .rule(.storage), .storage, .group, .host, .token: nil
+        }
     }
 
     /// The release a publish or rollback form names: `to` (comma-separated group names) or the

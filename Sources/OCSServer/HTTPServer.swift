@@ -6,6 +6,7 @@ import NIOPosix
 import NIOSSL
 import OCSDashboard
 import OCSFeed
+import OCSOperations
 import OCSStorage
 import ServiceLifecycle
 
@@ -71,7 +72,7 @@ public final class HTTPServer: Service, Sendable {
     private let recorder: CheckInRecorder
 
     public init(
-        configuration: Configuration, database: OCSDatabase, feeds: FeedService, recorder: CheckInRecorder,
+        configuration: Configuration, operations: Operations, feeds: FeedService, recorder: CheckInRecorder,
         metrics: ServerMetrics, logger: Logger, onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }
     ) {
         self.configuration = configuration
@@ -85,16 +86,12 @@ public final class HTTPServer: Service, Sendable {
         router = Router(
             feed: FeedEndpoint(feeds: feeds, recorder: recorder, threadPool: threadPool, metrics: metrics, logger: logger),
             api: AdminAPI(
-                rules: RuleStore(database: database), checkIns: CheckInStore(database: database),
-                fleet: FleetStore(database: database), staleAfterSeconds: configuration.staleAfterSeconds,
-                audit: AuditLog(database: database), tokens: TokenStore(database: database),
-                groups: HostGroupStore(database: database), changes: ChangeStore(database: database),
-                catalogs: CatalogStore(database: database), threadPool: threadPool, logger: logger
+                operations: operations, feeds: feeds, staleAfterSeconds: configuration.staleAfterSeconds, threadPool: threadPool, logger: logger
             ),
-            health: HealthEndpoint(state: ServerState(database: database), signer: feeds.signer, threadPool: threadPool, logger: logger),
-            metrics: MetricsEndpoint(metrics: metrics, checkIns: CheckInStore(database: database), rules: RuleStore(database: database), threadPool: threadPool),
+            health: HealthEndpoint(state: operations.state, signer: feeds.signer, threadPool: threadPool, logger: logger),
+            metrics: MetricsEndpoint(metrics: metrics, checkIns: operations.checkIns, rules: operations.rules, threadPool: threadPool),
             dashboard: Dashboard(
-                database: database, staleAfterSeconds: configuration.staleAfterSeconds, isTLS: configuration.tls != nil,
+                database: operations.database, staleAfterSeconds: configuration.staleAfterSeconds, isTLS: configuration.tls != nil,
                 threadPool: threadPool, logger: logger
             )
         )

@@ -112,7 +112,8 @@ struct Router: Sendable {
         case .metrics:
             return .later(metrics.respond(to: request, on: eventLoop))
         case .api(let caller):
-            return .later(feed.servingChanges(of: request, api.respond(to: request, caller: caller, on: eventLoop), on: eventLoop))
+            // The API notes the serial of its changes itself, in the same trip off the event loop.
+            return .later(api.respond(to: request, caller: caller, on: eventLoop))
         case .dashboard(let session):
             let asked = DashboardRequest(
                 method: request.head.method, uri: request.head.uri, headers: request.head.headers,

@@ -113,7 +113,7 @@ public struct AuditLog: Sendable {
 
     /// Records an attempt that changed nothing (refused or failed), in a transaction of its own.
     public func append(_ entry: AuditEntry) throws {
-        try database.pool.write { db in try Self.append(entry, in: db) }
+        try database.writer.write { db in try Self.append(entry, in: db) }
     }
 
     /// Every text field is stored printable (see `printable`) and bounded: an outcome that quotes
@@ -150,7 +150,7 @@ public struct AuditLog: Sendable {
         if let since = filter.since { conditions.append("time >= ?"); arguments.append(DatabaseTimestamp(since)) }
         if let until = filter.until { conditions.append("time < ?"); arguments.append(DatabaseTimestamp(until)) }
         arguments.append(page.limit + 1)
-        let rows = try database.pool.read { db in
+        let rows = try database.writer.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM audit_log WHERE \(conditions.joined(separator: " AND ")) ORDER BY id LIMIT ?",
                 arguments: StatementArguments(arguments)

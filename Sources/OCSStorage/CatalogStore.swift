@@ -18,7 +18,7 @@ public struct CatalogStore: Sendable {
 
     /// The catalog in effect now.
     public func catalog() throws -> BuildCatalog {
-        try database.pool.read { db in try Self.catalog(base, in: db) }
+        try database.writer.read { db in try Self.catalog(base, in: db) }
     }
 
     /// `base` plus the added rows, read inside a caller's transaction (one snapshot with what
@@ -55,7 +55,7 @@ public struct CatalogStore: Sendable {
     /// One page of the catalog in effect, ordered by build (so by product, then CU), optionally
     /// one product's rows or one CU's (`CU15`, with `product`; without it, that CU of every product).
     public func list(product: ExchangeProduct? = nil, cu: String? = nil, page: PageRequest = PageRequest()) throws -> Page<Row> {
-        let (added, catalog) = try database.pool.read { db in
+        let (added, catalog) = try database.writer.read { db in
             let added = try Self.added(db)
             return (added, base.adding(added.map(\.entry)))
         }
@@ -90,7 +90,7 @@ public struct CatalogStore: Sendable {
     public func add(_ rows: [(line: Int?, row: CatalogRowInput)], context: ChangeContext) throws(CatalogChangeError) -> AddResult {
         let time = Date()
         do {
-            return try database.pool.write { db in
+            return try database.writer.write { db in
                 let before = try Self.catalog(base, in: db)
                 let added: [BuildCatalog.Entry]
                 switch CatalogAddition.validate(rows, against: before) {

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import OCSDomain
@@ -58,10 +59,22 @@ public struct PendingChange: Sendable, Equatable {
     public let decidedAt: Date?
 }
 
+/// A change applied: the rule as it stands after it, and the rule-set serial its transaction
+/// committed (read inside it, so the server serves the change without another read).
+public struct AppliedChange: Sendable, Equatable {
+    public let record: RuleRecord
+    public let serial: Int64
+
+    public init(record: RuleRecord, serial: Int64) {
+        self.record = record
+        self.serial = serial
+    }
+}
+
 /// What submitting a change did.
 public enum ChangeOutcome: Sendable, Equatable {
     /// Applied now: approval is off, or it was an emergency.
-    case applied(RuleRecord)
+    case applied(AppliedChange)
     /// Waiting for another publisher or admin.
     case pending(PendingChange)
 }
@@ -88,12 +101,12 @@ public struct ChangeStore: Sendable {
 
     /// Whether publish, promote, retire and rollback wait for a second person.
     public func requiresApproval() throws -> Bool {
-        try database.pool.read { db in try Self.requiresApproval(db) }
+        try database.writer.read { db in try Self.requiresApproval(db) }
     }
 
     /// Turns `require-approval` on or off (audited as `policy.set`).
     public func setRequireApproval(_ on: Bool, context: ChangeContext) throws {
-        try database.pool.write { db in
+        try database.writer.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO policies (name, value, updated_at, updated_by) VALUES (?, ?, ?, ?)
@@ -117,7 +130,7 @@ public struct ChangeStore: Sendable {
     public func submit(_ request: RuleChangeRequest, expectedRevision: Int? = nil, context: ChangeContext, emergency: Bool = false) throws(RuleChangeError) -> ChangeOutcome {
         let time = now()
         do {
-            return try database.pool.write { db in
+            return try database.writer.write { db in
                 if emergency && context.reason == nil {
                     throw RuleChangeError.conflict("an emergency change needs a reason: give the incident or ticket id")
                 }
@@ -125,7 +138,7 @@ public struct ChangeStore: Sendable {
                     let (record, revision) = try Self.apply(request, expectedRevision: expectedRevision, time: time, in: db)
                     let notes = [emergency ? "emergency" : nil, record.release.map { "released to \($0)" }].compactMap { $0 }
                     try RuleStore.audit(request.auditAction, request.ruleID, revision, context, time, db, outcome: notes.isEmpty ? "ok" : "ok: " + notes.joined(separator: ", "))
-                    return .applied(record)
+                    return .applied(AppliedChange(record: record, serial: try RuleStore.serial(db)))
                 }
                 guard let existing = try RuleStore.record(db, id: request.ruleID) else { throw RuleChangeError.notFound(request.ruleID) }
                 // Refuse now what could not be applied now (unknown groups, nothing to change).
@@ -137,11 +150,12 @@ public struct ChangeStore: Sendable {
                 let (revision, release) = try Self.columns(resolved)
                 try db.execute(
                     sql: """
-                        INSERT INTO pending_changes (action, rule_id, revision, release_groups, base_revision, base_state, author, reason, created_at, expires_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO pending_changes (action, rule_id, revision, release_groups, base_revision, base_state, content_digest, author, reason, created_at, expires_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
-                        resolved.kind, resolved.ruleID, revision, release, existing.latestRevision, Self.baseState(existing), context.actor, context.reason,
+                        resolved.kind, resolved.ruleID, revision, release, existing.latestRevision, Self.baseState(existing),
+                        try Self.contentDigest(of: resolved, in: db), context.actor, context.reason,
                         DatabaseTimestamp(time), DatabaseTimestamp(time.addingTimeInterval(Self.lifetime)),
                     ]
                 )
@@ -164,8 +178,8 @@ public struct ChangeStore: Sendable {
     /// Applies a pending change for someone other than its author, if the rule has not moved
     /// since and it has not expired. Audits the approval and the change.
     @discardableResult
-    public func approve(_ id: Int64, context: ChangeContext) throws(ChangeDecisionError) -> RuleRecord {
-        let record = try decide(id, action: "change.approve", context: context) { change, db, time in
+    public func approve(_ id: Int64, context: ChangeContext) throws(ChangeDecisionError) -> AppliedChange {
+        let applied = try decide(id, action: "change.approve", context: context) { change, db, time in
             // Another change applied since this one was asked for (a publish, promote, retire or
             // rollback moves no revision): approving it now would act on a rule its author never saw.
             let asked = try String?.fetchOne(db, sql: "SELECT base_state FROM pending_changes WHERE id = ?", arguments: [id]) ?? nil
@@ -176,6 +190,15 @@ public struct ChangeStore: Sendable {
                     "rule \(change.request.ruleID) has changed since change \(id) was asked for (it was \(asked ?? "unrecorded"), it is \(Self.baseState(current))): reject it and ask again"
                 )
             }
+            // The content reviewed is the content applied: a revision number or state string can be
+            // made to match again (a rule deleted and put anew), the digest of the content cannot.
+            let reviewed = try String?.fetchOne(db, sql: "SELECT content_digest FROM pending_changes WHERE id = ?", arguments: [id]) ?? nil
+            guard let reviewed else {
+                throw RuleChangeError.conflict("change \(id) was asked for before changes were bound to their content: reject it and ask again")
+            }
+            guard try Self.contentDigest(of: change.request, in: db) == reviewed else {
+                throw RuleChangeError.conflict("the content of rule \(change.request.ruleID) is not what change \(id) was asked for: reject it and ask again")
+            }
             let (record, revision) = try Self.apply(change.request, expectedRevision: change.baseRevision, time: time, in: db)
             try db.execute(
                 sql: "UPDATE pending_changes SET state = 'approved', decided_by = ?, decided_at = ? WHERE id = ?",
@@ -183,10 +206,10 @@ public struct ChangeStore: Sendable {
             )
             let released = record.release.map { ", released to \($0)" } ?? ""
             try RuleStore.audit(change.request.auditAction, change.request.ruleID, revision, context, time, db, outcome: "ok: change \(id) by \(change.author) approved\(released)")
-            return record
+            return AppliedChange(record: record, serial: try RuleStore.serial(db))
         }
-        guard let record else { throw .rule(.storage("the approved change left no rule")) }
-        return record
+        guard let applied else { throw .rule(.storage("the approved change left no rule")) }
+        return applied
     }
 
     /// Refuses a pending change; anyone who may approve it may reject it, its author too.
@@ -203,7 +226,7 @@ public struct ChangeStore: Sendable {
     /// One change.
     public func change(_ id: Int64) throws -> PendingChange? {
         let time = now()
-        return try database.pool.read { db in try Self.change(db, id: id, at: time) }
+        return try database.writer.read { db in try Self.change(db, id: id, at: time) }
     }
 
     /// A page of changes, oldest first; optionally only those in `state`.
@@ -218,7 +241,7 @@ public struct ChangeStore: Sendable {
         case .approved, .rejected: condition = "AND state = ?"; arguments.append(state?.rawValue)
         }
         arguments.append(page.limit + 1)
-        let rows = try database.pool.read { db in
+        let rows = try database.writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM pending_changes WHERE id > ? \(condition) ORDER BY id LIMIT ?", arguments: StatementArguments(arguments))
                 .map { try Self.change($0, at: time) }
         }
@@ -229,12 +252,12 @@ public struct ChangeStore: Sendable {
 
     private func decide(
         _ id: Int64, action: String, context: ChangeContext, authorMay: Bool = false,
-        _ body: @escaping (PendingChange, Database, Date) throws -> RuleRecord?
-    ) throws(ChangeDecisionError) -> RuleRecord? {
+        _ body: @escaping (PendingChange, Database, Date) throws -> AppliedChange?
+    ) throws(ChangeDecisionError) -> AppliedChange? {
         let time = now()
         var ruleID: String?
         do {
-            return try database.pool.write { db in
+            return try database.writer.write { db in
                 guard let change = try Self.change(db, id: id, at: time) else { throw ChangeDecisionError.notFound(id) }
                 ruleID = change.request.ruleID
                 switch change.state {
@@ -269,6 +292,17 @@ public struct ChangeStore: Sendable {
         "\(record.rule.state.rawValue) \(record.revision) \(record.release.map { "\($0)" } ?? "unreleased")"
     }
 
+    /// SHA-256 of the content `request` acts on, hex: the revision a publish serves (resolved
+    /// requests name it), else the rule's current content. Nil when there is none.
+    static func contentDigest(of request: RuleChangeRequest, in db: Database) throws -> String? {
+        let content: String? = switch request {
+        case .publish(let id, let revision?, _): try RuleStore.revisionContent(db, id: id, revision: revision)
+        case .publish(let id, nil, _), .promote(let id, _), .retire(let id):
+            try String.fetchOne(db, sql: "SELECT content FROM rules WHERE id = ?", arguments: [id])
+        }
+        return content.map { SHA256.hash(data: Data($0.utf8)).map { String(format: "%02x", $0) }.joined() }
+    }
+
     private static func apply(_ request: RuleChangeRequest, expectedRevision: Int?, time: Date, in db: Database) throws -> (RuleRecord, Int) {
         switch request {
         case .publish(let id, let revision, let release):
@@ -282,13 +316,9 @@ public struct ChangeStore: Sendable {
 
     /// The request with what it left to the moment made explicit: the revision and release a
     /// publish meant when it was asked for.
-    /// A publish of a rule that is not published must name its release, as `RuleStore` requires.
     private static func resolved(_ request: RuleChangeRequest, _ existing: RuleRecord) throws(RuleChangeError) -> RuleChangeRequest {
         guard case .publish(let id, let revision, let release) = request else { return request }
-        guard let release = release ?? (existing.rule.state == .published ? existing.release : nil) else {
-            throw .releaseRequired(id: id, state: existing.rule.state.rawValue)
-        }
-        return .publish(id: id, revision: revision ?? existing.latestRevision, release: release)
+        return .publish(id: id, revision: revision ?? existing.latestRevision, release: try RuleStore.release(release, publishing: existing))
     }
 
     private static func columns(_ request: RuleChangeRequest) throws -> (revision: Int?, release: String?) {

@@ -23,7 +23,7 @@ public struct CheckInStore: Sendable {
     /// check-in that changes what the host reports also adds a history entry.
     @discardableResult
     public func record(_ checkIns: [CheckIn]) throws -> Int64 {
-        try database.pool.write { db in
+        try database.writer.write { db in
             let statements = try Statements(db)
             for checkIn in checkIns {
                 try statements.record(checkIn, in: db)
@@ -237,13 +237,13 @@ public struct CheckInStore: Sendable {
         }
         sql += " ORDER BY id LIMIT ?"
         arguments += [page.limit + 1]
-        let rows = try database.pool.read { db in try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.host) }
+        let rows = try database.writer.read { db in try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.host) }
         return Page(reading: rows, limit: page.limit, kind: .hosts, key: \.id)
     }
 
     /// The host a reference names (see `HostReference`), or nil.
     public func host(_ reference: HostReference) throws -> HostState? {
-        try database.pool.read { db in try Self.host(reference, in: db) }
+        try database.writer.read { db in try Self.host(reference, in: db) }
     }
 
     static func host(_ reference: HostReference, in db: Database) throws -> HostState? {
@@ -263,7 +263,7 @@ public struct CheckInStore: Sendable {
 
     /// A host's history, newest change first.
     public func history(hostID: Int64, page: PageRequest = PageRequest()) throws -> Page<HostHistoryEntry> {
-        let rows = try database.pool.read { db in
+        let rows = try database.writer.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM host_history WHERE host_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
                 arguments: [hostID, page.cursor?.key ?? Int64.max, page.limit + 1]
@@ -273,11 +273,11 @@ public struct CheckInStore: Sendable {
     }
 
     public func hostCount() throws -> Int {
-        try database.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts") ?? 0 }
+        try database.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts") ?? 0 }
     }
 
     public func historyCount() throws -> Int {
-        try database.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM host_history") ?? 0 }
+        try database.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM host_history") ?? 0 }
     }
 
     static func host(_ row: Row) -> HostState {
@@ -302,7 +302,7 @@ public struct CheckInStore: Sendable {
     public func forget(_ reference: HostReference, context: ChangeContext) throws(HostChangeError) -> HostState {
         let time = Date()
         do {
-            return try database.pool.write { db in
+            return try database.writer.write { db in
                 guard let host = try Self.host(reference, in: db) else { throw HostChangeError.notFound(reference.text) }
                 let entries = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM host_history WHERE host_id = ?", arguments: [host.id]) ?? 0
                 try db.execute(sql: "DELETE FROM host_history WHERE host_id = ?", arguments: [host.id])

@@ -33,7 +33,7 @@ public struct DashboardSessionStore: Sendable {
         let secret = Self.randomToken()
         let csrf = Self.randomToken()
         let expires = now.addingTimeInterval(Self.lifetime)
-        return try database.pool.write { db in
+        return try database.writer.write { db in
             try db.execute(sql: "DELETE FROM dashboard_sessions WHERE expires_at <= ?", arguments: [DatabaseTimestamp(now)])
             var match: (id: Int64, name: String, role: Role)?
             for row in try Row.fetchAll(db, sql: "SELECT id, name, role, token_hash FROM api_tokens WHERE revoked_at IS NULL") {
@@ -59,7 +59,7 @@ public struct DashboardSessionStore: Sendable {
     /// The live session whose cookie secret this is: not expired, its token not revoked.
     public func session(secret: String, now: Date = Date()) throws -> DashboardSession? {
         guard !secret.isEmpty, secret.utf8.count <= 128 else { return nil }
-        return try database.pool.read { db in
+        return try database.writer.read { db in
             try Row.fetchOne(
                 db,
                 sql: """
@@ -76,14 +76,14 @@ public struct DashboardSessionStore: Sendable {
 
     /// Ends the session with this cookie secret (sign-out); nothing if there is none.
     public func close(secret: String) throws {
-        _ = try database.pool.write { db in
+        _ = try database.writer.write { db in
             try db.execute(sql: "DELETE FROM dashboard_sessions WHERE secret_hash = ?", arguments: [TokenStore.hash(secret)])
         }
     }
 
     /// Sessions stored, live or not yet pruned.
     public func count() throws -> Int {
-        try database.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM dashboard_sessions") ?? 0 }
+        try database.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM dashboard_sessions") ?? 0 }
     }
 
     /// 32 random bytes, base64url.
@@ -115,7 +115,7 @@ extension CheckInStore {
     /// Hosts by id, as `hosts(page:)` lists them, that pass `filter`. Product and CU are decided by
     /// the catalog for each distinct reported build (a few hundred), then matched by build.
     public func hosts(_ filter: HostFilter, staleSince: Date, catalog: BuildCatalog = .embedded, page: PageRequest = PageRequest()) throws -> Page<HostState> {
-        let rows = try database.pool.read { db in
+        let rows = try database.writer.read { db in
             var sql = "SELECT * FROM hosts WHERE id > ?"
             var arguments: StatementArguments = [page.cursor?.key ?? 0]
             switch filter.stale {

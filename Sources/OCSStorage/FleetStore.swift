@@ -18,14 +18,14 @@ public struct FleetStore: Sendable {
     /// How many hosts are in each coverage state of `rule` (the revision the feed serves).
     /// Hosts that have not polled since `staleSince` are stale.
     public func coverage(of rule: Mitigation, revision: Int, staleSince: Date) throws -> RuleCoverage {
-        try database.pool.read { db in
+        try database.writer.read { db in
             try coverage(of: rule, revision: revision, staleSince: staleSince, catalog: CatalogStore.catalog(catalogBase, in: db), groups: nil, in: db)
         }
     }
 
     /// The hosts in one of `states` for `rule`, by id as `CheckInStore.hosts` lists them.
     public func hosts(of rule: Mitigation, in states: Set<CoverageState>, staleSince: Date, page: PageRequest = PageRequest()) throws -> Page<HostState> {
-        let rows = try database.pool.read { db in
+        let rows = try database.writer.read { db in
             let facts = try factsArguments(rule, staleSince: staleSince, hostsByBuild: Self.hostsByBuild(db), catalog: CatalogStore.catalog(catalogBase, in: db))
             let audience = try Self.audience(of: rule.id, in: db)
             return try Row.fetchAll(
@@ -43,7 +43,7 @@ public struct FleetStore: Sendable {
     /// The fleet summary with the coverage of each of `rules` (published rules at their served
     /// revisions), read in one snapshot.
     public func summary(rules: [(rule: Mitigation, revision: Int)], staleSince: Date, staleAfterSeconds: Int) throws -> FleetSummary {
-        try database.pool.read { db in
+        try database.writer.read { db in
             let hostsByBuild = try Self.hostsByBuild(db)
             let catalog = try CatalogStore.catalog(catalogBase, in: db)
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts") ?? 0
@@ -131,7 +131,7 @@ public struct FleetStore: Sendable {
 
     /// Hosts per reported build, of the builds `rule` applies to.
     public func hostsByBuild(appliedTo rule: Mitigation) throws -> [(build: String, hosts: Int)] {
-        let (hostsByBuild, catalog) = try database.pool.read { db in (try Self.hostsByBuild(db), try CatalogStore.catalog(catalogBase, in: db)) }
+        let (hostsByBuild, catalog) = try database.writer.read { db in (try Self.hostsByBuild(db), try CatalogStore.catalog(catalogBase, in: db)) }
         return hostsByBuild.filter { CoverageFacts.scope(of: rule, build: $0.build, catalog: catalog) == .inScope }
     }
 

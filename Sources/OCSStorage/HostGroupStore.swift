@@ -80,12 +80,12 @@ public struct HostGroupStore: Sendable {
 
     /// One group by name.
     public func group(named name: String) throws -> HostGroupRecord? {
-        try database.pool.read { db in try Self.record(db, name: name) }
+        try database.writer.read { db in try Self.record(db, name: name) }
     }
 
     /// A page of groups, in the order they were created.
     public func groups(page: PageRequest = PageRequest()) throws -> Page<HostGroupRecord> {
-        let rows = try database.pool.read { db in
+        let rows = try database.writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM host_groups WHERE id > ? ORDER BY id LIMIT ?", arguments: [page.cursor?.key ?? 0, page.limit + 1])
                 .map(Self.record)
         }
@@ -110,7 +110,7 @@ public struct HostGroupStore: Sendable {
         _ body: @escaping (Database) throws -> (HostGroupRecord, String)
     ) throws(HostGroupChangeError) -> HostGroupRecord {
         do {
-            return try database.pool.write { db in
+            return try database.writer.write { db in
                 let (record, outcome) = try body(db)
                 try AuditLog.append(AuditEntry(time: time, context: context, action: action, ruleID: nil, revision: nil, outcome: outcome), in: db)
                 return record

@@ -1,12 +1,37 @@
 import Foundation
 import GRDB
 
-/// The ocs SQLite database: a WAL-mode pool, migrated from the embedded `Migrations/*.sql` on open.
+/// The ocs SQLite database, migrated from the embedded `Migrations/*.sql` on open: a WAL-mode
+/// pool on a file, or any GRDB writer (an in-memory queue in unit tests), as GRDB's
+/// `AppDatabase` takes one.
 ///
 /// Every method of the stores built on it blocks on SQLite: call them off NIO event loops.
 public final class OCSDatabase: Sendable {
-    let pool: DatabasePool
+    let writer: any DatabaseWriter
+    /// The file, or `:memory:`.
     public let path: String
+
+    /// Migrates and wraps `writer`; `path` names it in messages.
+    public init(_ writer: any DatabaseWriter, path: String = ":memory:") throws(StorageError) {
+        self.writer = writer
+        self.path = path
+        do {
+            try Self.migrator.migrate(writer)
+        } catch {
+            throw StorageError.cannotOpen(path: path, reason: "\(error)")
+        }
+    }
+
+    /// A new, migrated database in memory: for tests of the stores and services.
+    public static func inMemory() throws(StorageError) -> OCSDatabase {
+        do {
+            return try OCSDatabase(DatabaseQueue())
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            throw StorageError.cannotOpen(path: ":memory:", reason: "\(error)")
+        }
+    }
 
     /// Opens (creating the file and its folder if needed) and migrates the database at `path`.
     public init(path: String) throws(StorageError) {
@@ -28,8 +53,9 @@ public final class OCSDatabase: Sendable {
         let setUpLock = try Self.lockSetUp(of: path)
         defer { close(setUpLock) }
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
+            let pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)
+            writer = pool
         } catch {
             throw StorageError.cannotOpen(path: path, reason: "\(error)")
         }
@@ -70,7 +96,7 @@ public final class OCSDatabase: Sendable {
 
     /// Names of the migrations this database has applied.
     public func appliedMigrations() throws -> [String] {
-        try pool.read { db in try Self.migrator.appliedMigrations(db) }
+        try writer.read { db in try Self.migrator.appliedMigrations(db) }
     }
 }
 

@@ -19,14 +19,14 @@ public struct RuleStore: Sendable {
 
     /// Every rule at its current revision, ordered by id; optionally only those in `state`.
     public func all(state: RuleState? = nil) throws -> [RuleRecord] {
-        try database.pool.read { db in
+        try database.writer.read { db in
             try Self.records(db, sql: "SELECT * FROM rules \(state == nil ? "" : "WHERE state = ?") ORDER BY id", arguments: state.map { [$0.rawValue] } ?? [])
         }
     }
 
     /// One rule at its current revision.
     public func record(id: String) throws -> RuleRecord? {
-        try database.pool.read { db in try Self.record(db, id: id) }
+        try database.writer.read { db in try Self.record(db, id: id) }
     }
 
     /// The rule at its current revision, as the feed and files see it.
@@ -36,7 +36,7 @@ public struct RuleStore: Sendable {
 
     /// Every revision of a rule, oldest first.
     public func revisions(id: String) throws -> [RuleRevision] {
-        try database.pool.read { db in
+        try database.writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM rule_revisions WHERE rule_id = ? ORDER BY revision", arguments: [id]).map(Self.revision)
         }
     }
@@ -44,7 +44,7 @@ public struct RuleStore: Sendable {
     /// The published rules with their serial, issue time, releases and the groups those name,
     /// read in one snapshot.
     public func publishedSet() throws -> PublishedRuleSet {
-        try database.pool.read { db in
+        try database.writer.read { db in
             let row = try Row.fetchOne(db, sql: "SELECT serial, issued_at FROM feed_state WHERE id = 1")
             let records = try Self.records(db, sql: "SELECT * FROM rules WHERE state = 'published' ORDER BY id")
             let releases = Dictionary(uniqueKeysWithValues: records.compactMap { record in record.release.map { (record.rule.id, $0) } })
@@ -61,14 +61,16 @@ public struct RuleStore: Sendable {
 
     /// The serial of the published rule set; grows with every change to what the feed serves.
     public func serial() throws -> Int64 {
+        try database.writer.read { db in try Self.serial(db) }
+    }
+
+    static func serial(_ db: Database) throws -> Int64 {
         // Read on every poll: a cached statement skips parsing the SQL each time.
-        try database.pool.read { db in
-            try Int64.fetchOne(db.cachedStatement(sql: Self.selectSerial)) ?? 0
-        }
+        try Int64.fetchOne(db.cachedStatement(sql: Self.selectSerial)) ?? 0
     }
 
     public func isEmpty() throws -> Bool {
-        try database.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM rules") == 0 }
+        try database.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM rules") == 0 }
     }
 
     // MARK: Changing
@@ -78,12 +80,21 @@ public struct RuleStore: Sendable {
     /// becomes current and the rule a draft. `expectedRevision`, when given, must be the latest.
     @discardableResult
     public func put(_ rule: Mitigation, expectedRevision: Int? = nil, context: ChangeContext) throws(RuleChangeError) -> RuleRecord {
-        try change("rule.put", ruleID: rule.id, context: context) { db, time in
+        try save(rule, expectedRevision: expectedRevision, context: context).record
+    }
+
+    /// `put`, saying whether it created the rule (a rule created again after a delete numbers its
+    /// revisions on, so the revision does not tell).
+    public func save(_ rule: Mitigation, expectedRevision: Int? = nil, context: ChangeContext) throws(RuleChangeError) -> (record: RuleRecord, created: Bool) {
+        var created = false
+        let record = try change("rule.put", ruleID: rule.id, context: context) { db, time in
             let existing = try Self.record(db, id: rule.id)
             try Self.check(expectedRevision, against: existing, id: rule.id)
             let revision = try Self.addRevision(rule, to: existing, author: context.actor, time: time, in: db)
+            created = existing == nil
             return (try Self.record(db, id: rule.id)!, revision)
         }
+        return (record, created)
     }
 
     /// Publishes the latest revision, or `revision` (an earlier one: a rollback), to `release`.
@@ -122,18 +133,24 @@ public struct RuleStore: Sendable {
         guard let existing = try Self.record(db, id: id) else { throw RuleChangeError.notFound(id) }
         try Self.check(expectedRevision, against: existing, id: id)
         let target = revision ?? existing.latestRevision
-        // A rule that is not being served (a draft, or retired) is served again only to whom the
-        // change names: checked here, in the write transaction, so no caller's earlier read of the
-        // state can be overtaken by a retire and turn a republish into a release to everyone.
-        guard let release = release ?? (existing.rule.state == .published ? existing.release : nil) else {
-            throw RuleChangeError.releaseRequired(id: id, state: existing.rule.state.rawValue)
-        }
+        let release = try Self.release(release, publishing: existing)
         if existing.rule.state == .published && existing.revision == target && existing.release == release {
             throw RuleChangeError.conflict("rule \(id) is published at revision \(target) to \(release) already")
         }
         try Self.checkGroups(release, in: db)
         try Self.publish(id, revision: target, to: release, time: time, catalog: base, in: db)
         return (try Self.record(db, id: id)!, target)
+    }
+
+    /// The release rule, the one place it is checked: a rule that is not being served (a draft, or
+    /// retired) is served again only to whom the change names; a published one keeps its release
+    /// when none is named. Checked in the write transaction, so no caller's earlier read of the
+    /// state can be overtaken by a retire and turn a republish into a release to everyone.
+    static func release(_ named: Release?, publishing existing: RuleRecord) throws(RuleChangeError) -> Release {
+        guard let release = named ?? (existing.rule.state == .published ? existing.release : nil) else {
+            throw .releaseRequired(id: existing.rule.id, state: existing.rule.state.rawValue)
+        }
+        return release
     }
 
     static func applyPromote(id: String, to release: Release, expectedRevision: Int?, time: Date, in db: Database) throws -> (RuleRecord, Int) {
@@ -184,13 +201,21 @@ public struct RuleStore: Sendable {
 
     /// Deletes a rule and its revisions; only one that was never published.
     public func delete(id: String, expectedRevision: Int? = nil, context: ChangeContext) throws(RuleChangeError) {
-        _ = try change("rule.delete", ruleID: id, context: context) { db, _ in
+        _ = try change("rule.delete", ruleID: id, context: context) { db, time in
             guard let existing = try Self.record(db, id: id) else { throw RuleChangeError.notFound(id) }
             try Self.check(expectedRevision, against: existing, id: id)
             guard existing.firstPublishedAt == nil else {
                 throw RuleChangeError.conflict("rule \(id) was published, so it stays on record: retire it instead")
             }
-            try db.execute(sql: "DELETE FROM rule_revisions WHERE rule_id = ?", arguments: [id])
+            // A pending change names this rule's revisions: deleting the rule and putting other
+            // content under its id must not turn an approval into one of content nobody reviewed.
+            if let change = try Int64.fetchOne(
+                db, sql: "SELECT id FROM pending_changes WHERE rule_id = ? AND state = 'pending' AND expires_at >= ? ORDER BY id LIMIT 1",
+                arguments: [id, DatabaseTimestamp(time)]
+            ) {
+                throw RuleChangeError.pendingChange(id: id, change: change)
+            }
+            // Its revisions stay (append-only): a rule created again under this id numbers on.
             try db.execute(sql: "DELETE FROM rules WHERE id = ?", arguments: [id])
             return (existing, existing.latestRevision)
         }
@@ -217,7 +242,7 @@ public struct RuleStore: Sendable {
     /// What is published goes to `release`; without one, as `publish(id:)` decides.
     public func importRules(_ rules: [Mitigation], publish: Bool = false, release: Release? = nil, context: ChangeContext = .localUser) throws(RuleChangeError) -> ImportSummary {
         do {
-            return try database.pool.write { db in
+            return try database.writer.write { db in
                 let time = Date()
                 var summary = ImportSummary()
                 for rule in rules {
@@ -274,7 +299,7 @@ public struct RuleStore: Sendable {
     ) throws(RuleChangeError) -> RuleRecord {
         let time = Date()
         do {
-            return try database.pool.write { db in
+            return try database.writer.write { db in
                 let (record, revision) = try body(db, time)
                 try Self.audit(action, ruleID, revision, context, time, db, outcome: ["rule.publish", "rule.promote"].contains(action) ? record.release.map { "ok: released to \($0)" } ?? "ok" : "ok")
                 return record
@@ -302,7 +327,8 @@ public struct RuleStore: Sendable {
     /// Appends a revision; makes it current unless the rule is published. Returns its number.
     private static func addRevision(_ rule: Mitigation, to existing: RuleRecord?, author: String, time: Date, in db: Database) throws -> Int {
         let content = try Self.content(rule)
-        let revision = (existing?.latestRevision ?? 0) + 1
+        // After every revision ever stored under this id, those of a deleted rule included.
+        let revision = try (Int.fetchOne(db, sql: "SELECT max(revision) FROM rule_revisions WHERE rule_id = ?", arguments: [rule.id]) ?? 0) + 1
         try db.execute(
             sql: "INSERT INTO rule_revisions (rule_id, revision, content, author, created_at) VALUES (?, ?, ?, ?, ?)",
             arguments: [rule.id, revision, content, author, DatabaseTimestamp(time)]
@@ -310,8 +336,8 @@ public struct RuleStore: Sendable {
         switch existing?.rule.state {
         case nil:
             try db.execute(
-                sql: "INSERT INTO rules (id, state, content, created_at, updated_at, revision, latest_revision) VALUES (?, 'draft', ?, ?, ?, 1, 1)",
-                arguments: [rule.id, content, DatabaseTimestamp(time), DatabaseTimestamp(time)]
+                sql: "INSERT INTO rules (id, state, content, created_at, updated_at, revision, latest_revision) VALUES (?, 'draft', ?, ?, ?, ?, ?)",
+                arguments: [rule.id, content, DatabaseTimestamp(time), DatabaseTimestamp(time), revision, revision]
             )
         case .published:
             try db.execute(sql: "UPDATE rules SET latest_revision = ?, updated_at = ? WHERE id = ?", arguments: [revision, DatabaseTimestamp(time), rule.id])
@@ -341,7 +367,7 @@ public struct RuleStore: Sendable {
         )
     }
 
-    private static func revisionContent(_ db: Database, id: String, revision: Int) throws -> String? {
+    static func revisionContent(_ db: Database, id: String, revision: Int) throws -> String? {
         try String.fetchOne(db, sql: "SELECT content FROM rule_revisions WHERE rule_id = ? AND revision = ?", arguments: [id, revision])
     }
 
@@ -441,6 +467,8 @@ public enum RuleChangeError: Error, Sendable, Equatable, CustomStringConvertible
     case releaseRequired(id: String, state: String)
     /// The rule's targeting can match nothing (or names what the catalog lacks): `reasons` say where.
     case unpublishable(id: String, reasons: [RuleProblem])
+    /// The rule has a change waiting for approval (`change`), which deleting it would invalidate.
+    case pendingChange(id: String, change: Int64)
     case storage(String)
 
     public var description: String {
@@ -449,10 +477,11 @@ public enum RuleChangeError: Error, Sendable, Equatable, CustomStringConvertible
         case .noSuchRevision(let id, let revision): "rule \(id) has no revision \(revision)"
         case .stale(let id, let expected, let latest): "rule \(id) is at revision \(latest), not \(expected): reload it and apply your change again"
         case .conflict(let message): message
-        case .releaseRequired(let id, let state): "rule \(id) is \(state): say who receives it, --to GROUPS (a staged rollout) or --everyone"
+        case .releaseRequired(let id, let state): "rule \(id) is \(state): say who receives it, groups (a staged rollout) or everyone"
         case .unknownGroups(let names): "no group named \(names.prefix(10).joined(separator: ", ")): `ocs groups create` makes one, `ocs groups list` shows them"
         case .unpublishable(let id, let reasons):
             "rule \(id) cannot be published: \(reasons.map(\.description).joined(separator: "; ")); fix its applies, or add the missing builds with ocs builds add"
+        case .pendingChange(let id, let change): "rule \(id) has change \(change) waiting for approval: reject it first (`ocs changes reject \(change)`)"
         case .storage(let message): "the database failed: \(message)"
         }
     }

@@ -19,7 +19,7 @@ public struct ServerState: Sendable {
 
     /// The pinned signing certificate; nil before the first start.
     public func pinnedSigningIdentity() throws -> PinnedSigningIdentity? {
-        try database.pool.read { db in
+        try database.writer.read { db in
             try Row.fetchOne(db, sql: "SELECT fingerprint, subject, recorded_at FROM signing_identity WHERE id = 1").map { row in
                 PinnedSigningIdentity(fingerprint: row["fingerprint"], subject: row["subject"], recordedAt: (row["recorded_at"] as DatabaseTimestamp).date)
             }
@@ -29,7 +29,7 @@ public struct ServerState: Sendable {
     /// Records `fingerprint` as the signing certificate: the first one, or a rotation (audited,
     /// with both fingerprints).
     public func pinSigningIdentity(fingerprint: String, subject: String, context: ChangeContext) throws {
-        try database.pool.write { db in
+        try database.writer.write { db in
             let previous = try String.fetchOne(db, sql: "SELECT fingerprint FROM signing_identity WHERE id = 1")
             guard previous != fingerprint else { return }
             try db.execute(
@@ -51,8 +51,8 @@ public struct ServerState: Sendable {
     /// Reads the rule-set serial and rewrites the probe row: proof that the database answers
     /// reads and takes writes. Throws what SQLite reports.
     public func probe() throws {
-        _ = try database.pool.read { db in try Int64.fetchOne(db, sql: RuleStore.selectSerial) }
-        try database.pool.write { db in
+        _ = try database.writer.read { db in try Int64.fetchOne(db, sql: RuleStore.selectSerial) }
+        try database.writer.write { db in
             try db.execute(sql: "UPDATE readiness_probe SET checked_at = ? WHERE id = 1", arguments: [DatabaseTimestamp(Date())])
         }
     }

@@ -48,7 +48,7 @@ public struct TokenStore: Sendable {
         let secret = "ocs_" + Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
         do {
-            try database.pool.write { db in
+            try database.writer.write { db in
                 // Only live names are unique (a partial index backs this): a revoked name may be reused.
                 if try Bool.fetchOne(db, sql: "SELECT 1 FROM api_tokens WHERE name = ? AND revoked_at IS NULL", arguments: [name]) == true {
                     throw TokenError.nameTaken(name)
@@ -71,7 +71,7 @@ public struct TokenStore: Sendable {
     /// The command line and the API both list through here, so they always show the same set.
     public func list(includingRevoked: Bool = false) throws -> [APIToken] {
         let condition = includingRevoked ? "" : "WHERE revoked_at IS NULL"
-        return try database.pool.read { db in
+        return try database.writer.read { db in
             try Row.fetchAll(db, sql: "SELECT name, role, created_at, revoked_at FROM api_tokens \(condition) ORDER BY name, id").map { row in
                 APIToken(name: row["name"], role: Role(rawValue: row["role"]) ?? .reader, createdAt: row["created_at"], revokedAt: row["revoked_at"])
             }
@@ -81,7 +81,7 @@ public struct TokenStore: Sendable {
     /// Revokes a live token; it stops working on the next request.
     public func revoke(name: String, context: ChangeContext) throws(TokenError) {
         do {
-            try database.pool.write { db in
+            try database.writer.write { db in
                 try db.execute(sql: "UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", arguments: [DatabaseTimestamp(Date()), name])
                 guard db.changesCount == 1 else { throw TokenError.notFound(name) }
                 try AuditLog.append(AuditEntry(context: context, action: "token.revoke", ruleID: nil, revision: nil, outcome: "ok: \(name)"), in: db)
@@ -96,7 +96,7 @@ public struct TokenStore: Sendable {
     /// The live token matching `secret`, if any.
     public func authenticate(_ secret: String) throws -> APIToken? {
         let presented = Self.hash(secret)
-        let live = try database.pool.read { db in
+        let live = try database.writer.read { db in
             try Row.fetchAll(db, sql: "SELECT name, role, token_hash, created_at FROM api_tokens WHERE revoked_at IS NULL")
         }
         var match: APIToken?

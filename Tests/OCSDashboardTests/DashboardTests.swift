@@ -243,7 +243,10 @@ struct DashboardRequestTests {
         #expect(refused.status == .unprocessableEntity)
         #expect(String(decoding: refused.body, as: UTF8.self).contains("Rule M1 is draft: say who receives it"))
         #expect(try rules.record(id: "M1")?.rule.state == .draft)
-        #expect(try AuditLog(database: database).entries(AuditLog.Filter(ruleID: "M1", actor: "pub")).items.isEmpty)
+        // Refused by the operation, which audits the refusal as it does for the API and the CLI.
+        #expect(try AuditLog(database: database).entries(AuditLog.Filter(ruleID: "M1", actor: "pub")).items.map(\.outcome) == [
+            "refused: rule M1 is draft: say who receives it, groups (a staged rollout) or everyone",
+        ])
         #expect(post("publish", "expected=1&to=nogroup").status == .unprocessableEntity)
         #expect(try rules.record(id: "M1")?.rule.state == .draft)
 

@@ -89,7 +89,7 @@ struct CatalogStoreTests {
 
         // A rule naming an update the catalog learns later publishes once it is added.
         let later = Applicability(products: [.exchange2019], narrowing: .fixedBy("Nov26SU"))
-        try temporary.database.pool.write { db in
+        try temporary.database.writer.write { db in
             try db.execute(sql: "INSERT INTO rule_revisions (rule_id, revision, content, author, created_at) VALUES ('LATER', 1, ?, 'test', '2026-11-23T00:00:00.000Z')", arguments: [RuleStore.content(Self.rule("LATER", later))])
             try db.execute(sql: "INSERT INTO rules (id, state, content, created_at, updated_at, revision, latest_revision) VALUES ('LATER', 'draft', ?, '2026-11-23T00:00:00.000Z', '2026-11-23T00:00:00.000Z', 1, 1)", arguments: [RuleStore.content(Self.rule("LATER", later))])
         }

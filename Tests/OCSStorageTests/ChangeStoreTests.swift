@@ -56,7 +56,7 @@ struct ChangeStoreTests {
         guard case .pending(let second) = try changes.submit(.publish(id: "R", revision: nil, release: .to(["canary"])), context: alice) else {
             Issue.record("pending expected"); return
         }
-        let record = try changes.approve(second.id, context: bob)
+        let record = try changes.approve(second.id, context: bob).record
         #expect(record.rule.state == .published && record.revision == 2 && record.release == .groups(["canary"]))
         let set = try rules.publishedSet()
         #expect(set.rollout.rules(set.rules, for: PollingHost(name: "lab-1")).map(\.id) == ["R"])
@@ -76,7 +76,7 @@ struct ChangeStoreTests {
         guard case .pending(let old) = try changes.submit(.publish(id: "R", revision: nil, release: .to(["canary"])), context: alice),
               case .pending(let newer) = try changes.submit(.publish(id: "R", revision: nil, release: .everyone), context: ChangeContext(actor: "carol"))
         else { Issue.record("pending expected"); return }
-        #expect(try changes.approve(newer.id, context: alice).release == .everyone)
+        #expect(try changes.approve(newer.id, context: alice).record.release == .everyone)
         #expect(throws: ChangeDecisionError.self) { try changes.approve(old.id, context: bob) }
         #expect(try rules.record(id: "R")?.release == .everyone)
         #expect(try changes.change(old.id)?.state == .pending, "refused, so still pending: its author or another may reject it")
@@ -109,5 +109,74 @@ struct ChangeStoreTests {
         let members = (1...200_000).map { String($0) }
         #expect(throws: HostGroupChangeError.self) { try groups.create(name: "huge", selector: .hosts(members), context: alice) }
         #expect(try groups.group(named: "huge") == nil)
+    }
+
+    /// The attack of issue 19: publisher A asks to publish a narrow M20; publisher B deletes the
+    /// never-published rule and puts other content under its id, which became "revision 1" again
+    /// with the same state string; an admin's approval then served B's content as A's. The delete
+    /// is refused while the change waits, and approval serves what A asked for.
+    @Test func aRuleWithAPendingChangeCannotBeDeletedAndPutAnew() throws {
+        let temporary = try TemporaryDatabase()
+        let changes = ChangeStore(database: temporary.database)
+        let rules = RuleStore(database: temporary.database)
+        let admin = ChangeContext(actor: "admin")
+        try rules.put(Fixtures.rule("M20", .draft, description: "narrow"), context: alice)
+        try changes.setRequireApproval(true, context: admin)
+        guard case .pending(let change) = try changes.submit(.publish(id: "M20", revision: nil, release: .everyone), context: alice) else {
+            Issue.record("pending expected"); return
+        }
+        #expect(throws: RuleChangeError.pendingChange(id: "M20", change: change.id)) { try rules.delete(id: "M20", context: bob) }
+        #expect(try rules.revisions(id: "M20").map(\.rule.description) == ["narrow"])
+        let record = try changes.approve(change.id, context: admin).record
+        #expect(record.rule.description == "narrow" && record.rule.state == .published)
+        let refused = try AuditLog(database: temporary.database).entries(AuditLog.Filter(ruleID: "M20")).items.filter { $0.action == "rule.delete" }
+        #expect(refused.count == 1 && refused[0].outcome.hasPrefix("refused: rule M20 has change \(change.id) waiting for approval"))
+    }
+
+    /// Deleting a rule never published keeps its revisions: one created again under the id
+    /// numbers on, so a revision number never names two contents.
+    @Test func revisionNumbersAreNeverReused() throws {
+        let temporary = try TemporaryDatabase()
+        let rules = RuleStore(database: temporary.database)
+        try rules.put(Fixtures.rule("R", .draft, description: "first"), context: alice)
+        try rules.delete(id: "R", context: alice)
+        #expect(try rules.record(id: "R") == nil)
+        let (again, created) = try rules.save(Fixtures.rule("R", .draft, description: "second"), context: bob)
+        #expect(created && again.revision == 2 && again.latestRevision == 2)
+        #expect(try rules.revisions(id: "R").map(\.revision) == [1, 2])
+        #expect(try rules.revisions(id: "R").map(\.rule.description) == ["first", "second"])
+        #expect(throws: (any Error).self) {
+            try temporary.database.writer.write { db in try db.execute(sql: "DELETE FROM rule_revisions WHERE rule_id = 'R'") }
+        }
+    }
+
+    /// Approval compares a digest of the content, not numbers or state strings: content changed
+    /// under a pending change by any path (here the database itself, past its triggers) is refused,
+    /// and so is a change asked for before changes carried a digest.
+    @Test func approvalRefusesContentOtherThanWhatWasAskedFor() throws {
+        let temporary = try TemporaryDatabase()
+        let changes = ChangeStore(database: temporary.database)
+        let rules = RuleStore(database: temporary.database)
+        try rules.put(Fixtures.rule("R", .draft, description: "reviewed"), context: alice)
+        try changes.setRequireApproval(true, context: alice)
+        guard case .pending(let swapped) = try changes.submit(.publish(id: "R", revision: nil, release: .everyone), context: alice),
+              case .pending(let legacy) = try changes.submit(.publish(id: "R", revision: nil, release: .everyone), context: alice)
+        else {
+            Issue.record("pending expected"); return
+        }
+        try temporary.database.writer.write { db in
+            try db.execute(sql: "UPDATE pending_changes SET content_digest = NULL WHERE id = ?", arguments: [legacy.id])
+            try db.execute(sql: "DROP TRIGGER rule_revisions_immutable")
+            let other = try RuleStore.content(Fixtures.rule("R", .draft, description: "swapped"))
+            try db.execute(sql: "UPDATE rule_revisions SET content = ? WHERE rule_id = 'R'", arguments: [other])
+            try db.execute(sql: "UPDATE rules SET content = ? WHERE id = 'R'", arguments: [other])
+        }
+        #expect(throws: ChangeDecisionError.rule(.conflict("the content of rule R is not what change \(swapped.id) was asked for: reject it and ask again"))) {
+            try changes.approve(swapped.id, context: bob)
+        }
+        #expect(throws: ChangeDecisionError.rule(.conflict("change \(legacy.id) was asked for before changes were bound to their content: reject it and ask again"))) {
+            try changes.approve(legacy.id, context: bob)
+        }
+        #expect(try rules.publishedSet().rules.isEmpty)
     }
 }

@@ -209,9 +209,9 @@ struct CheckInStoreTests {
         let temporary = try TemporaryDatabase()
         try CheckInStore(database: temporary.database).record([Self.checkIn(at: 0)])
         try AuditLog(database: temporary.database).append(AuditEntry(actor: "a", action: "x", ruleID: nil, revision: nil, remoteAddress: nil, outcome: "ok"))
-        #expect(throws: DatabaseError.self) { try temporary.database.pool.write { try $0.execute(sql: "UPDATE host_history SET build = 'x'") } }
-        #expect(throws: DatabaseError.self) { try temporary.database.pool.write { try $0.execute(sql: "DELETE FROM audit_log") } }
-        #expect(throws: DatabaseError.self) { try temporary.database.pool.write { try $0.execute(sql: "UPDATE audit_log SET actor = 'x'") } }
+        #expect(throws: DatabaseError.self) { try temporary.database.writer.write { try $0.execute(sql: "UPDATE host_history SET build = 'x'") } }
+        #expect(throws: DatabaseError.self) { try temporary.database.writer.write { try $0.execute(sql: "DELETE FROM audit_log") } }
+        #expect(throws: DatabaseError.self) { try temporary.database.writer.write { try $0.execute(sql: "UPDATE audit_log SET actor = 'x'") } }
         #expect(try CheckInStore(database: temporary.reopen()).hostCount() == 1)
     }
 
@@ -234,7 +234,7 @@ struct RawStatementTests {
     /// A value left out is refused before the statement runs, not bound as NULL.
     @Test func aMissingOrSurplusValueIsRefusedAndTheStatementStaysUsable() throws {
         let temporary = try TemporaryDatabase()
-        try temporary.database.pool.write { db in
+        try temporary.database.writer.write { db in
             let statement = try RawStatement(db, sql: "SELECT ? || ?")
             #expect(throws: DatabaseError.self) { try statement.run(binding: { $0.append("a") }, reading: { $0.text(0) }) }
             #expect(throws: DatabaseError.self) {

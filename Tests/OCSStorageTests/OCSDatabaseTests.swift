@@ -18,7 +18,7 @@ struct OCSDatabaseTests {
     @Test func createsTheFolderAndUsesWALWithFullSync() throws {
         let temporary = try TemporaryDatabase()
         #expect(FileManager.default.fileExists(atPath: temporary.path))
-        let (mode, synchronous) = try temporary.database.pool.read { db in
+        let (mode, synchronous) = try temporary.database.writer.read { db in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"))
         }
         #expect(mode == "wal")

@@ -96,9 +96,9 @@ struct RuleLifecycleTests {
     @Test func revisionsAndAuditCannotBeRewritten() throws {
         let temporary = try TemporaryDatabase()
         try RuleStore(database: temporary.database).put(Fixtures.rule("R", .draft), context: alice)
-        #expect(throws: DatabaseError.self) { try temporary.database.pool.write { try $0.execute(sql: "UPDATE rule_revisions SET author = 'mallory'") } }
-        #expect(throws: DatabaseError.self) { try temporary.database.pool.write { try $0.execute(sql: "UPDATE audit_log SET actor = 'mallory'") } }
-        #expect(throws: DatabaseError.self) { try temporary.database.pool.write { try $0.execute(sql: "DELETE FROM audit_log") } }
+        #expect(throws: DatabaseError.self) { try temporary.database.writer.write { try $0.execute(sql: "UPDATE rule_revisions SET author = 'mallory'") } }
+        #expect(throws: DatabaseError.self) { try temporary.database.writer.write { try $0.execute(sql: "UPDATE audit_log SET actor = 'mallory'") } }
+        #expect(throws: DatabaseError.self) { try temporary.database.writer.write { try $0.execute(sql: "DELETE FROM audit_log") } }
     }
 
     @Test func importWithPublishAndReimportIsANoOp() throws {
@@ -125,7 +125,7 @@ struct TokenStoreTests {
         #expect(try tokens.authenticate(secret) == nil)
         #expect(throws: TokenError.notFound("ci")) { try tokens.revoke(name: "ci", context: .localUser) }
         // Only the hash is stored.
-        let stored = try temporary.database.pool.read { try Data.fetchOne($0, sql: "SELECT token_hash FROM api_tokens") }
+        let stored = try temporary.database.writer.read { try Data.fetchOne($0, sql: "SELECT token_hash FROM api_tokens") }
         #expect(stored?.count == 32)
         let audit = try AuditLog(database: temporary.database).entries().items
         #expect(!audit.contains { $0.outcome.contains(secret) })
@@ -144,7 +144,7 @@ struct TokenStoreTests {
         #expect(try tokens.list(includingRevoked: true).map { "\($0.name) \($0.role.rawValue) \($0.revokedAt == nil)" } == ["ci admin false", "ci reader true"])
         // The partial index holds even against a write that skips the store's check.
         #expect(throws: DatabaseError.self) {
-            try temporary.database.pool.write { db in
+            try temporary.database.writer.write { db in
                 try db.execute(sql: "INSERT INTO api_tokens (name, role, token_hash, created_at) VALUES ('ci', 'admin', x'00', '2026-01-01T00:00:00.000Z')")
             }
         }

@@ -51,7 +51,7 @@ struct RuleStoreTests {
 
     @Test func reportsACorruptRuleRow() throws {
         let temporary = try TemporaryDatabase()
-        try temporary.database.pool.write { db in
+        try temporary.database.writer.write { db in
             try db.execute(sql: "INSERT INTO rules (id, state, content, created_at, updated_at) VALUES ('Z', 'published', '{not json', '', '')")
         }
         #expect(throws: StorageError.self) { try RuleStore(database: temporary.database).all() }

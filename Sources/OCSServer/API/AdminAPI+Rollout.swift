@@ -1,31 +1,45 @@
 import Foundation
 import NIOHTTP1
 import OCSDomain
+import OCSOperations
 import OCSStorage
 
 /// The staged-rollout and approval part of the admin API: publish, promote and retire through
 /// two-person approval, host groups, pending changes and the policy.
 extension AdminAPI {
-    func handleRollout(_ route: APIRoute, _ request: HTTPRequest, query: [String: String], caller: APIToken, context: ChangeContext) throws -> HTTPResponse {
+    /// Publish, promote, retire and approve: each one operation, answered with the serial it committed.
+    func handleChange(_ route: APIRoute, _ request: HTTPRequest, caller: APIToken, context: ChangeContext) throws -> Answer {
+        let lifecycle = operations.lifecycle
+        func asked(_ body: ChangeBody) throws -> RuleOperations.Request {
+            RuleOperations.Request(context: context, role: caller.role, emergency: body.emergency, expectedRevision: try Self.expectedRevision(request))
+        }
+        let outcome: ChangeOutcome
         switch route {
         case .publishRule(let id):
             let body = try Self.changeBody(request, allowed: ["revision", "to", "everyone", "emergency"])
-            guard let record = try rules.record(id: id) else { return Self.notFound(id) }
-            guard body.release != nil || record.rule.state == .published else {
-                return Self.problems(.unprocessableEntity, [ProblemView(
-                    field: "to", message: "rule \(id) is \(record.rule.state.rawValue): say who receives it, {\"to\": [\"canary\"]} (a staged rollout) or {\"everyone\": true}"
-                )])
-            }
-            return try submit(.publish(id: id, revision: body.revision, release: body.release), body, request, caller: caller, context: context)
+            outcome = try lifecycle.publish(id, revision: body.revision, to: body.release, try asked(body))
         case .promoteRule(let id):
             let body = try Self.changeBody(request, allowed: ["to", "everyone", "emergency"])
             guard let release = body.release else {
-                return Self.problems(.unprocessableEntity, [ProblemView(field: "to", message: "say how far: {\"to\": [\"ring1\"]} or {\"everyone\": true}")])
+                throw APIInputError(response: Self.problems(.unprocessableEntity, [ProblemView(field: "to", message: "say how far: {\"to\": [\"ring1\"]} or {\"everyone\": true}")]))
             }
-            return try submit(.promote(id: id, release: release), body, request, caller: caller, context: context)
+            outcome = try lifecycle.promote(id, to: release, try asked(body))
         case .retireRule(let id):
-            let body = try Self.changeBody(request, allowed: ["emergency"])
-            return try submit(.retire(id: id), body, request, caller: caller, context: context)
+            outcome = try lifecycle.retire(id, try asked(try Self.changeBody(request, allowed: ["emergency"])))
+        case .approveChange(let number):
+            outcome = .applied(try lifecycle.approve(number, context: context))
+        default:
+            return Answer(Self.error(.notFound, "no such API endpoint"))
+        }
+        switch outcome {
+        case .applied(let change): return Answer(Self.ruleResponse(.ok, change.record), serial: change.serial)
+        case .pending(let pending): return Answer(Self.json(.accepted, ChangeView(pending)))
+        }
+    }
+
+    /// Groups, the list of changes, rejecting one, and the policy.
+    func handleRollout(_ route: APIRoute, _ request: HTTPRequest, query: [String: String], caller: APIToken, context: ChangeContext) throws -> HTTPResponse {
+        switch route {
         case .listGroups:
             return Self.ok(PageView(try groups.groups(page: try Self.page(query, .groups)), GroupView.init))
         case .getGroup(let name):
@@ -33,9 +47,17 @@ extension AdminAPI {
             return Self.ok(GroupView(record))
         case .createGroup:
             let (name, selector) = try Self.groupBody(request)
-            return Self.json(.created, GroupView(try groups.create(name: name, selector: selector, context: context)))
+            do {
+                return Self.json(.created, GroupView(try groups.create(name: name, selector: selector, context: context)))
+            } catch {
+                throw OperationError(error)
+            }
         case .deleteGroup(let name):
-            try groups.delete(name: name, context: context)
+            do {
+                try groups.delete(name: name, context: context)
+            } catch {
+                throw OperationError(error)
+            }
             return HTTPResponse(status: .noContent)
         case .listChanges:
             var state: PendingChange.State?
@@ -46,12 +68,8 @@ extension AdminAPI {
                 state = parsed
             }
             return Self.ok(PageView(try changes.changes(state: state, page: try Self.page(query, .changes)), ChangeView.init))
-        case .approveChange(let number):
-            return Self.ruleResponse(.ok, try changes.approve(number, context: context))
         case .rejectChange(let number):
-            try changes.reject(number, context: context)
-            guard let change = try changes.change(number) else { throw ChangeDecisionError.notFound(number) }
-            return Self.ok(ChangeView(change))
+            return Self.ok(ChangeView(try operations.lifecycle.reject(number, context: context)))
         case .getPolicy:
             return Self.ok(PolicyView(requireApproval: try changes.requiresApproval()))
         case .setPolicy:
@@ -61,26 +79,10 @@ extension AdminAPI {
             else {
                 return Self.problems(.unprocessableEntity, [ProblemView(field: ChangeStore.requireApproval, message: "expected {\"require-approval\": \"on\"} or \"off\"")])
             }
-            try changes.setRequireApproval(value == "on", context: context)
+            try operations.lifecycle.setRequireApproval(value == "on", context: context)
             return Self.ok(PolicyView(requireApproval: value == "on"))
         default:
             return Self.error(.notFound, "no such API endpoint")
-        }
-    }
-
-    /// Applied now (`200` and the rule) or held for approval (`202` and the change).
-    private func submit(_ change: RuleChangeRequest, _ body: ChangeBody, _ request: HTTPRequest, caller: APIToken, context: ChangeContext) throws -> HTTPResponse {
-        if body.emergency {
-            guard caller.role >= .admin else {
-                return Self.error(.forbidden, "token '\(caller.name)' has role \(caller.role.rawValue): only an admin may apply a change alone as an emergency")
-            }
-            guard context.reason != nil else {
-                return Self.error(.badRequest, "an emergency change needs a reason: add ?reason= with the incident or ticket id")
-            }
-        }
-        switch try changes.submit(change, expectedRevision: try Self.expectedRevision(request), context: context, emergency: body.emergency) {
-        case .applied(let record): return Self.ruleResponse(.ok, record)
-        case .pending(let pending): return Self.json(.accepted, ChangeView(pending))
         }
     }
 
@@ -143,24 +145,4 @@ extension AdminAPI {
         }
     }
 
-    func refusal(_ error: HostGroupChangeError) -> HTTPResponse {
-        switch error {
-        case .invalid(.invalidName): return Self.problems(.unprocessableEntity, [ProblemView(field: "name", message: error.description)])
-        case .invalid, .unknownHost: return Self.problems(.unprocessableEntity, [ProblemView(field: "members", message: error.description)])
-        case .exists, .inUse, .inPendingChanges: return Self.error(.conflict, error.description)
-        case .notFound: return Self.error(.notFound, error.description)
-        case .storage:
-            logger.error("group change failed", metadata: ["error": "\(error)"])
-            return Self.error(.internalServerError, "internal error: see the server log")
-        }
-    }
-
-    func refusal(_ error: ChangeDecisionError) -> HTTPResponse {
-        switch error {
-        case .notFound: return Self.error(.notFound, error.description)
-        case .ownChange: return Self.error(.forbidden, error.description)
-        case .expired, .decided, .rule(.stale): return Self.error(.conflict, error.description)
-        case .rule(let rule): return refusal(rule)
-        }
-    }
 }

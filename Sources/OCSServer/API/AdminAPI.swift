@@ -4,6 +4,8 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import OCSDomain
+import OCSFeed
+import OCSOperations
 import OCSRuleFiles
 import OCSStorage
 
@@ -13,19 +15,23 @@ import OCSStorage
 struct AdminAPI: Sendable {
     static let prefix = "/api/v1/"
 
-    let rules: RuleStore
-    let checkIns: CheckInStore
-    let fleet: FleetStore
+    let operations: Operations
+    /// Told the serial each change committed, so the next poll is served it.
+    let feeds: FeedService
     /// A host that has not polled for this long is stale.
     let staleAfterSeconds: Int
-    let audit: AuditLog
-    let tokens: TokenStore
-    let groups: HostGroupStore
-    let changes: ChangeStore
-    /// The catalog in effect: embedded plus the rows added to the database, read per call.
-    let catalogs: CatalogStore
     let threadPool: NIOThreadPool
     let logger: Logger
+
+    var rules: RuleStore { operations.rules }
+    var checkIns: CheckInStore { operations.checkIns }
+    var fleet: FleetStore { operations.fleet }
+    var audit: AuditLog { operations.audit }
+    var tokens: TokenStore { operations.tokens }
+    var groups: HostGroupStore { operations.groups }
+    var changes: ChangeStore { operations.changes }
+    /// The catalog in effect: embedded plus the rows added to the database, read per call.
+    var catalogs: CatalogStore { operations.catalogs }
 
     /// Decides at the head, before any body is read: a body over the limit is refused, and so is
     /// a caller without a valid token, whose body would be read for nothing.
@@ -49,29 +55,46 @@ struct AdminAPI: Sendable {
         return response
     }
 
+    /// One trip off the event loop: the call, then the serial it committed noted (or, for a change
+    /// that does not say, read again), so the poll after the answer is served the change.
     func respond(to request: HTTPRequest, caller: APIToken, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
-        threadPool.runIfActive(eventLoop: eventLoop) { handle(request, caller: caller) }.flatMapErrorThrowing { [logger] error in
+        threadPool.runIfActive(eventLoop: eventLoop) { [feeds, logger] in
+            let (response, serial) = handle(request, caller: caller)
+            if let serial {
+                feeds.noteSerial(serial)
+            } else if request.head.method != .GET && request.head.method != .HEAD {
+                do {
+                    try feeds.refreshSerial()
+                } catch {
+                    // The answer stands; the serial watcher brings the change within its interval.
+                    logger.error("reading the rule-set serial after a change failed", metadata: ["error": "\(error)"])
+                }
+            }
+            return response
+        }.flatMapErrorThrowing { [logger] error in
             logger.error("admin API request failed", metadata: ["error": "\(error)"])
             return Self.error(.internalServerError, "internal error: see the server log")
         }
     }
 
-    /// Answers one request from an authenticated caller. Blocking.
-    func handle(_ request: HTTPRequest, caller: APIToken) -> HTTPResponse {
+    /// Answers one request from an authenticated caller, with the serial a change committed.
+    /// Every refusal takes one path: an `APIError` is its own answer, audited here unless the
+    /// operation audited it. Blocking.
+    func handle(_ request: HTTPRequest, caller: APIToken) -> (HTTPResponse, serial: Int64?) {
         guard let components = URLComponents(string: request.head.uri), components.path.hasPrefix(Self.prefix) else {
-            return Self.error(.badRequest, "the request URI is not valid: percent-encode special characters")
+            return (Self.error(.badRequest, "the request URI is not valid: percent-encode special characters"), nil)
         }
         let segments = components.path.dropFirst(Self.prefix.count).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         let route: APIRoute
         switch APIRoute.resolve(request.head.method, segments) {
         case .notFound:
-            return Self.error(.notFound, "no such API endpoint: \(AuditLog.printable(components.path, maximumBytes: 200))")
+            return (Self.error(.notFound, "no such API endpoint: \(AuditLog.printable(components.path, maximumBytes: 200))"), nil)
         case .invalidName(let message):
-            return Self.error(.badRequest, message)
+            return (Self.error(.badRequest, message), nil)
         case .methodNotAllowed(let allowed):
             var response = Self.error(.methodNotAllowed, "method \(request.head.method.rawValue) not allowed here: use \(allowed.map(\.rawValue).joined(separator: " or "))")
             response.headers.add(name: "Allow", value: allowed.map(\.rawValue).joined(separator: ", "))
-            return response
+            return (response, nil)
         case .route(let resolved):
             route = resolved
         }
@@ -80,72 +103,56 @@ struct AdminAPI: Sendable {
         let reason = route.auditAction == nil ? nil : components.queryItems?.first { $0.name == "reason" }.map { $0.value ?? "" }
         let reasonProblem = reason.flatMap(ChangeContext.problem(withReason:))
         let context = ChangeContext(actor: caller.name, remoteAddress: request.remoteAddress, reason: reasonProblem == nil ? reason : nil)
-        let response: HTTPResponse
-        // The rule store audits the changes it refuses itself; the rest are audited below.
-        var auditedByStore = false
-        if let reasonProblem {
-            response = Self.error(.badRequest, reasonProblem)
-        } else if caller.role < route.role {
-            response = Self.error(.forbidden, "token '\(caller.name)' has role \(caller.role.rawValue); this needs \(route.role.rawValue)")
-        } else {
-            do {
-                response = try handle(route, request, components: components, caller: caller, context: context)
-            } catch let error as RuleChangeError {
-                response = refusal(error)
-                auditedByStore = true
-            } catch let error as HostChangeError {
-                response = refusal(error)
-                auditedByStore = true
-            } catch let error as HostGroupChangeError {
-                response = refusal(error)
-                auditedByStore = true
-            } catch let error as ChangeDecisionError {
-                response = refusal(error)
-                auditedByStore = true
-            } catch let error as APIInputError {
-                response = error.response
-            } catch {
-                logger.error("admin API request failed", metadata: ["error": "\(error)"])
-                response = Self.error(.internalServerError, "internal error: see the server log")
+        var answer: Answer
+        var audited = false
+        do {
+            if let reasonProblem { throw APIInputError(response: Self.error(.badRequest, reasonProblem)) }
+            guard caller.role >= route.role else {
+                throw APIInputError(response: Self.error(.forbidden, "token '\(caller.name)' has role \(caller.role.rawValue); this needs \(route.role.rawValue)"))
             }
+            answer = try handle(route, request, components: components, caller: caller, context: context)
+        } catch let error as any APIError {
+            answer = Answer(error.response(logger: logger))
+            audited = error.isAudited
+        } catch {
+            logger.error("admin API request failed", metadata: ["error": "\(error)"])
+            answer = Answer(Self.error(.internalServerError, "internal error: see the server log"))
         }
-        if let action = route.auditAction, response.status.code >= 400, response.status != .internalServerError, !auditedByStore {
+        let response = answer.response
+        if let action = route.auditAction, response.status.code >= 400, response.status != .internalServerError, !audited {
             try? audit.append(AuditEntry(
                 context: context, action: action, ruleID: route.ruleID, revision: nil,
                 outcome: "refused: \(response.status.code) \(Self.message(of: response))"
             ))
         }
-        return response
+        return (response, answer.serial)
     }
 
-    /// The status a refused rule change gets.
-    func refusal(_ error: RuleChangeError) -> HTTPResponse {
-        switch error {
-        case .notFound: return Self.error(.notFound, error.description)
-        case .noSuchRevision: return Self.problems(.unprocessableEntity, [ProblemView(field: "revision", message: error.description)])
-        case .unknownGroups, .releaseRequired: return Self.problems(.unprocessableEntity, [ProblemView(field: "to", message: error.description)])
-        case .unpublishable: return Self.error(.conflict, error.description)
-        case .stale: return Self.error(.preconditionFailed, error.description)
-        case .conflict: return Self.error(.conflict, error.description)
-        case .storage:
-            logger.error("rule change failed", metadata: ["error": "\(error)"])
-            return Self.error(.internalServerError, "internal error: see the server log")
-        }
-    }
+    /// A handler's answer, with the rule-set serial when it committed a change to what the feed serves.
+    struct Answer {
+        var response: HTTPResponse
+        var serial: Int64?
 
-    func refusal(_ error: HostChangeError) -> HTTPResponse {
-        switch error {
-        case .notFound: return Self.error(.notFound, error.description)
-        case .storage:
-            logger.error("host change failed", metadata: ["error": "\(error)"])
-            return Self.error(.internalServerError, "internal error: see the server log")
+        init(_ response: HTTPResponse, serial: Int64? = nil) {
+            self.response = response
+            self.serial = serial
         }
     }
 
     /// Answers an authorized call; throws what the stores refuse.
-    private func handle(_ route: APIRoute, _ request: HTTPRequest, components: URLComponents, caller: APIToken, context: ChangeContext) throws -> HTTPResponse {
+    private func handle(_ route: APIRoute, _ request: HTTPRequest, components: URLComponents, caller: APIToken, context: ChangeContext) throws -> Answer {
         let query = (components.queryItems ?? []).reduce(into: [String: String]()) { $0[$1.name] = $1.value ?? "" }
-        let catalog = try catalogs.catalog()
+        switch route {
+        case .publishRule, .promoteRule, .retireRule, .approveChange:
+            return try handleChange(route, request, caller: caller, context: context)
+        default:
+            return Answer(try handleOther(route, request, query: query, caller: caller, context: context))
+        }
+    }
+
+    /// Answers the calls that commit no change to what the feed serves, or do not say they did.
+    private func handleOther(_ route: APIRoute, _ request: HTTPRequest, query: [String: String], caller: APIToken, context: ChangeContext) throws -> HTTPResponse {
+        // The catalog is read only by the calls that show builds, not by every call.
         switch route {
         case .listRules:
             var state: RuleState?
@@ -166,6 +173,7 @@ struct AdminAPI: Sendable {
             guard let record = try rules.record(id: id), let latest = try rules.revisions(id: id).last else { return Self.notFound(id) }
             let page = try Self.page(query, .hosts)
             let staleSince = self.staleSince
+            let catalog = try catalogs.catalog()
             let hosts = try fleet.hosts(of: latest.rule, in: CoverageState.inScope, staleSince: staleSince, page: page)
             return Self.ok(ImpactView(
                 rule: latest.rule, revision: record.latestRevision, hostsByBuild: try fleet.hostsByBuild(appliedTo: latest.rule),
@@ -185,6 +193,7 @@ struct AdminAPI: Sendable {
                 return Self.error(.badRequest, "state '\(name.prefix(40))' is not one of \(CoverageSelection.names.joined(separator: ", "))")
             }
             let hosts = try fleet.hosts(of: record.rule, in: selection.states, staleSince: staleSince, page: try Self.page(query, .hosts))
+            let catalog = try catalogs.catalog()
             return Self.ok(CoverageHostsView(
                 rule: id, revision: record.revision, staleAfterSeconds: staleAfterSeconds, state: selection.name,
                 hosts: PageView(hosts) { HostView($0, staleSince: staleSince, catalog: catalog) }
@@ -193,16 +202,18 @@ struct AdminAPI: Sendable {
             let published = try rules.all(state: .published).map { (rule: $0.rule, revision: $0.revision) }
             return Self.ok(try fleet.summary(rules: published, staleSince: staleSince, staleAfterSeconds: staleAfterSeconds))
         case .putRule(let id):
-            return try put(id, request, catalog: catalog, context: context)
+            return try put(id, request, catalog: try catalogs.catalog(), context: context)
         case .listBuilds:
             return try listBuilds(query)
         case .addBuilds:
             return try addBuilds(request, context: context)
-        case .publishRule, .promoteRule, .retireRule, .listGroups, .getGroup, .createGroup, .deleteGroup,
-             .listChanges, .approveChange, .rejectChange, .getPolicy, .setPolicy:
+        case .publishRule, .promoteRule, .retireRule, .approveChange:
+            // `handle` sends these to `handleChange` itself, to keep the serial they commit.
+            return try handleChange(route, request, caller: caller, context: context).response
+        case .listGroups, .getGroup, .createGroup, .deleteGroup, .listChanges, .rejectChange, .getPolicy, .setPolicy:
             return try handleRollout(route, request, query: query, caller: caller, context: context)
         case .deleteRule(let id):
-            try rules.delete(id: id, expectedRevision: try Self.expectedRevision(request), context: context)
+            try operations.lifecycle.delete(id, expectedRevision: try Self.expectedRevision(request), context: context)
             return HTTPResponse(status: .noContent)
         case .listHosts:
             let page = try Self.page(query, .hosts)
@@ -214,6 +225,7 @@ struct AdminAPI: Sendable {
             case "false": hosts = try checkIns.hosts(lastSeenSince: staleSince, page: page)
             case let other?: return Self.error(.badRequest, "stale '\(other.prefix(40))' is not true or false")
             }
+            let catalog = try catalogs.catalog()
             return Self.ok(PageView(hosts) { HostView($0, staleSince: staleSince, catalog: catalog) })
         case .getHost(let reference):
             let page = try Self.page(query, .history)
@@ -221,12 +233,16 @@ struct AdminAPI: Sendable {
                 return Self.error(.notFound, HostChangeError.notFound(reference).description)
             }
             return Self.ok(HostDetailView(
-                host: HostView(host, staleSince: staleSince, catalog: catalog),
+                host: HostView(host, staleSince: staleSince, catalog: try catalogs.catalog()),
                 history: PageView(try checkIns.history(hostID: host.id, page: page), HistoryEntryView.init)
             ))
         case .forgetHost(let reference):
-            guard let reference = HostReference(reference) else { throw HostChangeError.notFound(reference) }
-            try checkIns.forget(reference, context: context)
+            guard let reference = HostReference(reference) else { throw OperationError.host(.notFound(reference)) }
+            do {
+                try checkIns.forget(reference, context: context)
+            } catch {
+                throw OperationError(error)
+            }
             return HTTPResponse(status: .noContent)
         case .audit:
             var filter = AuditLog.Filter(ruleID: query["rule"], actor: query["actor"])
@@ -245,14 +261,15 @@ struct AdminAPI: Sendable {
             }
             return Self.ok(try tokens.list(includingRevoked: all == "true"))
         case .createToken:
-            return createToken(request, context: context)
+            return try createToken(request, context: context)
         case .revokeToken(let name):
+            // A database failure is a 500, not a token not found.
             do {
                 try tokens.revoke(name: name, context: context)
-                return HTTPResponse(status: .noContent)
             } catch {
-                return Self.error(.notFound, error.description)
+                throw OperationError(error)
             }
+            return HTTPResponse(status: .noContent)
         }
     }
 
@@ -277,35 +294,24 @@ struct AdminAPI: Sendable {
         }
         guard problems.isEmpty else { return Self.problems(.unprocessableEntity, problems) }
         let expected = try Self.expectedRevision(request)
-        let record = try rules.put(rule, expectedRevision: expected, context: context)
+        let (record, created) = try operations.lifecycle.save(rule, expectedRevision: expected, context: context)
         // Stored, but publishing will be refused until the warnings are fixed: say so now.
         let warnings = validator.warnings(in: rule).map { ProblemView(field: $0.field, message: $0.message) }
-        return Self.ruleResponse(record.latestRevision == 1 ? .created : .ok, record, warnings: warnings)
+        return Self.ruleResponse(created ? .created : .ok, record, warnings: warnings)
     }
 
-    private func createToken(_ request: HTTPRequest, context: ChangeContext) -> HTTPResponse {
+    private func createToken(_ request: HTTPRequest, context: ChangeContext) throws -> HTTPResponse {
         struct Body: Decodable { let name: String; let role: Role }
         struct Created: Encodable { let name: String; let role: Role; let token: String }
+        let text = try Self.jsonBody(request, required: true)
+        guard let body = try? JSONDecoder().decode(Body.self, from: Data(text.utf8)) else {
+            throw APIInputError(response: Self.problems(.unprocessableEntity, [ProblemView(field: "", message: "expected {\"name\": NAME, \"role\": \"reader\" | \"publisher\" | \"admin\"}")]))
+        }
         do {
-            let text = try Self.jsonBody(request, required: true)
-            let body: Body
-            do {
-                body = try JSONDecoder().decode(Body.self, from: Data(text.utf8))
-            } catch {
-                return Self.problems(.unprocessableEntity, [ProblemView(field: "", message: "expected {\"name\": NAME, \"role\": \"reader\" | \"publisher\" | \"admin\"}")])
-            }
             let secret = try tokens.create(name: body.name, role: body.role, context: context)
             return Self.json(.created, Created(name: body.name, role: body.role, token: secret))
-        } catch let error as APIInputError {
-            return error.response
-        } catch let error as TokenError {
-            switch error {
-            case .invalidName: return Self.problems(.unprocessableEntity, [ProblemView(field: "name", message: error.description)])
-            case .nameTaken: return Self.error(.conflict, error.description)
-            default: return Self.error(.internalServerError, "internal error: see the server log")
-            }
         } catch {
-            return Self.error(.internalServerError, "internal error: see the server log")
+            throw OperationError(error)
         }
     }
 
@@ -399,11 +405,6 @@ struct AdminAPI: Sendable {
         }
         return ""
     }
-}
-
-/// A request the API refuses before touching data; carries its response.
-struct APIInputError: Error {
-    let response: HTTPResponse
 }
 
 /// The hosts a rule applies to, by their last reported build: counts per product and CU, and a

@@ -1,5 +1,5 @@
 import ArgumentParser
-import OCSStorage
+import OCSOperations
 
 /// `ocs changes approve N`: apply another person's pending change.
 struct ChangesApprove: ParsableCommand {
@@ -15,11 +15,12 @@ struct ChangesApprove: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
-        do {
-            let record = try ChangeStore(database: try database.open()).approve(id, context: reason.context)
+        let operations = try database.operations()
+        do throws(OperationError) {
+            let record = try operations.lifecycle.approve(id, context: reason.context).record
             print("approved change \(id): \(record.rule.id) is \(record.rule.state.rawValue) at revision \(record.revision)\(record.release.map { " to \($0)" } ?? "")")
         } catch {
-            throw CommandFailure("\(error)")
+            throw CommandFailure(error)
         }
     }
 }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import OCSStorage
+import OCSOperations
 
 /// `ocs changes reject N`: refuse a pending change.
 struct ChangesReject: ParsableCommand {
@@ -12,10 +12,11 @@ struct ChangesReject: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
-        do {
-            try ChangeStore(database: try database.open()).reject(id, context: reason.context)
+        let operations = try database.operations()
+        do throws(OperationError) {
+            _ = try operations.lifecycle.reject(id, context: reason.context)
         } catch {
-            throw CommandFailure("\(error)")
+            throw CommandFailure(error)
         }
         print("rejected change \(id)")
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import OCSOperations
 import OCSStorage
 
 /// `ocs policy set require-approval on|off`.
@@ -23,7 +24,12 @@ struct PolicySet: ParsableCommand {
     }
 
     func run() throws {
-        try ChangeStore(database: try database.open()).setRequireApproval(value == "on", context: reason.context)
+        let operations = try database.operations()
+        do throws(OperationError) {
+            try operations.lifecycle.setRequireApproval(value == "on", context: reason.context)
+        } catch {
+            throw CommandFailure(error)
+        }
         print("\(name) \(value)")
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import OCSDomain
+import OCSOperations
 import OCSStorage
 
 /// `ocs rules promote ID (--to GROUPS | --everyone)`: widen a published rule's release.
@@ -21,9 +22,10 @@ struct RulesPromote: ParsableCommand {
     }
 
     func run() throws {
-        let db = try database.open()
         let target = release.release ?? .everyone
-        try approval.perform(.promote(id: id, release: target), on: db) { record in
+        try approval.perform(on: try database.open(), { lifecycle, request throws(OperationError) in
+            try lifecycle.promote(id, to: target, request)
+        }) { record in
             print("promoted \(id): released to \(record.release ?? .everyone)")
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import OCSDomain
+import OCSOperations
 import OCSStorage
 
 /// `ocs rules publish ID (--to GROUPS | --everyone) [--revision N]`: serve a rule's latest
@@ -26,14 +27,9 @@ struct RulesPublish: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
-        let db = try database.open()
-        let store = RuleStore(database: db)
-        guard let existing = try store.record(id: id) else { throw CommandFailure.noSuchRule(id) }
-        guard release.release != nil || existing.rule.state == .published else {
-            throw CommandFailure("rule \(id) is \(existing.rule.state.rawValue): say who receives it, --to GROUPS (a staged rollout) or --everyone")
-        }
-        let request = RuleChangeRequest.publish(id: id, revision: revision, release: release.release)
-        try approval.perform(request, on: db) { record in
+        try approval.perform(on: try database.open(), { lifecycle, request throws(OperationError) in
+            try lifecycle.publish(id, revision: revision, to: release.release, request)
+        }) { record in
             print("published \(id) at revision \(record.revision) to \(record.release ?? .everyone)")
         }
     }
@@ -50,7 +46,8 @@ struct RulesRetire: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
-        let db = try database.open()
-        try approval.perform(.retire(id: id), on: db) { _ in print("retired \(id)") }
+        try approval.perform(on: try database.open(), { lifecycle, request throws(OperationError) in
+            try lifecycle.retire(id, request)
+        }) { _ in print("retired \(id)") }
     }
 }

@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import OCSFeed
+import OCSOperations
 import OCSRuleFiles
 import OCSServer
 import OCSSigning
@@ -32,7 +34,8 @@ struct Serve: AsyncParsableCommand {
         let tls = try Self.loadTLS(settings, logger: logger)
         let accessLog = try Self.accessLog(settings.accessLog)
         let db = try DatabaseOptions.open(settings.database, creating: true)
-        let ruleStore = RuleStore(database: db)
+        let operations = Operations(database: db)
+        let ruleStore = operations.rules
         let signer = try FeedSigner(identity: settings.signing.identity(for: db, recording: true, logger: logger))
         try Self.importInitialRules(from: settings.rules, into: ruleStore, logger: logger)
 
@@ -47,9 +50,9 @@ struct Serve: AsyncParsableCommand {
                 shutdownGrace: .seconds(Int64(settings.shutdownGrace)), accessLog: accessLog, tls: tls,
                 staleAfterSeconds: settings.staleAfter
             ),
-            database: db,
+            operations: operations,
             feeds: FeedService(store: ruleStore, signer: signer, validity: TimeInterval(settings.feedValidity), signed: metrics.feedSigned),
-            recorder: CheckInRecorder(store: CheckInStore(database: db), committed: metrics.checkInsCommitted),
+            recorder: CheckInRecorder(store: operations.checkIns, committed: metrics.checkInsCommitted),
             metrics: metrics,
             logger: logger
         ) { [host = settings.host, port = settings.port] address in
@@ -58,18 +61,11 @@ struct Serve: AsyncParsableCommand {
             let line = "listening on \(scheme)://\(address.ipAddress ?? host):\(address.port ?? port)\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }
-        let retainHistory = settings.retainHistory
-        let pruner = HistoryPruner(store: CheckInStore(database: db), retention: TimeInterval(retainHistory) * 86400) { result in
-            switch result {
-            case .success(let deleted) where deleted > 0:
-                logger.info("pruned host history", metadata: ["entries": "\(deleted)", "olderThanDays": "\(retainHistory)"])
-            case .success: break
-            case .failure(let error): logger.error("pruning host history failed", metadata: ["error": "\(error)"])
-            }
-        }
-        pruner.start()
-        defer { pruner.stop() }
-        let services: [any Service] = [server, TLSReloader(store: tls, logger: logger)]
+        // Pruning runs a pass an hour on NIO's shared thread pool, which outlives the server's own.
+        let pruning = HistoryPruning(
+            store: operations.checkIns, retention: .seconds(settings.retainHistory * 86400), threadPool: .singleton, logger: logger
+        )
+        let services: [any Service] = [server, pruning, TLSReloader(store: tls, logger: logger)]
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()

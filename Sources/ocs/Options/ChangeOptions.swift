@@ -1,5 +1,6 @@
 import ArgumentParser
 import OCSDomain
+import OCSOperations
 import OCSStorage
 
 /// `--reason TEXT` of every command that changes something: an incident or ticket id kept in
@@ -59,18 +60,23 @@ struct ApprovalOptions: ParsableArguments {
         if emergency && reason.reason == nil { throw ValidationError("--emergency needs --reason: the incident or ticket id") }
     }
 
-    /// Submits the change: applied now (then `applied` reports it), or, with require-approval on,
-    /// recorded as pending with its number printed.
-    func perform(_ request: RuleChangeRequest, on database: OCSDatabase, applied: (RuleRecord) -> Void) throws {
+    /// Performs the change through the rule lifecycle as the local user (whose access to the
+    /// database makes them an admin): applied now (then `applied` reports it), or, with
+    /// require-approval on, recorded as pending with its number printed.
+    func perform(
+        on database: OCSDatabase,
+        _ operation: (RuleOperations, RuleOperations.Request) throws(OperationError) -> ChangeOutcome,
+        applied: (RuleRecord) -> Void
+    ) throws {
         let outcome: ChangeOutcome
         do {
-            outcome = try ChangeStore(database: database).submit(request, context: reason.context, emergency: emergency)
+            outcome = try operation(Operations(database: database).lifecycle, .init(context: reason.context, role: .admin, emergency: emergency))
         } catch {
-            throw CommandFailure("\(error)")
+            throw CommandFailure(error)
         }
         switch outcome {
-        case .applied(let record):
-            applied(record)
+        case .applied(let change):
+            applied(change.record)
         case .pending(let change):
             print("change \(change.id) awaits approval: \(change.request.summary) (expires \(change.expiresAt.formatted(.iso8601)); `ocs changes approve \(change.id)` by another publisher or admin)")
         }

@@ -1,3 +1,5 @@
+import OCSOperations
+
 /// A failure to report to the user as one message, exiting non-zero.
 struct CommandFailure: Error, CustomStringConvertible {
     let description: String
@@ -8,5 +10,16 @@ struct CommandFailure: Error, CustomStringConvertible {
 
     static func noSuchRule(_ id: String) -> CommandFailure {
         CommandFailure("no rule with id '\(id)': `ocs rules list` shows the ids")
+    }
+
+    /// An operation's refusal, worded for the command line: its options, its commands.
+    init(_ error: OperationError) {
+        switch error {
+        case .rule(.notFound(let id)): self = .noSuchRule(id)
+        case .rule(.releaseRequired(let id, let state)):
+            self.init("rule \(id) is \(state): say who receives it, --to GROUPS (a staged rollout) or --everyone")
+        case .emergencyNeedsReason: self.init("--emergency needs --reason: the incident or ticket id")
+        default: self.init(error.description)
+        }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OCSOperations
 import OCSStorage
 
 /// `--config` and `--db`, shared by every subcommand that touches data. Only `ocs serve`
@@ -27,6 +28,11 @@ struct DatabaseOptions: ParsableArguments {
     func open() throws -> OCSDatabase {
         var settings = try settings()
         return try Self.open(resolvedPath(&settings), creating: false)
+    }
+
+    /// The application's stores and operations on the existing database.
+    func operations() throws -> Operations {
+        Operations(database: try open())
     }
 
     /// Opens the database at `path`, creating it (and its folder) only when `creating`.

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import GRDB
 
@@ -13,7 +12,7 @@ extension CheckInStore {
         var after = Int64.min
         var deleted = 0
         while true {
-            let batch = try database.pool.write { db -> (deleted: Int, last: Int64, done: Bool) in
+            let batch = try database.writer.write { db -> (deleted: Int, last: Int64, done: Bool) in
                 // The batch: the next `batchSize` entries by id, which follows time.
                 let window = try Row.fetchOne(
                     db, sql: "SELECT max(id) AS last, count(*) AS entries, max(changed_at >= ?) AS reachedCutoff FROM (SELECT id, changed_at FROM host_history WHERE id > ? ORDER BY id LIMIT ?)",
@@ -33,34 +32,5 @@ extension CheckInStore {
             if batch.done { return deleted }
             after = batch.last
         }
-    }
-}
-
-/// Prunes host history in the background, off the request path: once at `start()`, then every
-/// `interval`, deleting what is older than `retention` (see `CheckInStore.pruneHistory`).
-///
-/// `@unchecked Sendable`: its only mutable state is the dispatch timer, whose methods are
-/// thread-safe.
-public final class HistoryPruner: @unchecked Sendable {
-    private let timer: any DispatchSourceTimer
-
-    /// `report` runs after each pass with how many entries it deleted, or why it failed.
-    public init(
-        store: CheckInStore, retention: TimeInterval, interval: TimeInterval = 3600, batchSize: Int = 500,
-        report: @escaping @Sendable (Result<Int, any Error>) -> Void
-    ) {
-        timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "ocs.history-pruner", qos: .utility))
-        timer.schedule(deadline: .now(), repeating: interval)
-        timer.setEventHandler {
-            report(Result { try store.pruneHistory(before: Date().addingTimeInterval(-retention), batchSize: batchSize) })
-        }
-    }
-
-    public func start() {
-        timer.resume()
-    }
-
-    public func stop() {
-        timer.cancel()
     }
 }

@@ -1,0 +1,36 @@
+import OCSDomain
+import OCSStorage
+
+/// The composition root of the application: every store and operation on one database, built
+/// once and handed to the server, the dashboard and the command line. Takes an `OCSDatabase`,
+/// which wraps any GRDB writer, so unit tests run on an in-memory database.
+public struct Operations: Sendable {
+    public let database: OCSDatabase
+    public let rules: RuleStore
+    public let changes: ChangeStore
+    public let checkIns: CheckInStore
+    public let fleet: FleetStore
+    public let audit: AuditLog
+    public let tokens: TokenStore
+    public let groups: HostGroupStore
+    public let catalogs: CatalogStore
+    public let sessions: DashboardSessionStore
+    public let state: ServerState
+    /// The rule lifecycle and two-person approval.
+    public let lifecycle: RuleOperations
+
+    public init(database: OCSDatabase) {
+        self.database = database
+        rules = RuleStore(database: database)
+        changes = ChangeStore(database: database)
+        checkIns = CheckInStore(database: database)
+        fleet = FleetStore(database: database)
+        audit = AuditLog(database: database)
+        tokens = TokenStore(database: database)
+        groups = HostGroupStore(database: database)
+        catalogs = CatalogStore(database: database)
+        sessions = DashboardSessionStore(database: database)
+        state = ServerState(database: database)
+        lifecycle = RuleOperations(rules: rules, changes: changes)
+    }
+}

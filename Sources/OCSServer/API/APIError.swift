@@ -1,0 +1,73 @@
+import Logging
+import NIOHTTP1
+import OCSDomain
+import OCSOperations
+import OCSStorage
+
+/// An error that is its own answer, as Hummingbird's `HTTPResponseError`: the admin API renders
+/// every refusal through this one conformance, in one `catch`.
+protocol APIError: Error {
+    /// The answer; `logger` hears of failures the caller is only told are internal.
+    func response(logger: Logger) -> HTTPResponse
+    /// Whether the refusal is in the audit trail already (a store transaction audited it).
+    var isAudited: Bool { get }
+}
+
+/// A request the API refuses before touching data; carries its response.
+struct APIInputError: APIError {
+    let response: HTTPResponse
+
+    func response(logger: Logger) -> HTTPResponse { response }
+    var isAudited: Bool { false }
+}
+
+extension OperationError: APIError {
+    var isAudited: Bool {
+        switch self {
+        case .rule, .decision, .group, .host: true
+        case .token, .emergencyNeedsReason, .emergencyNeedsAdmin, .storage: false
+        }
+    }
+
+    /// The status and words of each refusal, for an API caller.
+    func response(logger: Logger) -> HTTPResponse {
+        switch self {
+        case .rule(let error): Self.response(error)
+        case .decision(.notFound): AdminAPI.error(.notFound, description)
+        case .decision(.ownChange): AdminAPI.error(.forbidden, description)
+        case .decision(.expired), .decision(.decided), .decision(.rule(.stale)): AdminAPI.error(.conflict, description)
+        case .decision(.rule(let error)): Self.response(error)
+        case .group(.invalid(.invalidName)): AdminAPI.problems(.unprocessableEntity, [ProblemView(field: "name", message: description)])
+        case .group(.invalid), .group(.unknownHost): AdminAPI.problems(.unprocessableEntity, [ProblemView(field: "members", message: description)])
+        case .group(.exists), .group(.inUse), .group(.inPendingChanges): AdminAPI.error(.conflict, description)
+        case .group(.notFound), .host(.notFound), .token(.notFound): AdminAPI.error(.notFound, description)
+        case .token(.invalidName): AdminAPI.problems(.unprocessableEntity, [ProblemView(field: "name", message: description)])
+        case .token(.nameTaken): AdminAPI.error(.conflict, description)
+        case .emergencyNeedsReason: AdminAPI.error(.badRequest, "an emergency change needs a reason: add ?reason= with the incident or ticket id")
+        case .emergencyNeedsAdmin(let actor, let role):
+            AdminAPI.error(.forbidden, "token '\(actor)' has role \(role.rawValue): only an admin may apply a change alone as an emergency")
+        case .storage, .group(.storage), .host(.storage), .token(.storage):
+            internalError(logger)
+        }
+    }
+
+    private static func response(_ error: RuleChangeError) -> HTTPResponse {
+        switch error {
+        case .notFound(let id): AdminAPI.notFound(id)
+        case .noSuchRevision: AdminAPI.problems(.unprocessableEntity, [ProblemView(field: "revision", message: error.description)])
+        case .unknownGroups: AdminAPI.problems(.unprocessableEntity, [ProblemView(field: "to", message: error.description)])
+        case .releaseRequired(let id, let state):
+            AdminAPI.problems(.unprocessableEntity, [ProblemView(
+                field: "to", message: "rule \(id) is \(state): say who receives it, {\"to\": [\"canary\"]} (a staged rollout) or {\"everyone\": true}"
+            )])
+        case .unpublishable, .conflict, .pendingChange: AdminAPI.error(.conflict, error.description)
+        case .stale: AdminAPI.error(.preconditionFailed, error.description)
+        case .storage: AdminAPI.error(.internalServerError, "internal error: see the server log")
+        }
+    }
+
+    private func internalError(_ logger: Logger) -> HTTPResponse {
+        logger.error("admin API operation failed", metadata: ["error": "\(self)"])
+        return AdminAPI.error(.internalServerError, "internal error: see the server log")
+    }
+}

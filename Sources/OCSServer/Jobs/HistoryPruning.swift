@@ -1,0 +1,45 @@
+import Foundation
+import Logging
+import NIOPosix
+import OCSStorage
+import ServiceLifecycle
+
+/// Prunes host history off the request path, as a service of the server's `ServiceGroup`: once at
+/// start, then every `interval`, deleting what is older than `retention` (see
+/// `CheckInStore.pruneHistory`). A graceful stop ends the wait between passes; a pass under way
+/// finishes its current short batch transaction first.
+public struct HistoryPruning: Service {
+    let store: CheckInStore
+    let retention: Duration
+    let interval: Duration
+    let threadPool: NIOThreadPool
+    let logger: Logger
+
+    public init(store: CheckInStore, retention: Duration, interval: Duration = .seconds(3600), threadPool: NIOThreadPool, logger: Logger) {
+        self.store = store
+        self.retention = retention
+        self.interval = interval
+        self.threadPool = threadPool
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            await prune()
+            // Cancelled by the graceful stop: the loop ends instead of waiting out the interval.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+
+    /// One pass, on the thread pool (SQLite blocks).
+    func prune() async {
+        let days = retention.components.seconds / 86400
+        let cutoff = Date.now.addingTimeInterval(-TimeInterval(retention.components.seconds))
+        do {
+            let deleted = try await threadPool.runIfActive { [store] in try store.pruneHistory(before: cutoff) }
+            if deleted > 0 { logger.info("pruned host history", metadata: ["entries": "\(deleted)", "olderThanDays": "\(days)"]) }
+        } catch {
+            logger.error("pruning host history failed", metadata: ["error": "\(error)"])
+        }
+    }
+}
