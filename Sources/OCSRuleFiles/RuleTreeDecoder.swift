@@ -156,7 +156,7 @@ struct RuleTreeDecoder {
                 type = nil
             }
         }
-        // Without a known type, every field of some type is allowed, by name.
+        // Without a known type, a field of any type is allowed (every key belongs to one), by name.
         let allowed = type.flatMap(MitigationAction.fields(ofType:)) ?? ActionField.allCases.sorted { $0.stringValue < $1.stringValue }
         let fields = mapping(node, at: path, allowed: allowed, what: type.map { "a \($0) action" } ?? "an action")
         if fields.isDecoded, fields[.type] == nil { missing(.type, in: fields, parent: node) }
