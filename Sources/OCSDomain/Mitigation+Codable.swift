@@ -1,10 +1,11 @@
 // The rule schema as the database stores it and `ocs rules export` writes it: one Codable
 // implementation, strict about unknown fields so a typo never silently drops a restriction.
 // Input from rule files and the API goes through OCSRuleFiles' RuleTreeDecoder instead, which
-// reports every problem at once and keeps YAML's and JSON's types.
+// reports every problem at once and keeps YAML's and JSON's types. The coding keys below are
+// public so that decoder takes its field names from them: they are the one list of field names.
 
 extension Mitigation: Codable {
-    enum CodingKeys: String, CodingKey, CaseIterable {
+    public enum CodingKeys: String, CodingKey, CaseIterable, Sendable {
         case id, description, references, state, applies, actions
     }
 
@@ -31,7 +32,7 @@ extension Mitigation: Codable {
 }
 
 extension Applicability: Codable {
-    enum CodingKeys: String, CodingKey, CaseIterable {
+    public enum CodingKeys: String, CodingKey, CaseIterable, Sendable {
         case products, cus, fixedBy, ranges
     }
 
@@ -48,10 +49,14 @@ extension Applicability: Codable {
         case (nil, nil): narrowing = nil
         case (.some, .some):
             throw DecodingError.dataCorruptedError(
-                forKey: .ranges, in: container, debugDescription: "use either 'fixedBy' or 'ranges', not both"
+                forKey: .ranges, in: container, debugDescription: Self.eitherNarrowingMessage
             )
         }
     }
+
+    /// Why a document giving both narrowings is refused.
+    public static let eitherNarrowingMessage =
+        "use either '\(CodingKeys.fixedBy.stringValue)' or '\(CodingKeys.ranges.stringValue)', not both"
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -66,7 +71,7 @@ extension Applicability: Codable {
 }
 
 extension BuildRange: Codable {
-    enum CodingKeys: String, CodingKey, CaseIterable {
+    public enum CodingKeys: String, CodingKey, CaseIterable, Sendable {
         case from, until
     }
 
@@ -119,7 +124,7 @@ extension RangeBound: Codable {
 }
 
 extension MitigationAction: Codable {
-    enum CodingKeys: String, CodingKey, CaseIterable {
+    public enum CodingKeys: String, CodingKey, CaseIterable, Sendable {
         case type, description, scope, site, rule, service, appPool
     }
 
@@ -127,19 +132,14 @@ extension MitigationAction: Codable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let type = try container.decode(String.self, forKey: .type)
         let description = try container.decodeIfPresent(String.self, forKey: .description)
-        let allowed: [CodingKeys]
         switch type {
         case Self.doNothingType:
-            allowed = [.type, .description]
             self = .doNothing(description: description)
         case Self.disableServiceType:
-            allowed = [.type, .description, .service]
             self = .disableService(try container.decode(String.self, forKey: .service), description: description)
         case Self.disableAppPoolType:
-            allowed = [.type, .description, .appPool]
             self = .disableAppPool(try container.decode(String.self, forKey: .appPool), description: description)
         case Self.iisUrlRewriteType:
-            allowed = [.type, .description, .scope, .site, .rule]
             let rewrite = UrlRewrite(
                 scope: try container.decode(UrlRewrite.Scope.self, forKey: .scope),
                 site: try container.decodeIfPresent(String.self, forKey: .site),
@@ -152,7 +152,19 @@ extension MitigationAction: Codable {
                 debugDescription: "unknown action type '\(type.prefix(80))': use one of \(Self.typeNames.joined(separator: ", "))"
             )
         }
-        try StrictKeys.check(decoder, allowed: allowed.map(\.rawValue), context: "a \(type) action")
+        try StrictKeys.check(decoder, allowed: (Self.fields(ofType: type) ?? []).map(\.rawValue), context: "a \(type) action")
+    }
+
+    /// The fields an action of the type named `type` may have, in the order messages list them;
+    /// nil for a name that is not an action type.
+    public static func fields(ofType type: String) -> [CodingKeys]? {
+        switch type {
+        case doNothingType: [.type, .description]
+        case disableServiceType: [.type, .description, .service]
+        case disableAppPoolType: [.type, .description, .appPool]
+        case iisUrlRewriteType: [.type, .description, .scope, .site, .rule]
+        default: nil
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -175,7 +187,7 @@ extension MitigationAction: Codable {
 }
 
 extension UrlRewrite.Rule: Codable {
-    enum CodingKeys: String, CodingKey, CaseIterable {
+    public enum CodingKeys: String, CodingKey, CaseIterable, Sendable {
         case name, input, pattern, action
     }
 

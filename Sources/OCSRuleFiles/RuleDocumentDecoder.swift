@@ -44,7 +44,7 @@ public struct RuleDocumentDecoder: Sendable {
             let warnings = decoded.warnings.map {
                 RuleFileProblem(file: file, line: $0.line ?? 1, field: $0.problem.field, message: $0.problem.message)
             }
-            return .success(Decoded(rule: decoded.rule, idLine: tree.line(of: "id") ?? 1, warnings: warnings))
+            return .success(Decoded(rule: decoded.rule, idLine: tree.line(of: Mitigation.CodingKeys.id.stringValue) ?? 1, warnings: warnings))
         case .failure(let problems):
             return .failure(RuleFilesInvalid(problems: problems.all.map {
                 RuleFileProblem(file: file, line: $0.line ?? 1, field: $0.problem.field, message: $0.problem.message)

@@ -41,7 +41,7 @@ public struct RuleFileSet: Sendable {
         for entry in entries {
             if let first = firstFileByID[entry.rule.id] {
                 problems.append(RuleFileProblem(
-                    file: entry.file, line: entry.idLine, field: "id",
+                    file: entry.file, line: entry.idLine, field: Mitigation.CodingKeys.id.stringValue,
                     message: "duplicate id '\(entry.rule.id)': \(first) defines it too"
                 ))
             } else {

@@ -65,57 +65,61 @@ struct RuleTreeDecoder {
 
     // MARK: The schema
 
+    // Field names come from the coding keys of the Codable schema (`Mitigation+Codable` in
+    // OCSDomain): a field renamed there is renamed here, and one added there is refused here
+    // until this decoder reads it (OCSRuleFilesTests' SchemaRoundTripTests fail meanwhile).
+    private typealias RuleField = Mitigation.CodingKeys
+    private typealias ApplicabilityField = Applicability.CodingKeys
+    private typealias RangeField = BuildRange.CodingKeys
+    private typealias ActionField = MitigationAction.CodingKeys
+    private typealias RewriteField = UrlRewrite.Rule.CodingKeys
+
     private mutating func rule(_ node: RuleNode) -> Mitigation {
-        let fields = mapping(node, at: "", allowed: ["id", "description", "references", "state", "applies", "actions"], what: "a rule")
-        let id = text(fields, "id", in: "", parent: node) ?? ""
-        let description = text(fields, "description", in: "", parent: node) ?? ""
-        let references = list(fields["references"], at: "references").enumerated().map { index, item in
-            text(item, at: "references[\(index)]") ?? ""
-        }
-        let state = fields["state"].flatMap { name($0, at: "state", as: RuleState.self) } ?? .draft
-        let applies = fields["applies"].map { applicability($0, at: "applies") }
-        if fields["actions"] == nil, fields.isDecoded { missing("actions", in: "", parent: node) }
-        let actions = list(fields["actions"], at: "actions").enumerated().map { index, item in
-            action(item, at: "actions[\(index)]")
-        }
+        let fields = mapping(node, at: "", allowed: RuleField.allCases, what: "a rule")
+        let id = text(fields, .id, parent: node) ?? ""
+        let description = text(fields, .description, parent: node) ?? ""
+        let references = entries(fields, .references).map { text($0.node, at: $0.path) ?? "" }
+        let state = fields[.state].flatMap { name($0, at: fields.path(of: .state), as: RuleState.self) } ?? .draft
+        let applies = fields[.applies].map { applicability($0, at: fields.path(of: .applies)) }
+        if fields[.actions] == nil, fields.isDecoded { missing(.actions, in: fields, parent: node) }
+        let actions = entries(fields, .actions).map { action($0.node, at: $0.path) }
         return Mitigation(id: id, description: description, references: references, state: state, applies: applies, actions: actions)
     }
 
     private mutating func applicability(_ node: RuleNode, at path: String) -> Applicability {
-        let fields = mapping(node, at: path, allowed: ["products", "cus", "fixedBy", "ranges"], what: "applies")
+        let fields = mapping(node, at: path, allowed: ApplicabilityField.allCases, what: RuleField.applies.stringValue)
         var products: [ExchangeProduct]?
-        if let listed = fields["products"] {
-            let items = list(listed, at: "\(path).products")
-            let decoded = items.enumerated().compactMap { index, item in name(item, at: "\(path).products[\(index)]", as: ExchangeProduct.self) }
-            if decoded.count != items.count { undecodable.append("\(path).products") }
+        if fields[.products] != nil {
+            let items = entries(fields, .products)
+            let decoded = items.compactMap { name($0.node, at: $0.path, as: ExchangeProduct.self) }
+            if decoded.count != items.count { undecodable.append(fields.path(of: .products)) }
             products = decoded
         }
         var cus: [CatalogName]?
-        if let listed = fields["cus"] {
-            let items = list(listed, at: "\(path).cus")
-            let decoded = items.enumerated().compactMap { index, item in catalogName(item, at: "\(path).cus[\(index)]") }
-            if decoded.count != items.count { undecodable.append("\(path).cus") }
+        if fields[.cus] != nil {
+            let items = entries(fields, .cus)
+            let decoded = items.compactMap { catalogName($0.node, at: $0.path) }
+            if decoded.count != items.count { undecodable.append(fields.path(of: .cus)) }
             cus = decoded
         }
-        let fixedBy = fields["fixedBy"].map { text($0, at: "\(path).fixedBy") ?? "" }
-        let ranges = fields["ranges"].map { listed in
-            list(listed, at: "\(path).ranges").enumerated().map { index, item in range(item, at: "\(path).ranges[\(index)]") }
-        }
+        let fixedBy = fields[.fixedBy].map { text($0, at: fields.path(of: .fixedBy)) ?? "" }
+        let ranges = fields[.ranges] == nil ? nil : entries(fields, .ranges).map { range($0.node, at: $0.path) }
         switch (fixedBy, ranges) {
         case (let fixedBy?, nil): return Applicability(products: products, cumulativeUpdates: cus, narrowing: .fixedBy(fixedBy))
         case (nil, let ranges?): return Applicability(products: products, cumulativeUpdates: cus, narrowing: .ranges(ranges))
         case (nil, nil): return Applicability(products: products, cumulativeUpdates: cus, narrowing: nil)
         case (let fixedBy?, .some):
-            report("\(path).ranges", line: lines["\(path).ranges"], "use either 'fixedBy' or 'ranges', not both")
+            let rangesPath = fields.path(of: .ranges)
+            report(rangesPath, line: lines[rangesPath], Applicability.eitherNarrowingMessage)
             return Applicability(products: products, cumulativeUpdates: cus, narrowing: .fixedBy(fixedBy))
         }
     }
 
     private mutating func range(_ node: RuleNode, at path: String) -> BuildRange {
-        let fields = mapping(node, at: path, allowed: ["from", "until"], what: "a range")
+        let fields = mapping(node, at: path, allowed: RangeField.allCases, what: "a range")
         let before = problems.count
-        let from = fields["from"].flatMap { bound($0, at: "\(path).from") }
-        let until = fields["until"].flatMap { bound($0, at: "\(path).until") }
+        let from = fields[.from].flatMap { bound($0, at: fields.path(of: .from)) }
+        let until = fields[.until].flatMap { bound($0, at: fields.path(of: .until)) }
         if problems.count != before { undecodable.append(path) }
         return BuildRange(from: from, until: until)
     }
@@ -141,47 +145,42 @@ struct RuleTreeDecoder {
     }
 
     private mutating func action(_ node: RuleNode, at path: String) -> MitigationAction {
-        let common = ["type", "description"]
-        let fieldsByType: [String: [String]] = [
-            MitigationAction.doNothingType: common,
-            MitigationAction.disableServiceType: common + ["service"],
-            MitigationAction.disableAppPoolType: common + ["appPool"],
-            MitigationAction.iisUrlRewriteType: common + ["scope", "site", "rule"],
-        ]
         // The fields allowed depend on the type: read it first, then check the rest against it.
         var type: String?
-        if case .mapping(let entries) = node.content, let entry = entries.first(where: { $0.name == "type" }) {
-            lines["\(path).type"] = entry.line
-            type = text(entry.value, at: "\(path).type")
-            if let name = type, fieldsByType[name] == nil {
-                report("\(path).type", line: entry.line, "unknown action type '\(name.prefix(80))': use one of \(MitigationAction.typeNames.joined(separator: ", "))")
+        let typePath = "\(path).\(ActionField.type.stringValue)"
+        if case .mapping(let entries) = node.content, let entry = entries.first(where: { $0.name == ActionField.type.stringValue }) {
+            lines[typePath] = entry.line
+            type = text(entry.value, at: typePath)
+            if let name = type, MitigationAction.fields(ofType: name) == nil {
+                report(typePath, line: entry.line, "unknown action type '\(name.prefix(80))': use one of \(MitigationAction.typeNames.joined(separator: ", "))")
                 type = nil
             }
         }
-        let allowed = type.flatMap { fieldsByType[$0] } ?? Array(Set(fieldsByType.values.joined())).sorted()
+        // Without a known type, a field of any type is allowed (every key belongs to one), by name.
+        let allowed = type.flatMap(MitigationAction.fields(ofType:)) ?? ActionField.allCases.sorted { $0.stringValue < $1.stringValue }
         let fields = mapping(node, at: path, allowed: allowed, what: type.map { "a \($0) action" } ?? "an action")
-        if fields.isDecoded, fields["type"] == nil { missing("type", in: path, parent: node) }
-        let description = fields["description"].map { text($0, at: "\(path).description") ?? "" }
+        if fields.isDecoded, fields[.type] == nil { missing(.type, in: fields, parent: node) }
+        let description = fields[.description].map { text($0, at: fields.path(of: .description)) ?? "" }
         switch type {
         case MitigationAction.disableServiceType:
-            return .disableService(text(fields, "service", in: path, parent: node) ?? "", description: description)
+            return .disableService(text(fields, .service, parent: node) ?? "", description: description)
         case MitigationAction.disableAppPoolType:
-            return .disableAppPool(text(fields, "appPool", in: path, parent: node) ?? "", description: description)
+            return .disableAppPool(text(fields, .appPool, parent: node) ?? "", description: description)
         case MitigationAction.iisUrlRewriteType:
-            let site = fields["site"].map { text($0, at: "\(path).site") ?? "" }
+            let site = fields[.site].map { text($0, at: fields.path(of: .site)) ?? "" }
             let scope: UrlRewrite.Scope
-            if let named = fields["scope"] {
+            if let named = fields[.scope] {
                 // A placeholder that draws no finding about `site` either way.
-                scope = name(named, at: "\(path).scope", as: UrlRewrite.Scope.self) ?? (site == nil ? .server : .site)
+                scope = name(named, at: fields.path(of: .scope), as: UrlRewrite.Scope.self) ?? (site == nil ? .server : .site)
             } else {
-                missing("scope", in: path, parent: node)
+                missing(.scope, in: fields, parent: node)
                 scope = site == nil ? .server : .site
             }
             let rule: UrlRewrite.Rule
-            if let ruleNode = fields["rule"] {
-                rule = rewriteRule(ruleNode, at: "\(path).rule")
+            if let ruleNode = fields[.rule] {
+                rule = rewriteRule(ruleNode, at: fields.path(of: .rule))
             } else {
-                if fields.isDecoded { missing("rule", in: path, parent: node) }
+                if fields.isDecoded { missing(.rule, in: fields, parent: node) }
                 rule = UrlRewrite.Rule(name: "", input: "", pattern: "", action: "")
             }
             return .iisUrlRewrite(UrlRewrite(scope: scope, site: site, rule: rule), description: description)
@@ -193,40 +192,49 @@ struct RuleTreeDecoder {
     }
 
     private mutating func rewriteRule(_ node: RuleNode, at path: String) -> UrlRewrite.Rule {
-        let fields = mapping(node, at: path, allowed: ["name", "input", "pattern", "action"], what: "a rewrite rule")
+        let fields = mapping(node, at: path, allowed: RewriteField.allCases, what: "a rewrite rule")
         return UrlRewrite.Rule(
-            name: text(fields, "name", in: path, parent: node) ?? "",
-            input: text(fields, "input", in: path, parent: node) ?? "",
-            pattern: text(fields, "pattern", in: path, parent: node) ?? "",
-            action: text(fields, "action", in: path, parent: node) ?? ""
+            name: text(fields, .name, parent: node) ?? "",
+            input: text(fields, .input, parent: node) ?? "",
+            pattern: text(fields, .pattern, parent: node) ?? "",
+            action: text(fields, .action, parent: node) ?? ""
         )
     }
 
     // MARK: Reading nodes
 
-    /// The known fields of a mapping by name; reports every unknown field and a non-mapping.
-    private struct Fields {
+    /// The known fields of one mapping, by coding key.
+    private struct Fields<Key: CodingKey> {
+        /// Where the mapping is: empty for the rule itself, else `applies`, `actions[0]` and so on.
+        let path: String
         var values: [String: RuleNode] = [:]
         /// False when the node was not a mapping: its fields are not reported missing one by one.
         var isDecoded = false
 
-        subscript(name: String) -> RuleNode? { values[name] }
+        subscript(key: Key) -> RuleNode? { values[key.stringValue] }
+
+        /// The path of a field: `applies.fixedBy`, `actions[0].rule`.
+        func path(of key: Key) -> String {
+            path.isEmpty ? key.stringValue : "\(path).\(key.stringValue)"
+        }
     }
 
-    private mutating func mapping(_ node: RuleNode, at path: String, allowed: [String], what: String) -> Fields {
+    /// The fields of a mapping named by `allowed`; reports every unknown field and a non-mapping.
+    private mutating func mapping<Key: CodingKey>(_ node: RuleNode, at path: String, allowed: [Key], what: String) -> Fields<Key> {
         guard case .mapping(let entries) = node.content else {
             report(path, line: node.line, "expected \(what) as a mapping, found \(node.kindDescription)")
-            return Fields()
+            return Fields(path: path)
         }
-        var fields = Fields(isDecoded: true)
+        let names = allowed.map(\.stringValue)
+        var fields = Fields<Key>(path: path, isDecoded: true)
         for entry in entries {
             guard let name = entry.name else {
                 report(path, line: entry.line, "a field name must be text, not a list or mapping")
                 continue
             }
             let fieldPath = path.isEmpty ? name : "\(path).\(name)"
-            guard allowed.contains(name) else {
-                report(fieldPath, line: entry.line, Self.unknownField(name, in: what, allowed: allowed))
+            guard names.contains(name) else {
+                report(fieldPath, line: entry.line, Self.unknownField(name, in: what, allowed: names))
                 continue
             }
             lines[fieldPath] = entry.line ?? node.line
@@ -236,13 +244,12 @@ struct RuleTreeDecoder {
     }
 
     /// The text of a required field of a mapping; reports it missing or of the wrong type.
-    private mutating func text(_ fields: Fields, _ name: String, in path: String, parent: RuleNode) -> String? {
-        let fieldPath = path.isEmpty ? name : "\(path).\(name)"
-        guard let node = fields[name] else {
-            if fields.isDecoded { missing(name, in: path, parent: parent) }
+    private mutating func text<Key>(_ fields: Fields<Key>, _ key: Key, parent: RuleNode) -> String? {
+        guard let node = fields[key] else {
+            if fields.isDecoded { missing(key, in: fields, parent: parent) }
             return nil
         }
-        return text(node, at: fieldPath)
+        return text(node, at: fields.path(of: key))
     }
 
     /// The text of a node; reports null, booleans, numbers, lists and mappings by name.
@@ -256,6 +263,13 @@ struct RuleTreeDecoder {
             report(path, line: lines[path] ?? node.line, "expected text, found \(node.kindDescription)")
         }
         return nil
+    }
+
+    /// The entries of a list field with their paths (`references[0]`), none when the field is
+    /// absent; reports a value that is not a list.
+    private mutating func entries<Key>(_ fields: Fields<Key>, _ key: Key) -> [(path: String, node: RuleNode)] {
+        let path = fields.path(of: key)
+        return list(fields[key], at: path).enumerated().map { index, item in ("\(path)[\(index)]", item) }
     }
 
     /// The entries of a list (none when absent); reports a node that is not a list.
@@ -280,9 +294,8 @@ struct RuleTreeDecoder {
         return nil
     }
 
-    private mutating func missing(_ name: String, in path: String, parent: RuleNode) {
-        let fieldPath = path.isEmpty ? name : "\(path).\(name)"
-        report(fieldPath, line: parent.line, "missing required field '\(name)'")
+    private mutating func missing<Key>(_ key: Key, in fields: Fields<Key>, parent: RuleNode) {
+        report(fields.path(of: key), line: parent.line, "missing required field '\(key.stringValue)'")
     }
 
     private mutating func report(_ field: String, line: Int?, _ message: String) {
