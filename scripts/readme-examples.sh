@@ -61,8 +61,9 @@ done
 sed -i "s|127\.0\.0\.1:8080|127.0.0.1:$port|g" "$examples"
 blocks=$(grep -c '^echo "--- ' "$examples")
 
-# curl reads this: an HTTP error fails the command (and its body is still shown).
-printf 'fail-with-body\nshow-error\n' >"$work/.curlrc"
+# curl reads this: an HTTP error fails the command (its body and the error still shown), and no
+# progress meter fills the log.
+printf 'fail-with-body\nsilent\nshow-error\n' >"$work/.curlrc"
 status=0
 CURL_HOME="$work" timeout 240 bash -euo pipefail -x "$examples" >"$work/examples.log" 2>&1 || status=$?
 cat "$work/examples.log"
