@@ -26,6 +26,12 @@ swift build --build-tests
 # Includes DashboardEndToEndTests, which runs Tests/Browser/dashboard_test.py against a real server.
 swift test --skip-build
 
+# The README's and the docs' examples, in order, on a fresh clone against a real server, with the
+# debug binary just built (no second build; seconds), then the command reference (docs/ocs.1)
+# regenerated from that binary and compared (the plugin builds only its own small tool).
+bash scripts/readme-examples.sh .build/debug
+bash scripts/check-manual.sh
+
 # Deployment: the systemd unit (systemd-analyze), then the Docker runtime stage in a debootstrapped
 # chroot with the release binary (needs root; minutes when cold, cached in .build-rootfs/ and
 # .build-release/ afterwards).

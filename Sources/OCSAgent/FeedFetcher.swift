@@ -143,10 +143,24 @@ public struct FeedFetcher: Sendable {
         } catch {
             channel.close(promise: nil)
             if let error = error as? AgentError { throw error }
-            if let error = error as? NIOSSLError { throw .tls("\(host):\(port): \(error)") }
-            if let error = error as? BoringSSLError { throw .tls("\(host):\(port): \(error)") }
+            if let failure = Self.tlsFailure(error, host: host) { throw .tls("\(host):\(port): \(failure)") }
             throw .unreachable("\(host):\(port): \(error)")
         }
+    }
+
+    /// A TLS failure worded for a person: what failed, then the TLS library's own detail. Nil for
+    /// an error that is not TLS's.
+    static func tlsFailure(_ error: any Error, host: String) -> String? {
+        let detail = "\(error)"
+        if let error = error as? NIOSSLExtraError, error == .failedToValidateHostname {
+            return "hostname mismatch: the server's certificate does not name \(host): \(detail)"
+        }
+        guard error is NIOSSLError || error is BoringSSLError else { return nil }
+        // BoringSSL's reason for a chain that reaches no trusted root (or an expired certificate).
+        if detail.contains("CERTIFICATE_VERIFY_FAILED") {
+            return "certificate not trusted: the server's certificate does not chain to the trusted CA (--tls-ca, else the system's roots), or is expired: \(detail)"
+        }
+        return "handshake failed: \(detail)"
     }
 
     static func describe(_ amount: TimeAmount) -> String {

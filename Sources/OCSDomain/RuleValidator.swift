@@ -11,7 +11,7 @@ public struct RuleProblem: Hashable, Sendable, CustomStringConvertible {
     public var description: String { field.isEmpty ? message : "\(field): \(message)" }
 }
 
-/// The most a rule may hold, so every rule, feed and log line stays small. README "Rules" lists them.
+/// The most a rule may hold, so every rule, feed and log line stays small. docs/rules.md ("Limits") lists them.
 public enum RuleLimits {
     /// Actions in one rule.
     public static let actions = 32

@@ -9,7 +9,7 @@ import Synchronization
 /// such a change is served within one interval and a read, and polls themselves never wait for
 /// the database.
 final class SerialWatcher: Sendable {
-    /// How often the serial is read: well inside the 250 ms the README promises.
+    /// How often the serial is read: well inside the 250 ms docs/feed-protocol.md promises.
     static let interval: TimeAmount = .milliseconds(50)
 
     private let feeds: FeedService

@@ -8,13 +8,13 @@ struct TLSEndToEndTests {
     struct ServerCertificate {
         let certificate: String, key: String
 
-        init(in folder: URL, commonName: String = "ocs test") throws {
+        init(in folder: URL, commonName: String = "ocs test", subjectAltName: String = "IP:127.0.0.1,DNS:localhost") throws {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             certificate = folder.appendingPathComponent("cert.pem").path
             key = folder.appendingPathComponent("key.pem").path
             let result = try Command.run("openssl", [
                 "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate, "-days", "2",
-                "-subj", "/CN=\(commonName)", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                "-subj", "/CN=\(commonName)", "-addext", "subjectAltName=\(subjectAltName)",
             ])
             guard result.status == 0 else { throw CommandFailedError(message: result.stderr) }
         }

@@ -71,5 +71,5 @@ public struct CommandTimedOut: Error, CustomStringConvertible {
 
 public struct ProgramNotFound: Error, CustomStringConvertible {
     public let name: String
-    public var description: String { "\(name) is not installed: run the README's test command, which installs it" }
+    public var description: String { "\(name) is not installed: run bash scripts/test.sh (the README's test command), which installs it" }
 }

@@ -58,7 +58,7 @@ struct AgentScript: AsyncParsableCommand {
             let bom = Data([0xEF, 0xBB, 0xBF])
             for (name, text) in [(MitigationScripts.applyName, scripts.apply), (MitigationScripts.removeName, scripts.remove)] {
                 let crlf = text.replacingOccurrences(of: "\n", with: "\r\n")
-                try (bom + Data(crlf.utf8)).write(to: URL(fileURLWithPath: out).appendingPathComponent(name), options: .atomic)
+                try (bom + Data(crlf.utf8)).write(to: URL(fileURLWithPath: written(name)), options: .atomic)
             }
         } catch {
             throw CommandFailure("\(out): cannot write the scripts: \(error.localizedDescription)")
@@ -66,6 +66,12 @@ struct AgentScript: AsyncParsableCommand {
         let verified = content.feed
         let configs = verified.configIDs.isEmpty ? "none" : verified.configIDs.joined(separator: ",")
         print("verified: serial \(verified.serial ?? "-"), issued \(verified.issued ?? "-"), expires \(verified.expires ?? "-"), configs \(configs), signed by \(verified.signer)")
-        print("wrote \(out)/\(MitigationScripts.applyName) and \(out)/\(MitigationScripts.removeName)")
+        print("wrote \(written(MitigationScripts.applyName)) and \(written(MitigationScripts.removeName))")
+    }
+
+    /// The path of a script in `--out`, as given (relative stays relative), one separator between:
+    /// `--out scripts/` writes `scripts/Apply-Mitigations.ps1`.
+    private func written(_ name: String) -> String {
+        (out as NSString).appendingPathComponent(name)
     }
 }

@@ -51,6 +51,9 @@ struct PagedOutput {
     }
 
     private func write(_ text: String) {
+        // What `print` wrote before (a host's row above its history) waits in stdio's buffer, a
+        // whole block when stdout is a pipe: flush it first, so the lines keep their order.
+        fflush(nil)  // every stream: naming `stdout`, a C global, is not concurrency-safe in Swift 6
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 }

@@ -70,8 +70,16 @@ struct Serve: AsyncParsableCommand {
         do {
             try await group.run()
         } catch {
-            throw CommandFailure("cannot serve on \(settings.host):\(settings.port): \(error)")
+            throw CommandFailure("cannot serve on \(settings.host):\(settings.port): \(Self.describe(error))")
         }
+    }
+
+    /// Why serving failed, for a person: NIO names the system call and its arguments (`bind(descriptor:ptr:bytes:)`).
+    private static func describe(_ error: any Error) -> String {
+        guard let error = error as? IOError else { return "\(error)" }
+        if error.errnoCode == EADDRINUSE { return "the address is already in use: stop what listens there or choose another --port" }
+        if error.errnoCode == EACCES { return "permission denied: ports below 1024 need root or CAP_NET_BIND_SERVICE" }
+        return String(cString: strerror(error.errnoCode)) + " (errno \(error.errnoCode))"
     }
 
     /// The access log: `off`, `stdout` or a file appended to, written off the event loops.
