@@ -233,9 +233,9 @@ struct CheckInRecordingFailed: Error {
 }
 
 extension FeedEndpoint {
-    /// `response` to a request that may have changed what the feed serves (any method but `GET`
-    /// and `HEAD` on the admin API or the dashboard), sent only after the feed service has read
-    /// the serial again: the next poll is served the change.
+    /// `response` to a dashboard request that may have changed what the feed serves (any method
+    /// but `GET` and `HEAD`), sent only after the feed service has read the serial again: the next
+    /// poll is served the change. (The admin API notes the serial its changes commit itself.)
     func servingChanges(of request: HTTPRequest, _ response: EventLoopFuture<HTTPResponse>, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
         guard request.head.method != .GET, request.head.method != .HEAD else { return response }
         return response.flatMap { [feeds, threadPool, logger] response in
