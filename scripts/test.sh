@@ -31,6 +31,8 @@ swift test --skip-build
 # regenerated from that binary and compared (the plugin builds only its own small tool).
 bash scripts/readme-examples.sh .build/debug
 bash scripts/check-manual.sh
+# The generated PowerShell, parsed by tree-sitter-powershell (PyPI): no error node.
+bash scripts/judge-powershell.sh .build/debug
 
 # Deployment: the systemd unit (systemd-analyze), then the Docker runtime stage in a debootstrapped
 # chroot with the release binary (needs root; minutes when cold, cached in .build-rootfs/ and
