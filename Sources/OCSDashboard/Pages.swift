@@ -98,10 +98,10 @@ public enum Pages {
             <tr><td>\(cu.product.displayName)</td><td><a href="\(UILink.path("hosts", query: [("product", cu.product.rawValue), ("cu", cu.cumulativeUpdate)]))">\(cu.cumulativeUpdate)</a></td>\
             <td class="num">\(cu.hosts)</td><td>\(cu.newestName ?? "")</td><td class="num">\(cu.notOnNewestUpdate)</td></tr>
             """
-        })
+        }) + unlistedRow(summary.unlistedCumulativeUpdates, "CU branches", columns: 5)
         let builds = HTML.join(summary.builds.map { build -> HTML in
             "<tr><td>\(build.build)</td><td>\(build.name)</td><td class=\"num\">\(build.hosts)</td><td>\(build.newestOnBranch.map { $0 ? "yes" : "no" } ?? "?")</td></tr>"
-        })
+        }) + unlistedRow(summary.unlistedBuilds, "builds", columns: 4)
         return layout(title: "Overview", section: .overview, viewer: viewer, """
             <h1>Fleet overview</h1>
             \(cards)
@@ -114,6 +114,12 @@ public enum Pages {
             <h2>Build distribution</h2>
             <table id="builds"><thead><tr><th>Build</th><th>Name</th><th class="num">Hosts</th><th>Newest on branch</th></tr></thead><tbody>\(builds)</tbody></table>
             """)
+    }
+
+    /// The row closing a bounded table: how many entries and hosts it left out.
+    static func unlistedRow(_ unlisted: FleetSummary.Unlisted?, _ entries: String, columns: Int) -> HTML {
+        guard let unlisted else { return "" }
+        return "<tr class=\"unlisted\"><td colspan=\"\(columns)\">and \(unlisted.entries) more \(entries) with \(unlisted.hosts) hosts (the \(FleetSummary.maximumListed) with the most hosts are listed)</td></tr>"
     }
 
     /// The states a coverage bar shows, in its order.

@@ -48,12 +48,26 @@ public struct FleetSummary: Codable, Sendable, Equatable {
         public let newestOnBranch: Bool?
     }
 
+    /// What a bounded list left out: how many entries, holding how many hosts.
+    public struct Unlisted: Codable, Sendable, Equatable {
+        public let entries: Int
+        public let hosts: Int
+    }
+
     public let staleAfterSeconds: Int
     public var hosts: Hosts
     public let products: [ProductCount]
+    /// At most `maximumListed`, those with the most hosts; the rest are counted in `unlistedCumulativeUpdates`.
     public let cumulativeUpdates: [CumulativeUpdateCount]
+    public let unlistedCumulativeUpdates: Unlisted?
+    /// At most `maximumListed`, those with the most hosts; the rest are counted in `unlistedBuilds`.
     public let builds: [BuildCount]
+    public let unlistedBuilds: Unlisted?
     public var rules: [RuleCoverage]
+
+    /// Most builds, and most CU branches, a summary lists: a real estate reports a few dozen;
+    /// made-up builds (anyone can poll) must not grow every view of the fleet.
+    public static let maximumListed = 100
 
     /// Summarizes hosts counted per reported build (`hostsByBuild`), `total` and `stale` of them.
     public init(
@@ -89,14 +103,15 @@ public struct FleetSummary: Codable, Sendable, Equatable {
         self.staleAfterSeconds = staleAfterSeconds
         self.hosts = Hosts(total: total, stale: stale, unknownBuild: total - known, notOnNewestUpdate: behind)
         products = byProduct.keys.sorted().map { ProductCount(product: $0, hosts: byProduct[$0]!) }
-        cumulativeUpdates = byBranch.keys.sorted().map { key in
+        let branches = byBranch.keys.sorted().map { key in
             let branch = byBranch[key]!
             return CumulativeUpdateCount(
                 product: branch.product, cumulativeUpdate: branch.name, hosts: branch.hosts,
                 newestBuild: branch.newest?.build.description, newestName: branch.newest?.name, notOnNewestUpdate: branch.behind
             )
         }
-        self.builds = builds.sorted { lhs, rhs in
+        (cumulativeUpdates, unlistedCumulativeUpdates) = Self.bounded(branches, hosts: \.hosts)
+        let sortedBuilds = builds.sorted { lhs, rhs in
             switch (lhs.0, rhs.0) {
             case let (left?, right?): left < right
             case (nil, nil): lhs.1.build < rhs.1.build
@@ -104,6 +119,20 @@ public struct FleetSummary: Codable, Sendable, Equatable {
             case (_, nil): true
             }
         }.map(\.1)
+        (self.builds, unlistedBuilds) = Self.bounded(sortedBuilds, hosts: \.hosts)
         self.rules = rules
+    }
+
+    /// The `maximumListed` entries with the most hosts, in their given order, and what was left out.
+    static func bounded<Entry>(_ entries: [Entry], hosts: (Entry) -> Int) -> ([Entry], Unlisted?) {
+        guard entries.count > maximumListed else { return (entries, nil) }
+        // Most hosts first; among equals, the earlier entry.
+        let byHosts = entries.indices.sorted { lhs, rhs in
+            hosts(entries[lhs]) != hosts(entries[rhs]) ? hosts(entries[lhs]) > hosts(entries[rhs]) : lhs < rhs
+        }
+        let kept = Set(byHosts.prefix(maximumListed))
+        let listed = entries.indices.filter(kept.contains).map { entries[$0] }
+        let left = entries.indices.filter { !kept.contains($0) }
+        return (listed, Unlisted(entries: left.count, hosts: left.reduce(0) { $0 + hosts(entries[$1]) }))
     }
 }

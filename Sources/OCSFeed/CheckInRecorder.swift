@@ -8,19 +8,25 @@ import OCSStorage
 /// carries the published rule set's serial, read in the commit's transaction: an identified poll
 /// gets the freshness check it needs from the same trip off the event loop.
 public final class CheckInRecorder: Sendable {
-    private let writes: Coalescer<CheckIn, Int64>
+    /// One check-in's result: its outcome and the serial its transaction saw.
+    public struct Recorded: Sendable, Equatable {
+        public let serial: Int64
+        public let outcome: CheckInOutcome
+    }
+
+    private let writes: Coalescer<CheckIn, Recorded>
 
     /// Most check-ins written in one transaction.
     public static let maximumBatch = 512
 
-    /// `committed` hears of each committed batch: its size and how long the commit took.
-    public init(store: CheckInStore, committed: @escaping @Sendable (Int, Duration) -> Void = { _, _ in }) {
+    /// `committed` hears of each committed batch: its outcomes and how long the commit took.
+    public init(store: CheckInStore, committed: @escaping @Sendable (CheckInBatch, Duration) -> Void = { _, _ in }) {
         writes = Coalescer(label: "ocs.check-in-recorder", maximumBatch: Self.maximumBatch) { checkIns in
             let clock = ContinuousClock()
             let started = clock.now
-            let serial = try store.record(checkIns)
-            committed(checkIns.count, clock.now - started)
-            return serial
+            let batch = try store.record(checkIns)
+            committed(batch, clock.now - started)
+            return batch.outcomes.map { Recorded(serial: batch.serial, outcome: $0) }
         }
     }
 
@@ -31,8 +37,8 @@ public final class CheckInRecorder: Sendable {
     }
 
     /// Queues a check-in; the future completes on `eventLoop` after the transaction holding it
-    /// commits, with the rule-set serial as that transaction saw it.
-    public func record(_ checkIn: CheckIn, on eventLoop: any EventLoop) -> EventLoopFuture<Int64> {
+    /// commits, with its outcome and the rule-set serial as that transaction saw it.
+    public func record(_ checkIn: CheckIn, on eventLoop: any EventLoop) -> EventLoopFuture<Recorded> {
         writes.submit(checkIn, on: eventLoop)
     }
 }

@@ -12,7 +12,7 @@ import Synchronization
 public final class Coalescer<Input: Sendable, Output: Sendable>: Sendable {
     private let queue: DispatchQueue
     private let maximumBatch: Int
-    private let operation: @Sendable ([Input]) throws -> Output
+    private let operation: @Sendable ([Input]) throws -> [Output]
     private let pending = Mutex(Pending())
 
     private struct Pending {
@@ -20,8 +20,9 @@ public final class Coalescer<Input: Sendable, Output: Sendable>: Sendable {
         var running = false
     }
 
-    /// `operation` receives the inputs of one batch, at most `maximumBatch` of them, in call order.
-    public init(label: String, maximumBatch: Int, operation: @escaping @Sendable ([Input]) throws -> Output) {
+    /// `operation` receives the inputs of one batch, at most `maximumBatch` of them, in call order,
+    /// and returns one output for each, in the same order.
+    public init(label: String, maximumBatch: Int, operation: @escaping @Sendable ([Input]) throws -> [Output]) {
         queue = DispatchQueue(label: label)
         self.maximumBatch = maximumBatch
         self.operation = operation
@@ -61,21 +62,28 @@ public final class Coalescer<Input: Sendable, Output: Sendable>: Sendable {
                 return batch
             }
             guard !batch.isEmpty else { return }
-            let result = Result { try operation(batch.map(\.0)) }
-            Self.deliver(result, to: batch.map(\.1))
+            let promises = batch.map(\.1)
+            switch Result(catching: { try operation(batch.map(\.0)) }) {
+            case .success(let outputs):
+                precondition(outputs.count == promises.count, "one output for each input")
+                Self.deliver(zip(promises, outputs).map { ($0, .success($1)) })
+            case .failure(let error):
+                Self.deliver(promises.map { ($0, .failure(error)) })
+            }
         }
     }
 
-    /// Completes `promises` with `result`, one task on each event loop they belong to.
-    private static func deliver(_ result: Result<Output, any Error>, to promises: [EventLoopPromise<Output>]) {
-        var byLoop: [ObjectIdentifier: (loop: any EventLoop, promises: [EventLoopPromise<Output>])] = [:]
-        for promise in promises {
-            let loop = promise.futureResult.eventLoop
-            byLoop[ObjectIdentifier(loop), default: (loop, [])].promises.append(promise)
+    /// Completes each promise with its result, one task on each event loop they belong to.
+    private static func deliver(_ results: [(EventLoopPromise<Output>, Result<Output, any Error>)]) {
+        typealias Completion = (EventLoopPromise<Output>, Result<Output, any Error>)
+        var byLoop: [ObjectIdentifier: (loop: any EventLoop, completions: [Completion])] = [:]
+        for completion in results {
+            let loop = completion.0.futureResult.eventLoop
+            byLoop[ObjectIdentifier(loop), default: (loop, [])].completions.append(completion)
         }
-        for (loop, promises) in byLoop.values {
+        for (loop, completions) in byLoop.values {
             loop.execute {
-                for promise in promises { promise.completeWith(result) }
+                for (promise, result) in completions { promise.completeWith(result) }
             }
         }
     }

@@ -19,11 +19,12 @@ public struct Operations: Sendable {
     /// The rule lifecycle and two-person approval.
     public let lifecycle: RuleOperations
 
-    public init(database: OCSDatabase) {
+    /// `checkInLimits` bound what polls may add (the server's settings; the standard ones elsewhere).
+    public init(database: OCSDatabase, checkInLimits: CheckInLimits = .standard) {
         self.database = database
         rules = RuleStore(database: database)
         changes = ChangeStore(database: database)
-        checkIns = CheckInStore(database: database)
+        checkIns = CheckInStore(database: database, limits: checkInLimits)
         fleet = FleetStore(database: database)
         audit = AuditLog(database: database)
         tokens = TokenStore(database: database)

@@ -57,13 +57,15 @@ struct FeedEndpoint: Sendable {
         let host = query.pollingHost
         let answered = eventLoop.makePromise(of: HTTPResponse.self)
         recorder.record(checkIn, on: eventLoop).whenComplete { [feeds, threadPool, metrics] recorded in
+            // A check-in refused by a limit or a conflict is still served: the feed is public, and
+            // the host must not lose its mitigations because of what someone else sent.
             let serial: Int64
             switch recorded {
             case .failure(let error):
                 answered.succeed(Self.answer(CheckInRecordingFailed(underlying: error), logger: logger))
                 return
             case .success(let committed):
-                serial = committed
+                serial = committed.serial
             }
             feeds.noteSerial(serial)
             if let cached = feeds.cachedFeed(for: query.build, host: host, serial: serial) {

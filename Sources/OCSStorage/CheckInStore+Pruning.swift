@@ -33,4 +33,28 @@ extension CheckInStore {
             after = batch.last
         }
     }
+
+    /// Forgets hosts that have not polled since `cutoff`, with their history, in short
+    /// transactions of at most `batchSize` hosts (oldest poll first). A forgotten host that polls
+    /// again is a new host. Returns how many hosts it forgot.
+    @discardableResult
+    public func forgetHosts(lastSeenBefore cutoff: Date, batchSize: Int = 200) throws -> Int {
+        precondition(batchSize > 0)
+        var forgotten = 0
+        while true {
+            let count = try database.writer.write { db -> Int in
+                let ids = try Int64.fetchAll(
+                    db, sql: "SELECT id FROM hosts WHERE last_seen < ? ORDER BY last_seen LIMIT ?",
+                    arguments: [DatabaseTimestamp(cutoff), batchSize]
+                )
+                guard !ids.isEmpty else { return 0 }
+                let list = "[" + ids.map(String.init).joined(separator: ",") + "]"
+                try db.execute(sql: "DELETE FROM host_history WHERE host_id IN (SELECT value FROM json_each(?))", arguments: [list])
+                try db.execute(sql: "DELETE FROM hosts WHERE id IN (SELECT value FROM json_each(?))", arguments: [list])
+                return ids.count
+            }
+            forgotten += count
+            if count < batchSize { return forgotten }
+        }
+    }
 }

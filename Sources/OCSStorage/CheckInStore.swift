@@ -5,37 +5,49 @@ import OCSDomain
 /// Hosts and their history. A host is one row: the server its `serverId` names, or for a host
 /// that never gave one, its case-folded name. History keeps each change of what a host reports,
 /// not each poll.
+///
+/// Anyone who can reach the feed can poll, so a poll only ever changes the host it identifies
+/// itself as: a name-only poll never touches a host that reported a serverId, and no poll merges
+/// two hosts. What polls can add is bounded by `limits`.
 public struct CheckInStore: Sendable {
     let database: OCSDatabase
+    public let limits: CheckInLimits
 
-    public init(database: OCSDatabase) {
+    public init(database: OCSDatabase, limits: CheckInLimits = .standard) {
         self.database = database
+        self.limits = limits
     }
 
     // MARK: Recording polls
 
-    /// Records check-ins in one durable transaction: when this returns, all of them are on disk.
-    /// Returns the published rule set's serial as that transaction saw it, which no commit can
-    /// change before it ends (SQLite has one writer): what a poll answered after its check-in
-    /// needs to serve a feed at least as fresh as its commit.
+    /// Records check-ins in one durable transaction: when this returns, all those recorded are on
+    /// disk. Returns each one's outcome and the published rule set's serial as that transaction
+    /// saw it, which no commit can change before it ends (SQLite has one writer): what a poll
+    /// answered after its check-in needs to serve a feed at least as fresh as its commit.
     ///
     /// Each finds its host (see `existingHost`), whose `last_seen` and poll count it moves; a
     /// check-in that changes what the host reports also adds a history entry.
     @discardableResult
-    public func record(_ checkIns: [CheckIn]) throws -> Int64 {
+    public func record(_ checkIns: [CheckIn]) throws -> CheckInBatch {
         try database.writer.write { db in
-            let statements = try Statements(db)
+            var statements = try Statements(db, limits: limits)
+            var outcomes: [CheckInOutcome] = []
+            outcomes.reserveCapacity(checkIns.count)
             for checkIn in checkIns {
-                try statements.record(checkIn, in: db)
+                outcomes.append(try statements.record(checkIn, in: db))
             }
-            return try statements.serial.run(binding: { _ in }, reading: { $0.integer(0) }) ?? 0
+            let serial = try statements.serial.run(binding: { _ in }, reading: { $0.integer(0) }) ?? 0
+            return CheckInBatch(serial: serial, outcomes: outcomes)
         }
     }
 
     /// The statements of a check-in, fetched from the connection's cache once per transaction
     /// and run through SQLite's C API (see `RawStatement`): every poll of an identified host runs
     /// two to four of them (three for a repeat with a serverId, four for a change or a new host).
+    /// Measured: GRDB's `Row` mapping and argument arrays cost more than the rest of a repeat
+    /// poll's check-in, so this writer alone stays on the C API.
     private struct Statements {
+        let limits: CheckInLimits
         let reportByServerID: RawStatement
         let nameOnlyReport: RawStatement
         let reportByName: RawStatement
@@ -44,8 +56,11 @@ public struct CheckInStore: Sendable {
         let updateSeen: RawStatement
         let insertHistory: RawStatement
         let serial: RawStatement
+        /// The hosts in the database, counted on the first new host of the transaction.
+        var hostCount: Int64?
 
-        init(_ db: Database) throws {
+        init(_ db: Database, limits: CheckInLimits) throws {
+            self.limits = limits
             reportByServerID = try RawStatement(db, sql: CheckInStore.selectReportByServerID)
             nameOnlyReport = try RawStatement(db, sql: CheckInStore.selectNameOnlyReport)
             reportByName = try RawStatement(db, sql: CheckInStore.selectReportByName)
@@ -56,33 +71,42 @@ public struct CheckInStore: Sendable {
             serial = try RawStatement(db, sql: RuleStore.selectSerial)
         }
 
-        func record(_ poll: CheckIn, in db: Database) throws {
+        mutating func record(_ poll: CheckIn, in db: Database) throws -> CheckInOutcome {
             let time = DatabaseTimestamp(poll.time).text
-            if let (id, previous) = try existingHost(for: poll, in: db) {
+            switch try existingHost(for: poll) {
+            case .refused(let refusal):
+                return .refused(refusal)
+            case .known(let id, let previous):
                 let report = previous.updated(by: poll)
                 guard report != previous else {
                     // A repeat, nearly every poll: only what moves on every poll is set, so
                     // SQLite leaves alone the indexes of the columns that did not change (it moves
                     // the entries of every index holding a column an UPDATE assigns, changed or not).
-                    return try updateSeen.run { parameters in
+                    try updateSeen.run { parameters in
                         parameters.append(poll.remoteAddress)
                         parameters.append(poll.userAgent)
                         parameters.append(time)
                         parameters.append(id)
                     }
+                    return .recorded
                 }
                 try updateHost.run { parameters in
                     Self.appendHostValues(report, of: poll, at: time, to: &parameters)
                     parameters.append(id)
                 }
+                guard try historyHasRoom(host: id, at: poll.time, in: db) else { return .recordedWithoutHistory }
                 try addHistory(report, of: poll, host: id, at: time)
-            } else {
+                return .recorded
+            case .new:
+                if let refusal = try admitNewHost(poll, in: db) { return .refused(refusal) }
                 let report = Report().updated(by: poll)
                 try insertHost.run { parameters in
                     Self.appendHostValues(report, of: poll, at: time, to: &parameters)
                     parameters.append(time)  // last_seen, after first_seen
+                    parameters.append(poll.remoteAddress)  // first_address
                 }
                 try addHistory(report, of: poll, host: db.lastInsertedRowID, at: time)
+                return .recorded
             }
         }
 
@@ -105,43 +129,72 @@ public struct CheckInStore: Sendable {
             }
         }
 
-        /// The host a poll belongs to, nil for a new one:
-        /// - with a `serverId`, the host with that serverId; a name-only host of the poll's name is
-        ///   that same server, so it becomes this host (merged into it when both exist), history kept;
-        /// - with only a name, the host that last reported that name (case-insensitively), one with
-        ///   a serverId before a name-only one.
-        private func existingHost(for poll: CheckIn, in db: Database) throws -> (Int64, Report)? {
-            let nameKey = poll.serverName?.lowercased()
-            guard let serverID = poll.serverID else {
-                guard let nameKey else { return nil }
-                return try reportByName.run(binding: { $0.append(nameKey) }, reading: Report.host)
+        /// Nil when a poll may add a host: the database is below its most hosts and the poll's
+        /// address added fewer than its minute's most. Runs only for a new host (rare once a
+        /// fleet has polled), so its queries go through GRDB.
+        private mutating func admitNewHost(_ poll: CheckIn, in db: Database) throws -> CheckInRefusal? {
+            let count: Int64
+            if let hostCount {
+                count = hostCount
+            } else {
+                count = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts") ?? 0
             }
-            let byServerID = try reportByServerID.run(binding: { $0.append(serverID) }, reading: Report.host)
-            let nameOnly = try nameKey.flatMap { key in
-                try nameOnlyReport.run(binding: { $0.append(key) }, reading: Report.host)
+            guard count < limits.maximumHosts else {
+                hostCount = count
+                return .maximumHosts
             }
-            switch (byServerID, nameOnly) {
-            case let (host?, absorbed?):
-                try CheckInStore.merge(absorbed.0, into: host.0, in: db)
-                return host
-            case let (host?, nil), let (nil, host?):
-                return host
-            case (nil, nil):
-                return nil
+            if let address = poll.remoteAddress {
+                let since = DatabaseTimestamp(poll.time.addingTimeInterval(-60))
+                let recent = try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM hosts WHERE first_address = ? AND first_seen > ?", arguments: [address, since]
+                ) ?? 0
+                guard recent < limits.newHostsPerAddressPerMinute else {
+                    hostCount = count
+                    return .newHostRate
+                }
             }
+            hostCount = count + 1
+            return nil
         }
-    }
 
-    /// Moves a name-only host's history and polls to the host it turned out to be, and drops it.
-    private static func merge(_ absorbed: Int64, into host: Int64, in db: Database) throws {
-        try db.execute(sql: "UPDATE host_history SET host_id = ? WHERE host_id = ?", arguments: [host, absorbed])
-        try db.execute(sql: """
-            UPDATE hosts SET
-                first_seen = min(first_seen, (SELECT first_seen FROM hosts WHERE id = :absorbed)),
-                poll_count = poll_count + (SELECT poll_count FROM hosts WHERE id = :absorbed)
-            WHERE id = :host
-            """, arguments: ["absorbed": absorbed, "host": host])
-        try db.execute(sql: "DELETE FROM hosts WHERE id = ?", arguments: [absorbed])
+        /// Whether the host added fewer than its hour's most history entries before `time`: true
+        /// unless its entry that many back changed within the hour. Runs only for a change.
+        private func historyHasRoom(host: Int64, at time: Date, in db: Database) throws -> Bool {
+            guard let bound = try DatabaseTimestamp.fetchOne(
+                db, sql: "SELECT changed_at FROM host_history WHERE host_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
+                arguments: [host, limits.historyEntriesPerHostPerHour - 1]
+            ) else { return true }
+            return bound.date <= time.addingTimeInterval(-3600)
+        }
+
+        /// Where a poll's check-in goes.
+        enum Destination {
+            case known(Int64, Report)
+            case new
+            case refused(CheckInRefusal)
+        }
+
+        /// The host a poll belongs to:
+        /// - with a `serverId`, the host with that serverId, else a new one (a name-only host of
+        ///   the same name is left as it is: a poll cannot prove it is that server);
+        /// - with only a name, the name-only host of that name (case-insensitively), else a new
+        ///   one, unless a host with a serverId reported the name: that host is not changed.
+        private func existingHost(for poll: CheckIn) throws -> Destination {
+            guard let serverID = poll.serverID else {
+                guard let nameKey = poll.serverName?.lowercased() else { return .new }
+                if let host = try nameOnlyReport.run(binding: { $0.append(nameKey) }, reading: Report.host) {
+                    return .known(host.0, host.1)
+                }
+                if try reportByName.run(binding: { $0.append(nameKey) }, reading: Report.host) != nil {
+                    return .refused(.nameOfIdentifiedHost)
+                }
+                return .new
+            }
+            if let host = try reportByServerID.run(binding: { $0.append(serverID) }, reading: Report.host) {
+                return .known(host.0, host.1)
+            }
+            return .new
+        }
     }
 
     /// What a host reports, as stored: two reports are compared column by column to tell a
@@ -202,8 +255,8 @@ public struct CheckInStore: Sendable {
     private static let selectReportByServerID = "\(selectReport) WHERE server_id = ?"
     private static let selectNameOnlyReport = "\(selectReport) WHERE lower(server_name) = ? AND server_id IS NULL LIMIT 1"
     private static let insertHost = """
-        INSERT INTO hosts (\(reportColumns), remote_address, user_agent, first_seen, last_seen, poll_count)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+        INSERT INTO hosts (\(reportColumns), remote_address, user_agent, first_seen, last_seen, first_address, poll_count)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
         """
     private static let updateHost = """
         UPDATE hosts SET (\(reportColumns), remote_address, user_agent) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?),

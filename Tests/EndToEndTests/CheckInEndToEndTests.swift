@@ -53,12 +53,42 @@ struct CheckInEndToEndTests {
         _ = try Curl.request(server.baseURL + "/getexchangemitigations?" + query)
         _ = try Curl.request(server.baseURL + "/getexchangemitigations?build=15.2.1118.15")
         listed = try hosts(workspace)
-        #expect(listed.map(\.pollCount) == [3], "by serverId twice and by its name once, all one host; anonymous polls are not check-ins")
+        #expect(listed.map(\.pollCount) == [2], "by serverId twice; its name alone, without the serverId it reported, changes nothing; anonymous polls are not check-ins")
         #expect(listed.first?.build == "15.2.1118.7", "the last identified poll's build")
 
         let table = try workspace.ocs("hosts", "--db", workspace.database)
         #expect(table.output.contains("EX01"))
         #expect(table.output.contains("Exchange 2019 CU12"))
+    }
+
+    /// Forged and flooding polls are served their feed but cannot make coverage lie or grow the
+    /// database: a name-only poll leaves the host that reported a serverId alone, no poll merges
+    /// two hosts, new hosts stop at --max-hosts; each refusal is counted in /metrics.
+    @Test func forgedAndFloodingPollsAreServedButChangeNothing() throws {
+        let workspace = try Workspace()
+        let server = try workspace.startServer("--max-hosts", "3")
+        defer { server.stop() }
+        let feed = server.baseURL + "/getexchangemitigations?build=15.2.1118.7"
+        let b = "00000000-0000-4000-8000-00000000000b"
+        #expect(try Curl.request(feed + "&server=EX16-A&applied=PING1").status == 200)
+        #expect(try Curl.request(feed + "&server=EX16-B&serverId=\(b)&applied=PING1").status == 200)
+        // The attacks: B made to look protected by name; A merged into B.
+        #expect(try Curl.request(feed + "&server=ex16-b&applied=PING1,M1").status == 200)
+        #expect(try Curl.request(feed + "&server=EX16-A&serverId=\(b)&applied=PING1").status == 200)
+        var listed = try hosts(workspace)
+        #expect(listed.map(\.name) == ["EX16-A", "EX16-A"], "two hosts still; B polled under a new name, as its serverId may")
+        #expect(listed.allSatisfy { $0.applied == ["PING1"] }, "M1 applied nowhere")
+        // A flood of new hosts stops at --max-hosts; every poll is still served.
+        for number in 1...4 {
+            #expect(try Curl.request(feed + "&serverId=00000000-0000-4000-8000-00000000010\(number)").status == 200)
+        }
+        listed = try hosts(workspace)
+        #expect(listed.count == 3)
+        let metrics = try Curl.request(server.baseURL + "/metrics").text
+        #expect(metrics.contains("ocs_check_ins_refused_total{reason=\"name-of-identified-host\"} 1"), "\(metrics)")
+        #expect(metrics.contains("ocs_check_ins_refused_total{reason=\"max-hosts\"} 3"))
+        #expect(metrics.contains("ocs_check_ins_refused_total{reason=\"new-host-rate\"} 0"))
+        #expect(server.log.contains("the database holds the most hosts allowed (--max-hosts)"))
     }
 
     @Test func badRequestsGetTheirStatusAndRecordNothing() throws {

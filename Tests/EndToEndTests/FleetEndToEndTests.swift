@@ -57,7 +57,7 @@ struct FleetEndToEndTests {
         "server=NOBUILD&applied=PING1,M1",
         "serverId=\(guid(3))&server=BLOCKED-01&build=15.2.1118.7&applied=PING1,M1&blocked=M1",
         "serverId=\(guid(4))&server=APPLIED-01&build=Version%2015.2%20(Build%201118.7)&applied=PING1,M1&mitigationsEnabled=false",
-        "server=ex16-01&build=15.1.2507.6&mitigationsEnabled=false",
+        "serverId=\(guid(5))&server=ex16-01&build=15.1.2507.6&mitigationsEnabled=false",
         "serverId=\(guid(6))&server=PENDING-01&build=15.2.1118.7&applied=PING1&mitigationsEnabled=true",
         "serverId=\(guid(7))&server=SE-01&build=15.2.2562.17",
     ]
@@ -69,7 +69,7 @@ struct FleetEndToEndTests {
 
     /// Builds the fleet: STALE-01 polls, goes quiet until the server lists it as stale (bounded),
     /// then every other host polls. LEFT-SCOPE first polls on an exposed build, then on the fixed one;
-    /// EX16-01 polls with its serverId, then by its name only, in lower case.
+    /// EX16-01 polls with its serverId, then again with its name in lower case (the same name).
     func buildFleet(_ fleet: Fleet) throws {
         #expect(try fleet.poll("serverId=\(Self.guid(1))&server=STALE-01&build=15.2.1118.7&applied=PING1") == 200)
         #expect(try fleet.poll("serverId=\(Self.guid(2))&server=LEFT-SCOPE&build=15.2.1118.7&applied=PING1") == 200)
@@ -142,7 +142,8 @@ struct FleetEndToEndTests {
         let ex16 = try fleet.json("/hosts/EX16-01")
         let host = ex16["host"] as? [String: Any] ?? [:]
         #expect(host["serverId"] as? String == Self.guid(5))
-        #expect(host["pollCount"] as? Int == 2, "the name-only poll joined the host with the serverId")
+        #expect(host["pollCount"] as? Int == 2, "one host: a name differing in case is the same name")
+        #expect(host["name"] as? String == "EX16-01", "keeping the spelling it first reported")
         #expect(try fleet.json("/hosts/\(Self.guid(5))")["host"] as? NSDictionary == host as NSDictionary)
         let id = try #require(host["id"] as? Int)
         #expect((try fleet.json("/hosts/\(id)")["host"] as? [String: Any])?["name"] as? String == "EX16-01")

@@ -25,8 +25,9 @@ final class Workspace {
     }
 
     /// `ocs serve` on this workspace's database, importing its rules on first start.
-    func startServer() throws -> ServerProcess {
-        try ServerProcess(database: database, arguments: ["--rules", rules])
+    /// Starts `ocs serve` on this workspace's database and rules, with `arguments` added.
+    func startServer(_ arguments: String...) throws -> ServerProcess {
+        try ServerProcess(database: database, arguments: ["--rules", rules] + arguments)
     }
 
     /// Runs `ocs` with `arguments`.

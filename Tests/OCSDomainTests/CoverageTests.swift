@@ -77,4 +77,22 @@ struct CoverageTests {
         #expect(summary.builds.first { $0.build == newestCU12.build.description }?.newestOnBranch == true)
         #expect(summary.builds.first { $0.build == "15.2.1999.1" }?.newestOnBranch == nil)
     }
+
+    /// Made-up builds (anyone can poll) made the fleet view 19.6 MB: a summary lists at most
+    /// `maximumListed` builds and branches, those with the most hosts, and counts the rest.
+    @Test func theFleetSummaryListsABoundedNumberOfBuildsAndBranches() throws {
+        let count = FleetSummary.maximumListed + 50
+        // Branch 15.2.(1000+n), one build each; the last ten hold two hosts.
+        let hostsByBuild = (0..<count).map { ("15.2.\(1000 + $0).1", $0 >= count - 10 ? 2 : 1) }
+        let summary = FleetSummary(total: count + 10, stale: 0, hostsByBuild: hostsByBuild, rules: [], staleAfterSeconds: 60, catalog: .embedded)
+        #expect(summary.builds.count == FleetSummary.maximumListed)
+        #expect(summary.unlistedBuilds == FleetSummary.Unlisted(entries: 50, hosts: 50))
+        #expect(summary.builds.filter { $0.hosts == 2 }.count == 10, "those with the most hosts are kept")
+        #expect(summary.builds.map(\.build) == summary.builds.map(\.build).sorted { try! ExchangeBuild(parsing: $0) < ExchangeBuild(parsing: $1) }, "in build order")
+        #expect(summary.cumulativeUpdates.count == FleetSummary.maximumListed)
+        #expect(summary.unlistedCumulativeUpdates == FleetSummary.Unlisted(entries: 50, hosts: 50))
+        #expect(summary.hosts.total == count + 10, "the totals count every host")
+        let small = FleetSummary(total: 1, stale: 0, hostsByBuild: [("15.2.1118.7", 1)], rules: [], staleAfterSeconds: 60, catalog: .embedded)
+        #expect(small.unlistedBuilds == nil && small.unlistedCumulativeUpdates == nil)
+    }
 }

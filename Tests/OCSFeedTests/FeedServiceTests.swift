@@ -224,12 +224,12 @@ struct CheckInRecorderTests {
                     let loop = loops.next()
                     let recorded = recorder.record(checkIn, on: loop)
                     let completedOnItsLoop = try await recorded.map { _ in loop.inEventLoop }.get()
-                    let serial = try await recorded.get()
+                    let result = try await recorded.get()
                     // Durable before completion: the check-in is readable from the database now.
                     let visible = try store.host(HostReference(checkIn.serverName!)!).map { try store.history(hostID: $0.id).items.count } ?? 0
                     #expect(completedOnItsLoop)
                     #expect(visible == 1)
-                    #expect(serial == 1)
+                    #expect(result == CheckInRecorder.Recorded(serial: 1, outcome: .recorded))
                 }
             }
             try await group.waitForAll()

@@ -56,7 +56,7 @@ struct CheckInStoreTests {
         poll.dataCollectionEnabled = true
         poll.remoteAddress = nil
         poll.userAgent = ""
-        let serial = try store.record([poll])
+        let serial = try store.record([poll]).serial
         #expect(serial == (try rules.serial()))
         let host = try #require(try Self.all(store).first)
         var expected = poll
@@ -94,48 +94,45 @@ struct CheckInStoreTests {
         #expect(try store.history(hostID: host.id).items.map(\.state.build) == ["15.2.1118.15", "15.2.1118.7"])
     }
 
-    @Test func aNameOnlyPollJoinsTheHostThatLastReportedTheNameWithAServerID() throws {
+    /// The attack: a name-only poll (`?server=ex16-01&applied=M1,PING1`, no serverId) made the
+    /// host that reported a serverId look protected.
+    @Test func aNameOnlyPollNeverChangesAHostThatReportedAServerID() throws {
         let temporary = try TemporaryDatabase()
         let store = CheckInStore(database: temporary.database)
-        try store.record([Self.checkIn(name: "EX16-01", at: 0), Self.checkIn(id: nil, name: "ex16-01", build: "15.2.1118.15", at: 1)])
+        try store.record([Self.checkIn(name: "EX16-01", applied: ["PING1"], at: 0)])
+        let forged = try store.record([Self.checkIn(id: nil, name: "ex16-01", build: "15.2.1118.15", applied: ["M1", "PING1"], at: 1)])
+        #expect(forged.outcomes == [.refused(.nameOfIdentifiedHost)])
         let hosts = try Self.all(store)
-        #expect(hosts.count == 1, "one server, one row")
-        #expect(hosts.first?.pollCount == 2)
-        #expect(hosts.first?.latest.serverName == "EX16-01", "a name differing only in case is not a change")
-        #expect(hosts.first?.latest.build == "15.2.1118.15")
-        // A second server with the same name (reinstalled, new serverId): name-only polls join the newer.
-        try store.record([Self.checkIn(id: Self.otherGUID, name: "EX16-01", at: 5), Self.checkIn(id: nil, name: "EX16-01", at: 6)])
-        let both = try Self.all(store)
-        #expect(both.map(\.pollCount) == [2, 2])
-        #expect(both.last?.latest.serverID == Self.otherGUID)
+        #expect(hosts.count == 1, "no name-only host is added beside it either")
+        #expect(hosts.first?.pollCount == 1)
+        #expect(hosts.first?.latest.applied == ["PING1"], "coverage is what the server itself reported")
+        #expect(hosts.first?.latest.build == "15.2.1118.7")
+        #expect(try store.historyCount() == 1)
+        // A name no host with a serverId reported is a name-only host, which name-only polls update.
+        let other = try store.record([Self.checkIn(id: nil, name: "EX16-02", at: 2), Self.checkIn(id: nil, name: "ex16-02", build: "15.2.1118.15", at: 3)])
+        #expect(other.outcomes == [.recorded, .recorded])
+        let nameOnly = try #require(try store.host(HostReference("EX16-02")!))
+        #expect(nameOnly.pollCount == 2 && nameOnly.latest.build == "15.2.1118.15")
     }
 
-    @Test func aNameOnlyHostThatReportsItsServerIDBecomesThatHostWithItsHistory() throws {
+    /// The attack: `?server=EX16-A&serverId=<B's serverId>` merged the name-only host EX16-A into
+    /// B (two hosts became one, one exposed host fewer).
+    @Test func noPollMergesTwoHosts() throws {
         let temporary = try TemporaryDatabase()
         let store = CheckInStore(database: temporary.database)
-        try store.record([Self.checkIn(id: nil, name: "ex16-01", build: "15.1.2507.6", at: 0)])
-        let nameOnly = try #require(try Self.all(store).first)
-        try store.record([Self.checkIn(name: "EX16-01", build: "15.1.2507.6", at: 60)])
-        let host = try #require(try Self.all(store).first)
-        #expect(try Self.all(store).count == 1)
-        #expect(host.id == nameOnly.id, "the same host, the same id")
-        #expect(host.latest.serverID == Self.guid)
-        #expect(host.pollCount == 2)
-        #expect(try store.history(hostID: host.id).items.map(\.state.serverID) == [Self.guid, nil], "learning the serverId is a change")
-    }
-
-    @Test func aServerIDHostThatTakesANameOnlyHostsNameAbsorbsIt() throws {
-        let temporary = try TemporaryDatabase()
-        let store = CheckInStore(database: temporary.database)
-        try store.record([Self.checkIn(name: "OLDNAME", at: 0), Self.checkIn(id: nil, name: "newname", at: 10)])
-        #expect(try Self.all(store).count == 2)
-        try store.record([Self.checkIn(name: "NEWNAME", at: 20)])
-        let hosts = try Self.all(store)
-        #expect(hosts.count == 1)
-        let host = try #require(hosts.first)
-        #expect(host.pollCount == 3)
-        #expect(host.firstSeen == Date(timeIntervalSince1970: 1_800_000_000))
-        #expect(try store.history(hostID: host.id).items.map(\.state.serverName) == ["NEWNAME", "newname", "OLDNAME"])
+        try store.record([Self.checkIn(id: nil, name: "EX16-A", applied: [], at: 0), Self.checkIn(id: Self.otherGUID, name: "EX16-B", at: 1)])
+        let before = try Self.all(store)
+        #expect(before.count == 2)
+        let outcome = try store.record([Self.checkIn(id: Self.otherGUID, name: "EX16-A", at: 2)])
+        #expect(outcome.outcomes == [.recorded], "B's own poll, under a new name")
+        let after = try Self.all(store)
+        #expect(after.count == 2, "EX16-A is still its own host")
+        #expect(after.first == before.first, "and unchanged")
+        #expect(try store.history(hostID: before[0].id).items.count == 1)
+        // A name-only host that starts reporting a serverId becomes a second host; the first is
+        // forgotten once it has not polled for the forget-after time.
+        try store.record([Self.checkIn(name: "EX16-A", at: 3)])
+        #expect(try Self.all(store).count == 3)
     }
 
     @Test func hostsAreFoundByIDServerIDOrName() throws {
@@ -191,7 +188,8 @@ struct CheckInStoreTests {
 
     @Test func pruningKeepsRecentHistoryAndEachHostsNewestEntry() throws {
         let temporary = try TemporaryDatabase()
-        let store = CheckInStore(database: temporary.database)
+        // Twenty changes in 2,000 s: above the standard hourly bound, which another test covers.
+        let store = CheckInStore(database: temporary.database, limits: CheckInLimits(maximumHosts: 10, newHostsPerAddressPerMinute: 10, historyEntriesPerHostPerHour: 100))
         // EX01 changes build every 100 s; EX02 reported once, long ago.
         try store.record([Self.checkIn(id: nil, name: "EX02", at: 0)])
         try store.record((0..<20).map { Self.checkIn(build: "15.2.1118.\($0 + 1)", at: TimeInterval($0) * 100) })
@@ -227,6 +225,77 @@ struct CheckInStoreTests {
         for bad in ["0", "1001", "-1", "ten", ""] {
             #expect(throws: PageRequestError.badLimit(bad)) { try PageRequest.parse(limit: bad, cursor: nil, kind: .hosts) }
         }
+    }
+
+    // MARK: Limits
+
+    static func limits(hosts: Int = 100, perAddress: Int = 100, history: Int = 100) -> CheckInLimits {
+        CheckInLimits(maximumHosts: hosts, newHostsPerAddressPerMinute: perAddress, historyEntriesPerHostPerHour: history)
+    }
+
+    static func guid(_ number: Int) -> String {
+        String(format: "00000000-0000-4000-8000-%012d", number)
+    }
+
+    @Test func newHostsStopAtTheMostHostsWhileKnownHostsStillCheckIn() throws {
+        let temporary = try TemporaryDatabase()
+        let store = CheckInStore(database: temporary.database, limits: Self.limits(hosts: 3))
+        let first = try store.record((1...2).map { Self.checkIn(id: Self.guid($0), name: "EX\($0)", at: 0) })
+        #expect(first.outcomes == [.recorded, .recorded])
+        let flood = try store.record((3...6).map { Self.checkIn(id: Self.guid($0), name: "EX\($0)", at: 1) } + [Self.checkIn(id: Self.guid(1), name: "EX1", build: "15.2.1118.15", at: 2)])
+        #expect(flood.outcomes == [.recorded, .refused(.maximumHosts), .refused(.maximumHosts), .refused(.maximumHosts), .recorded])
+        #expect(try store.hostCount() == 3)
+        #expect(try store.host(HostReference(Self.guid(1))!)?.latest.build == "15.2.1118.15")
+        // In a later transaction too, and for name-only hosts.
+        #expect(try store.record([Self.checkIn(id: nil, name: "EX9", at: 3)]).outcomes == [.refused(.maximumHosts)])
+        // Forgetting one makes room.
+        try store.forget(HostReference(Self.guid(2))!, context: ChangeContext(actor: "alice"))
+        #expect(try store.record([Self.checkIn(id: nil, name: "EX9", at: 4)]).outcomes == [.recorded])
+    }
+
+    @Test func newHostsPerAddressAreLimitedPerMinute() throws {
+        let temporary = try TemporaryDatabase()
+        let store = CheckInStore(database: temporary.database, limits: Self.limits(perAddress: 2))
+        func poll(_ number: Int, from address: String, at seconds: TimeInterval) -> CheckIn {
+            var poll = Self.checkIn(id: Self.guid(number), name: "EX\(number)", at: seconds)
+            poll.remoteAddress = address
+            return poll
+        }
+        let burst = try store.record([poll(1, from: "192.0.2.7", at: 0), poll(2, from: "192.0.2.7", at: 1), poll(3, from: "192.0.2.7", at: 2), poll(4, from: "192.0.2.8", at: 2)])
+        #expect(burst.outcomes == [.recorded, .recorded, .refused(.newHostRate), .recorded], "another address has its own allowance")
+        // The limited address's known hosts still check in, moving their address does not reset it.
+        #expect(try store.record([poll(1, from: "192.0.2.7", at: 30), poll(5, from: "192.0.2.7", at: 30)]).outcomes == [.recorded, .refused(.newHostRate)])
+        // A minute after its first new hosts the address may add again.
+        #expect(try store.record([poll(3, from: "192.0.2.7", at: 61)]).outcomes == [.recorded])
+        #expect(try store.hostCount() == 4)
+    }
+
+    @Test func historyIsBoundedPerHostPerHourWhileTheHostStaysCurrent() throws {
+        let temporary = try TemporaryDatabase()
+        let store = CheckInStore(database: temporary.database, limits: Self.limits(history: 3))
+        // A host alternating what it reports every 10 s: its first entry and two changes are kept.
+        let alternating = (0..<6).map { Self.checkIn(applied: $0 % 2 == 0 ? ["PING1"] : ["PING1", "M1"], at: TimeInterval($0) * 10) }
+        let outcomes = try store.record(alternating).outcomes
+        #expect(outcomes == [.recorded, .recorded, .recorded, .recordedWithoutHistory, .recordedWithoutHistory, .recordedWithoutHistory])
+        let host = try #require(try Self.all(store).first)
+        #expect(host.latest.applied == ["PING1", "M1"], "what it reports now is still true")
+        #expect(host.pollCount == 6)
+        #expect(try store.historyCount() == 3)
+        // An hour after the third newest entry, changes are kept again.
+        #expect(try store.record([Self.checkIn(applied: ["PING1"], at: 3620)]).outcomes == [.recorded])
+        #expect(try store.historyCount() == 4)
+    }
+
+    @Test func hostsNotSeenSinceTheCutoffAreForgottenWithTheirHistory() throws {
+        let temporary = try TemporaryDatabase()
+        let store = CheckInStore(database: temporary.database)
+        try store.record((1...5).map { Self.checkIn(id: Self.guid($0), name: "EX\($0)", at: TimeInterval($0) * 100) })
+        try store.record([Self.checkIn(id: Self.guid(1), name: "EX1", build: "15.2.1118.15", at: 1000)])
+        let forgotten = try store.forgetHosts(lastSeenBefore: Date(timeIntervalSince1970: 1_800_000_000 + 350), batchSize: 1)
+        #expect(forgotten == 2, "EX2 and EX3; EX1 polled again")
+        #expect(try Self.all(store).map(\.displayName) == ["EX1", "EX4", "EX5"])
+        #expect(try store.historyCount() == 4)
+        #expect(try store.forgetHosts(lastSeenBefore: Date(timeIntervalSince1970: 1_800_000_000 + 350)) == 0)
     }
 }
 

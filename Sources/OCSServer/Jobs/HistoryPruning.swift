@@ -4,20 +4,26 @@ import NIOPosix
 import OCSStorage
 import ServiceLifecycle
 
-/// Prunes host history off the request path, as a service of the server's `ServiceGroup`: once at
-/// start, then every `interval`, deleting what is older than `retention` (see
-/// `CheckInStore.pruneHistory`). A graceful stop ends the wait between passes; a pass under way
+/// Prunes host history and forgets hosts off the request path, as a service of the server's
+/// `ServiceGroup`: once at start, then every `interval`, deleting history older than `retention`
+/// (see `CheckInStore.pruneHistory`) and hosts that have not polled for `forgetHostsAfter` (see
+/// `CheckInStore.forgetHosts`). A graceful stop ends the wait between passes; a pass under way
 /// finishes its current short batch transaction first.
 public struct HistoryPruning: Service {
     let store: CheckInStore
     let retention: Duration
+    let forgetHostsAfter: Duration
     let interval: Duration
     let threadPool: NIOThreadPool
     let logger: Logger
 
-    public init(store: CheckInStore, retention: Duration, interval: Duration = .seconds(3600), threadPool: NIOThreadPool, logger: Logger) {
+    public init(
+        store: CheckInStore, retention: Duration, forgetHostsAfter: Duration, interval: Duration = .seconds(3600),
+        threadPool: NIOThreadPool, logger: Logger
+    ) {
         self.store = store
         self.retention = retention
+        self.forgetHostsAfter = forgetHostsAfter
         self.interval = interval
         self.threadPool = threadPool
         self.logger = logger
@@ -33,11 +39,18 @@ public struct HistoryPruning: Service {
 
     /// One pass, on the thread pool (SQLite blocks).
     func prune() async {
-        let days = retention.components.seconds / 86400
-        let cutoff = Date.now.addingTimeInterval(-TimeInterval(retention.components.seconds))
+        let now = Date.now
+        let cutoff = now.addingTimeInterval(-TimeInterval(retention.components.seconds))
+        let unseenSince = now.addingTimeInterval(-TimeInterval(forgetHostsAfter.components.seconds))
         do {
             let deleted = try await threadPool.runIfActive { [store] in try store.pruneHistory(before: cutoff) }
-            if deleted > 0 { logger.info("pruned host history", metadata: ["entries": "\(deleted)", "olderThanDays": "\(days)"]) }
+            if deleted > 0 {
+                logger.info("pruned host history", metadata: ["entries": "\(deleted)", "olderThanDays": "\(retention.components.seconds / 86400)"])
+            }
+            let forgotten = try await threadPool.runIfActive { [store] in try store.forgetHosts(lastSeenBefore: unseenSince) }
+            if forgotten > 0 {
+                logger.info("forgot hosts not seen for a while", metadata: ["hosts": "\(forgotten)", "unseenForDays": "\(forgetHostsAfter.components.seconds / 86400)"])
+            }
         } catch {
             logger.error("pruning host history failed", metadata: ["error": "\(error)"])
         }

@@ -1,6 +1,7 @@
 import Metrics
 import NIOCore
 import NIOHTTP1
+import OCSStorage
 import Prometheus
 
 /// The server's metrics in one Prometheus registry: counts, durations and gauges only, never a
@@ -10,6 +11,8 @@ public final class ServerMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     let checkInsRecorded: Prometheus.Counter
     let checkInCommitDuration: DurationHistogram
+    let checkInsRefused: [CheckInRefusal: Prometheus.Counter]
+    let historyEntriesSkipped: Prometheus.Counter
     let feedCacheHits: Prometheus.Counter
     let feedCacheMisses: Prometheus.Counter
     let feedSignatures: Prometheus.Counter
@@ -31,6 +34,15 @@ public final class ServerMetrics: Sendable {
             descriptor: Self.name("check_in_commit", "seconds", "Time to commit a batch of check-ins durably."),
             buckets: Self.durationBuckets
         )
+        checkInsRefused = Dictionary(uniqueKeysWithValues: CheckInRefusal.allCases.map { refusal in
+            (refusal, registry.makeCounter(
+                descriptor: Self.name("check_ins_refused", "total", "Check-ins not recorded (the poll was still served), by reason."),
+                labels: [("reason", refusal.rawValue)]
+            ))
+        })
+        historyEntriesSkipped = registry.makeCounter(descriptor: Self.name(
+            "host_history_skipped", "total", "Changes recorded on a host without a history entry: it had added its hour's most."
+        ))
         feedCacheHits = registry.makeCounter(descriptor: Self.name("feed_cache_hits", "total", "Polls answered with a feed already rendered and signed."))
         feedCacheMisses = registry.makeCounter(descriptor: Self.name("feed_cache_misses", "total", "Polls whose feed was not in memory."))
         feedSignatures = registry.makeCounter(descriptor: Self.name("feed_signatures", "total", "Feeds rendered and signed."))
@@ -76,9 +88,19 @@ public final class ServerMetrics: Sendable {
         feedSignatures.increment()
     }
 
-    /// A check-in batch committed.
-    public func checkInsCommitted(_ count: Int, in duration: Duration) {
-        checkInsRecorded.increment(by: Int64(count))
+    /// A check-in batch committed: what it recorded, skipped and refused, and how long it took.
+    public func checkInsCommitted(_ batch: CheckInBatch, in duration: Duration) {
+        var recorded: Int64 = 0
+        for outcome in batch.outcomes {
+            switch outcome {
+            case .recorded: recorded += 1
+            case .recordedWithoutHistory:
+                recorded += 1
+                historyEntriesSkipped.increment()
+            case .refused(let refusal): checkInsRefused[refusal]?.increment()
+            }
+        }
+        checkInsRecorded.increment(by: recorded)
         checkInCommitDuration.record(duration)
     }
 

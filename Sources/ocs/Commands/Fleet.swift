@@ -32,9 +32,15 @@ struct Fleet: ParsableCommand {
         print(TextTable(header: ["PRODUCT", "CU", "HOSTS", "NOT ON NEWEST", "NEWEST"], rows: summary.cumulativeUpdates.map {
             [$0.product.displayName, $0.cumulativeUpdate, String($0.hosts), String($0.notOnNewestUpdate), $0.newestName.map { "\($0)" } ?? "-"]
         }).rendered)
+        if let unlisted = summary.unlistedCumulativeUpdates {
+            print("and \(unlisted.entries) more CU branches with \(unlisted.hosts) hosts\n")
+        }
         print(TextTable(header: ["BUILD", "NAME", "HOSTS"], rows: summary.builds.map {
             [$0.build, $0.name + ($0.newestOnBranch == false ? " (update available)" : ""), String($0.hosts)]
         }).rendered)
+        if let unlisted = summary.unlistedBuilds {
+            print("and \(unlisted.entries) more builds with \(unlisted.hosts) hosts\n")
+        }
         print(RulesCoverage.countsTable(summary.rules).rendered, terminator: "")
     }
 }

@@ -34,7 +34,7 @@ struct Serve: AsyncParsableCommand {
         let tls = try Self.loadTLS(settings, logger: logger)
         let accessLog = try Self.accessLog(settings.accessLog)
         let db = try DatabaseOptions.open(settings.database, creating: true)
-        let operations = Operations(database: db)
+        let operations = Operations(database: db, checkInLimits: settings.checkInLimits)
         let ruleStore = operations.rules
         let signer = try FeedSigner(identity: settings.signing.identity(for: db, recording: true, logger: logger))
         try Self.importInitialRules(from: settings.rules, into: ruleStore, logger: logger)
@@ -52,7 +52,10 @@ struct Serve: AsyncParsableCommand {
             ),
             operations: operations,
             feeds: FeedService(store: ruleStore, signer: signer, validity: TimeInterval(settings.feedValidity), signed: metrics.feedSigned),
-            recorder: CheckInRecorder(store: operations.checkIns, committed: metrics.checkInsCommitted),
+            recorder: CheckInRecorder(store: operations.checkIns) { [refusals = CheckInRefusalLog(logger: logger)] batch, duration in
+                metrics.checkInsCommitted(batch, in: duration)
+                refusals.note(batch)
+            },
             metrics: metrics,
             logger: logger
         ) { [host = settings.host, port = settings.port] address in
@@ -63,7 +66,8 @@ struct Serve: AsyncParsableCommand {
         }
         // Pruning runs a pass an hour on NIO's shared thread pool, which outlives the server's own.
         let pruning = HistoryPruning(
-            store: operations.checkIns, retention: .seconds(settings.retainHistory * 86400), threadPool: .singleton, logger: logger
+            store: operations.checkIns, retention: .seconds(settings.retainHistory * 86400),
+            forgetHostsAfter: .seconds(settings.forgetHostsAfter * 86400), threadPool: .singleton, logger: logger
         )
         let services: [any Service] = [server, pruning, TLSReloader(store: tls, logger: logger)]
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

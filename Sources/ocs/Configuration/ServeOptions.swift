@@ -54,6 +54,23 @@ struct ServeOptions: ParsableArguments {
     var retainHistory: Int?
 
     @Option(help: ArgumentHelp(
+        "Days without a poll after which a host is forgotten by the background pruner, its history with it. [default: 90]",
+        discussion: "A forgotten host that polls again is a new host. Bounds what hosts that were added once and never came back (decommissioned servers, a flood) keep in the database."
+    ))
+    var forgetHostsAfter: Int?
+
+    @Option(help: ArgumentHelp(
+        "Most hosts kept: the check-ins of further new hosts are not recorded (their polls are still served), with a log line and a metric. [default: 10000]"
+    ))
+    var maxHosts: Int?
+
+    @Option(help: ArgumentHelp(
+        "Most new hosts one source address adds in a minute; further new hosts from it are not recorded until the minute passes. [default: 120]",
+        discussion: "Behind a proxy that hides client addresses every host shares one: raise it for a large first roll-out there."
+    ))
+    var newHostsPerAddress: Int?
+
+    @Option(help: ArgumentHelp(
         "Seconds a signed feed is valid: its expires is its signing time plus this, and it is signed again once half has passed (\(ServeSettings.feedValidityRange.lowerBound) to \(ServeSettings.feedValidityRange.upperBound)). [default: 86400]",
         discussion: "Agents refuse an expired feed, so a captured feed cannot be replayed for longer than this."
     ))

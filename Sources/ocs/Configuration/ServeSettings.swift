@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import OCSFeed
+import OCSStorage
 
 /// Everything `ocs serve` runs with, resolved from the command line, the environment, the
 /// configuration file and the defaults, and checked as a whole.
@@ -19,6 +20,8 @@ struct ServeSettings {
     var shutdownGrace: Int
     var staleAfter: Int
     var retainHistory: Int
+    var forgetHostsAfter: Int
+    var checkInLimits: CheckInLimits
     /// Seconds a signed feed is valid.
     var feedValidity: Int
     var tls: (certificate: String, key: String, chain: String?)?
@@ -48,6 +51,15 @@ struct ServeSettings {
         allowPlainHttp = try settings.flag(.allowPlainHttp, options.allowPlainHttp)
         staleAfter = try settings.integer(.staleAfter, options.staleAfter, default: 3 * 3600, in: 1...(366 * 86400))
         retainHistory = try settings.integer(.retainHistory, options.retainHistory, default: 90, in: 1...36500)
+        forgetHostsAfter = try settings.integer(.forgetHostsAfter, options.forgetHostsAfter, default: 90, in: 1...36500)
+        let standard = CheckInLimits.standard
+        checkInLimits = CheckInLimits(
+            maximumHosts: try settings.integer(.maxHosts, options.maxHosts, default: standard.maximumHosts, in: 1...10_000_000),
+            newHostsPerAddressPerMinute: try settings.integer(
+                .newHostsPerAddress, options.newHostsPerAddress, default: standard.newHostsPerAddressPerMinute, in: 1...1_000_000
+            ),
+            historyEntriesPerHostPerHour: standard.historyEntriesPerHostPerHour
+        )
         feedValidity = try settings.integer(.feedValidity, options.feedValidity, default: Int(FeedService.defaultValidity), in: Self.feedValidityRange)
         if maxConnections == nil {
             // Shown as the default; the cap itself is fitted to the open-file limit at start-up.

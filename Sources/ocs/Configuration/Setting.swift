@@ -47,6 +47,9 @@ extension Setting {
     static let shutdownGrace = Setting(key: "shutdownGrace", summary: "seconds a stop waits for requests in flight")
     static let staleAfter = Setting(key: "staleAfter", summary: "seconds without a poll before a host is stale")
     static let retainHistory = Setting(key: "retainHistory", summary: "days of host history kept")
+    static let forgetHostsAfter = Setting(key: "forgetHostsAfter", summary: "days without a poll before a host is forgotten")
+    static let maxHosts = Setting(key: "maxHosts", summary: "most hosts kept")
+    static let newHostsPerAddress = Setting(key: "newHostsPerAddress", summary: "most new hosts one address adds in a minute")
     static let feedValidity = Setting(key: "feedValidity", summary: "seconds a signed feed is valid; re-signed after half")
     static let logLevel = Setting(key: "logLevel", summary: "trace, debug, info, notice, warning, error or critical")
     static let accessLog = Setting(key: "accessLog", summary: "stdout, off or a file path")
@@ -55,6 +58,7 @@ extension Setting {
     static let fileKeys: [Setting] = [
         .db, .host, .port, .rules, .signingKey, .signingCert, .signingChain, .rotateSigningKey, .tlsCert, .tlsKey, .tlsChain,
         .allowPlainHttp, .idleTimeout, .headerTimeout, .bodyTimeout, .maxConnections, .shutdownGrace, .staleAfter, .retainHistory,
+        .forgetHostsAfter, .maxHosts, .newHostsPerAddress,
         .feedValidity, .logLevel, .accessLog,
     ]
 }
