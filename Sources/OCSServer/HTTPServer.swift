@@ -99,48 +99,13 @@ public final class HTTPServer: Service, Sendable {
 
     public func run() async throws {
         threadPool.start()
-        let router = self.router
-        let metrics = self.metrics
-        let configuration = self.configuration
-        let logger = self.logger
-        let quiescing = ServerQuiescingHelper(group: group)
-        let listener: any Channel
         do {
-            listener = try await ServerBootstrap(group: group)
-                .serverChannelOption(.backlog, value: 256)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                // One accept per wake-up, so the connection cap holds exactly: several per read
-                // would take connections past it before the gate closes.
-                .serverChannelOption(.maxMessagesPerRead, value: 1)
-                .serverChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
-                        try channel.pipeline.syncOperations.addHandler(AcceptGate(maximum: configuration.maxConnections, metrics: metrics, logger: logger))
-                    }
-                }
-                // TCP_NODELAY at IPPROTO_TCP: at SOL_SOCKET its number is SO_DEBUG, which only root
-                // may set, so every connection of a non-root server was closed unanswered.
-                .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-                .childChannelOption(.maxMessagesPerRead, value: 16)
-                .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try Self.configureConnection(channel.pipeline.syncOperations, configuration: configuration, router: router, metrics: metrics, logger: logger)
-                    }
-                }
-                .bind(host: configuration.host, port: configuration.port)
-                .get()
+            try await serveUntilStopped()
         } catch {
             try? await threadPool.shutdownGracefully()
             try? await group.shutdownGracefully()
             throw error
         }
-        if let address = listener.localAddress { onBound(address) }
-        serialWatcher.start(on: group.next())
-
-        // Until the service group asks to stop (SIGTERM, SIGINT) or the task is cancelled.
-        try? await gracefulShutdown()
-        logger.info("stopping: no new connections; finishing requests in flight", metadata: ["grace": "\(configuration.shutdownGrace)"])
-        await Self.drain(quiescing, on: group.next(), within: configuration.shutdownGrace, logger: logger)
         // A check-in batch still committing (the grace ran out) completes its polls' promises on
         // the event loops: wait for it, so they are queued before the loops stop and none is dropped.
         await recorder.finishPending()
@@ -148,6 +113,47 @@ public final class HTTPServer: Service, Sendable {
         try await threadPool.shutdownGracefully()
         try await group.shutdownGracefully()
         logger.info("stopped")
+    }
+
+    /// Listens until the service group asks to stop (SIGTERM, SIGINT) or the task is cancelled,
+    /// then drains. Its own function so that the quiescing helper is released when it returns,
+    /// while the event loops still run: its deinit completes a promise on one of them, which
+    /// after their shutdown printed NIO's "Cannot schedule tasks" error on every stop.
+    private func serveUntilStopped() async throws {
+        let router = self.router
+        let metrics = self.metrics
+        let configuration = self.configuration
+        let logger = self.logger
+        let quiescing = ServerQuiescingHelper(group: group)
+        let listener = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // One accept per wake-up, so the connection cap holds exactly: several per read
+            // would take connections past it before the gate closes.
+            .serverChannelOption(.maxMessagesPerRead, value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                    try channel.pipeline.syncOperations.addHandler(AcceptGate(maximum: configuration.maxConnections, metrics: metrics, logger: logger))
+                }
+            }
+            // TCP_NODELAY at IPPROTO_TCP: at SOL_SOCKET its number is SO_DEBUG, which only root
+            // may set, so every connection of a non-root server was closed unanswered.
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try Self.configureConnection(channel.pipeline.syncOperations, configuration: configuration, router: router, metrics: metrics, logger: logger)
+                }
+            }
+            .bind(host: configuration.host, port: configuration.port)
+            .get()
+        if let address = listener.localAddress { onBound(address) }
+        serialWatcher.start(on: group.next())
+
+        try? await gracefulShutdown()
+        logger.info("stopping: no new connections; finishing requests in flight", metadata: ["grace": "\(configuration.shutdownGrace)"])
+        await Self.drain(quiescing, on: group.next(), within: configuration.shutdownGrace, logger: logger)
     }
 
     /// Closes the listener and asks every connection to finish its request and close; returns
