@@ -9,14 +9,14 @@ struct AgentStateTests {
         let scratch = try ScratchFolder()
         let file = AgentStateFile(folder: scratch.path("host"))
         var lines: [String] = []
-        #expect(file.load { lines.append($0) } == AgentState())
+        #expect(try file.load { lines.append($0) } == AgentState())
         #expect(lines.count == 1 && lines[0].contains("no state file"))
 
         try FileManager.default.createDirectory(atPath: scratch.path("host"), withIntermediateDirectories: true)
         for corrupt in ["{not json", #"{"applied": 3}"#, #"{"applied": ["M1'; Remove-Item"]}"#, ""] {
             try Data(corrupt.utf8).write(to: URL(fileURLWithPath: file.path))
             lines = []
-            #expect(file.load { lines.append($0) } == AgentState(), "\(corrupt)")
+            #expect(try file.load { lines.append($0) } == AgentState(), "\(corrupt)")
             #expect(lines.count == 1 && lines[0].contains("starting afresh"), "\(lines)")
         }
     }
@@ -28,9 +28,54 @@ struct AgentStateTests {
         try file.save(state)
         try file.save(state)
         var lines: [String] = []
-        #expect(file.load { lines.append($0) } == state)
+        #expect(try file.load { lines.append($0) } == state)
         #expect(lines.isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path("host")) == [AgentStateFile.name])
+    }
+
+    /// Issue 19: symlinks pre-made where the state is written made the agent (as root) overwrite
+    /// another file. The temporary file is created exclusively: a symlink there is removed, its
+    /// target left alone.
+    @Test func aSymlinkAtTheTemporaryPathIsNotFollowed() throws {
+        let scratch = try ScratchFolder()
+        let file = AgentStateFile(folder: scratch.path("host"))
+        try FileManager.default.createDirectory(atPath: file.folder, withIntermediateDirectories: true)
+        let victim = scratch.path("victim.conf")
+        try Data("precious\n".utf8).write(to: URL(fileURLWithPath: victim))
+        try FileManager.default.createSymbolicLink(atPath: file.temporaryPath, withDestinationPath: victim)
+
+        let state = AgentState(highestSerial: 7, issued: "2026-11-23T06:00:51Z", applied: ["M1"])
+        try file.save(state)
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
+        #expect(try file.load { _ in } == state)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: file.folder) == [AgentStateFile.name])
+    }
+
+    /// A state folder its group or others can write (or another user owns) is refused before
+    /// anything is read or written, naming the folder, its mode and the fix.
+    @Test func aStateFolderOthersCanWriteIsRefused() throws {
+        let scratch = try ScratchFolder()
+        let file = AgentStateFile(folder: scratch.path("host"))
+        try FileManager.default.createDirectory(atPath: file.folder, withIntermediateDirectories: true)
+        let state = AgentState(highestSerial: 7, issued: "2026-11-23T06:00:51Z", applied: ["M1"])
+        for mode: mode_t in [0o777, 0o1777, 0o775, 0o757] {
+            #expect(chmod(file.folder, mode) == 0)
+            let refusal = AgentError.state("the state folder \(file.folder) (mode \(String(mode, radix: 8))) can be written by its group or others, who could make the agent overwrite another file: chmod 700 \(file.folder) (or 755)")
+            #expect(throws: refusal) { try file.save(state) }
+            #expect(throws: refusal) { try file.load { _ in } }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: file.folder).isEmpty, "nothing written")
+        }
+        #expect(chmod(file.folder, 0o755) == 0)
+        try file.save(state)
+        #expect(try file.load { _ in } == state)
+
+        // Owned by another user: that user can write it whatever its mode. Needs root to arrange.
+        if geteuid() == 0 {
+            #expect(chown(file.folder, 65534, 65534) == 0)
+            #expect(throws: AgentError.state("the state folder \(file.folder) is owned by user 65534, not by the agent's user 0 or root: chown it to the agent's user")) {
+                try file.save(state)
+            }
+        }
     }
 
     @Test func aLowerSerialIsRefusedAsRollback() async throws {
