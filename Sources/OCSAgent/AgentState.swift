@@ -16,16 +16,25 @@ public struct AgentState: Codable, Sendable, Equatable {
 
 /// The state file `agent-state.json` in a folder, written atomically (a temporary file, fsync,
 /// rename, fsync of the folder). A missing or corrupt file starts afresh, with a log line.
+///
+/// The agent may run as root: a folder another user can write would let them plant a symlink
+/// where the agent writes (or a state file it reads), so such a folder is refused, and the
+/// temporary file is created exclusively, never through a symlink.
 public struct AgentStateFile: Sendable {
     public static let name = "agent-state.json"
     public let folder: String
     public var path: String { (folder as NSString).appendingPathComponent(Self.name) }
+    /// Where `save` writes before the rename: fixed per process, so a crash leaves one file behind.
+    public var temporaryPath: String { path + ".tmp-\(getpid())" }
 
     public init(folder: String) {
         self.folder = folder
     }
 
-    public func load(log: (String) -> Void) -> AgentState {
+    /// The saved state, or a fresh one when there is none or it is corrupt. Throws only when the
+    /// folder is one the agent must not trust (see `checkFolder`).
+    public func load(log: (String) -> Void) throws(AgentError) -> AgentState {
+        if FileManager.default.fileExists(atPath: folder) { try checkFolder() }
         guard let data = FileManager.default.contents(atPath: path) else {
             log("no state file at \(path): starting afresh")
             return AgentState()
@@ -43,17 +52,40 @@ public struct AgentStateFile: Sendable {
         }
     }
 
-    public func save(_ state: AgentState) throws(AgentError) {
-        do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        } catch {
-            throw .state("cannot create \(folder): \(error.localizedDescription)")
+    /// Refuses a state folder (the directory it names, symlinks followed) that is not a directory,
+    /// is owned by another user (root aside), or that its group or others can write.
+    public func checkFolder() throws(AgentError) {
+        var info = stat()
+        guard stat(folder, &info) == 0 else { throw .state("cannot read the state folder \(folder): \(String(cString: strerror(errno)))") }
+        guard info.st_mode & S_IFMT == S_IFDIR else { throw .state("the state folder \(folder) is not a directory") }
+        guard info.st_uid == geteuid() || info.st_uid == 0 else {
+            throw .state("the state folder \(folder) is owned by user \(info.st_uid), not by the agent's user \(geteuid()) or root: chown it to the agent's user")
         }
+        let mode = info.st_mode & 0o7777
+        guard mode & 0o022 == 0 else {
+            throw .state("the state folder \(folder) (mode \(String(mode, radix: 8))) can be written by its group or others, who could make the agent overwrite another file: chmod 700 \(folder) (or 755)")
+        }
+    }
+
+    public func save(_ state: AgentState) throws(AgentError) {
+        if !FileManager.default.fileExists(atPath: folder) {
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            } catch {
+                throw .state("cannot create \(folder): \(error.localizedDescription)")
+            }
+            // Whatever the umask: a folder the agent makes is one it accepts.
+            chmod(folder, 0o755)
+        }
+        try checkFolder()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         guard let data = try? encoder.encode(state) else { throw .state("cannot encode the state") }
-        let temporary = path + ".tmp-\(getpid())"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let temporary = temporaryPath
+        // A file left by an earlier run of this pid (a crash) is removed, never written through:
+        // unlink removes a symlink itself, and O_EXCL | O_NOFOLLOW create a new file or fail.
+        unlink(temporary)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw .state("cannot create \(temporary): \(String(cString: strerror(errno)))") }
         let written = data.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
         let synced = fsync(descriptor)

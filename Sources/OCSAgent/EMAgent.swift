@@ -111,24 +111,37 @@ public struct EMAgent: Sendable {
             guard let value = Int(text), value >= 0 else { throw .signature("the feed's serial '\(text.prefix(40))' is not a number") }
             serial = value
         }
-        if let highest = state.highestSerial {
-            guard let serial else { throw .rollback("the feed has no serial; serial \(highest) was accepted before") }
-            guard serial >= highest else { throw .rollback("the feed's serial \(serial) is lower than serial \(highest) accepted before") }
-        }
-        if let accepted = state.issued {
-            guard let issued = feed.issued else { throw .rollback("the feed has no issued time; \(accepted) was accepted before") }
-            if let issuedDate = parseTime(issued), let acceptedDate = parseTime(accepted) {
-                guard issuedDate >= acceptedDate else { throw .rollback("the feed was issued \(issued), before \(accepted) accepted before") }
-            } else {
-                throw .rollback("the feed's issued time '\(issued.prefix(40))' is not an ISO 8601 time")
-            }
-        }
+        try checkOrder(serial: serial, issued: feed.issued, state: state)
         for id in feed.configIDs where !MitigationChange.isValidID(id) {
             throw .signature("the feed holds a Config id '\(id.prefix(40))' that is not a mitigation id")
         }
         let change = MitigationChange(feed: feed.configIDs, applied: state.applied, blocked: identity.blocked, autoApply: identity.autoApply)
         let newState = AgentState(highestSerial: serial ?? state.highestSerial, issued: feed.issued ?? state.issued, applied: change.applied)
         return PollOutcome(feed: feed, change: change, state: newState)
+    }
+
+    /// Rollback: the serial is the order. A lower serial is older, whatever its `issued` says; a
+    /// higher one is newer even when its `issued` is earlier (a server clock fixed after it ran fast:
+    /// ocs keeps `issued` from going back, but a feed signed before that fix may still be the
+    /// newest an agent sees). The same serial must carry the same `issued`, or two different
+    /// feeds were signed under one serial (a database restored or recreated). While no serial was
+    /// accepted, feeds are ordered by their `issued` time.
+    static func checkOrder(serial: Int?, issued: String?, state: AgentState) throws(AgentError) {
+        if let highest = state.highestSerial {
+            guard let serial else { throw .rollback("the feed has no serial; serial \(highest) was accepted before") }
+            guard serial >= highest else { throw .rollback("the feed's serial \(serial) is lower than serial \(highest) accepted before") }
+        }
+        guard let accepted = state.issued else { return }
+        guard let issued else { throw .rollback("the feed has no issued time; \(accepted) was accepted before") }
+        guard let issuedDate = parseTime(issued) else { throw .rollback("the feed's issued time '\(issued.prefix(40))' is not an ISO 8601 time") }
+        guard let acceptedDate = parseTime(accepted) else { throw .rollback("the issued time '\(accepted.prefix(40))' accepted before is not an ISO 8601 time") }
+        if let highest = state.highestSerial {
+            if serial == highest, issuedDate != acceptedDate {
+                throw .rollback("the feed's serial \(highest) says issued \(issued), but serial \(highest) accepted before was issued \(accepted)")
+            }
+        } else if issuedDate < acceptedDate {
+            throw .rollback("the feed was issued \(issued), before \(accepted) accepted before")
+        }
     }
 
     static func parseTime(_ text: String) -> Date? {

@@ -2,8 +2,7 @@ import Crypto
 import Foundation
 import OCSDomain
 import SwiftASN1
-// The fixed-time RFC 5280 policy is the library's supported way to judge a chain at a given time.
-@_spi(FixedExpiryValidationTime) import X509
+import X509
 import _CryptoExtras
 
 /// Verifies a downloaded feed's enveloped signature against a pinned certificate or a trusted CA.
@@ -139,29 +138,9 @@ public struct FeedVerifier: Sendable {
             throw .certificateExpired(subject: "\(signer.subject)", notValidAfter: signer.notValidAfter)
         }
         guard case .roots(let roots) = trust else { return }
-        var verifier = Verifier(rootCertificates: CertificateStore(roots)) {
-            RFC5280Policy(fixedExpiryValidationTime: time)
+        if let problem = await CodeSigningChain.problem(leaf: signer, intermediates: chain, roots: roots, at: time) {
+            throw .untrusted("the signing certificate (\(signer.subject)) does not chain to the given CA: \(problem)")
         }
-        switch await verifier.validate(leaf: signer, intermediates: CertificateStore(chain)) {
-        case .validCertificate:
-            return
-        case .couldNotValidate(let failures):
-            throw .untrusted("the signing certificate (\(signer.subject)) does not chain to the given CA: \(Self.reason(failures))")
-        }
-    }
-
-    /// One line for why no chain validated: the policy's reason with each certificate named by
-    /// its subject (the policy's own text prints whole certificate structures).
-    private static func reason(_ failures: [CertificateValidationResult.PolicyFailure]) -> String {
-        guard let failure = failures.first else {
-            return "no path from it to the CA (is an intermediate certificate missing from the document?)"
-        }
-        var reason = failure.policyFailureReason.description
-        for certificate in failure.chain {
-            reason = reason.replacingOccurrences(of: "\(certificate)", with: "\(certificate.subject)")
-        }
-        if reason.hasPrefix("RFC5280Policy: ") { reason.removeFirst("RFC5280Policy: ".count) }
-        return reason.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 }
 

@@ -110,7 +110,8 @@ public struct CatalogStore: Sendable {
                 }
                 let raised = try !added.isEmpty && Self.changesPublishedRules(before: before, after: before.adding(added), in: db)
                 if raised {
-                    try db.execute(sql: "UPDATE feed_state SET serial = serial + 1, issued_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = 1")
+                    // The feed_state trigger of migration 0017 moves `issued_at` with the serial.
+                    try db.execute(sql: "UPDATE feed_state SET serial = serial + 1 WHERE id = 1")
                 }
                 return AddResult(added: added, unchanged: rows.count - added.count, serialRaised: raised)
             }

@@ -174,7 +174,16 @@ struct SignedFeedEndToEndTests {
         #expect(try workspace.ocs("keys", "init", "--dir", b).status == 0)
         let garbage = try workspace.write("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n", to: "garbage.pem")
         let expired = try ExpiredCertificate(in: workspace.folder.appendingPathComponent("expired"))
+        // Chains agents trusting the root with --ca refuse (issue 19).
+        let notACA = try OpenSSLChain(in: workspace.folder.appendingPathComponent("not-a-ca"),
+                                      intermediateExtensions: "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n")
+        let serverOnly = try OpenSSLChain(in: workspace.folder.appendingPathComponent("server-only"),
+                                          intermediateExtensions: "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\nextendedKeyUsage=serverAuth\n")
         let cases: [([String], String)] = [
+            (["--signing-key", notACA.leafKey, "--signing-cert", notACA.leafCertificate, "--signing-chain", notACA.intermediate],
+             "Certificate CN=intermediate is not marked as a CA"),
+            (["--signing-key", serverOnly.leafKey, "--signing-cert", serverOnly.leafCertificate, "--signing-chain", serverOnly.intermediate],
+             "CN=intermediate may only issue certificates for serverAuth, not code signing"),
             (["--signing-key", "\(a)/signing-key.pem", "--signing-cert", "\(b)/signing-cert.pem"], "the key does not match the certificate"),
             (["--signing-key", expired.key, "--signing-cert", expired.certificate], "expired on"),
             (["--signing-key", garbage, "--signing-cert", "\(a)/signing-cert.pem"], "\(garbage): not an RSA private key"),
@@ -199,7 +208,8 @@ struct SignedFeedEndToEndTests {
 struct OpenSSLChain {
     let root: String, otherRoot: String, intermediate: String, leafKey: String, leafCertificate: String
 
-    init(in folder: URL) throws {
+    /// `intermediateExtensions`: the intermediate's extensions, in openssl's extension file syntax.
+    init(in folder: URL, intermediateExtensions: String = "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n") throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
         func openssl(_ arguments: [String]) throws {
@@ -213,7 +223,7 @@ struct OpenSSLChain {
         }
         try selfSignedRoot("root")
         try selfSignedRoot("other-root")
-        try Data("basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n".utf8).write(to: URL(fileURLWithPath: path("ca.ext")))
+        try Data(intermediateExtensions.utf8).write(to: URL(fileURLWithPath: path("ca.ext")))
         try Data("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n".utf8).write(to: URL(fileURLWithPath: path("leaf.ext")))
         try openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", path("intermediate.key"), "-out", path("intermediate.csr"), "-subj", "/CN=intermediate"])
         try openssl(["x509", "-req", "-in", path("intermediate.csr"), "-CA", path("root.pem"), "-CAkey", path("root.key"), "-CAcreateserial",

@@ -108,6 +108,33 @@ struct FeedVerifierTests {
         }
     }
 
+    /// Issue 19: Windows refuses a code-signing leaf under an issuer whose extended key usages
+    /// leave code signing out; `--ca` trust refuses it too, naming the issuer. An issuer without
+    /// the extension, or allowing code signing or any usage, passes.
+    @Test func anIssuerLimitedToOtherUsagesCannotVouchForCodeSigning() async throws {
+        let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        func refusal(_ pki: TestPKI) async throws -> FeedVerificationError? {
+            let identity = try SigningIdentity(privateKey: key, certificate: pki.leaf(key: key), chain: [pki.intermediate])
+            return await Self.refusal(try Self.signedFeed(by: identity), trust: .roots([pki.root]))
+        }
+        let serverOnly = try #require(await refusal(TestPKI(intermediateUsages: [.serverAuth])))
+        #expect(serverOnly.description == "the signing certificate (CN=Feed Signer) does not chain to the given CA: CN=Test Intermediate may only issue certificates for serverAuth, not code signing")
+        let rootServerOnly = try #require(await refusal(TestPKI(rootUsages: [.serverAuth, .clientAuth])))
+        #expect(rootServerOnly.description.hasSuffix("CN=Test Root may only issue certificates for serverAuth, clientAuth, not code signing"), "\(rootServerOnly)")
+
+        #expect(try await refusal(TestPKI(intermediateUsages: [.serverAuth, .codeSigning])) == nil)
+        #expect(try await refusal(TestPKI(rootUsages: [.any], intermediateUsages: [.codeSigning])) == nil)
+        #expect(try await refusal(TestPKI()) == nil)
+    }
+
+    @Test func anIntermediateThatIsNotACAIsRefused() async throws {
+        let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        let pki = try TestPKI(intermediateIsAuthority: false)
+        let identity = try SigningIdentity(privateKey: key, certificate: pki.leaf(key: key), chain: [pki.intermediate])
+        let reason = try #require(await Self.refusal(try Self.signedFeed(by: identity), trust: .roots([pki.root])))
+        #expect(reason.description.hasSuffix("Certificate CN=Test Intermediate is not marked as a CA"), "\(reason)")
+    }
+
     @Test func rejectsUnsignedAndAppendedDocuments() async throws {
         let verifier = FeedVerifier(trust: .certificate(Self.identity.certificate))
         let unsigned = Data(FeedRenderer().render(Self.rules).unsigned.utf8)

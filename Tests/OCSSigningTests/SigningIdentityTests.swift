@@ -135,6 +135,34 @@ struct SigningIdentityTests {
         #expect { try SigningIdentity(privateKey: key, certificate: certificate, chain: []) } throws: { ($0 as? SigningIdentityError)?.description.contains("code-signing") == true }
     }
 
+    /// Issue 19: `ocs serve` signed with a chain whose intermediate is not a CA, which every agent
+    /// trusting the root with `--ca` refuses. The chain is judged as agents judge it, its last
+    /// certificate taken as the root (the root itself or, when left out, the top intermediate).
+    @Test func aChainAgentsWouldRefuseIsRefused() async throws {
+        let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        func check(_ pki: TestPKI, withRoot: Bool = true) async throws -> SigningIdentityError? {
+            let identity = try SigningIdentity(privateKey: key, certificate: pki.leaf(key: key), chain: [pki.intermediate] + (withRoot ? [pki.root] : []))
+            do {
+                try await identity.checkChain()
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let notACA = try #require(await check(TestPKI(intermediateIsAuthority: false)))
+        #expect(notACA.description == "the certificate (CN=Feed Signer) and its chain are not one agents trusting CN=Test Root accept: Certificate CN=Test Intermediate is not marked as a CA")
+        #expect(try await check(TestPKI(intermediateIsAuthority: false), withRoot: false) != nil, "the intermediate as the top is not a CA either")
+        let serverOnly = try #require(await check(TestPKI(intermediateUsages: [.serverAuth])))
+        #expect(serverOnly.description.hasSuffix("CN=Test Intermediate may only issue certificates for serverAuth, not code signing"), "\(serverOnly)")
+        // A leaf the chain did not issue.
+        let stranger = try SigningIdentity(privateKey: key, certificate: TestPKI(name: "Other").leaf(key: key), chain: [TestPKI().intermediate])
+        await #expect(throws: SigningIdentityError.self) { try await stranger.checkChain() }
+
+        #expect(try await check(TestPKI()) == nil)
+        #expect(try await check(TestPKI(), withRoot: false) == nil)
+        try await Self.identity.checkChain()
+    }
+
     @Test func namesGarbageAndMissingFiles() throws {
         let folder = try ScratchFolder()
         let garbage = folder.path("garbage.pem")

@@ -9,11 +9,15 @@ struct TestPKI {
     let intermediateKey: _RSA.Signing.PrivateKey
     let intermediate: Certificate
 
-    init(name: String = "Test") throws {
+    /// `rootUsages` and `intermediateUsages`: an extended key usage extension on that authority
+    /// (none by default). `intermediateIsAuthority: false` makes an intermediate that is not a CA.
+    init(name: String = "Test", rootUsages: [ExtendedKeyUsage.Usage]? = nil, intermediateUsages: [ExtendedKeyUsage.Usage]? = nil,
+         intermediateIsAuthority: Bool = true) throws {
         rootKey = try _RSA.Signing.PrivateKey(keySize: .bits2048)
-        root = try Self.issue(name: "\(name) Root", key: rootKey.publicKey, issuer: nil, issuerKey: rootKey, isAuthority: true)
+        root = try Self.issue(name: "\(name) Root", key: rootKey.publicKey, issuer: nil, issuerKey: rootKey, isAuthority: true, authorityUsages: rootUsages)
         intermediateKey = try _RSA.Signing.PrivateKey(keySize: .bits2048)
-        intermediate = try Self.issue(name: "\(name) Intermediate", key: intermediateKey.publicKey, issuer: root, issuerKey: rootKey, isAuthority: true)
+        intermediate = try Self.issue(name: "\(name) Intermediate", key: intermediateKey.publicKey, issuer: root, issuerKey: rootKey,
+                                      isAuthority: intermediateIsAuthority, codeSigning: true, authorityUsages: intermediateUsages)
     }
 
     /// A leaf issued by the intermediate, with code signing unless told otherwise.
@@ -24,7 +28,8 @@ struct TestPKI {
 
     static func issue(
         name: String, key: _RSA.Signing.PublicKey, issuer: Certificate?, issuerKey: _RSA.Signing.PrivateKey, isAuthority: Bool,
-        codeSigning: Bool = false, notBefore: Date = Date().addingTimeInterval(-3600), notAfter: Date = Date().addingTimeInterval(86_400)
+        codeSigning: Bool = false, authorityUsages: [ExtendedKeyUsage.Usage]? = nil,
+        notBefore: Date = Date().addingTimeInterval(-3600), notAfter: Date = Date().addingTimeInterval(86_400)
     ) throws -> Certificate {
         let subject = try DistinguishedName { CommonName(name) }
         return try Certificate(
@@ -36,6 +41,7 @@ struct TestPKI {
                 if isAuthority {
                     Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
                     Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+                    if let authorityUsages { try ExtendedKeyUsage(authorityUsages) }
                 } else {
                     Critical(BasicConstraints.notCertificateAuthority)
                     Critical(KeyUsage(digitalSignature: true))

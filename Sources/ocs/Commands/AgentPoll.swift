@@ -116,10 +116,10 @@ struct AgentPoll: AsyncParsableCommand {
     func run() async throws {
         let agent = EMAgent(server: connection.serverURL, fetcher: try connection.fetcher(), verifier: try trust.verifier())
         let file = AgentStateFile(folder: state)
-        let current = file.load { FileHandle.standardError.write(Data("agent: \($0)\n".utf8)) }
         let identity = AgentIdentity(build: build, name: name, serverID: serverID, orgID: orgID, blocked: blockedIDs, autoApply: !disableAutoApply)
         let outcome: PollOutcome
         do {
+            let current = try file.load { FileHandle.standardError.write(Data("agent: \($0)\n".utf8)) }
             outcome = try await agent.poll(as: identity, state: current)
             try file.save(outcome.state)
         } catch {

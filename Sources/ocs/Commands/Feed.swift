@@ -8,7 +8,7 @@ import Logging
 
 /// `ocs feed`: prints the exact document a host on a build (and, for staged rules, with a name,
 /// serverId or org) receives, by the server's code path.
-struct Feed: ParsableCommand {
+struct Feed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the feed a host on a build receives.")
 
     @Option(help: "The host's build: 15.2.1118.7 or 'Version 15.2 (Build 1118.7)'. Without it: rules for every build only.")
@@ -30,7 +30,7 @@ struct Feed: ParsableCommand {
     @Option(help: "Seconds the printed feed is valid, as ocs serve's --feed-validity. [default: 86400]")
     var feedValidity: Int?
 
-    func run() throws {
+    func run() async throws {
         // Checked as the feed checks a poll's parameters.
         let items: [(name: String, value: String?)] = [("build", build), ("server", server), ("serverId", serverId), ("orgId", orgId)]
             .compactMap { name, value in value.map { (name, $0) } }
@@ -46,7 +46,7 @@ struct Feed: ParsableCommand {
         let db = try DatabaseOptions.open(database.resolvedPath(&settings), creating: false)
         // Warnings go to stderr; stdout carries only the document.
         let logger = Logger(label: "ocs") { StreamLogHandler.standardError(label: $0) }
-        let signer = try FeedSigner(identity: signing.resolve(&settings).identity(for: db, recording: false, logger: logger))
+        let signer = try FeedSigner(identity: await signing.resolve(&settings).identity(for: db, recording: false, logger: logger))
         let feed = try FeedService(store: RuleStore(database: db), signer: signer, validity: TimeInterval(validity)).feed(for: query.build, host: host)
         FileHandle.standardOutput.write(Data(feed.body))
     }

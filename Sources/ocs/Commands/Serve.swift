@@ -36,7 +36,7 @@ struct Serve: AsyncParsableCommand {
         let db = try DatabaseOptions.open(settings.database, creating: true)
         let operations = Operations(database: db, checkInLimits: settings.checkInLimits)
         let ruleStore = operations.rules
-        let signer = try FeedSigner(identity: settings.signing.identity(for: db, recording: true, logger: logger))
+        let signer = try FeedSigner(identity: await settings.signing.identity(for: db, recording: true, logger: logger))
         try Self.importInitialRules(from: settings.rules, into: ruleStore, logger: logger)
 
         let scheme = tls == nil ? "http" : "https"

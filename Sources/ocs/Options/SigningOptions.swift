@@ -47,7 +47,7 @@ struct SigningSettings {
     /// one's fingerprint; another is refused, naming both, unless `rotate` is set, when the server
     /// records the change and audits it. A refusal creates no file: a development key is made only
     /// when the database has recorded none (or `rotate` is set).
-    func identity(for database: OCSDatabase, recording: Bool, logger: Logger) throws -> SigningIdentity {
+    func identity(for database: OCSDatabase, recording: Bool, logger: Logger) async throws -> SigningIdentity {
         let state = ServerState(database: database)
         let pinned = try state.pinnedSigningIdentity()
         let identity: SigningIdentity
@@ -56,6 +56,11 @@ struct SigningSettings {
                 identity = try SigningIdentity.load(keyFile: keyFile, certificateFile: certificateFile, chainFile: chainFile)
             } catch {
                 throw CommandFailure("cannot sign the feed: \(error.description)")
+            }
+            do {
+                try await identity.checkChain()
+            } catch {
+                throw CommandFailure("cannot sign the feed: \(([certificateFile] + (chainFile.map { [$0] } ?? [])).joined(separator: " and ")): \(error.description)")
             }
         } else {
             let folder = URL(fileURLWithPath: database.path).deletingLastPathComponent().path
