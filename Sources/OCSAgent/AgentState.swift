@@ -52,6 +52,12 @@ public struct AgentStateFile: Sendable {
         }
     }
 
+    /// `checkFolder` when the folder exists: a command that writes later refuses a bad folder
+    /// before it does anything else.
+    public func checkFolderIfPresent() throws(AgentError) {
+        if FileManager.default.fileExists(atPath: folder) { try checkFolder() }
+    }
+
     /// Refuses a state folder (the directory it names, symlinks followed) that is not a directory,
     /// is owned by another user (root aside), or that its group or others can write.
     public func checkFolder() throws(AgentError) {
@@ -68,6 +74,38 @@ public struct AgentStateFile: Sendable {
     }
 
     public func save(_ state: AgentState) throws(AgentError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        guard let data = try? encoder.encode(state) else { throw .state("cannot encode the state") }
+        try write(data, to: path, mode: 0o644)
+    }
+
+    // MARK: The host credential
+
+    /// `host-credential` beside the state: the credential enrollment gave this host, which its
+    /// polls carry. Readable by the agent's user alone.
+    public static let credentialName = "host-credential"
+    public var credentialPath: String { (folder as NSString).appendingPathComponent(Self.credentialName) }
+
+    /// The host's credential, nil before it enrolled.
+    public func loadCredential() throws(AgentError) -> String? {
+        guard FileManager.default.fileExists(atPath: credentialPath) else { return nil }
+        try checkFolder()
+        guard let data = FileManager.default.contents(atPath: credentialPath),
+              let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
+              text.hasPrefix("ocs-host_"), text.utf8.count <= 128, text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f })
+        else { throw .state("\(credentialPath) holds no host credential: enroll again (ocs agent enroll)") }
+        return text
+    }
+
+    /// Stores the credential (replacing an earlier one), mode 600.
+    public func saveCredential(_ credential: String) throws(AgentError) {
+        try write(Data((credential + "\n").utf8), to: credentialPath, mode: 0o600)
+    }
+
+    /// Writes `data` to `target` atomically: a temporary file made exclusively, fsync, rename,
+    /// fsync of the folder (made first when missing).
+    private func write(_ data: Data, to target: String, mode: mode_t) throws(AgentError) {
         if !FileManager.default.fileExists(atPath: folder) {
             do {
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -78,26 +116,25 @@ public struct AgentStateFile: Sendable {
             chmod(folder, 0o755)
         }
         try checkFolder()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        guard let data = try? encoder.encode(state) else { throw .state("cannot encode the state") }
-        let temporary = temporaryPath
+        let temporary = target + ".tmp-\(getpid())"
         // A file left by an earlier run of this pid (a crash) is removed, never written through:
         // unlink removes a symlink itself, and O_EXCL | O_NOFOLLOW create a new file or fail.
         unlink(temporary)
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw .state("cannot create \(temporary): \(String(cString: strerror(errno)))") }
-        let written = data.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        // The umask may have narrowed the mode, never widened it; a credential stays 600 whatever it is.
+        fchmod(descriptor, mode)
+        let written = data.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
         let synced = fsync(descriptor)
         close(descriptor)
         guard written == data.count, synced == 0 else {
             unlink(temporary)
             throw .state("cannot write \(temporary): \(String(cString: strerror(errno)))")
         }
-        guard rename(temporary, path) == 0 else {
+        guard rename(temporary, target) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporary)
-            throw .state("cannot rename \(temporary) to \(path): \(reason)")
+            throw .state("cannot rename \(temporary) to \(target): \(reason)")
         }
         let directory = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directory >= 0 {

@@ -62,11 +62,35 @@ public struct EMAgent: Sendable {
     public let server: URL
     public let fetcher: FeedFetcher
     public let verifier: FeedVerifier
+    /// The host credential enrollment gave (`ocs agent enroll`), sent with every poll so the
+    /// server counts the check-in as this host's; nil before enrolling.
+    public let credential: String?
 
-    public init(server: URL, fetcher: FeedFetcher, verifier: FeedVerifier) {
+    public init(server: URL, fetcher: FeedFetcher, verifier: FeedVerifier, credential: String? = nil) {
         self.server = server
         self.fetcher = fetcher
         self.verifier = verifier
+        self.credential = credential
+    }
+
+    /// Enrolls the host `identity` names (its serverId is required) with `server`, with a one-time
+    /// enrollment token, returning the credential its polls carry from now on.
+    public static func enroll(with server: URL, fetcher: FeedFetcher, as identity: AgentIdentity, token: String) async throws(AgentError) -> String {
+        guard let serverID = identity.serverID else { throw .invalidURL("enrollment needs the host's serverId (--server-id)") }
+        let url = server.appendingPathComponent("enroll")
+        guard let body = try? JSONSerialization.data(withJSONObject: ["serverId": serverID, "server": identity.name], options: [.sortedKeys]) else {
+            throw .invalidURL("cannot encode the enrollment request")
+        }
+        let response = try await fetcher.post(url, json: Array(body), headers: [("Authorization", "Bearer " + token)])
+        let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
+        guard response.status == 201 else {
+            let message = (object?["error"] as? String) ?? ((try? JSONSerialization.jsonObject(with: Data(response.body)) as? [[String: Any]])?.first?["message"] as? String)
+            throw .httpStatus(response.status, String((message ?? "the server refused the enrollment").prefix(300)))
+        }
+        guard let credential = object?["credential"] as? String, credential.hasPrefix("ocs-host_"), credential.utf8.count <= 128 else {
+            throw .httpStatus(response.status, "the enrollment answer holds no host credential")
+        }
+        return credential
     }
 
     /// Polls as `identity` from `state`; the caller stores the outcome's state.
@@ -79,7 +103,7 @@ public struct EMAgent: Sendable {
     /// The feed's bytes for a poll, or the HTTP failure.
     public func fetch(as identity: AgentIdentity, applied: [String]) async throws(AgentError) -> [UInt8] {
         let url = try identity.pollURL(server: server, applied: applied)
-        let response = try await fetcher.get(url)
+        let response = try await fetcher.get(url, headers: credential.map { [("Authorization", "Bearer " + $0)] } ?? [])
         guard response.status == 200 else {
             let text = String(decoding: response.body.prefix(200), as: UTF8.self)
                 .split(whereSeparator: \.isNewline).first.map(String.init) ?? ""

@@ -4,7 +4,8 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 
-/// A minimal HTTP/1.1 client for one GET per connection, as the EM service polls: plain HTTP or
+/// A minimal HTTP/1.1 client for one request per connection (a GET as the EM service polls, or
+/// enrollment's POST): plain HTTP or
 /// HTTPS (trusting only the given CA when one is given), through an HTTP CONNECT proxy when one is
 /// given, with one deadline covering connect, TLS handshake, request and response.
 public struct FeedFetcher: Sendable {
@@ -71,6 +72,15 @@ public struct FeedFetcher: Sendable {
 
     /// GETs `url` on a fresh connection and reads the whole response.
     public func get(_ url: URL, headers extraHeaders: [(String, String)] = []) async throws(AgentError) -> Response {
+        try await send(.GET, url, headers: extraHeaders, body: nil)
+    }
+
+    /// POSTs a JSON `body` to `url` on a fresh connection and reads the whole response.
+    public func post(_ url: URL, json body: [UInt8], headers extraHeaders: [(String, String)] = []) async throws(AgentError) -> Response {
+        try await send(.POST, url, headers: [("Content-Type", "application/json")] + extraHeaders, body: body)
+    }
+
+    private func send(_ method: HTTPMethod, _ url: URL, headers extraHeaders: [(String, String)], body requestBody: [UInt8]?) async throws(AgentError) -> Response {
         guard let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty else {
             throw .invalidURL("'\(url.absoluteString)' is not an http:// or https:// URL")
         }
@@ -78,11 +88,12 @@ public struct FeedFetcher: Sendable {
         let port = url.port ?? (tls ? 443 : 80)
         var target = url.path.isEmpty ? "/" : url.path
         if let query = url.query { target += "?" + query }
-        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target)
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: target)
         let hostHeader = (host.contains(":") ? "[\(host)]" : host) + (url.port.map { ":\($0)" } ?? "")
         head.headers.add(name: "Host", value: hostHeader)
         head.headers.add(name: "User-Agent", value: "ocs-agent")
-        head.headers.add(name: "Accept", value: "application/xml")
+        head.headers.add(name: "Accept", value: method == .GET ? "application/xml" : "application/json")
+        if let requestBody { head.headers.add(name: "Content-Length", value: String(requestBody.count)) }
         head.headers.add(name: "Connection", value: "close")
         for (name, value) in extraHeaders { head.headers.add(name: name, value: value) }
 
@@ -106,7 +117,7 @@ public struct FeedFetcher: Sendable {
                         let operations = channel.pipeline.syncOperations
                         if let tlsHandlerFactory { try operations.addHandler(tlsHandlerFactory()) }
                         try operations.addHTTPClientHandlers()
-                        try operations.addHandler(ResponseCollector(head: requestHead, limit: limit, completion: completion))
+                        try operations.addHandler(ResponseCollector(head: requestHead, body: requestBody, limit: limit, completion: completion))
                     }
                     if let tunnelTarget {
                         try ConnectTunnel.add(to: operations, target: tunnelTarget, completion: completion, then: exchange)
@@ -195,14 +206,16 @@ final class ResponseCollector: ChannelInboundHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPClientRequestPart
 
     private let head: HTTPRequestHead
+    private let requestBody: [UInt8]?
     private let limit: Int
     private let completion: Completion
     private var responseHead: HTTPResponseHead?
     private var body: [UInt8] = []
     private var sent = false
 
-    init(head: HTTPRequestHead, limit: Int, completion: Completion) {
+    init(head: HTTPRequestHead, body: [UInt8]?, limit: Int, completion: Completion) {
         self.head = head
+        requestBody = body
         self.limit = limit
         self.completion = completion
     }
@@ -220,6 +233,7 @@ final class ResponseCollector: ChannelInboundHandler, RemovableChannelHandler {
         guard !sent else { return }
         sent = true
         context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if let requestBody { context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: requestBody)))), promise: nil) }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 

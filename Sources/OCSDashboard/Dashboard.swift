@@ -363,7 +363,7 @@ public struct Dashboard: Sendable {
         case .rule(.stale): (.preconditionFailed, error.description)
         case .rule(.conflict), .rule(.unpublishable), .rule(.pendingChange): (.conflict, error.description)
         case .emergencyNeedsAdmin, .emergencyNeedsReason, .decision: (.forbidden, error.description)
-        case .rule(.storage), .storage, .group, .host, .token: nil
+        case .rule(.storage), .storage, .group, .host, .token, .enrollment: nil
         }
     }
 

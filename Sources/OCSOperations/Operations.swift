@@ -12,6 +12,7 @@ public struct Operations: Sendable {
     public let fleet: FleetStore
     public let audit: AuditLog
     public let tokens: TokenStore
+    public let enrollment: EnrollmentStore
     public let groups: HostGroupStore
     public let catalogs: CatalogStore
     public let sessions: DashboardSessionStore
@@ -19,12 +20,14 @@ public struct Operations: Sendable {
     /// The rule lifecycle and two-person approval.
     public let lifecycle: RuleOperations
 
-    /// `checkInLimits` bound what polls may add (the server's settings; the standard ones elsewhere).
-    public init(database: OCSDatabase, checkInLimits: CheckInLimits = .standard) {
+    /// `checkInLimits` and `checkInAcceptance` decide what polls may add (the server's settings;
+    /// elsewhere nothing records check-ins).
+    public init(database: OCSDatabase, checkInLimits: CheckInLimits = .standard, checkInAcceptance: CheckInAcceptance = .any) {
         self.database = database
         rules = RuleStore(database: database)
         changes = ChangeStore(database: database)
-        checkIns = CheckInStore(database: database, limits: checkInLimits)
+        checkIns = CheckInStore(database: database, limits: checkInLimits, acceptance: checkInAcceptance)
+        enrollment = EnrollmentStore(database: database)
         fleet = FleetStore(database: database)
         audit = AuditLog(database: database)
         tokens = TokenStore(database: database)

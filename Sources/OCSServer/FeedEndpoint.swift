@@ -51,7 +51,14 @@ struct FeedEndpoint: Sendable {
         // also reads the serial, so the feed is as fresh as the commit. One promise and one
         // callback: a chain of futures per poll cost more than the rest of this function.
         let logger = self.logger
-        let checkIn = checkIn(query, request)
+        let credential: String?
+        switch Self.hostCredential(in: request.head.headers) {
+        case .absent: credential = nil
+        case .presented(let presented): credential = EnrollmentStore.credentialDigest(presented)
+        case .malformed: return .now(Self.malformedAuthorization)
+        }
+        var checkIn = checkIn(query, request)
+        checkIn.credentialDigest = credential
         let hostKey = checkIn.serverID ?? checkIn.serverName?.lowercased()
         // Group membership is decided from what the poll says about its host.
         let host = query.pollingHost
@@ -65,6 +72,10 @@ struct FeedEndpoint: Sendable {
                 answered.succeed(Self.answer(CheckInRecordingFailed(underlying: error), logger: logger))
                 return
             case .success(let committed):
+                if committed.outcome == .refused(.invalidCredential) {
+                    answered.succeed(Self.invalidCredential)
+                    return
+                }
                 serial = committed.serial
             }
             feeds.noteSerial(serial)
@@ -86,6 +97,36 @@ struct FeedEndpoint: Sendable {
                 .cascade(to: answered)
         }
         return .later(answered.futureResult)
+    }
+
+    /// What a poll's Authorization header holds.
+    enum PresentedCredential: Equatable {
+        case absent
+        /// A host credential, as an enrolled agent sends it (`Bearer ocs-host_…`).
+        case presented(String)
+        /// Something else, answered `401`.
+        case malformed
+    }
+
+    static func hostCredential(in headers: HTTPHeaders) -> PresentedCredential {
+        let values = headers[canonicalForm: "Authorization"]
+        guard !values.isEmpty else { return .absent }
+        guard values.count == 1, values[0].utf8.count <= 256, values[0].hasPrefix("Bearer "),
+              values[0].dropFirst(7).hasPrefix(EnrollmentStore.credentialPrefix)
+        else { return .malformed }
+        return .presented(String(values[0].dropFirst(7)))
+    }
+
+    static let malformedAuthorization = refusal("Authorization on a poll must be 'Bearer <host credential>', the credential ocs agent enroll stored")
+
+    static let invalidCredential = refusal(
+        "the host credential is not valid here (revoked, replaced by a later enrollment, or for another serverId): enroll again with a new token (ocs agent enroll)"
+    )
+
+    private static func refusal(_ message: String) -> HTTPResponse {
+        var response = HTTPResponse.text(.unauthorized, message)
+        response.headers.add(name: "WWW-Authenticate", value: "Bearer realm=\"ocs-host\"")
+        return response
     }
 
     /// The response to a poll whose feed could not be had.

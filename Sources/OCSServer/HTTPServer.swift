@@ -85,6 +85,7 @@ public final class HTTPServer: Service, Sendable {
         serialWatcher = SerialWatcher(feeds: feeds, threadPool: threadPool, logger: logger)
         router = Router(
             feed: FeedEndpoint(feeds: feeds, recorder: recorder, threadPool: threadPool, metrics: metrics, logger: logger),
+            enroll: EnrollmentEndpoint(enrollment: operations.enrollment, threadPool: threadPool, logger: logger),
             api: AdminAPI(
                 operations: operations, feeds: feeds, staleAfterSeconds: configuration.staleAfterSeconds, threadPool: threadPool, logger: logger
             ),

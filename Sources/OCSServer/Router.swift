@@ -7,6 +7,7 @@ import OCSStorage
 /// Who answers a request the router admitted.
 enum Endpoint: Sendable {
     case feed
+    case enroll
     case health
     case metrics
     /// The admin API, for a caller whose token was checked at the head.
@@ -20,6 +21,7 @@ extension Endpoint {
     var route: Route {
         switch self {
         case .feed: .feed
+        case .enroll: .enroll
         case .health: .health
         case .metrics: .metrics
         case .api: .api
@@ -30,12 +32,13 @@ extension Endpoint {
 
 /// Where a request went, as metrics label it; `refused` for a request no endpoint admitted.
 enum Route: Int, CaseIterable, Sendable {
-    case feed, api, health, metrics, dashboard, refused
+    case feed, enroll, api, health, metrics, dashboard, refused
 
     /// The `route` label.
     var name: String {
         switch self {
         case .feed: "feed"
+        case .enroll: "enroll"
         case .api: "api"
         case .health: "health"
         case .metrics: "metrics"
@@ -64,6 +67,7 @@ enum Admission: Sendable {
 /// Maps a request to the endpoint that answers it: the feed, the admin API, or `404` / `405`.
 struct Router: Sendable {
     let feed: FeedEndpoint
+    let enroll: EnrollmentEndpoint
     let api: AdminAPI
     let health: HealthEndpoint
     let metrics: MetricsEndpoint
@@ -80,6 +84,14 @@ struct Router: Sendable {
         }
         if Dashboard.handles(path: path) {
             return Self.admission(dashboard.admit(head, on: eventLoop))
+        }
+        if path == EnrollmentEndpoint.path {
+            guard head.method == .POST else {
+                var response = HTTPResponse.text(.methodNotAllowed, "method \(head.method.rawValue) not allowed: enroll with POST")
+                response.headers.add(name: "Allow", value: "POST")
+                return .refuse(response)
+            }
+            return .accept(.enroll)
         }
         let endpoint: Endpoint
         switch path {
@@ -107,6 +119,8 @@ struct Router: Sendable {
         switch endpoint {
         case .feed:
             return feed.respond(to: request, on: eventLoop)
+        case .enroll:
+            return .later(enroll.respond(to: request, on: eventLoop))
         case .health:
             return .later(health.respond(to: request, on: eventLoop))
         case .metrics:

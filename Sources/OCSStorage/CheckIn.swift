@@ -13,11 +13,14 @@ public struct CheckIn: Sendable, Equatable {
     public var remoteAddress: String?
     public var userAgent: String?
     public var time: Date
+    /// The SHA-256 (hex) of the host credential the poll carried (`EnrollmentStore`), nil for
+    /// none: only a poll with its host's credential changes a verified host.
+    public var credentialDigest: String?
 
     public init(
         serverID: String?, serverName: String?, build: String?, orgID: String?,
         applied: [String], blocked: [String], mitigationsEnabled: Bool?, dataCollectionEnabled: Bool?,
-        remoteAddress: String?, userAgent: String?, time: Date
+        remoteAddress: String?, userAgent: String?, time: Date, credentialDigest: String? = nil
     ) {
         self.serverID = serverID
         self.serverName = serverName
@@ -30,6 +33,7 @@ public struct CheckIn: Sendable, Equatable {
         self.remoteAddress = remoteAddress
         self.userAgent = userAgent
         self.time = time
+        self.credentialDigest = credentialDigest
     }
 }
 
@@ -43,6 +47,8 @@ public struct HostState: Sendable, Equatable {
     public var latest: CheckIn
     public var firstSeen: Date
     public var pollCount: Int
+    /// Enrolled, with a live credential: what it reports came from polls that carried it.
+    public var verified = false
 
     public var lastSeen: Date { latest.time }
 

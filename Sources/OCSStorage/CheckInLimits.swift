@@ -49,6 +49,23 @@ public enum CheckInRefusal: String, Sendable, CaseIterable {
     case maximumHosts = "max-hosts"
     /// The poll's address added `CheckInLimits.newHostsPerAddressPerMinute` hosts in the last minute.
     case newHostRate = "new-host-rate"
+    /// A poll without a credential while the server records only enrolled hosts (`--check-ins enrolled`).
+    case unauthenticated = "unauthenticated"
+    /// A poll without a credential for a host that enrolled: only its credential changes it.
+    case enrolledHost = "enrolled-host"
+    /// A credential no live host holds (revoked, replaced by a re-enrollment, never issued), or
+    /// another host's serverId with it. Its poll is answered 401 so the agent knows to enroll again.
+    case invalidCredential = "invalid-credential"
+}
+
+/// Which check-ins a server records (`ocs serve --check-ins`).
+public enum CheckInAcceptance: String, Sendable, CaseIterable {
+    /// Only those of enrolled hosts, carrying their credential: nobody else can add a host or
+    /// change one. Polls without a credential are still served.
+    case enrolled
+    /// Also those without a credential, from hosts that did not enroll (unverified hosts); they
+    /// still never change an enrolled host.
+    case any
 }
 
 /// A committed batch of check-ins: the rule-set serial its transaction saw, and each

@@ -36,7 +36,9 @@ extension CheckInStore {
 
     /// Forgets hosts that have not polled since `cutoff`, with their history, in short
     /// transactions of at most `batchSize` hosts (oldest poll first). A forgotten host that polls
-    /// again is a new host. Returns how many hosts it forgot.
+    /// again is a new host. Enrolled hosts are kept (an admin enrolled them; `ocs hosts forget`
+    /// removes one): a verified host that went quiet is a question for the team, not clutter.
+    /// Returns how many hosts it forgot.
     @discardableResult
     public func forgetHosts(lastSeenBefore cutoff: Date, batchSize: Int = 200) throws -> Int {
         precondition(batchSize > 0)
@@ -44,7 +46,7 @@ extension CheckInStore {
         while true {
             let count = try database.writer.write { db -> Int in
                 let ids = try Int64.fetchAll(
-                    db, sql: "SELECT id FROM hosts WHERE last_seen < ? ORDER BY last_seen LIMIT ?",
+                    db, sql: "SELECT id FROM hosts WHERE last_seen < ? AND credential_hash IS NULL ORDER BY last_seen LIMIT ?",
                     arguments: [DatabaseTimestamp(cutoff), batchSize]
                 )
                 guard !ids.isEmpty else { return 0 }

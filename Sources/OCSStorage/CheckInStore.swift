@@ -12,10 +12,14 @@ import OCSDomain
 public struct CheckInStore: Sendable {
     let database: OCSDatabase
     public let limits: CheckInLimits
+    public let acceptance: CheckInAcceptance
 
-    public init(database: OCSDatabase, limits: CheckInLimits = .standard) {
+    /// `acceptance`: the server passes its setting; `.any` for stores that only read, and tests
+    /// of how check-ins update hosts.
+    public init(database: OCSDatabase, limits: CheckInLimits = .standard, acceptance: CheckInAcceptance = .any) {
         self.database = database
         self.limits = limits
+        self.acceptance = acceptance
     }
 
     // MARK: Recording polls
@@ -30,7 +34,7 @@ public struct CheckInStore: Sendable {
     @discardableResult
     public func record(_ checkIns: [CheckIn]) throws -> CheckInBatch {
         try database.writer.write { db in
-            var statements = try Statements(db, limits: limits)
+            var statements = try Statements(db, limits: limits, acceptance: acceptance)
             var outcomes: [CheckInOutcome] = []
             outcomes.reserveCapacity(checkIns.count)
             for checkIn in checkIns {
@@ -48,6 +52,8 @@ public struct CheckInStore: Sendable {
     /// poll's check-in, so this writer alone stays on the C API.
     private struct Statements {
         let limits: CheckInLimits
+        let acceptance: CheckInAcceptance
+        let reportByCredential: RawStatement
         let reportByServerID: RawStatement
         let nameOnlyReport: RawStatement
         let reportByName: RawStatement
@@ -59,8 +65,10 @@ public struct CheckInStore: Sendable {
         /// The hosts in the database, counted on the first new host of the transaction.
         var hostCount: Int64?
 
-        init(_ db: Database, limits: CheckInLimits) throws {
+        init(_ db: Database, limits: CheckInLimits, acceptance: CheckInAcceptance) throws {
             self.limits = limits
+            self.acceptance = acceptance
+            reportByCredential = try RawStatement(db, sql: CheckInStore.selectReportByCredential)
             reportByServerID = try RawStatement(db, sql: CheckInStore.selectReportByServerID)
             nameOnlyReport = try RawStatement(db, sql: CheckInStore.selectNameOnlyReport)
             reportByName = try RawStatement(db, sql: CheckInStore.selectReportByName)
@@ -175,15 +183,24 @@ public struct CheckInStore: Sendable {
         }
 
         /// The host a poll belongs to:
-        /// - with a `serverId`, the host with that serverId, else a new one (a name-only host of
-        ///   the same name is left as it is: a poll cannot prove it is that server);
-        /// - with only a name, the name-only host of that name (case-insensitively), else a new
-        ///   one, unless a host with a serverId reported the name: that host is not changed.
+        /// - with a credential, the host holding it, if the poll names no other serverId;
+        /// - without one, nothing while only enrolled hosts are recorded; otherwise
+        ///   - with a `serverId`, the host with that serverId unless it enrolled, else a new one (a
+        ///     name-only host of the same name is left as it is: a poll cannot prove it is that server);
+        ///   - with only a name, the name-only host of that name (case-insensitively), else a new
+        ///     one, unless a host with a serverId reported the name: that host is not changed.
         private func existingHost(for poll: CheckIn) throws -> Destination {
+            if let credential = poll.credentialDigest {
+                guard let host = try reportByCredential.run(binding: { $0.append(credential) }, reading: Report.host),
+                      poll.serverID == nil || poll.serverID == host.report.serverID
+                else { return .refused(.invalidCredential) }
+                return .known(host.id, host.report)
+            }
+            guard acceptance == .any else { return .refused(.unauthenticated) }
             guard let serverID = poll.serverID else {
                 guard let nameKey = poll.serverName?.lowercased() else { return .new }
                 if let host = try nameOnlyReport.run(binding: { $0.append(nameKey) }, reading: Report.host) {
-                    return .known(host.0, host.1)
+                    return .known(host.id, host.report)
                 }
                 if try reportByName.run(binding: { $0.append(nameKey) }, reading: Report.host) != nil {
                     return .refused(.nameOfIdentifiedHost)
@@ -191,7 +208,7 @@ public struct CheckInStore: Sendable {
                 return .new
             }
             if let host = try reportByServerID.run(binding: { $0.append(serverID) }, reading: Report.host) {
-                return .known(host.0, host.1)
+                return host.enrolled ? .refused(.enrolledHost) : .known(host.id, host.report)
             }
             return .new
         }
@@ -236,23 +253,24 @@ public struct CheckInStore: Sendable {
             parameters.append(dataCollectionEnabled)
         }
 
-        /// A row of `selectReport`, read by position (`id`, then `reportColumns`): every
-        /// check-in of a known host reads one.
-        static func host(_ row: RawStatement.Columns) -> (Int64, Report) {
+        /// A row of `selectReport`, read by position (`id`, then `reportColumns`, then whether
+        /// the host enrolled): every check-in of a known host reads one.
+        static func host(_ row: RawStatement.Columns) -> (id: Int64, report: Report, enrolled: Bool) {
             (row.integer(0), Report(
                 serverID: row.text(1), serverName: row.text(2), build: row.text(3), orgID: row.text(4),
                 applied: row.text(5) ?? "[]", blocked: row.text(6) ?? "[]",
                 mitigationsEnabled: row.flag(7), dataCollectionEnabled: row.flag(8)
-            ))
+            ), row.flag(9) ?? false)
         }
     }
 
     private static let reportColumns = "server_id, server_name, build, org_id, applied, blocked, mitigations_enabled, data_collection_enabled"
-    private static let selectReport = "SELECT id, \(reportColumns) FROM hosts"
+    private static let selectReport = "SELECT id, \(reportColumns), credential_hash IS NOT NULL FROM hosts"
     // Whole statements made once: the statement cache is keyed by the SQL text, so a string
     // built per check-in would also be hashed per check-in.
     private static let selectReportByName = "\(selectReport) WHERE lower(server_name) = ? ORDER BY server_id IS NULL, last_seen DESC LIMIT 1"
     private static let selectReportByServerID = "\(selectReport) WHERE server_id = ?"
+    private static let selectReportByCredential = "\(selectReport) WHERE credential_hash = ?"
     private static let selectNameOnlyReport = "\(selectReport) WHERE lower(server_name) = ? AND server_id IS NULL LIMIT 1"
     private static let insertHost = """
         INSERT INTO hosts (\(reportColumns), remote_address, user_agent, first_seen, last_seen, first_address, poll_count)
@@ -334,7 +352,10 @@ public struct CheckInStore: Sendable {
     }
 
     static func host(_ row: Row) -> HostState {
-        HostState(id: row["id"], latest: checkIn(row, time: row["last_seen"]), firstSeen: row["first_seen"], pollCount: row["poll_count"])
+        HostState(
+            id: row["id"], latest: checkIn(row, time: row["last_seen"]), firstSeen: row["first_seen"], pollCount: row["poll_count"],
+            verified: row["credential_hash"] != nil
+        )
     }
 
     /// The reported state in a `hosts` or `host_history` row (they share these columns).
@@ -429,11 +450,13 @@ public struct HostReference: Sendable, Equatable {
 /// Why a host change was refused.
 public enum HostChangeError: Error, Sendable, Equatable, CustomStringConvertible {
     case notFound(String)
+    case notEnrolled(String)
     case storage(String)
 
     public var description: String {
         switch self {
         case .notFound(let reference): "no host '\(reference.prefix(80))': its id, serverId or name as `ocs hosts` lists them"
+        case .notEnrolled(let reference): "host '\(reference.prefix(80))' holds no credential: it never enrolled, or its credential was revoked"
         case .storage(let message): "the database failed: \(message)"
         }
     }

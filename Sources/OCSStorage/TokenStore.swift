@@ -43,10 +43,7 @@ public struct TokenStore: Sendable {
     /// Creates a token and returns its secret, the only time it is ever available.
     public func create(name: String, role: Role, context: ChangeContext) throws(TokenError) -> String {
         guard Self.isValidName(name) else { throw .invalidName(name) }
-        var random = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &random) }
-        let secret = "ocs_" + Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let secret = Secret.make(prefix: "ocs_")
         do {
             try database.writer.write { db in
                 // Only live names are unique (a partial index backs this): a revoked name may be reused.
@@ -111,7 +108,7 @@ public struct TokenStore: Sendable {
     }
 
     static func hash(_ secret: String) -> Data {
-        Data(SHA256.hash(data: Data(secret.utf8)))
+        Secret.digest(secret)
     }
 
     static func constantTimeEqual(_ lhs: Data, _ rhs: Data) -> Bool {

@@ -11,10 +11,13 @@ public final class ServerProcess: Sendable {
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
     /// Starts the real binary and waits (bounded) for its `listening on` line. `openFileLimit`
-    /// runs it under `ulimit -n` with that limit.
+    /// runs it under `ulimit -n` with that limit. Check-ins without a host credential are
+    /// recorded (`--check-ins any`) unless `arguments` choose: most tests poll as curl does, and
+    /// those of enrollment start the server with the default, `--check-ins enrolled`.
     public init(database: String, arguments: [String] = [], openFileLimit: Int? = nil, timeout: TimeInterval = 30) throws {
         process = Process()
-        let serve = ["serve", "--host", "127.0.0.1", "--port", "0", "--db", database] + arguments
+        let acceptance = arguments.contains("--check-ins") ? [] : ["--check-ins", "any"]
+        let serve = ["serve", "--host", "127.0.0.1", "--port", "0", "--db", database] + acceptance + arguments
         if let openFileLimit {
             // The shell sets the limit and replaces itself with ocs: the pid stays the server's.
             process.executableURL = URL(fileURLWithPath: "/bin/sh")

@@ -25,7 +25,7 @@ extension OperationError: APIError {
     var isAudited: Bool {
         switch self {
         case .rule, .decision, .group, .host: true
-        case .token, .emergencyNeedsReason, .emergencyNeedsAdmin, .storage: false
+        case .token, .enrollment, .emergencyNeedsReason, .emergencyNeedsAdmin, .storage: false
         }
     }
 
@@ -42,11 +42,16 @@ extension OperationError: APIError {
         case .group(.exists), .group(.inUse), .group(.inPendingChanges): AdminAPI.error(.conflict, description)
         case .group(.notFound), .host(.notFound), .token(.notFound): AdminAPI.error(.notFound, description)
         case .token(.invalidName): AdminAPI.problems(.unprocessableEntity, [ProblemView(field: "name", message: description)])
-        case .token(.nameTaken): AdminAPI.error(.conflict, description)
+        case .token(.nameTaken), .host(.notEnrolled): AdminAPI.error(.conflict, description)
+        case .enrollment(.invalidCount): AdminAPI.problems(.unprocessableEntity, [ProblemView(field: "count", message: description)])
+        case .enrollment(.invalidValidity): AdminAPI.problems(.unprocessableEntity, [ProblemView(field: "validForHours", message: description)])
+        case .enrollment(.invalidServerID): AdminAPI.problems(.unprocessableEntity, [ProblemView(field: "serverId", message: description)])
+        case .enrollment(.invalidName): AdminAPI.problems(.unprocessableEntity, [ProblemView(field: "server", message: description)])
+        case .enrollment(.unknownToken), .enrollment(.usedToken), .enrollment(.expiredToken): AdminAPI.error(.unauthorized, description)
         case .emergencyNeedsReason: AdminAPI.error(.badRequest, "an emergency change needs a reason: add ?reason= with the incident or ticket id")
         case .emergencyNeedsAdmin(let actor, let role):
             AdminAPI.error(.forbidden, "token '\(actor)' has role \(role.rawValue): only an admin may apply a change alone as an emergency")
-        case .storage, .group(.storage), .host(.storage), .token(.storage):
+        case .storage, .group(.storage), .host(.storage), .token(.storage), .enrollment(.storage):
             internalError(logger)
         }
     }

@@ -16,6 +16,8 @@ enum APIRoute: Equatable {
     case listHosts
     case getHost(String)
     case forgetHost(String)
+    case revokeHost(String)
+    case createEnrollmentTokens
     case ruleCoverage(String)
     case fleet
     case audit
@@ -41,7 +43,7 @@ enum APIRoute: Equatable {
              .listGroups, .getGroup, .listChanges, .getPolicy, .listBuilds: .reader
         case .putRule, .publishRule, .promoteRule, .retireRule, .deleteRule, .forgetHost, .createGroup, .deleteGroup,
              .approveChange, .rejectChange: .publisher
-        case .listTokens, .createToken, .revokeToken, .setPolicy, .addBuilds: .admin
+        case .listTokens, .createToken, .revokeToken, .setPolicy, .addBuilds, .revokeHost, .createEnrollmentTokens: .admin
         }
     }
 
@@ -61,6 +63,7 @@ enum APIRoute: Equatable {
         case .createToken: "token.create"
         case .revokeToken: "token.revoke"
         case .forgetHost: CheckInStore.forgetAction
+        case .revokeHost: EnrollmentStore.revokeAction
         case .addBuilds: CatalogStore.addAction
         default: nil
         }
@@ -120,6 +123,10 @@ enum APIRoute: Equatable {
             table = [(.GET, .listHosts)]
         case 2 where segments[0] == "hosts":
             table = [(.GET, .getHost(segments[1])), (.DELETE, .forgetHost(segments[1]))]
+        case 3 where segments[0] == "hosts" && segments[2] == "revoke":
+            table = [(.POST, .revokeHost(segments[1]))]
+        case 1 where segments[0] == "enrollment-tokens":
+            table = [(.POST, .createEnrollmentTokens)]
         case 1 where segments[0] == "fleet":
             table = [(.GET, .fleet)]
         case 1 where segments[0] == "audit":

@@ -84,6 +84,8 @@ public struct HostView: Encodable, Sendable {
     public let lastSeen: Date
     public let pollCount: Int
     public let stale: Bool
+    /// Enrolled: what it reports came from polls carrying its credential.
+    public let verified: Bool
 
     public init(_ host: HostState, staleSince: Date, catalog: BuildCatalog = .embedded) {
         let latest = host.latest
@@ -96,6 +98,7 @@ public struct HostView: Encodable, Sendable {
         orgId = latest.orgID
         applied = latest.applied
         blocked = latest.blocked
+        verified = host.verified
         mitigationsEnabled = latest.mitigationsEnabled
         dataCollectionEnabled = latest.dataCollectionEnabled
         remoteAddress = latest.remoteAddress

@@ -244,6 +244,16 @@ struct AdminAPI: Sendable {
                 throw OperationError(error)
             }
             return HTTPResponse(status: .noContent)
+        case .revokeHost(let reference):
+            guard let reference = HostReference(reference) else { throw OperationError.host(.notFound(reference)) }
+            do {
+                try operations.enrollment.revoke(reference, context: context)
+            } catch {
+                throw OperationError(error)
+            }
+            return HTTPResponse(status: .noContent)
+        case .createEnrollmentTokens:
+            return try createEnrollmentTokens(request, context: context)
         case .audit:
             var filter = AuditLog.Filter(ruleID: query["rule"], actor: query["actor"])
             for (name, keyPath) in [("since", \AuditLog.Filter.since), ("until", \AuditLog.Filter.until)] {
@@ -310,6 +320,32 @@ struct AdminAPI: Sendable {
         do {
             let secret = try tokens.create(name: body.name, role: body.role, context: context)
             return Self.json(.created, Created(name: body.name, role: body.role, token: secret))
+        } catch {
+            throw OperationError(error)
+        }
+    }
+
+    /// `{"count": N, "validForHours": H}`, both optional (1 token, 24 hours).
+    private func createEnrollmentTokens(_ request: HTTPRequest, context: ChangeContext) throws -> HTTPResponse {
+        struct Body: Decodable { let count: Int?; let validForHours: Int? }
+        struct Created: Encodable { let tokens: [String]; let firstId: Int64; let expiresAt: Date }
+        let text = try Self.jsonBody(request, required: false)
+        let expected = "expected {\"count\": N, \"validForHours\": H}, both optional numbers (1 token, 24 hours)"
+        var body = Body(count: nil, validForHours: nil)
+        if !text.isEmpty {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+                  Set(object.keys).isSubset(of: ["count", "validForHours"]),
+                  let decoded = try? JSONDecoder().decode(Body.self, from: Data(text.utf8))
+            else { throw APIInputError(response: Self.problems(.unprocessableEntity, [ProblemView(field: "", message: expected)])) }
+            body = decoded
+        }
+        let hours = body.validForHours ?? 24
+        guard hours >= 1, hours <= Int(EnrollmentStore.maximumValidity / 3600) else {
+            throw OperationError.enrollment(.invalidValidity(TimeInterval(hours) * 3600))
+        }
+        do {
+            let made = try operations.enrollment.createTokens(count: body.count ?? 1, validFor: TimeInterval(hours) * 3600, context: context)
+            return Self.json(.created, Created(tokens: made.secrets, firstId: made.firstID, expiresAt: made.expiresAt))
         } catch {
             throw OperationError(error)
         }

@@ -70,7 +70,8 @@ struct AgentPoll: AsyncParsableCommand {
         abstract: "Poll the feed once as an EM-compatible agent, verify it and apply the change to the host state.",
         discussion: """
             The state folder holds agent-state.json: the highest serial and issued time accepted (an older feed \
-            is refused) and the mitigations applied (a record: no IIS is touched). A feed whose signed expires has \
+            is refused) and the mitigations applied (a record: no IIS is touched), and host-credential once the host \
+            enrolled (ocs agent enroll), sent with every poll. A feed whose signed expires has \
             passed, or that carries none, is refused. Each failure is one line \
             naming its cause (signature, rollback, expired, HTTP status, unreachable, timeout, TLS, proxy), exit status 1.
             """
@@ -114,8 +115,14 @@ struct AgentPoll: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let agent = EMAgent(server: connection.serverURL, fetcher: try connection.fetcher(), verifier: try trust.verifier())
         let file = AgentStateFile(folder: state)
+        let credential: String?
+        do {
+            credential = try file.loadCredential()
+        } catch {
+            throw CommandFailure("poll failed: \(error.description)")
+        }
+        let agent = EMAgent(server: connection.serverURL, fetcher: try connection.fetcher(), verifier: try trust.verifier(), credential: credential)
         let identity = AgentIdentity(build: build, name: name, serverID: serverID, orgID: orgID, blocked: blockedIDs, autoApply: !disableAutoApply)
         let outcome: PollOutcome
         do {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OCSDomain
+import OCSOperations
 import OCSServer
 import OCSStorage
 
@@ -8,7 +9,7 @@ import OCSStorage
 struct Hosts: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List, show and forget the hosts that have polled the feed.",
-        subcommands: [HostsList.self, HostsShow.self, HostsForget.self],
+        subcommands: [HostsList.self, HostsShow.self, HostsForget.self, HostsRevoke.self],
         defaultSubcommand: HostsList.self
     )
 
@@ -123,6 +124,31 @@ struct HostsForget: ParsableCommand {
             print("forgot host \(forgotten.id) \(forgotten.displayName)")
         } catch {
             throw CommandFailure(error.description)
+        }
+    }
+}
+
+/// `ocs hosts revoke ID`: the host's credential stops working; it is unverified until it enrolls again.
+struct HostsRevoke: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "revoke", abstract: "Revoke an enrolled host's credential.",
+        discussion: "Its polls are answered 401 until it enrolls again with a new token (ocs enrollment create, ocs agent enroll); it shows as unverified meanwhile."
+    )
+
+    @Argument(help: "The host's id, serverId or name.")
+    var host: String
+
+    @OptionGroup var reason: ReasonOption
+    @OptionGroup var database: DatabaseOptions
+
+    func run() throws {
+        let reference = try Hosts.reference(host)
+        let operations = try database.operations()
+        do {
+            let revoked = try operations.enrollment.revoke(reference, context: reason.context)
+            print("revoked the credential of host \(revoked.id) \(revoked.displayName)")
+        } catch {
+            throw CommandFailure(OperationError(error))
         }
     }
 }

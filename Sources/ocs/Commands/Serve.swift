@@ -34,7 +34,7 @@ struct Serve: AsyncParsableCommand {
         let tls = try Self.loadTLS(settings, logger: logger)
         let accessLog = try Self.accessLog(settings.accessLog)
         let db = try DatabaseOptions.open(settings.database, creating: true)
-        let operations = Operations(database: db, checkInLimits: settings.checkInLimits)
+        let operations = Operations(database: db, checkInLimits: settings.checkInLimits, checkInAcceptance: settings.checkIns)
         let ruleStore = operations.rules
         let signer = try FeedSigner(identity: await settings.signing.identity(for: db, recording: true, logger: logger))
         try Self.importInitialRules(from: settings.rules, into: ruleStore, logger: logger)

@@ -60,6 +60,12 @@ struct ServeOptions: ParsableArguments {
     var forgetHostsAfter: Int?
 
     @Option(help: ArgumentHelp(
+        "Which check-ins are recorded: enrolled (only polls carrying a host credential) or any (also hosts that did not enroll, as unverified). [default: enrolled]",
+        discussion: "Every poll is served its feed either way. With any, a poll without a credential still never changes an enrolled host."
+    ))
+    var checkIns: String?
+
+    @Option(help: ArgumentHelp(
         "Most hosts kept: the check-ins of further new hosts are not recorded (their polls are still served), with a log line and a metric. [default: 10000]"
     ))
     var maxHosts: Int?

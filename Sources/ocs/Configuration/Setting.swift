@@ -48,6 +48,7 @@ extension Setting {
     static let staleAfter = Setting(key: "staleAfter", summary: "seconds without a poll before a host is stale")
     static let retainHistory = Setting(key: "retainHistory", summary: "days of host history kept")
     static let forgetHostsAfter = Setting(key: "forgetHostsAfter", summary: "days without a poll before a host is forgotten")
+    static let checkIns = Setting(key: "checkIns", summary: "enrolled or any: which check-ins are recorded")
     static let maxHosts = Setting(key: "maxHosts", summary: "most hosts kept")
     static let newHostsPerAddress = Setting(key: "newHostsPerAddress", summary: "most new hosts one address adds in a minute")
     static let feedValidity = Setting(key: "feedValidity", summary: "seconds a signed feed is valid; re-signed after half")
@@ -58,7 +59,7 @@ extension Setting {
     static let fileKeys: [Setting] = [
         .db, .host, .port, .rules, .signingKey, .signingCert, .signingChain, .rotateSigningKey, .tlsCert, .tlsKey, .tlsChain,
         .allowPlainHttp, .idleTimeout, .headerTimeout, .bodyTimeout, .maxConnections, .shutdownGrace, .staleAfter, .retainHistory,
-        .forgetHostsAfter, .maxHosts, .newHostsPerAddress,
+        .checkIns, .forgetHostsAfter, .maxHosts, .newHostsPerAddress,
         .feedValidity, .logLevel, .accessLog,
     ]
 }

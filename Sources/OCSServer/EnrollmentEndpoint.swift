@@ -1,0 +1,92 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import OCSDomain
+import OCSOperations
+import OCSStorage
+
+/// `POST /enroll`: an agent exchanges a one-time enrollment token (`Authorization: Bearer
+/// ocs-enroll_…`) for a host credential bound to its serverId, answered `201` with JSON
+/// `{"hostId", "serverId", "credential"}`. No API token: the enrollment token is the authority,
+/// made by an admin (`ocs enrollment create`). Errors are JSON `{"error"}` as in the admin API.
+struct EnrollmentEndpoint: Sendable {
+    static let path = "/enroll"
+    /// The body is two short fields: anything longer is not an enrollment.
+    static let maximumBodySize = 4096
+
+    let enrollment: EnrollmentStore
+    let threadPool: NIOThreadPool
+    let logger: Logger
+
+    func respond(to request: HTTPRequest, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
+        let asked: (token: String, serverID: String, serverName: String?)
+        do {
+            asked = try Self.parse(request)
+        } catch {
+            return eventLoop.makeSucceededFuture(error.response(logger: logger))
+        }
+        let remoteAddress = request.remoteAddress
+        return threadPool.runIfActive(eventLoop: eventLoop) { [enrollment] () -> HTTPResponse in
+            do throws(EnrollmentError) {
+                let enrolled = try enrollment.enroll(token: asked.token, serverID: asked.serverID, serverName: asked.serverName, remoteAddress: remoteAddress)
+                return AdminAPI.json(.created, EnrollmentView(hostId: enrolled.hostID, serverId: enrolled.serverID, credential: enrolled.credential, reenrolled: enrolled.reenrolled))
+            } catch {
+                return OperationError(error).response(logger: logger)
+            }
+        }.recover { [logger] error in
+            logger.error("enrollment failed", metadata: ["error": "\(error)"])
+            return AdminAPI.error(.internalServerError, "internal error: see the server log")
+        }
+    }
+
+    /// The token, serverId (normalized) and name a request asks to enroll, or the refusal.
+    static func parse(_ request: HTTPRequest) throws(APIInputError) -> (token: String, serverID: String, serverName: String?) {
+        let authorization = request.head.headers[canonicalForm: "Authorization"]
+        guard authorization.count == 1, authorization[0].hasPrefix("Bearer "), authorization[0].utf8.count <= 256 else {
+            var response = AdminAPI.error(.unauthorized, "send the enrollment token as Authorization: Bearer ocs-enroll_… (ask an admin: ocs enrollment create)")
+            response.headers.add(name: "WWW-Authenticate", value: "Bearer realm=\"ocs-enroll\"")
+            throw APIInputError(response: response)
+        }
+        if (request.body?.readableBytes ?? 0) > maximumBodySize {
+            throw APIInputError(response: AdminAPI.error(.payloadTooLarge, "the body is \(maximumBodySize) bytes at most: {\"serverId\": GUID, \"server\": NAME}"))
+        }
+        let text: String
+        do {
+            text = try AdminAPI.jsonBody(request, required: true)
+        } catch let error as APIInputError {
+            throw error
+        } catch {
+            throw APIInputError(response: AdminAPI.error(.badRequest, "the body is not valid JSON"))
+        }
+        struct Fields: Decodable { let serverId: String; let server: String? }
+        func refuse(_ field: String, _ message: String) -> APIInputError {
+            APIInputError(response: AdminAPI.problems(.unprocessableEntity, [ProblemView(field: field, message: message)]))
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            throw refuse("", "expected {\"serverId\": GUID, \"server\": NAME}")
+        }
+        if let unknown = Set(object.keys).subtracting(["serverId", "server"]).sorted().first {
+            throw refuse(unknown, "unknown field: expected {\"serverId\": GUID, \"server\": NAME}")
+        }
+        guard let fields = try? JSONDecoder().decode(Fields.self, from: Data(text.utf8)) else {
+            throw refuse("serverId", "expected {\"serverId\": GUID, \"server\": NAME}: serverId is required, both are strings")
+        }
+        guard let serverID = HostIdentity.normalizedGUID(fields.serverId) else {
+            throw refuse("serverId", EnrollmentError.invalidServerID.description)
+        }
+        if let name = fields.server, !HostIdentity.isValidName(name) {
+            throw refuse("server", EnrollmentError.invalidName.description)
+        }
+        return (String(authorization[0].dropFirst(7)), serverID, fields.server)
+    }
+}
+
+/// A host just enrolled: the credential its polls carry from now on, shown this once.
+struct EnrollmentView: Encodable {
+    let hostId: Int64
+    let serverId: String
+    let credential: String
+    let reenrolled: Bool
+}

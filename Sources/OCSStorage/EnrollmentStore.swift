@@ -1,0 +1,180 @@
+import Foundation
+import GRDB
+import OCSDomain
+
+/// Enrollment of hosts: one-time tokens an admin hands out, exchanged by an agent for a
+/// credential bound to its serverId. A host with a credential is verified: only polls that carry
+/// it change the host (see `CheckInStore`). Tokens and credentials are stored as SHA-256 digests.
+public struct EnrollmentStore: Sendable {
+    let database: OCSDatabase
+
+    public init(database: OCSDatabase) {
+        self.database = database
+    }
+
+    /// Most tokens made at once, and the longest a token may wait to be used.
+    public static let maximumBatch = 1000
+    public static let maximumValidity: TimeInterval = 30 * 86400
+
+    /// Makes `count` one-time tokens valid for `validity` seconds and returns their secrets, the
+    /// only time they are available; audited as one entry.
+    public func createTokens(count: Int, validFor validity: TimeInterval, context: ChangeContext, now: Date = Date()) throws(EnrollmentError) -> EnrollmentTokens {
+        guard (1...Self.maximumBatch).contains(count) else { throw .invalidCount(count) }
+        guard validity >= 60, validity <= Self.maximumValidity else { throw .invalidValidity(validity) }
+        let secrets = (0..<count).map { _ in Secret.make(prefix: Self.tokenPrefix) }
+        let expires = now.addingTimeInterval(validity)
+        do {
+            let ids = try database.writer.write { db -> [Int64] in
+                var ids: [Int64] = []
+                for secret in secrets {
+                    try db.execute(
+                        sql: "INSERT INTO enrollment_tokens (token_hash, created_at, created_by, expires_at) VALUES (?, ?, ?, ?)",
+                        arguments: [Secret.hexDigest(secret), DatabaseTimestamp(now), context.actor, DatabaseTimestamp(expires)]
+                    )
+                    ids.append(db.lastInsertedRowID)
+                }
+                let range = ids.count == 1 ? "\(ids[0])" : "\(ids[0])-\(ids[ids.count - 1])"
+                try AuditLog.append(AuditEntry(
+                    time: now, context: context, action: "enrollment.create", ruleID: nil, revision: nil,
+                    outcome: "ok: \(count) token\(count == 1 ? "" : "s") (\(range)), expire \(DatabaseTimestamp(expires).text) UTC"
+                ), in: db)
+                return ids
+            }
+            return EnrollmentTokens(secrets: secrets, firstID: ids[0], expiresAt: expires)
+        } catch {
+            throw .storage("\(error)")
+        }
+    }
+
+    /// Exchanges an unused, unexpired token for a credential bound to `serverID`: the host with
+    /// that serverId (made if none has polled yet) takes the credential, replacing any earlier
+    /// one. A host that enrolled before is re-enrolled, audited as such. The token is used up in
+    /// the same transaction.
+    public func enroll(token: String, serverID: String, serverName: String?, remoteAddress: String?, now: Date = Date()) throws(EnrollmentError) -> Enrollment {
+        guard token.hasPrefix(Self.tokenPrefix), token.utf8.count <= 128 else { throw .unknownToken }
+        // Checked here too, not only by the endpoint: they are written to the audit trail.
+        guard HostIdentity.normalizedGUID(serverID) == serverID else { throw .invalidServerID }
+        if let serverName, !HostIdentity.isValidName(serverName) { throw .invalidName }
+        let credential = Secret.make(prefix: Self.credentialPrefix)
+        let time = DatabaseTimestamp(now)
+        do {
+            return try database.writer.write { db in
+                guard let row = try Row.fetchOne(
+                    db, sql: "SELECT id, expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?", arguments: [Secret.hexDigest(token)]
+                ) else { throw EnrollmentError.unknownToken }
+                let tokenID: Int64 = row["id"]
+                if let used = row["used_at"] as DatabaseTimestamp? { throw EnrollmentError.usedToken(tokenID, used.date) }
+                let expires: DatabaseTimestamp = row["expires_at"]
+                guard expires.date > now else { throw EnrollmentError.expiredToken(tokenID, expires.date) }
+
+                let existing = try Row.fetchOne(
+                    db, sql: "SELECT id, credential_hash IS NOT NULL AS live, enrolled_at IS NOT NULL AS enrolled FROM hosts WHERE server_id = ?",
+                    arguments: [serverID]
+                )
+                let hostID: Int64
+                if let existing {
+                    hostID = existing["id"]
+                    try db.execute(
+                        sql: "UPDATE hosts SET credential_hash = ?, enrolled_at = ?, server_name = coalesce(?, server_name) WHERE id = ?",
+                        arguments: [Secret.hexDigest(credential), time, serverName, hostID]
+                    )
+                } else {
+                    try db.execute(sql: """
+                        INSERT INTO hosts (server_id, server_name, applied, blocked, remote_address, first_address, first_seen, last_seen, poll_count, credential_hash, enrolled_at)
+                        VALUES (?, ?, '[]', '[]', ?, ?, ?, ?, 0, ?, ?)
+                        """, arguments: [serverID, serverName, remoteAddress, remoteAddress, time, time, Secret.hexDigest(credential), time])
+                    hostID = db.lastInsertedRowID
+                }
+                let reenrolled = (existing?["enrolled"] as Bool?) ?? false
+                let replaced = (existing?["live"] as Bool?) ?? false
+                try db.execute(sql: "UPDATE enrollment_tokens SET used_at = ?, used_by = ? WHERE id = ?", arguments: [time, hostID, tokenID])
+                try AuditLog.append(AuditEntry(
+                    time: now, actor: "enrollment-token-\(tokenID)", action: "host.enroll", ruleID: nil, revision: nil, remoteAddress: remoteAddress,
+                    outcome: "ok: host \(hostID) \(serverName ?? "-") serverId \(serverID)\(reenrolled ? ", re-enrolled" : "")\(replaced ? ": its previous credential no longer works" : "")"
+                ), in: db)
+                return Enrollment(hostID: hostID, serverID: serverID, credential: credential, reenrolled: reenrolled)
+            }
+        } catch let error as EnrollmentError {
+            throw error
+        } catch {
+            throw .storage("\(error)")
+        }
+    }
+
+    /// Revokes a host's credential: its polls stop counting as verified until it enrolls again.
+    /// Audited, a refusal too.
+    @discardableResult
+    public func revoke(_ reference: HostReference, context: ChangeContext, now: Date = Date()) throws(HostChangeError) -> HostState {
+        do {
+            return try database.writer.write { db in
+                guard let host = try CheckInStore.host(reference, in: db) else { throw HostChangeError.notFound(reference.text) }
+                guard host.verified else { throw HostChangeError.notEnrolled(reference.text) }
+                try db.execute(sql: "UPDATE hosts SET credential_hash = NULL WHERE id = ?", arguments: [host.id])
+                try AuditLog.append(AuditEntry(
+                    time: now, context: context, action: Self.revokeAction, ruleID: nil, revision: nil,
+                    outcome: "ok: host \(host.id) \(host.latest.serverName ?? "-") serverId \(host.latest.serverID ?? "-")"
+                ), in: db)
+                var revoked = host
+                revoked.verified = false
+                return revoked
+            }
+        } catch {
+            let failure = (error as? HostChangeError) ?? .storage("\(error)")
+            try? AuditLog(database: database).append(AuditEntry(
+                time: now, context: context, action: Self.revokeAction, ruleID: nil, revision: nil, outcome: "refused: \(failure.description)"
+            ))
+            throw failure
+        }
+    }
+
+    public static let revokeAction = "host.revoke"
+    /// What enrollment tokens and host credentials start with, so either is recognised in a log or a leak scan.
+    public static let tokenPrefix = "ocs-enroll_"
+    public static let credentialPrefix = "ocs-host_"
+
+    /// The digest a presented host credential is looked up by (`CheckIn.credentialDigest`).
+    public static func credentialDigest(_ credential: String) -> String {
+        Secret.hexDigest(credential)
+    }
+}
+
+/// Tokens just made: their secrets (shown once), the first one's id (the rest follow in order)
+/// and when they expire.
+public struct EnrollmentTokens: Sendable, Equatable {
+    public let secrets: [String]
+    public let firstID: Int64
+    public let expiresAt: Date
+}
+
+/// A host enrolled: the credential its polls carry from now on, shown this once.
+public struct Enrollment: Sendable, Equatable {
+    public let hostID: Int64
+    public let serverID: String
+    public let credential: String
+    public let reenrolled: Bool
+}
+
+/// Why enrollment, or making its tokens, failed.
+public enum EnrollmentError: Error, Sendable, Equatable, CustomStringConvertible {
+    case invalidCount(Int)
+    case invalidValidity(TimeInterval)
+    case invalidServerID
+    case invalidName
+    case unknownToken
+    case usedToken(Int64, Date)
+    case expiredToken(Int64, Date)
+    case storage(String)
+
+    public var description: String {
+        switch self {
+        case .invalidCount(let count): "\(count) tokens: make 1 to \(EnrollmentStore.maximumBatch) at once"
+        case .invalidValidity(let seconds): "a validity of \(Int(seconds)) s: tokens are valid from 60 s to \(Int(EnrollmentStore.maximumValidity / 86400)) days"
+        case .invalidServerID: "serverId must be a GUID (8-4-4-4-12 hex digits, braces optional): the Exchange server's own"
+        case .invalidName: "server must be a host name: 1 to 255 letters, digits, '.', '-', '_'"
+        case .unknownToken: "the enrollment token is not one this server made: ask an admin for one (ocs enrollment create)"
+        case .usedToken(let id, let time): "enrollment token \(id) was used at \(DatabaseTimestamp(time).text) UTC: each enrolls one host; ask an admin for another"
+        case .expiredToken(let id, let time): "enrollment token \(id) expired at \(DatabaseTimestamp(time).text) UTC: ask an admin for another"
+        case .storage(let message): "the database failed: \(message)"
+        }
+    }
+}
