@@ -32,8 +32,10 @@ public final class HTTPServer: Service, Sendable {
         public var shutdownGrace: TimeAmount
         /// Where answered requests are logged.
         public var accessLog: AccessLog
-        /// Terminates TLS with this identity; nil serves plain HTTP.
+        /// Terminates TLS with this identity; nil serves plain HTTP, which is refused on an address
+        /// other than loopback unless `allowPlainHTTPOffLoopback` (a proxy in front terminates TLS).
         public var tls: TLSIdentityStore?
+        public var allowPlainHTTPOffLoopback: Bool
         /// Requests one connection may have waiting for their responses before it is closed (reading
         /// pauses long before, at 16).
         public var maxPipelinedRequests: Int
@@ -43,9 +45,11 @@ public final class HTTPServer: Service, Sendable {
         public init(
             host: String, port: Int, idleTimeout: TimeAmount = .seconds(60), headerTimeout: TimeAmount = .seconds(10),
             bodyTimeout: TimeAmount = .seconds(30), maxConnections: Int = 1024, shutdownGrace: TimeAmount = .seconds(10),
-            accessLog: AccessLog = .off, tls: TLSIdentityStore? = nil, staleAfterSeconds: Int = 3 * 3600, maxPipelinedRequests: Int = 256
+            accessLog: AccessLog = .off, tls: TLSIdentityStore? = nil, allowPlainHTTPOffLoopback: Bool = false,
+            staleAfterSeconds: Int = 3 * 3600, maxPipelinedRequests: Int = 256
         ) {
             self.tls = tls
+            self.allowPlainHTTPOffLoopback = allowPlainHTTPOffLoopback
             self.staleAfterSeconds = staleAfterSeconds
             self.shutdownGrace = shutdownGrace
             self.accessLog = accessLog
@@ -112,6 +116,8 @@ public final class HTTPServer: Service, Sendable {
                 // One accept per wake-up, so the connection cap holds exactly: several per read
                 // would take connections past it before the gate closes.
                 .serverChannelOption(.maxMessagesPerRead, value: 1)
+                // Nothing is accepted until the bound address is judged (`refusePlainHTTPOffLoopback`).
+                .serverChannelOption(.autoRead, value: false)
                 .serverChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
@@ -134,6 +140,15 @@ public final class HTTPServer: Service, Sendable {
             try? await group.shutdownGracefully()
             throw error
         }
+        do {
+            try Self.refusePlainHTTPOffLoopback(bound: listener.localAddress, configuration)
+            try await listener.setOption(.autoRead, value: true).get()
+        } catch {
+            try? await listener.close()
+            try? await threadPool.shutdownGracefully()
+            try? await group.shutdownGracefully()
+            throw error
+        }
         if let address = listener.localAddress { onBound(address) }
         serialWatcher.start(on: group.next())
 
@@ -148,6 +163,13 @@ public final class HTTPServer: Service, Sendable {
         try await threadPool.shutdownGracefully()
         try await group.shutdownGracefully()
         logger.info("stopped")
+    }
+
+    /// Plain HTTP is judged on the address the listener was bound to, not on the host name asked
+    /// for: `localhost` may resolve to any address.
+    static func refusePlainHTTPOffLoopback(bound: SocketAddress?, _ configuration: Configuration) throws(PlainHTTPOffLoopback) {
+        guard configuration.tls == nil, !configuration.allowPlainHTTPOffLoopback, bound?.isLoopback != true else { return }
+        throw PlainHTTPOffLoopback(host: configuration.host, bound: bound)
     }
 
     /// Closes the listener and asks every connection to finish its request and close; returns

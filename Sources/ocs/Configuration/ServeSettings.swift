@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import OCSFeed
+import OCSServer
 
 /// Everything `ocs serve` runs with, resolved from the command line, the environment, the
 /// configuration file and the defaults, and checked as a whole.
@@ -77,14 +78,11 @@ struct ServeSettings {
         }
     }
 
-    /// Whether `host` only reaches this machine: `localhost` or a loopback address.
+    /// Whether `host` names only this machine: `localhost` or a loopback address. A first check,
+    /// before anything is created; the server judges the address it actually bound again
+    /// (`localhost` may resolve anywhere).
     static func isLoopback(_ host: String) -> Bool {
         if host == "localhost" { return true }
-        guard let address = try? SocketAddress(ipAddress: host, port: 0) else { return false }
-        switch address {
-        case .v4(let v4): return UInt32(bigEndian: v4.address.sin_addr.s_addr) >> 24 == 127
-        case .v6: return host == "::1" || host == "0:0:0:0:0:0:0:1"
-        default: return false
-        }
+        return (try? SocketAddress(ipAddress: host, port: 0))?.isLoopback ?? false
     }
 }
