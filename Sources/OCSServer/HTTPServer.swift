@@ -41,13 +41,16 @@ public final class HTTPServer: Service, Sendable {
         public var maxPipelinedRequests: Int
         /// The admin API counts a host that has not polled for this long as stale.
         public var staleAfterSeconds: Int
+        /// `/readyz` answers 503 when the database's file system has less free than this.
+        public var minimumFreeBytes: UInt64
 
         public init(
             host: String, port: Int, idleTimeout: TimeAmount = .seconds(60), headerTimeout: TimeAmount = .seconds(10),
             bodyTimeout: TimeAmount = .seconds(30), maxConnections: Int = 1024, shutdownGrace: TimeAmount = .seconds(10),
             accessLog: AccessLog = .off, tls: TLSIdentityStore? = nil, allowPlainHTTPOffLoopback: Bool = false,
-            staleAfterSeconds: Int = 3 * 3600, maxPipelinedRequests: Int = 256
+            staleAfterSeconds: Int = 3 * 3600, maxPipelinedRequests: Int = 256, minimumFreeBytes: UInt64 = OCSDatabase.minimumFreeBytes
         ) {
+            self.minimumFreeBytes = minimumFreeBytes
             self.tls = tls
             self.allowPlainHTTPOffLoopback = allowPlainHTTPOffLoopback
             self.staleAfterSeconds = staleAfterSeconds
@@ -92,7 +95,10 @@ public final class HTTPServer: Service, Sendable {
             api: AdminAPI(
                 operations: operations, feeds: feeds, staleAfterSeconds: configuration.staleAfterSeconds, threadPool: threadPool, logger: logger
             ),
-            health: HealthEndpoint(state: operations.state, signer: feeds.signer, threadPool: threadPool, logger: logger),
+            health: HealthEndpoint(
+                state: operations.state, database: operations.database, minimumFreeBytes: configuration.minimumFreeBytes,
+                signer: feeds.signer, threadPool: threadPool, logger: logger
+            ),
             metrics: MetricsEndpoint(metrics: metrics, checkIns: operations.checkIns, rules: operations.rules, threadPool: threadPool),
             dashboard: Dashboard(
                 database: operations.database, staleAfterSeconds: configuration.staleAfterSeconds, isTLS: configuration.tls != nil,
