@@ -24,14 +24,14 @@ public struct DashboardResponse: Sendable {
     }
 
     public static func html(_ status: HTTPResponseStatus, _ page: HTML, headers: HTTPHeaders = [:]) -> DashboardResponse {
-        var all: HTTPHeaders = ["Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"]
+        var all: HTTPHeaders = ["Content-Type": "text/html; charset=utf-8"]
         all.add(contentsOf: headers)
         return DashboardResponse(status: status, headers: all, body: Array(page.text.utf8))
     }
 
     /// `303 See Other` to `location` (a `/ui/` path this module built).
     public static func redirect(_ location: String, headers: HTTPHeaders = [:]) -> DashboardResponse {
-        var all: HTTPHeaders = ["Location": location, "Cache-Control": "no-store"]
+        var all: HTTPHeaders = ["Location": location]
         all.add(contentsOf: headers)
         return DashboardResponse(status: .seeOther, headers: all)
     }
@@ -90,14 +90,21 @@ public struct Dashboard: Sendable {
     let audit: AuditLog
     let sessions: DashboardSessionStore
     let staleAfterSeconds: Int
-    /// Whether the server terminates TLS: session cookies are then `Secure`.
-    let isTLS: Bool
+    /// Whether browsers reach the dashboard over HTTPS (the server terminates TLS, or the public
+    /// URL a proxy serves is https): cookies are then `Secure`.
+    let isHTTPS: Bool
+    /// `host[:port]` of the public URL, lowercased: forms may come from it as well as from `Host`
+    /// (a proxy may rewrite `Host`).
+    let publicAuthority: String?
     /// The catalog in effect (embedded plus added rows), read for each page that names builds.
     let catalogs: CatalogStore
     let threadPool: NIOThreadPool
     let logger: Logger
 
-    public init(database: OCSDatabase, staleAfterSeconds: Int, isTLS: Bool, catalog: BuildCatalog = .embedded, threadPool: NIOThreadPool, logger: Logger) {
+    public init(
+        database: OCSDatabase, staleAfterSeconds: Int, isHTTPS: Bool, publicURL: URL? = nil, catalog: BuildCatalog = .embedded,
+        threadPool: NIOThreadPool, logger: Logger
+    ) {
         rules = RuleStore(database: database, catalog: catalog)
         lifecycle = RuleOperations(rules: rules, changes: ChangeStore(database: database))
         checkIns = CheckInStore(database: database)
@@ -105,7 +112,8 @@ public struct Dashboard: Sendable {
         audit = AuditLog(database: database)
         sessions = DashboardSessionStore(database: database)
         self.staleAfterSeconds = staleAfterSeconds
-        self.isTLS = isTLS
+        self.isHTTPS = isHTTPS
+        publicAuthority = publicURL.flatMap { url in url.host.map { ($0 + (url.port.map { ":\($0)" } ?? "")).lowercased() } }
         catalogs = CatalogStore(database: database, base: catalog)
         self.threadPool = threadPool
         self.logger = logger
@@ -136,7 +144,7 @@ public struct Dashboard: Sendable {
         if let length = head.contentLength, length > Self.maximumFormSize {
             return .refuse(Self.page(.payloadTooLarge, "Form too large", "A form body may hold at most \(Self.maximumFormSize) bytes."))
         }
-        if let site = Self.crossSite(head.headers) {
+        if let site = Self.crossSite(head.headers, publicAuthority: publicAuthority) {
             return .refuse(Self.page(.forbidden, "Form from another site", "This form was posted from \(site): only the dashboard's own pages may post it."))
         }
         if path == "/ui/login" { return .accept(session: nil) }
@@ -294,7 +302,7 @@ public struct Dashboard: Sendable {
     /// A `Set-Cookie` value: never readable by scripts, never sent with another site's requests,
     /// `Secure` when the dashboard is reached over HTTPS.
     func cookie(_ name: String, _ value: String, path: String, maxAge: Int?) -> String {
-        "\(name)=\(value); Path=\(path)\(maxAge.map { "; Max-Age=\($0)" } ?? ""); HttpOnly; SameSite=Strict" + (isTLS ? "; Secure" : "")
+        "\(name)=\(value); Path=\(path)\(maxAge.map { "; Max-Age=\($0)" } ?? ""); HttpOnly; SameSite=Strict" + (isHTTPS ? "; Secure" : "")
     }
 
     var clearCookie: String {
@@ -560,16 +568,17 @@ public struct Dashboard: Sendable {
 
     /// Where a form was posted from, when that is another site: by the browser's `Sec-Fetch-Site`
     /// when it sends one (anything but `same-origin`, or `none` for what the user did themselves),
-    /// else by an `Origin` whose host and port are not the `Host` asked for. Nil for this site, and
+    /// else by an `Origin` whose host and port are neither the `Host` asked for nor the public URL's
+    /// (`publicAuthority`). Nil for this site, and
     /// when neither says (clients other than browsers; `Origin: null`, which `Referrer-Policy:
     /// no-referrer` makes browsers send with this site's own forms): the forms' tokens decide then.
-    static func crossSite(_ headers: HTTPHeaders) -> String? {
+    static func crossSite(_ headers: HTTPHeaders, publicAuthority: String? = nil) -> String? {
         if let site = headers.first(name: "Sec-Fetch-Site")?.lowercased() {
             return site == "same-origin" || site == "none" ? nil : "another site (Sec-Fetch-Site: \(site.prefix(40)))"
         }
         guard let origin = headers.first(name: "Origin"), origin != "null" else { return nil }
         let authority = ["https://", "http://"].first { origin.lowercased().hasPrefix($0) }.map { origin.dropFirst($0.count).lowercased() }
-        guard let authority, let host = headers.first(name: "Host")?.lowercased(), authority == host else {
+        guard let authority, authority == headers.first(name: "Host")?.lowercased() || authority == publicAuthority else {
             return "another site (Origin: \(origin.prefix(80)))"
         }
         return nil

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOExtras
@@ -36,6 +37,9 @@ public final class HTTPServer: Service, Sendable {
         /// other than loopback unless `allowPlainHTTPOffLoopback` (a proxy in front terminates TLS).
         public var tls: TLSIdentityStore?
         public var allowPlainHTTPOffLoopback: Bool
+        /// The URL clients reach the server at, when a proxy in front terminates TLS: an https one
+        /// makes the dashboard's cookies `Secure`, as `tls` does.
+        public var publicURL: URL?
         /// Requests one connection may have waiting for their responses before it is closed (reading
         /// pauses long before, at 16).
         public var maxPipelinedRequests: Int
@@ -47,12 +51,13 @@ public final class HTTPServer: Service, Sendable {
         public init(
             host: String, port: Int, idleTimeout: TimeAmount = .seconds(60), headerTimeout: TimeAmount = .seconds(10),
             bodyTimeout: TimeAmount = .seconds(30), maxConnections: Int = 1024, shutdownGrace: TimeAmount = .seconds(10),
-            accessLog: AccessLog = .off, tls: TLSIdentityStore? = nil, allowPlainHTTPOffLoopback: Bool = false,
+            accessLog: AccessLog = .off, tls: TLSIdentityStore? = nil, allowPlainHTTPOffLoopback: Bool = false, publicURL: URL? = nil,
             staleAfterSeconds: Int = 3 * 3600, maxPipelinedRequests: Int = 256, minimumFreeBytes: UInt64 = OCSDatabase.minimumFreeBytes
         ) {
             self.minimumFreeBytes = minimumFreeBytes
             self.tls = tls
             self.allowPlainHTTPOffLoopback = allowPlainHTTPOffLoopback
+            self.publicURL = publicURL
             self.staleAfterSeconds = staleAfterSeconds
             self.shutdownGrace = shutdownGrace
             self.accessLog = accessLog
@@ -101,8 +106,9 @@ public final class HTTPServer: Service, Sendable {
             ),
             metrics: MetricsEndpoint(metrics: metrics, checkIns: operations.checkIns, rules: operations.rules, threadPool: threadPool),
             dashboard: Dashboard(
-                database: operations.database, staleAfterSeconds: configuration.staleAfterSeconds, isTLS: configuration.tls != nil,
-                threadPool: threadPool, logger: logger
+                database: operations.database, staleAfterSeconds: configuration.staleAfterSeconds,
+                isHTTPS: configuration.tls != nil || configuration.publicURL?.scheme?.lowercased() == "https",
+                publicURL: configuration.publicURL, threadPool: threadPool, logger: logger
             )
         )
     }

@@ -49,8 +49,6 @@ struct HealthEndpoint: Sendable {
 
     private static func status(_ status: HTTPResponseStatus, _ text: String, reason: String?) -> HTTPResponse {
         struct Body: Encodable { let status: String; let reason: String? }
-        var response = HTTPResponse.json(status, APIJSON.encode(Body(status: text, reason: reason)))
-        response.headers.add(name: "Cache-Control", value: "no-store")
-        return response
+        return HTTPResponse.json(status, APIJSON.encode(Body(status: text, reason: reason)))
     }
 }

@@ -142,6 +142,40 @@ struct DashboardEndToEndTests {
         #expect(try signIns() == 1)
     }
 
+    /// Behind a proxy that terminates TLS (plain HTTP here), `--public-url https://...` makes the
+    /// cookies Secure, and forms may come from that origin though the proxy rewrote `Host`.
+    @Test func anHTTPSPublicURLMakesTheCookiesSecure() throws {
+        let workspace = try Workspace()
+        let server = try ServerProcess(database: workspace.database, arguments: ["--rules", workspace.rules, "--public-url", "https://OCS.example.org"])
+        defer { server.stop() }
+        let token = try workspace.ocs("tokens", "create", "--name", "alice", "--role", "publisher", "--db", workspace.database)
+            .output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let page = try Curl.request(server.baseURL + "/ui/login")
+        let signInCookie = try #require(page.header("Set-Cookie"))
+        #expect(signInCookie.hasSuffix("; Secure"), "\(signInCookie)")
+        let csrf = try #require(page.text.components(separatedBy: "name=\"csrf\" value=\"").dropFirst().first?.prefix { $0 != "\"" })
+        func signIn(origin: String) throws -> CurlResponse {
+            try Curl.request(server.baseURL + "/ui/login", [
+                "-H", "Cookie: \(signInCookie.split(separator: ";")[0])", "-H", "Origin: \(origin)",
+                "--data-urlencode", "csrf=\(csrf)", "--data-urlencode", "token=\(token)",
+            ])
+        }
+        #expect(try signIn(origin: "https://evil.example").status == 403)
+        let signedIn = try signIn(origin: "https://ocs.example.org")
+        #expect(signedIn.status == 303, "\(signedIn.text)")
+        let cookies = signedIn.headers.filter { $0.name.lowercased() == "set-cookie" }.map(\.value)
+        #expect(cookies.count == 2 && cookies.allSatisfy { $0.hasSuffix("; Secure") }, "\(cookies)")
+        #expect(cookies.contains { $0.hasPrefix("ocs_session=") && $0.contains("HttpOnly") && $0.contains("SameSite=Strict") })
+
+        // Anything but an http(s) URL of a host is refused, naming where it came from.
+        for bad in ["ocs.example.org", "ftp://ocs.example.org", "https://ocs.example.org/ui", "https://ocs.example.org?x=1", "https://"] {
+            let refused = try workspace.ocs("serve", "--port", "0", "--db", workspace.database, "--public-url", bad)
+            #expect(refused.status != 0 && refused.stderr.contains("--public-url"), "\(bad): \(refused.stderr)")
+        }
+        let shown = try Command.run("/usr/bin/env", ["OCS_PUBLIC_URL=https://ocs.example.org", Command.ocs, "config", "show"])
+        #expect(shown.output.split(separator: "\n").contains { $0.hasPrefix("publicUrl") && $0.contains("https://ocs.example.org") && $0.contains("environment") }, "\(shown.output)")
+    }
+
     @Test func aFirstPublishFromTheDashboardNamesItsReleaseAndAGroupReleaseReachesTheGroupOnly() throws {
         let fixture = try Fixture()
         try fixture.populate()

@@ -48,7 +48,7 @@ struct Serve: AsyncParsableCommand {
                 headerTimeout: .seconds(Int64(settings.headerTimeout)), bodyTimeout: .seconds(Int64(settings.bodyTimeout)),
                 maxConnections: Self.connectionCap(settings.maxConnections, logger: logger),
                 shutdownGrace: .seconds(Int64(settings.shutdownGrace)), accessLog: accessLog, tls: tls,
-                allowPlainHTTPOffLoopback: settings.allowPlainHttp, staleAfterSeconds: settings.staleAfter
+                allowPlainHTTPOffLoopback: settings.allowPlainHttp, publicURL: settings.publicURL, staleAfterSeconds: settings.staleAfter
             ),
             operations: operations,
             feeds: FeedService(store: ruleStore, signer: signer, validity: TimeInterval(settings.feedValidity), signed: metrics.feedSigned),

@@ -24,6 +24,8 @@ struct ServeSettings {
     var feedValidity: Int
     var tls: (certificate: String, key: String, chain: String?)?
     var allowPlainHttp: Bool
+    /// Where clients reach the server, when a proxy in front terminates TLS.
+    var publicURL: URL?
     var logLevel: Logger.Level
     /// `stdout`, `off` or a file path.
     var accessLog: String
@@ -47,6 +49,7 @@ struct ServeSettings {
         maxConnections = try settings.optionalInteger(.maxConnections, options.maxConnections, in: 1...1_000_000)
         shutdownGrace = try settings.integer(.shutdownGrace, options.shutdownGrace, default: 10, in: 0...300)
         allowPlainHttp = try settings.flag(.allowPlainHttp, options.allowPlainHttp)
+        publicURL = try settings.publicURL(.publicUrl, options.publicUrl)
         staleAfter = try settings.integer(.staleAfter, options.staleAfter, default: 3 * 3600, in: 1...(366 * 86400))
         retainHistory = try settings.integer(.retainHistory, options.retainHistory, default: 90, in: 1...36500)
         feedValidity = try settings.integer(.feedValidity, options.feedValidity, default: Int(FeedService.defaultValidity), in: Self.feedValidityRange)
