@@ -401,7 +401,9 @@ public struct Dashboard: Sendable {
         case .rule(.stale): (.preconditionFailed, error.description)
         case .rule(.conflict), .rule(.unpublishable), .rule(.pendingChange): (.conflict, error.description)
         case .emergencyNeedsAdmin, .emergencyNeedsReason, .decision: (.forbidden, error.description)
-        case .rule(.storage), .storage, .group, .host, .token: nil
+        case .catalog(.needsApproval): (.forbidden, error.description)
+        case .catalog(.invalid): (.unprocessableEntity, error.description)
+        case .rule(.storage), .storage, .group, .host, .token, .catalog(.storage): nil
         }
     }
 

@@ -18,6 +18,8 @@ public struct Operations: Sendable {
     public let state: ServerState
     /// The rule lifecycle and two-person approval.
     public let lifecycle: RuleOperations
+    /// Builds added to the catalog, under the same approval policy.
+    public let builds: CatalogOperations
 
     public init(database: OCSDatabase) {
         self.database = database
@@ -32,5 +34,6 @@ public struct Operations: Sendable {
         sessions = DashboardSessionStore(database: database)
         state = ServerState(database: database)
         lifecycle = RuleOperations(rules: rules, changes: changes)
+        builds = CatalogOperations(catalogs: catalogs)
     }
 }
