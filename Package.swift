@@ -166,11 +166,12 @@ let package = Package(
             ]
         ),
         .testTarget(name: "OCSAgentTests", dependencies: ["OCSAgent", "OCSSigning", "OCSDomain", "OCSTestSupport"]),
-        // The HTTP handlers in process, on SwiftNIO's EmbeddedChannel.
+        // The HTTP handlers in process, on SwiftNIO's EmbeddedChannel, and the whole server in process.
         .testTarget(
             name: "OCSServerTests",
             dependencies: [
-                "OCSServer",
+                "OCSServer", "OCSOperations", "OCSFeed", "OCSSigning", "OCSStorage", "OCSTestSupport",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -53,7 +53,7 @@ echo "check-unit: systemd-analyze security --offline $unit: exposure $exposure o
 
 # The variables `ocs serve` reads; a misspelt one would be silently ignored at run time.
 # Kept in step with Sources/ocs/Configuration/Setting.swift (the settings table of docs/operations.md lists them all).
-known='OCS_(CONFIG|DB|HOST|PORT|RULES|SIGNING_KEY|SIGNING_CERT|SIGNING_CHAIN|ROTATE_SIGNING_KEY|TLS_CERT|TLS_KEY|TLS_CHAIN|ALLOW_PLAIN_HTTP|IDLE_TIMEOUT|HEADER_TIMEOUT|BODY_TIMEOUT|MAX_CONNECTIONS|SHUTDOWN_GRACE|STALE_AFTER|RETAIN_HISTORY|FEED_VALIDITY|LOG_LEVEL|ACCESS_LOG)'
+known='OCS_(CONFIG|DB|HOST|PORT|RULES|SIGNING_KEY|SIGNING_CERT|SIGNING_CHAIN|ROTATE_SIGNING_KEY|TLS_CERT|TLS_KEY|TLS_CHAIN|ALLOW_PLAIN_HTTP|PUBLIC_URL|IDLE_TIMEOUT|HEADER_TIMEOUT|BODY_TIMEOUT|MAX_CONNECTIONS|SHUTDOWN_GRACE|STALE_AFTER|RETAIN_HISTORY|FEED_VALIDITY|LOG_LEVEL|ACCESS_LOG)'
 unknown=$( { grep -Eo '^#?Environment=[A-Z_]+' "$unit" | sed 's/.*=//'
              grep -Eo '^#?[A-Z_]+=' "$environment_file" | tr -d '#='; } | grep -Evx "$known" || true)
 [ -z "$unknown" ] || fail "variables ocs does not read: $(echo $unknown)"

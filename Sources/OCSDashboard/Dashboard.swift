@@ -24,14 +24,14 @@ public struct DashboardResponse: Sendable {
     }
 
     public static func html(_ status: HTTPResponseStatus, _ page: HTML, headers: HTTPHeaders = [:]) -> DashboardResponse {
-        var all: HTTPHeaders = ["Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"]
+        var all: HTTPHeaders = ["Content-Type": "text/html; charset=utf-8"]
         all.add(contentsOf: headers)
         return DashboardResponse(status: status, headers: all, body: Array(page.text.utf8))
     }
 
     /// `303 See Other` to `location` (a `/ui/` path this module built).
     public static func redirect(_ location: String, headers: HTTPHeaders = [:]) -> DashboardResponse {
-        var all: HTTPHeaders = ["Location": location, "Cache-Control": "no-store"]
+        var all: HTTPHeaders = ["Location": location]
         all.add(contentsOf: headers)
         return DashboardResponse(status: .seeOther, headers: all)
     }
@@ -68,6 +68,9 @@ public struct DashboardRequest: Sendable {
 public struct Dashboard: Sendable {
     public static let prefix = "/ui"
     static let cookieName = "ocs_session"
+    /// The pre-session cookie: its value is the sign-in form's token (double submit), so a sign-in
+    /// posted by another site, which can neither read the cookie nor set it, is refused.
+    static let signInCookieName = "ocs_signin"
     /// Largest form body taken: forms here hold a token, a few numbers and up to 32 group names.
     static let maximumFormSize = 16 * 1024
 
@@ -87,14 +90,21 @@ public struct Dashboard: Sendable {
     let audit: AuditLog
     let sessions: DashboardSessionStore
     let staleAfterSeconds: Int
-    /// Whether the server terminates TLS: session cookies are then `Secure`.
-    let isTLS: Bool
+    /// Whether browsers reach the dashboard over HTTPS (the server terminates TLS, or the public
+    /// URL a proxy serves is https): cookies are then `Secure`.
+    let isHTTPS: Bool
+    /// `host[:port]` of the public URL, lowercased: forms may come from it as well as from `Host`
+    /// (a proxy may rewrite `Host`).
+    let publicAuthority: String?
     /// The catalog in effect (embedded plus added rows), read for each page that names builds.
     let catalogs: CatalogStore
     let threadPool: NIOThreadPool
     let logger: Logger
 
-    public init(database: OCSDatabase, staleAfterSeconds: Int, isTLS: Bool, catalog: BuildCatalog = .embedded, threadPool: NIOThreadPool, logger: Logger) {
+    public init(
+        database: OCSDatabase, staleAfterSeconds: Int, isHTTPS: Bool, publicURL: URL? = nil, catalog: BuildCatalog = .embedded,
+        threadPool: NIOThreadPool, logger: Logger
+    ) {
         rules = RuleStore(database: database, catalog: catalog)
         lifecycle = RuleOperations(rules: rules, changes: ChangeStore(database: database))
         checkIns = CheckInStore(database: database)
@@ -102,7 +112,8 @@ public struct Dashboard: Sendable {
         audit = AuditLog(database: database)
         sessions = DashboardSessionStore(database: database)
         self.staleAfterSeconds = staleAfterSeconds
-        self.isTLS = isTLS
+        self.isHTTPS = isHTTPS
+        publicAuthority = publicURL.flatMap { url in url.host.map { ($0 + (url.port.map { ":\($0)" } ?? "")).lowercased() } }
         catalogs = CatalogStore(database: database, base: catalog)
         self.threadPool = threadPool
         self.logger = logger
@@ -132,6 +143,9 @@ public struct Dashboard: Sendable {
         }
         if let length = head.contentLength, length > Self.maximumFormSize {
             return .refuse(Self.page(.payloadTooLarge, "Form too large", "A form body may hold at most \(Self.maximumFormSize) bytes."))
+        }
+        if let site = Self.crossSite(head.headers, publicAuthority: publicAuthority) {
+            return .refuse(Self.page(.forbidden, "Form from another site", "This form was posted from \(site): only the dashboard's own pages may post it."))
         }
         if path == "/ui/login" { return .accept(session: nil) }
         guard let secret = Self.cookie(Self.cookieName, in: head.headers) else {
@@ -201,7 +215,7 @@ public struct Dashboard: Sendable {
         if path == "/ui/login" {
             if request.method == .POST { return try signIn(request) }
             if let secret = Self.cookie(Self.cookieName, in: request.headers), try sessions.session(secret: secret) != nil { return .redirect("/ui/") }
-            return .html(.ok, Pages.login(message: nil))
+            return signInPage(.ok, message: nil, request)
         }
 
         // Everything else needs a session: POSTs were checked at the head, pages are checked here.
@@ -255,20 +269,44 @@ public struct Dashboard: Sendable {
 
     // MARK: Sign in and out
 
+    /// Signs in with an API token, from the sign-in form of this browser: its token must match
+    /// the pre-session cookie, as the CSRF token of a signed-in form matches its session.
     private func signIn(_ request: DashboardRequest) throws -> DashboardResponse {
         let form = try Self.form(request)
+        guard let expected = Self.cookie(Self.signInCookieName, in: request.headers), let sent = form["csrf"],
+              Self.constantTimeEqual(sent, expected)
+        else {
+            return signInPage(.forbidden, message: "The sign-in form expired or was not this dashboard's: sign in again.", request)
+        }
         guard let token = form["token"]?.trimmingCharacters(in: .whitespaces), !token.isEmpty, token.utf8.count <= 256,
               let opened = try sessions.open(apiSecret: token, remoteAddress: request.remoteAddress)
         else {
-            return .html(.unauthorized, Pages.login(message: "That is not a live API token."))
+            return signInPage(.unauthorized, message: "That is not a live API token.", request)
         }
-        var cookie = "\(Self.cookieName)=\(opened.secret); Path=/ui; Max-Age=\(Int(DashboardSessionStore.lifetime)); HttpOnly; SameSite=Strict"
-        if isTLS { cookie += "; Secure" }
-        return .redirect("/ui/", headers: ["Set-Cookie": cookie])
+        var headers: HTTPHeaders = [:]
+        headers.add(name: "Set-Cookie", value: cookie(Self.cookieName, opened.secret, path: "/ui", maxAge: Int(DashboardSessionStore.lifetime)))
+        headers.add(name: "Set-Cookie", value: cookie(Self.signInCookieName, "", path: "/ui/login", maxAge: 0))
+        return .redirect("/ui/", headers: headers)
+    }
+
+    /// The sign-in form with the token of this browser's pre-session cookie: the one it has, or a
+    /// new one, set with the page.
+    private func signInPage(_ status: HTTPResponseStatus, message: String?, _ request: DashboardRequest) -> DashboardResponse {
+        if let token = Self.cookie(Self.signInCookieName, in: request.headers), token.utf8.count <= 128 {
+            return .html(status, Pages.login(message: message, csrf: token))
+        }
+        let token = DashboardSessionStore.randomToken()
+        return .html(status, Pages.login(message: message, csrf: token), headers: ["Set-Cookie": cookie(Self.signInCookieName, token, path: "/ui/login", maxAge: nil)])
+    }
+
+    /// A `Set-Cookie` value: never readable by scripts, never sent with another site's requests,
+    /// `Secure` when the dashboard is reached over HTTPS.
+    func cookie(_ name: String, _ value: String, path: String, maxAge: Int?) -> String {
+        "\(name)=\(value); Path=\(path)\(maxAge.map { "; Max-Age=\($0)" } ?? ""); HttpOnly; SameSite=Strict" + (isHTTPS ? "; Secure" : "")
     }
 
     var clearCookie: String {
-        "\(Self.cookieName)=; Path=/ui; Max-Age=0; HttpOnly; SameSite=Strict" + (isTLS ? "; Secure" : "")
+        cookie(Self.cookieName, "", path: "/ui", maxAge: 0)
     }
 
     // MARK: Rules
@@ -363,7 +401,9 @@ public struct Dashboard: Sendable {
         case .rule(.stale): (.preconditionFailed, error.description)
         case .rule(.conflict), .rule(.unpublishable), .rule(.pendingChange): (.conflict, error.description)
         case .emergencyNeedsAdmin, .emergencyNeedsReason, .decision: (.forbidden, error.description)
-        case .rule(.storage), .storage, .group, .host, .token, .enrollment: nil
+        case .catalog(.needsApproval): (.forbidden, error.description)
+        case .catalog(.invalid): (.unprocessableEntity, error.description)
+        case .rule(.storage), .storage, .group, .host, .token, .enrollment, .catalog(.storage): nil
         }
     }
 
@@ -524,6 +564,24 @@ public struct Dashboard: Sendable {
                     return value.isEmpty ? nil : value
                 }
             }
+        }
+        return nil
+    }
+
+    /// Where a form was posted from, when that is another site: by the browser's `Sec-Fetch-Site`
+    /// when it sends one (anything but `same-origin`, or `none` for what the user did themselves),
+    /// else by an `Origin` whose host and port are neither the `Host` asked for nor the public URL's
+    /// (`publicAuthority`). Nil for this site, and
+    /// when neither says (clients other than browsers; `Origin: null`, which `Referrer-Policy:
+    /// no-referrer` makes browsers send with this site's own forms): the forms' tokens decide then.
+    static func crossSite(_ headers: HTTPHeaders, publicAuthority: String? = nil) -> String? {
+        if let site = headers.first(name: "Sec-Fetch-Site")?.lowercased() {
+            return site == "same-origin" || site == "none" ? nil : "another site (Sec-Fetch-Site: \(site.prefix(40)))"
+        }
+        guard let origin = headers.first(name: "Origin"), origin != "null" else { return nil }
+        let authority = ["https://", "http://"].first { origin.lowercased().hasPrefix($0) }.map { origin.dropFirst($0.count).lowercased() }
+        guard let authority, authority == headers.first(name: "Host")?.lowercased() || authority == publicAuthority else {
+            return "another site (Origin: \(origin.prefix(80)))"
         }
         return nil
     }

@@ -49,7 +49,11 @@ public enum Pages {
     }
 
     static func csrfField(_ viewer: Viewer) -> HTML {
-        "<input type=\"hidden\" name=\"csrf\" value=\"\(viewer.csrf)\">"
+        csrfField(viewer.csrf)
+    }
+
+    static func csrfField(_ token: String) -> HTML {
+        "<input type=\"hidden\" name=\"csrf\" value=\"\(token)\">"
     }
 
     public static func notice(_ message: String, error: Bool = false) -> HTML {
@@ -58,10 +62,11 @@ public enum Pages {
 
     // MARK: Sign in
 
-    public static func login(message: String?) -> HTML {
+    /// The sign-in form; `csrf` is the token of the browser's pre-session cookie, sent back with it.
+    public static func login(message: String?, csrf: String) -> HTML {
         layout(title: "Sign in", section: nil, viewer: nil, notice: message.map { notice($0, error: true) } ?? .empty, """
             <div class="login"><h1>Sign in</h1>
-            <form method="post" action="\(UILink.path("login"))">
+            <form method="post" action="\(UILink.path("login"))">\(csrfField(csrf))
             <label for="token">API token</label>
             <input id="token" name="token" type="password" autocomplete="off" required>
             <button type="submit" id="sign-in">Sign in</button></form>

@@ -49,8 +49,9 @@ struct RowRefusal: Error {
 }
 
 /// Checks rows to add on top of a catalog: a known product whose builds the build belongs to,
-/// well-formed names, a new CU on a branch no row is on, an update on its CU's branch above the
-/// CU's build and in release order there, and no clash with a row already listed.
+/// well-formed names, a new CU on a branch no row is on and in its product's CU order (by build
+/// and by release date), an update on its CU's branch above the CU's build and in release order
+/// there, and no clash with a row already listed.
 public enum CatalogAddition {
     /// The columns of the catalog CSV, in order.
     public static let header = "product,cu,update,build,released"
@@ -137,6 +138,7 @@ public enum CatalogAddition {
             if let onBranch = catalog.newestBuild(on: build.branch) {
                 return .failure(RowRefusal("branch \(build.branch) is already \(onBranch.product.rawValue) \(onBranch.cumulativeUpdate): a new CU has a build number of its own"))
             }
+            if let refusal = outOfOrder(entry, in: catalog) { return .failure(refusal) }
             return .success(entry)
         }
         guard let cu = catalog.entry(named: CatalogName(product: product, cumulativeUpdate: row.cu, update: nil)) else {
@@ -156,6 +158,29 @@ public enum CatalogAddition {
             return .failure(RowRefusal("\(update) (\(released)) would come before \(later.update ?? "") \(later.build) (\(later.released)) on \(product.rawValue) \(row.cu) but is dated after it"))
         }
         return .success(entry)
+    }
+
+    /// A new CU goes where its number puts it among its product's CUs: its build above every lower
+    /// CU's and below every higher one's, and its release not before a lower one's nor after a
+    /// higher one's (by month, as releases are dated). Nil when it does; else the refusal, naming
+    /// the CUs it would have to come between and those it conflicts with.
+    static func outOfOrder(_ entry: BuildCatalog.Entry, in catalog: BuildCatalog) -> RowRefusal? {
+        guard let number = CatalogNaming.cumulativeUpdateNumber(entry.cumulativeUpdate) else { return nil }
+        let others = catalog.entries.filter { $0.product == entry.product && $0.update == nil }.compactMap { other in
+            CatalogNaming.cumulativeUpdateNumber(other.cumulativeUpdate).map { (number: $0, entry: other) }
+        }
+        let lower = others.filter { $0.number < number }.sorted { $0.number < $1.number }
+        let higher = others.filter { $0.number > number }.sorted { $0.number < $1.number }
+        let conflicts = lower.filter { $0.entry.build >= entry.build || $0.entry.released.monthIndex > entry.released.monthIndex }
+            + higher.filter { $0.entry.build <= entry.build || $0.entry.released.monthIndex < entry.released.monthIndex }
+        guard !conflicts.isEmpty else { return nil }
+        func named(_ other: BuildCatalog.Entry) -> String { "\(other.cumulativeUpdate) (\(other.build), \(other.released))" }
+        let place = [lower.last.map { "after " + named($0.entry) }, higher.first.map { "before " + named($0.entry) }].compactMap { $0 }
+        return RowRefusal(
+            "\(entry.product.rawValue) \(entry.cumulativeUpdate) at \(entry.build) released \(entry.released) is out of CU order: "
+                + "it must come \(place.joined(separator: " and ")) by build and by release date, but conflicts with "
+                + conflicts.map(\.entry.cumulativeUpdate).joined(separator: ", ")
+        )
     }
 
     /// The key a catalog list is ordered and paged by: the build's parts, then CU before update

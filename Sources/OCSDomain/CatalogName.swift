@@ -72,6 +72,12 @@ public enum CatalogNaming {
         return name.hasPrefix("CU") && (1...3).contains(digits.count) && digits.allSatisfy(\.isASCIIDigit) && digits.first != "0"
     }
 
+    /// A CU's place in its product's order: 0 for `RTM`, n for `CUn`; nil for anything else.
+    public static func cumulativeUpdateNumber(_ name: String) -> Int? {
+        guard isCumulativeUpdate(name) else { return nil }
+        return name == "RTM" ? 0 : Int(name.dropFirst(2))
+    }
+
     public static func isUpdate(_ name: String) -> Bool {
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         let characters = Array(name)

@@ -11,6 +11,8 @@ public enum OperationError: Error, Sendable, Equatable {
     case host(HostChangeError)
     case token(TokenError)
     case enrollment(EnrollmentError)
+    /// Builds refused: a row's problem, or require-approval (`CatalogOperations`).
+    case catalog(CatalogChangeError)
     /// An emergency change (applied alone under require-approval) must say why.
     case emergencyNeedsReason
     /// Only an admin may apply a change alone as an emergency.
@@ -33,6 +35,8 @@ public enum OperationError: Error, Sendable, Equatable {
             if case .storage(let message) = error { self = .storage(message) } else { self = .token(error) }
         case let error as EnrollmentError:
             if case .storage(let message) = error { self = .storage(message) } else { self = .enrollment(error) }
+        case let error as CatalogChangeError:
+            if case .storage(let message) = error { self = .storage(message) } else { self = .catalog(error) }
         default: self = .storage("\(error)")
         }
     }
@@ -53,6 +57,7 @@ extension OperationError: CustomStringConvertible {
         case .host(let error): error.description
         case .token(let error): error.description
         case .enrollment(let error): error.description
+        case .catalog(let error): error.description
         case .emergencyNeedsReason: "an emergency change needs a reason: give the incident or ticket id"
         case .emergencyNeedsAdmin(let actor, let role): "\(actor) has role \(role.rawValue): only an admin may apply a change alone as an emergency"
         case .storage(let message): "the database failed: \(message)"

@@ -19,6 +19,8 @@ public struct Operations: Sendable {
     public let state: ServerState
     /// The rule lifecycle and two-person approval.
     public let lifecycle: RuleOperations
+    /// Builds added to the catalog, under the same approval policy.
+    public let builds: CatalogOperations
 
     /// `checkInLimits` and `checkInAcceptance` decide what polls may add (the server's settings;
     /// elsewhere nothing records check-ins).
@@ -36,5 +38,6 @@ public struct Operations: Sendable {
         sessions = DashboardSessionStore(database: database)
         state = ServerState(database: database)
         lifecycle = RuleOperations(rules: rules, changes: changes)
+        builds = CatalogOperations(catalogs: catalogs)
     }
 }

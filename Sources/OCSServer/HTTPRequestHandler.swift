@@ -214,6 +214,12 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             response.headers.add(name: "Content-Length", value: String(response.body?.readableBytes ?? 0))
         }
         if !keepAlive { response.headers.replaceOrAdd(name: "Connection", value: "close") }
+        // The one place answers are kept out of caches: the API's (a new token among them), the
+        // dashboard's pages, health, metrics and refusals say nothing of caching themselves. Feeds
+        // and the dashboard's static files do, and a poll is not searched.
+        if route != .feed && !response.headers.contains(name: "Cache-Control") {
+            response.headers.add(name: "Cache-Control", value: "no-store")
+        }
         let head = HTTPResponseHead(version: request.head.version, status: response.status, headers: response.headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if request.head.method != .HEAD, let body = response.body, body.readableBytes > 0 {

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOExtras
@@ -32,20 +33,31 @@ public final class HTTPServer: Service, Sendable {
         public var shutdownGrace: TimeAmount
         /// Where answered requests are logged.
         public var accessLog: AccessLog
-        /// Terminates TLS with this identity; nil serves plain HTTP.
+        /// Terminates TLS with this identity; nil serves plain HTTP, which is refused on an address
+        /// other than loopback unless `allowPlainHTTPOffLoopback` (a proxy in front terminates TLS).
         public var tls: TLSIdentityStore?
+        public var allowPlainHTTPOffLoopback: Bool
+        /// The URL clients reach the server at, when a proxy in front terminates TLS: an https one
+        /// makes the dashboard's cookies `Secure`, as `tls` does.
+        public var publicURL: URL?
         /// Requests one connection may have waiting for their responses before it is closed (reading
         /// pauses long before, at 16).
         public var maxPipelinedRequests: Int
         /// The admin API counts a host that has not polled for this long as stale.
         public var staleAfterSeconds: Int
+        /// `/readyz` answers 503 when the database's file system has less free than this.
+        public var minimumFreeBytes: UInt64
 
         public init(
             host: String, port: Int, idleTimeout: TimeAmount = .seconds(60), headerTimeout: TimeAmount = .seconds(10),
             bodyTimeout: TimeAmount = .seconds(30), maxConnections: Int = 1024, shutdownGrace: TimeAmount = .seconds(10),
-            accessLog: AccessLog = .off, tls: TLSIdentityStore? = nil, staleAfterSeconds: Int = 3 * 3600, maxPipelinedRequests: Int = 256
+            accessLog: AccessLog = .off, tls: TLSIdentityStore? = nil, allowPlainHTTPOffLoopback: Bool = false, publicURL: URL? = nil,
+            staleAfterSeconds: Int = 3 * 3600, maxPipelinedRequests: Int = 256, minimumFreeBytes: UInt64 = OCSDatabase.minimumFreeBytes
         ) {
+            self.minimumFreeBytes = minimumFreeBytes
             self.tls = tls
+            self.allowPlainHTTPOffLoopback = allowPlainHTTPOffLoopback
+            self.publicURL = publicURL
             self.staleAfterSeconds = staleAfterSeconds
             self.shutdownGrace = shutdownGrace
             self.accessLog = accessLog
@@ -89,11 +101,15 @@ public final class HTTPServer: Service, Sendable {
             api: AdminAPI(
                 operations: operations, feeds: feeds, staleAfterSeconds: configuration.staleAfterSeconds, threadPool: threadPool, logger: logger
             ),
-            health: HealthEndpoint(state: operations.state, signer: feeds.signer, threadPool: threadPool, logger: logger),
+            health: HealthEndpoint(
+                state: operations.state, database: operations.database, minimumFreeBytes: configuration.minimumFreeBytes,
+                signer: feeds.signer, threadPool: threadPool, logger: logger
+            ),
             metrics: MetricsEndpoint(metrics: metrics, checkIns: operations.checkIns, rules: operations.rules, threadPool: threadPool),
             dashboard: Dashboard(
-                database: operations.database, staleAfterSeconds: configuration.staleAfterSeconds, isTLS: configuration.tls != nil,
-                threadPool: threadPool, logger: logger
+                database: operations.database, staleAfterSeconds: configuration.staleAfterSeconds,
+                isHTTPS: configuration.tls != nil || configuration.publicURL?.scheme?.lowercased() == "https",
+                publicURL: configuration.publicURL, threadPool: threadPool, logger: logger
             )
         )
     }
@@ -132,6 +148,8 @@ public final class HTTPServer: Service, Sendable {
             // One accept per wake-up, so the connection cap holds exactly: several per read
             // would take connections past it before the gate closes.
             .serverChannelOption(.maxMessagesPerRead, value: 1)
+            // Nothing is accepted until the bound address is judged (`refusePlainHTTPOffLoopback`).
+            .serverChannelOption(.autoRead, value: false)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
@@ -149,12 +167,26 @@ public final class HTTPServer: Service, Sendable {
             }
             .bind(host: configuration.host, port: configuration.port)
             .get()
+        do {
+            try Self.refusePlainHTTPOffLoopback(bound: listener.localAddress, configuration)
+            try await listener.setOption(.autoRead, value: true).get()
+        } catch {
+            try? await listener.close()
+            throw error
+        }
         if let address = listener.localAddress { onBound(address) }
         serialWatcher.start(on: group.next())
 
         try? await gracefulShutdown()
         logger.info("stopping: no new connections; finishing requests in flight", metadata: ["grace": "\(configuration.shutdownGrace)"])
         await Self.drain(quiescing, on: group.next(), within: configuration.shutdownGrace, logger: logger)
+    }
+
+    /// Plain HTTP is judged on the address the listener was bound to, not on the host name asked
+    /// for: `localhost` may resolve to any address.
+    static func refusePlainHTTPOffLoopback(bound: SocketAddress?, _ configuration: Configuration) throws(PlainHTTPOffLoopback) {
+        guard configuration.tls == nil, !configuration.allowPlainHTTPOffLoopback, bound?.isLoopback != true else { return }
+        throw PlainHTTPOffLoopback(host: configuration.host, bound: bound)
     }
 
     /// Closes the listener and asks every connection to finish its request and close; returns

@@ -7,14 +7,18 @@ import OCSSigning
 import OCSStorage
 
 /// `/healthz` and `/readyz`, for load balancers and orchestrators; no token needed.
-/// `/healthz` answers while the process serves. `/readyz` answers 200 only when the database
-/// takes reads and writes and the signing certificate is valid, else 503 with a reason. Neither
-/// says which version runs or where files are.
+/// `/healthz` answers while the process serves. `/readyz` answers 200 only when a check-in can be
+/// committed to the file that will be there after a restart (the database takes reads and writes,
+/// its file is still the one open, its file system has room) and the signing certificate is
+/// valid, else 503 with a reason. Neither says which version runs or where files are.
 struct HealthEndpoint: Sendable {
     static let livenessPath = "/healthz"
     static let readinessPath = "/readyz"
 
     let state: ServerState
+    let database: OCSDatabase
+    /// Free space the database's file system must have.
+    let minimumFreeBytes: UInt64
     let signer: FeedSigner
     let threadPool: NIOThreadPool
     let logger: Logger
@@ -23,12 +27,16 @@ struct HealthEndpoint: Sendable {
         guard request.head.uri.hasPrefix(Self.readinessPath) else {
             return eventLoop.makeSucceededFuture(Self.status(.ok, "ok", reason: nil))
         }
-        return threadPool.runIfActive(eventLoop: eventLoop) { [state, signer, logger] in
+        return threadPool.runIfActive(eventLoop: eventLoop) { [state, database, minimumFreeBytes, signer, logger] in
             do {
                 try state.probe()
             } catch {
                 logger.error("readiness: the database check failed", metadata: ["error": "\(error)"])
                 return Self.status(.serviceUnavailable, "unavailable", reason: "the database does not take reads and writes")
+            }
+            if let problem = database.durabilityProblem(minimumFreeBytes: minimumFreeBytes) {
+                logger.error("readiness: \(problem)", metadata: ["db": "\(database.path)"])
+                return Self.status(.serviceUnavailable, "unavailable", reason: problem)
             }
             let now = Date()
             let certificate = signer.identity.certificate
@@ -41,8 +49,6 @@ struct HealthEndpoint: Sendable {
 
     private static func status(_ status: HTTPResponseStatus, _ text: String, reason: String?) -> HTTPResponse {
         struct Body: Encodable { let status: String; let reason: String? }
-        var response = HTTPResponse.json(status, APIJSON.encode(Body(status: text, reason: reason)))
-        response.headers.add(name: "Cache-Control", value: "no-store")
-        return response
+        return HTTPResponse.json(status, APIJSON.encode(Body(status: text, reason: reason)))
     }
 }

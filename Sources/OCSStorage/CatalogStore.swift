@@ -86,8 +86,10 @@ public struct CatalogStore: Sendable {
 
     /// Validates `rows` against the catalog in effect and adds them in one transaction, all or
     /// none, each with an audit entry; raises the serial when what a published rule applies to
-    /// changes, so every feed is rendered again with the new catalog.
-    public func add(_ rows: [(line: Int?, row: CatalogRowInput)], context: ChangeContext) throws(CatalogChangeError) -> AddResult {
+    /// changes, so every feed is rendered again with the new catalog. Such an addition changes
+    /// which hosts rules reach, as a publish does: with require-approval on it is refused
+    /// (`needsApproval`) unless `emergency` (whose caller the operation has judged).
+    public func add(_ rows: [(line: Int?, row: CatalogRowInput)], context: ChangeContext, emergency: Bool = false) throws(CatalogChangeError) -> AddResult {
         let time = Date()
         do {
             return try database.writer.write { db in
@@ -97,6 +99,9 @@ public struct CatalogStore: Sendable {
                 case .success(let entries): added = entries
                 case .failure(let invalid): throw CatalogChangeError.invalid(invalid.problems)
                 }
+                let changed = added.isEmpty ? [] : try Self.publishedRulesChanged(before: before, after: before.adding(added), in: db)
+                let underApproval = try !changed.isEmpty && ChangeStore.requiresApproval(db)
+                if underApproval && !emergency { throw CatalogChangeError.needsApproval(rules: changed) }
                 for entry in added {
                     try db.execute(
                         sql: "INSERT INTO catalog_builds (product, cu, update_name, build, released, added_at, added_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -106,9 +111,10 @@ public struct CatalogStore: Sendable {
                     try AuditLog.append(AuditEntry(
                         time: time, context: context, action: Self.addAction, ruleID: nil, revision: nil,
                         outcome: "ok: \(entry.catalogName.canonical) \(entry.build) released \(entry.released)"
+                            + (underApproval ? ", emergency: changes published rules \(changed.joined(separator: ", "))" : "")
                     ), in: db)
                 }
-                let raised = try !added.isEmpty && Self.changesPublishedRules(before: before, after: before.adding(added), in: db)
+                let raised = !changed.isEmpty
                 if raised {
                     // The feed_state trigger of migration 0017 moves `issued_at` with the serial.
                     try db.execute(sql: "UPDATE feed_state SET serial = serial + 1 WHERE id = 1")
@@ -122,22 +128,23 @@ public struct CatalogStore: Sendable {
         }
     }
 
-    /// Whether some published rule applies to a different set of builds under `after`: judged
-    /// on every build either catalog lists and every build a host reported, which are all the
-    /// builds the feed, coverage and the fleet view ever judge by the catalog.
-    static func changesPublishedRules(before: BuildCatalog, after: BuildCatalog, in db: Database) throws -> Bool {
-        let rules = try GRDB.Row.fetchAll(db, sql: "SELECT id, content FROM rules WHERE state = 'published'").map { row in
+    /// The published rules (ids, in order) that apply to a different set of builds under `after`:
+    /// judged on every build either catalog lists and every build a host reported, which are all
+    /// the builds the feed, coverage and the fleet view ever judge by the catalog.
+    static func publishedRulesChanged(before: BuildCatalog, after: BuildCatalog, in db: Database) throws -> [String] {
+        let rules = try GRDB.Row.fetchAll(db, sql: "SELECT id, content FROM rules WHERE state = 'published' ORDER BY id").map { row in
             try RuleStore.decode(row["content"], id: row["id"])
         }
-        let dependent = rules.compactMap(\.applies).filter(\.dependsOnCatalog)
-        guard !dependent.isEmpty else { return false }
+        let dependent = rules.filter { $0.applies?.dependsOnCatalog == true }
+        guard !dependent.isEmpty else { return [] }
         var builds = Set(after.entries.map(\.build))
         for text in try String.fetchAll(db, sql: "SELECT DISTINCT build FROM hosts WHERE build IS NOT NULL") {
             if let build = try? ExchangeBuild(parsing: text) { builds.insert(build) }
         }
-        return dependent.contains { applies in
-            builds.contains { applies.includes($0, catalog: before) != applies.includes($0, catalog: after) }
-        }
+        return dependent.filter { rule in
+            guard let applies = rule.applies else { return false }
+            return builds.contains { applies.includes($0, catalog: before) != applies.includes($0, catalog: after) }
+        }.map(\.id)
     }
 }
 
@@ -156,14 +163,18 @@ extension Applicability {
     }
 }
 
-/// Why a catalog change was refused: every row's problem, or the database.
+/// Why a catalog change was refused: every row's problem, require-approval, or the database.
 public enum CatalogChangeError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalid([CatalogProblem])
+    /// Require-approval is on and the rows change which builds these published rules apply to.
+    case needsApproval(rules: [String])
     case storage(String)
 
     public var description: String {
         switch self {
         case .invalid(let problems): problems.map(\.description).joined(separator: "\n")
+        case .needsApproval(let rules):
+            "require-approval is on and these builds change which builds published rules apply to (\(rules.joined(separator: ", "))): only an admin may add them, alone, as an emergency with a reason"
         case .storage(let message): "the database failed: \(message)"
         }
     }

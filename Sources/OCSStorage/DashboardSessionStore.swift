@@ -86,8 +86,8 @@ public struct DashboardSessionStore: Sendable {
         try database.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM dashboard_sessions") ?? 0 }
     }
 
-    /// 32 random bytes, base64url.
-    static func randomToken() -> String {
+    /// 32 random bytes, base64url: session secrets, CSRF tokens, the sign-in form's token.
+    public static func randomToken() -> String {
         var random = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &random) }
         return Data(bytes).base64EncodedString()

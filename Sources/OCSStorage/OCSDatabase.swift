@@ -10,11 +10,14 @@ public final class OCSDatabase: Sendable {
     let writer: any DatabaseWriter
     /// The file, or `:memory:`.
     public let path: String
+    /// The device and inode of the file as opened; nil for a database not opened from a path.
+    let opened: FileIdentity?
 
     /// Migrates and wraps `writer`; `path` names it in messages.
     public init(_ writer: any DatabaseWriter, path: String = ":memory:") throws(StorageError) {
         self.writer = writer
         self.path = path
+        opened = nil
         do {
             try Self.migrator.migrate(writer)
         } catch {
@@ -59,6 +62,34 @@ public final class OCSDatabase: Sendable {
         } catch {
             throw StorageError.cannotOpen(path: path, reason: "\(error)")
         }
+        opened = FileIdentity(path: path)
+    }
+
+    /// Free space the database's file system must keep for the server to count as ready: room for
+    /// check-ins, their write-ahead log and a checkpoint, with margin.
+    public static let minimumFreeBytes: UInt64 = 64 << 20
+
+    /// Why a commit now might not be there after a restart, or nil: the file at `path` is gone, or
+    /// is another file than the one open (deleted, renamed or replaced under the server: SQLite
+    /// keeps writing to the open one, which no restart finds), or its file system has less than
+    /// `minimumFreeBytes` free. Worded without the path, for callers that must not reveal it.
+    public func durabilityProblem(minimumFreeBytes: UInt64 = OCSDatabase.minimumFreeBytes) -> String? {
+        guard let opened else { return nil }
+        guard let now = FileIdentity(path: path) else {
+            return "the database file was deleted or moved since the server opened it: what is committed now would be lost on restart"
+        }
+        guard now == opened else {
+            return "the database file was replaced since the server opened it: what is committed now would be lost on restart"
+        }
+        var space = statvfs()
+        guard statvfs(path, &space) == 0 else {
+            return "the free space of the database's file system cannot be read: \(String(cString: strerror(errno)))"
+        }
+        let free = UInt64(space.f_bavail) * UInt64(space.f_frsize)
+        guard free >= minimumFreeBytes else {
+            return "the database's file system has \(free >> 20) MiB free, below the \(minimumFreeBytes >> 20) MiB kept for commits"
+        }
+        return nil
     }
 
     /// Waits for, then holds, an exclusive `flock` on `<path>.lock`; released when the returned
@@ -97,6 +128,20 @@ public final class OCSDatabase: Sendable {
     /// Names of the migrations this database has applied.
     public func appliedMigrations() throws -> [String] {
         try writer.read { db in try Self.migrator.appliedMigrations(db) }
+    }
+}
+
+/// Which file a path names: its device and inode.
+struct FileIdentity: Equatable, Sendable {
+    let device: UInt64
+    let inode: UInt64
+
+    /// Nil when nothing is at `path` (or it cannot be read).
+    init?(path: String) {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        device = UInt64(status.st_dev)
+        inode = UInt64(status.st_ino)
     }
 }
 

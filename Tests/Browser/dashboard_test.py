@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Drives the ocs dashboard in headless Chromium (Selenium + chromedriver).
 
-Signs in with a publisher token, opens every page, checks that markup injected through a host's
+Signs in with a publisher token through the real sign-in form (its CSRF token and pre-session
+cookie), opens every page, checks that markup injected through a host's
 User-Agent and a rule's description is shown as text and never runs (no alert, no element made
 from it, no CSP report in the console), publishes a draft through its form (ticking everyone, as a
 first publish names its release), signs out, and checks a reader sees no buttons. Optionally saves a screenshot of the overview. Every wait is bounded.
@@ -72,6 +73,9 @@ def main():
 
     def sign_in(token):
         wait.until(EC.presence_of_element_located((By.ID, "token"))).send_keys(token)
+        # The form carries the token of its pre-session cookie (login CSRF); the browser posts both.
+        if not driver.find_elements(By.CSS_SELECTOR, "form[action='/ui/login'] input[type='hidden'][name='csrf']"):
+            fail("the sign-in form has no CSRF token")
         driver.find_element(By.ID, "sign-in").click()
         wait.until(EC.presence_of_element_located((By.ID, "hosts-total")))
 

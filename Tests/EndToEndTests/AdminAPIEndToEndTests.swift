@@ -89,6 +89,31 @@ struct AdminAPIEndToEndTests {
         #expect(!fixture.tokens.values.contains { audit.contains($0) }, "no secret reaches the audit trail")
     }
 
+    /// No API answer, dashboard page or refusal may be kept by a cache, a new token's least of all;
+    /// feeds and the dashboard's static files keep their own caching.
+    @Test func answersAreNeverStoredExceptWhatSaysItsOwnCaching() throws {
+        let fixture = try Fixture()
+        let created = try fixture.call("POST", "/tokens", token: "adam", json: #"{"name": "ci", "role": "reader"}"#)
+        #expect(created.status == 201 && created.text.contains("\"token\""), "\(created.text)")
+        let base = fixture.server.baseURL
+        let answers: [(String, CurlResponse)] = [
+            ("token creation", created),
+            ("a list", try fixture.call("GET", "/rules", token: "rita")),
+            ("a refusal without a token", try fixture.call("GET", "/rules", token: nil)),
+            ("a refusal for the role", try fixture.call("POST", "/tokens", token: "rita", json: #"{"name": "x", "role": "admin"}"#)),
+            ("an unknown endpoint", try fixture.call("GET", "/nowhere", token: "rita")),
+            ("the sign-in page", try Curl.request(base + "/ui/login")),
+            ("a redirect to sign in", try Curl.request(base + "/ui/")),
+            ("readiness", try Curl.request(base + "/readyz")),
+            ("metrics", try Curl.request(base + "/metrics")),
+        ]
+        for (what, answer) in answers {
+            #expect(answer.header("Cache-Control") == "no-store", "\(what): \(answer.status) \(answer.headers)")
+        }
+        #expect(try Curl.request(base + "/getexchangemitigations?build=15.2.1118.7").header("Cache-Control") == "no-cache")
+        #expect(try Curl.request(base + "/ui/static/ocs.css").header("Cache-Control") == "public, max-age=86400")
+    }
+
     @Test func fullLifecycleReachesTheFeedStepByStep() throws {
         let fixture = try Fixture()
         func serial() throws -> Int { Int(try #require(try fixture.feed().firstMatch(of: /serial="(\d+)"/)).1)! }

@@ -18,6 +18,61 @@ struct CatalogEndToEndTests {
         return Int(text[range].dropFirst(8).dropLast()) ?? -1
     }
 
+    /// Under require-approval, a build that changes which builds a published rule applies to is
+    /// added only as an admin's emergency with a reason: the API and the command line alike.
+    @Test func underApprovalABuildChangingARulesReachIsAnEmergency() throws {
+        let workspace = try Workspace()
+        let server = try workspace.startServer()
+        defer { server.stop() }
+        let db = ["--db", workspace.database]
+        var tokens: [String: String] = [:]
+        for (name, role) in [("adam", "admin"), ("alice", "publisher")] {
+            tokens[name] = try workspace.ocs(["tokens", "create", "--name", name, "--role", role] + db).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(try workspace.ocs(["builds", "add"] + Self.nov26 + db).status == 0)
+        let rule = try workspace.write("""
+            id: NOV
+            description: Exposed on Exchange 2019 until the November 2026 SU.
+            applies:
+              products: [Exchange2019]
+              fixedBy: Nov26SU
+            actions:
+              - type: DisableService
+                service: MSExchangeTest
+            """, to: "new/NOV.yaml")
+        let imported = try workspace.ocs(["rules", "import", rule, "--publish", "--everyone"] + db)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(try workspace.ocs(["policy", "set", "require-approval", "on"] + db).status == 0)
+        let serial = try Self.serial(server)
+        let cu16 = #"{"product": "Exchange2019", "cu": "CU16", "build": "15.2.1800.5", "released": "2026-12-01"}"#
+        func post(_ token: String, _ query: String = "") throws -> CurlResponse {
+            try Curl.request(server.baseURL + "/api/v1/builds" + query, [
+                "-X", "POST", "-H", "Authorization: Bearer \(tokens[token]!)", "-H", "Content-Type: application/json", "--data-binary", cu16,
+            ])
+        }
+        func cu16Listed() throws -> Bool {
+            try Curl.request(server.baseURL + "/api/v1/builds?product=Exchange2019&cu=CU16", ["-H", "Authorization: Bearer \(tokens["adam"]!)"]).text.contains("15.2.1800.5")
+        }
+
+        let refused = try post("adam")
+        #expect(refused.status == 403, "\(refused.text)")
+        #expect(refused.text.contains("require-approval is on") && refused.text.contains("(NOV)") && refused.text.contains("?emergency=true&reason="), "\(refused.text)")
+        #expect(try post("alice", "?emergency=true&reason=INC-1").status == 403, "a publisher may not add builds at all")
+        #expect(try post("adam", "?emergency=true").status == 400, "an emergency needs a reason")
+        let cli = try workspace.ocs(["builds", "add", "--product", "Exchange2019", "--cu", "CU16", "--build", "15.2.1800.5", "--released", "2026-12-01"] + db)
+        #expect(cli.status != 0 && cli.stderr.contains("require-approval is on") && cli.stderr.contains("--emergency --reason"), "\(cli.stderr)")
+        #expect(try !cu16Listed())
+        #expect(try Self.serial(server) == serial)
+        let audit = try workspace.ocs(["audit", "--json"] + db).output
+        #expect(audit.contains("refused: 403 require-approval is on"), "the refusal is audited: \(audit)")
+
+        let emergency = try post("adam", "?emergency=true&reason=INC-42")
+        #expect(emergency.status == 201, "\(emergency.text)")
+        #expect(try cu16Listed())
+        #expect(try Self.serial(server) == serial + 1)
+        #expect(try workspace.ocs(["audit", "--json"] + db).output.contains("emergency: changes published rules NOV"))
+    }
+
     @Test func aRuleNamingCUsAndAnUpdateAddedWithoutARebuild() throws {
         let workspace = try Workspace()
         let server = try workspace.startServer()

@@ -46,11 +46,30 @@ struct DashboardEndToEndTests {
             #expect(put.status == 201, "\(put.text)")
         }
 
+        /// The sign-in page as a browser gets it: its pre-session cookie (`ocs_signin=...`) and the form's token.
+        func signInForm() throws -> (cookie: String, csrf: String) {
+            let page = try Curl.request(server.baseURL + "/ui/login")
+            #expect(page.status == 200)
+            let cookie = String(try #require(page.header("Set-Cookie")).split(separator: ";")[0])
+            let marker = "name=\"csrf\" value=\""
+            let csrf = try #require(page.text.components(separatedBy: marker).dropFirst().first?.prefix { $0 != "\"" }, "no CSRF field on the sign-in form")
+            return (cookie, String(csrf))
+        }
+
+        /// Signs in through the form, as a browser would; returns the response.
+        func postSignIn(_ name: String, _ extra: [String] = []) throws -> CurlResponse {
+            let form = try signInForm()
+            return try Curl.request(server.baseURL + "/ui/login", [
+                "-H", "Cookie: \(form.cookie)", "--data-urlencode", "csrf=\(form.csrf)", "--data-urlencode", "token=\(tokens[name]!)",
+            ] + extra)
+        }
+
         /// Signs in through the form; returns the `Cookie` header value.
         func signIn(_ name: String) throws -> String {
-            let signedIn = try Curl.request(server.baseURL + "/ui/login", ["--data-urlencode", "token=\(tokens[name]!)"])
+            let signedIn = try postSignIn(name)
             #expect(signedIn.status == 303)
-            return String(try #require(signedIn.header("Set-Cookie")).split(separator: ";")[0])
+            let session = try #require(signedIn.headers.first { $0.name.lowercased() == "set-cookie" && $0.value.hasPrefix("ocs_session=") })
+            return String(session.value.split(separator: ";")[0])
         }
 
         /// Posts a form on `path` as a signed-in browser would: with the CSRF token from the page at `page`.
@@ -87,9 +106,9 @@ struct DashboardEndToEndTests {
         #expect(post.status == 303)
 
         // Signing in sets the session cookie; the cookie opens pages.
-        let signedIn = try Curl.request(fixture.server.baseURL + "/ui/login", ["--data-urlencode", "token=\(fixture.tokens["alice"]!)"])
+        let signedIn = try fixture.postSignIn("alice")
         #expect(signedIn.status == 303)
-        let cookie = try #require(signedIn.header("Set-Cookie"))
+        let cookie = try #require(signedIn.headers.first { $0.name.lowercased() == "set-cookie" && $0.value.hasPrefix("ocs_session=") }?.value)
         #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/ui"))
         let value = String(cookie.split(separator: ";")[0])
         let overview = try Curl.request(fixture.server.baseURL + "/ui/", ["-H", "Cookie: \(value)"])
@@ -97,6 +116,64 @@ struct DashboardEndToEndTests {
         #expect(overview.text.contains("Fleet overview"))
         let css = try Curl.request(fixture.server.baseURL + "/ui/static/ocs.css")
         #expect(css.status == 200 && css.header("Content-Type")?.hasPrefix("text/css") == true && css.header("ETag") != nil)
+    }
+
+    /// Login CSRF through the real server: a sign-in posted from another site, or without the
+    /// sign-in form's token, opens no session, even with a live token.
+    @Test func aSignInFromAnotherSiteOrWithoutTheFormsTokenOpensNoSession() throws {
+        let fixture = try Fixture()
+        func signIns() throws -> Int {
+            let audit = try Curl.request(fixture.server.baseURL + "/api/v1/audit?actor=alice", ["-H", "Authorization: Bearer \(fixture.tokens["rita"]!)"])
+            return audit.text.components(separatedBy: "dashboard.signin").count - 1
+        }
+        let crossSite = try fixture.postSignIn("alice", ["-H", "Origin: https://evil.example", "-H", "Sec-Fetch-Site: cross-site"])
+        #expect(crossSite.status == 403, "\(crossSite.text)")
+        #expect(crossSite.text.contains("posted from another site"))
+        let noToken = try Curl.request(fixture.server.baseURL + "/ui/login", ["--data-urlencode", "token=\(fixture.tokens["alice"]!)"])
+        #expect(noToken.status == 403)
+        for refused in [crossSite, noToken] {
+            #expect(!refused.headers.contains { $0.name.lowercased() == "set-cookie" && $0.value.hasPrefix("ocs_session=") })
+        }
+        #expect(try signIns() == 0)
+        // The browser's own form, from this site, as Chromium posts it.
+        let host = fixture.server.baseURL.dropFirst("http://".count)
+        let own = try fixture.postSignIn("alice", ["-H", "Origin: http://\(host)", "-H", "Sec-Fetch-Site: same-origin"])
+        #expect(own.status == 303, "\(own.text)")
+        #expect(try signIns() == 1)
+    }
+
+    /// Behind a proxy that terminates TLS (plain HTTP here), `--public-url https://...` makes the
+    /// cookies Secure, and forms may come from that origin though the proxy rewrote `Host`.
+    @Test func anHTTPSPublicURLMakesTheCookiesSecure() throws {
+        let workspace = try Workspace()
+        let server = try ServerProcess(database: workspace.database, arguments: ["--rules", workspace.rules, "--public-url", "https://OCS.example.org"])
+        defer { server.stop() }
+        let token = try workspace.ocs("tokens", "create", "--name", "alice", "--role", "publisher", "--db", workspace.database)
+            .output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let page = try Curl.request(server.baseURL + "/ui/login")
+        let signInCookie = try #require(page.header("Set-Cookie"))
+        #expect(signInCookie.hasSuffix("; Secure"), "\(signInCookie)")
+        let csrf = try #require(page.text.components(separatedBy: "name=\"csrf\" value=\"").dropFirst().first?.prefix { $0 != "\"" })
+        func signIn(origin: String) throws -> CurlResponse {
+            try Curl.request(server.baseURL + "/ui/login", [
+                "-H", "Cookie: \(signInCookie.split(separator: ";")[0])", "-H", "Origin: \(origin)",
+                "--data-urlencode", "csrf=\(csrf)", "--data-urlencode", "token=\(token)",
+            ])
+        }
+        #expect(try signIn(origin: "https://evil.example").status == 403)
+        let signedIn = try signIn(origin: "https://ocs.example.org")
+        #expect(signedIn.status == 303, "\(signedIn.text)")
+        let cookies = signedIn.headers.filter { $0.name.lowercased() == "set-cookie" }.map(\.value)
+        #expect(cookies.count == 2 && cookies.allSatisfy { $0.hasSuffix("; Secure") }, "\(cookies)")
+        #expect(cookies.contains { $0.hasPrefix("ocs_session=") && $0.contains("HttpOnly") && $0.contains("SameSite=Strict") })
+
+        // Anything but an http(s) URL of a host is refused, naming where it came from.
+        for bad in ["ocs.example.org", "ftp://ocs.example.org", "https://ocs.example.org/ui", "https://ocs.example.org?x=1", "https://"] {
+            let refused = try workspace.ocs("serve", "--port", "0", "--db", workspace.database, "--public-url", bad)
+            #expect(refused.status != 0 && refused.stderr.contains("--public-url"), "\(bad): \(refused.stderr)")
+        }
+        let shown = try Command.run("/usr/bin/env", ["OCS_PUBLIC_URL=https://ocs.example.org", Command.ocs, "config", "show"])
+        #expect(shown.output.split(separator: "\n").contains { $0.hasPrefix("publicUrl") && $0.contains("https://ocs.example.org") && $0.contains("environment") }, "\(shown.output)")
     }
 
     @Test func aFirstPublishFromTheDashboardNamesItsReleaseAndAGroupReleaseReachesTheGroupOnly() throws {

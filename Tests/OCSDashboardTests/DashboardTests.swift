@@ -128,7 +128,7 @@ struct DashboardRequestTests {
         init() throws {
             temporary = try TemporaryDatabase()
             pool.start()
-            dashboard = Dashboard(database: temporary.database, staleAfterSeconds: 3600, isTLS: false, threadPool: pool, logger: Logger(label: "test"))
+            dashboard = Dashboard(database: temporary.database, staleAfterSeconds: 3600, isHTTPS: false, threadPool: pool, logger: Logger(label: "test"))
             let tokens = TokenStore(database: temporary.database)
             publisher = try tokens.create(name: "pub", role: .publisher, context: .localUser)
             reader = try tokens.create(name: "read", role: .reader, context: .localUser)
@@ -136,19 +136,35 @@ struct DashboardRequestTests {
 
         deinit { try? pool.syncShutdownGracefully() }
 
-        func request(_ method: HTTPMethod, _ uri: String, cookie: String? = nil, form: String? = nil) -> DashboardRequest {
+        func request(_ method: HTTPMethod, _ uri: String, cookie: String? = nil, signInCookie: String? = nil, form: String? = nil) -> DashboardRequest {
             var headers: HTTPHeaders = [:]
             if let cookie { headers.add(name: "Cookie", value: "other=1; ocs_session=\(cookie)") }
+            if let signInCookie { headers.add(name: "Cookie", value: "ocs_signin=\(signInCookie)") }
             if form != nil { headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded") }
             return DashboardRequest(method: method, uri: uri, headers: headers, body: Array((form ?? "").utf8))
         }
 
-        /// Signs in; returns the cookie value.
+        /// The sign-in page as a browser gets it: its pre-session cookie and the form's token.
+        func signInForm() throws -> (cookie: String, csrf: String) {
+            let page = dashboard.handle(request(.GET, "/ui/login"), session: nil)
+            #expect(page.status == .ok)
+            let setCookie = try #require(page.headers.first(name: "Set-Cookie"))
+            #expect(setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Strict") && setCookie.contains("Path=/ui/login"))
+            let cookie = String(try #require(setCookie.split(separator: ";").first).dropFirst("ocs_signin=".count))
+            let html = String(decoding: page.body, as: UTF8.self)
+            let csrf = try #require(html.components(separatedBy: "name=\"csrf\" value=\"").dropFirst().first?.prefix { $0 != "\"" })
+            return (cookie, String(csrf))
+        }
+
+        /// Signs in through the sign-in form; returns the cookie value.
         func signIn(_ token: String) throws -> String {
-            let response = dashboard.handle(request(.POST, "/ui/login", form: "token=\(UILink.encode(token))"), session: nil)
+            let form = try signInForm()
+            let response = dashboard.handle(request(.POST, "/ui/login", signInCookie: form.cookie, form: "csrf=\(form.csrf)&token=\(UILink.encode(token))"), session: nil)
             #expect(response.status == .seeOther)
-            let cookie = try #require(response.headers.first(name: "Set-Cookie"))
+            let cookie = try #require(response.headers[canonicalForm: "Set-Cookie"].first { $0.hasPrefix("ocs_session=") })
             #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Max-Age=28800") && !cookie.contains("Secure"))
+            // The pre-session cookie has served its purpose.
+            #expect(response.headers[canonicalForm: "Set-Cookie"].contains { $0.hasPrefix("ocs_signin=;") && $0.contains("Max-Age=0") })
             return String(cookie.split(separator: ";")[0].dropFirst("ocs_session=".count))
         }
     }
@@ -159,7 +175,8 @@ struct DashboardRequestTests {
         #expect(anonymous.status == .seeOther)
         #expect(anonymous.headers.first(name: "Location") == "/ui/login")
         #expect(anonymous.headers.first(name: "Content-Security-Policy")?.hasPrefix("default-src 'self'; frame-ancestors 'none'") == true)
-        let failed = fixture.dashboard.handle(fixture.request(.POST, "/ui/login", form: "token=nope"), session: nil)
+        let form = try fixture.signInForm()
+        let failed = fixture.dashboard.handle(fixture.request(.POST, "/ui/login", signInCookie: form.cookie, form: "csrf=\(form.csrf)&token=nope"), session: nil)
         #expect(failed.status == .unauthorized)
         let cookie = try fixture.signIn(fixture.publisher)
         for path in ["/ui/", "/ui/rules", "/ui/hosts?stale=true&product=Exchange2019&cu=CU14&name=ex", "/ui/audit?actor=pub"] {
@@ -170,6 +187,69 @@ struct DashboardRequestTests {
         }
         let css = fixture.dashboard.handle(fixture.request(.GET, "/ui/static/ocs.css"), session: nil)
         #expect(css.status == .ok && css.headers.first(name: "Cache-Control")?.contains("max-age") == true)
+    }
+
+    /// Login CSRF: a sign-in without the form's token, or with one that is not its cookie's, opens
+    /// no session, even with a live API token; so does one posted from another site.
+    @Test func signingInNeedsTheFormsTokenAndThisSite() throws {
+        let fixture = try Fixture()
+        let sessions = DashboardSessionStore(database: fixture.temporary.database)
+        let form = try fixture.signInForm()
+        let token = "token=\(UILink.encode(fixture.publisher))"
+        for request in [
+            fixture.request(.POST, "/ui/login", form: token),
+            fixture.request(.POST, "/ui/login", form: "csrf=\(form.csrf)&\(token)"),
+            fixture.request(.POST, "/ui/login", signInCookie: form.cookie, form: token),
+            fixture.request(.POST, "/ui/login", signInCookie: form.cookie, form: "csrf=\(form.csrf)x&\(token)"),
+            fixture.request(.POST, "/ui/login", signInCookie: "attacker", form: "csrf=\(form.csrf)&\(token)"),
+        ] {
+            let refused = fixture.dashboard.handle(request, session: nil)
+            #expect(refused.status == .forbidden, "\(request.headers) \(String(decoding: request.body, as: UTF8.self))")
+            #expect(!refused.headers[canonicalForm: "Set-Cookie"].contains { $0.hasPrefix("ocs_session=") })
+            // The page offers a form that works: this browser's token, or a new cookie and token.
+            #expect(String(decoding: refused.body, as: UTF8.self).contains("name=\"csrf\""))
+        }
+        #expect(try sessions.count() == 0)
+
+        // From another site: refused at the head, before the body is read.
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let crossSite: [[(String, String)]] = [
+            [("Origin", "https://evil.example"), ("Sec-Fetch-Site", "cross-site")],
+            [("Sec-Fetch-Site", "cross-site")],
+            [("Sec-Fetch-Site", "same-site"), ("Host", "ocs.example.org")],
+            [("Origin", "https://evil.example"), ("Host", "ocs.example.org")],
+            [("Origin", "null"), ("Sec-Fetch-Site", "cross-site")],
+            [("Origin", "https://ocs.example.org.evil.example"), ("Host", "ocs.example.org")],
+        ]
+        for headers in crossSite {
+            var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/ui/login")
+            head.headers.add(contentsOf: headers + [("Cookie", "ocs_signin=\(form.cookie)"), ("Content-Length", "80")])
+            guard case .refuse(let refusal) = fixture.dashboard.admit(head, on: loop) else { Issue.record("\(headers) admitted"); continue }
+            #expect(refusal.status == .forbidden, "\(headers)")
+            #expect(String(decoding: refusal.body, as: UTF8.self).contains("posted from another site"), "\(headers)")
+        }
+        // This site, as browsers say so, and what says nothing: admitted to be judged by the token.
+        // Chromium posts the dashboard's own forms with Origin: null (the pages' Referrer-Policy is no-referrer).
+        let sameSite: [[(String, String)]] = [
+            [("Origin", "http://127.0.0.1:8080"), ("Sec-Fetch-Site", "same-origin"), ("Host", "127.0.0.1:8080")],
+            [("Origin", "null"), ("Sec-Fetch-Site", "same-origin"), ("Host", "127.0.0.1:8080")],
+            [("Origin", "null")],
+            [("Origin", "https://OCS.example.org"), ("Host", "ocs.example.org")],
+            [("Sec-Fetch-Site", "none")],
+            [],
+        ]
+        // A proxy that rewrites Host: the public URL's origin is this site too.
+        let proxied: HTTPHeaders = ["Origin": "https://ocs.example.org", "Host": "127.0.0.1:8080"]
+        #expect(Dashboard.crossSite(proxied, publicAuthority: "ocs.example.org") == nil)
+        #expect(Dashboard.crossSite(proxied) != nil)
+        for headers in sameSite {
+            var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/ui/login")
+            head.headers.add(contentsOf: headers + [("Content-Length", "80")])
+            guard case .accept = fixture.dashboard.admit(head, on: loop) else { Issue.record("\(headers) refused"); continue }
+        }
+        #expect(try sessions.count() == 0)
+        _ = try fixture.signIn(fixture.publisher)
+        #expect(try sessions.count() == 1)
     }
 
     @Test func publishingNeedsTheCSRFTokenAndThePublisherRole() throws {

@@ -169,6 +169,32 @@ struct CatalogAdditionTests {
         }
     }
 
+    /// A new CU of a product line comes after every lower CU and before every higher one, by build
+    /// and by release date: a "CU16" below CU13-CU15, or dated before CU15, is refused naming them.
+    @Test func aNewCUMustFitItsProductsCUOrder() throws {
+        let below = try #require(refusal("Exchange2019", "CU16", nil, "15.2.1300.5", "2022-12"))
+        #expect(below.contains("Exchange2019 CU16 at 15.2.1300.5 released 2022-12 is out of CU order: it must come after CU15 (15.2.1748.10, 2025-02-10)"), "\(below)")
+        #expect(below.contains("conflicts with CU13, CU14, CU15"), "\(below)")
+        let early = try #require(refusal("Exchange2019", "CU16", nil, "15.2.1800.5", "2024-12-01"))
+        #expect(early.contains("conflicts with CU15") && !early.contains("CU14"), "\(early)")
+        // Between two CUs (CU17 added first): above the lower, below the higher, by both measures.
+        let cu17 = CatalogRowInput(product: "Exchange2019", cu: "CU17", update: nil, build: "15.2.1900.1", released: "2027-06-01")
+        func between(_ build: String, _ released: String) -> String? {
+            let cu16 = CatalogRowInput(product: "Exchange2019", cu: "CU16", update: nil, build: build, released: released)
+            guard case .failure(let invalid) = CatalogAddition.validate([(2, cu17), (3, cu16)], against: catalog) else { return nil }
+            return invalid.description
+        }
+        #expect(between("15.2.1850.1", "2026-12-01") == nil)
+        let above = try #require(between("15.2.1950.1", "2026-12-01"))
+        #expect(above.hasPrefix("line 3: ") && above.contains("must come after CU15 (15.2.1748.10, 2025-02-10) and before CU17 (15.2.1900.1, 2027-06-01)") && above.contains("conflicts with CU17"), "\(above)")
+        #expect(try #require(between("15.2.1850.1", "2027-07")).contains("conflicts with CU17"))
+        let reversed = try #require(refusal("Exchange2016", "CU24", nil, "15.1.2400.1", "2027-01-01"))
+        #expect(reversed.contains("after CU23 (15.1.2507.6"), "\(reversed)")
+        // Its own product's CUs only: Exchange 2016 CU23 shares a release date with 2019 CU12.
+        #expect(refusal("Exchange2019", "CU16", nil, "15.2.1800.5", "2026-12-01") == nil)
+        #expect(refusal("ExchangeSE", "CU1", nil, "15.2.2600.1", "2026-12-01") == nil)
+    }
+
     @Test func csvIsJudgedWholeWithLineNumbersAndInOrder() throws {
         let good = "product,cu,update,build,released\nExchange2019,CU16,,15.2.1800.5,2026-12-01\nExchange2019,CU16,Jan27SU,15.2.1800.7,2027-01\n"
         let rows = try CatalogAddition.rows(csv: good).get()

@@ -42,4 +42,29 @@ struct OCSDatabaseTests {
         try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: path))
         #expect(throws: StorageError.self) { try OCSDatabase(path: path) }
     }
+
+    /// A commit is durable only to the file a restart opens: one deleted, moved or replaced under
+    /// the open database, or on a file system nearly full, is a problem, named without the path.
+    @Test func durabilityProblemsAreTheFileGoneReplacedOrOutOfSpace() throws {
+        #expect(try OCSDatabase.inMemory().durabilityProblem() == nil)
+        let temporary = try TemporaryDatabase()
+        let database = temporary.database
+        #expect(database.durabilityProblem() == nil)
+        #expect(database.durabilityProblem(minimumFreeBytes: UInt64.max)?.contains("MiB free, below the") == true)
+
+        let moved = temporary.path + ".moved"
+        try FileManager.default.moveItem(atPath: temporary.path, toPath: moved)
+        let gone = try #require(database.durabilityProblem())
+        #expect(gone.contains("deleted or moved") && !gone.contains(temporary.folder.path), "\(gone)")
+
+        // Another file at the path (a restore copied over it, say): not the one the pool writes to.
+        try FileManager.default.copyItem(atPath: moved, toPath: temporary.path)
+        let replaced = try #require(database.durabilityProblem())
+        #expect(replaced.contains("replaced") && !replaced.contains(temporary.folder.path), "\(replaced)")
+
+        // Moved back: the same file again.
+        try FileManager.default.removeItem(atPath: temporary.path)
+        try FileManager.default.moveItem(atPath: moved, toPath: temporary.path)
+        #expect(database.durabilityProblem() == nil)
+    }
 }

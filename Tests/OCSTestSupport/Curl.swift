@@ -1,7 +1,7 @@
 import Foundation
 
 /// An HTTP response as curl saw it.
-public struct CurlResponse {
+public struct CurlResponse: Sendable {
     public let status: Int
     public let headers: [(name: String, value: String)]
     public let body: Data

@@ -25,7 +25,7 @@ extension OperationError: APIError {
     var isAudited: Bool {
         switch self {
         case .rule, .decision, .group, .host: true
-        case .token, .enrollment, .emergencyNeedsReason, .emergencyNeedsAdmin, .storage: false
+        case .token, .enrollment, .catalog, .emergencyNeedsReason, .emergencyNeedsAdmin, .storage: false
         }
     }
 
@@ -51,7 +51,11 @@ extension OperationError: APIError {
         case .emergencyNeedsReason: AdminAPI.error(.badRequest, "an emergency change needs a reason: add ?reason= with the incident or ticket id")
         case .emergencyNeedsAdmin(let actor, let role):
             AdminAPI.error(.forbidden, "token '\(actor)' has role \(role.rawValue): only an admin may apply a change alone as an emergency")
-        case .storage, .group(.storage), .host(.storage), .token(.storage), .enrollment(.storage):
+        case .catalog(.invalid(let problems)):
+            AdminAPI.problems(.unprocessableEntity, problems.map { ProblemView(field: $0.line.map { "[\($0 - 1)]" } ?? "", message: $0.message) })
+        case .catalog(.needsApproval(let rules)):
+            AdminAPI.error(.forbidden, "require-approval is on and these builds change which builds published rules apply to (\(rules.joined(separator: ", "))): an admin may add them alone as an emergency, ?emergency=true&reason=INCIDENT (audited); nothing was added")
+        case .storage, .group(.storage), .host(.storage), .token(.storage), .catalog(.storage), .enrollment(.storage):
             internalError(logger)
         }
     }

@@ -206,7 +206,7 @@ struct AdminAPI: Sendable {
         case .listBuilds:
             return try listBuilds(query)
         case .addBuilds:
-            return try addBuilds(request, context: context)
+            return try addBuilds(request, query: query, caller: caller, context: context)
         case .publishRule, .promoteRule, .retireRule, .approveChange:
             // `handle` sends these to `handleChange` itself, to keep the serial they commit.
             return try handleChange(route, request, caller: caller, context: context).response

@@ -77,23 +77,21 @@ extension AdminAPI {
         return Self.ok(PageView(page, BuildView.init))
     }
 
-    /// `POST /api/v1/builds` with one row `{"product", "cu", "update", "build", "released"}` or a
-    /// list of them: all added or none; `201` when some were added, `200` when all were listed.
-    func addBuilds(_ request: HTTPRequest, context: ChangeContext) throws -> HTTPResponse {
+    /// `POST /api/v1/builds[?emergency=true&reason=R]` with one row `{"product", "cu", "update",
+    /// "build", "released"}` or a list of them: all added or none; `201` when some were added,
+    /// `200` when all were listed. Refusals (`422` per row, `403` under require-approval) are the
+    /// operation's.
+    func addBuilds(_ request: HTTPRequest, query: [String: String], caller: APIToken, context: ChangeContext) throws -> HTTPResponse {
+        let emergency: Bool
+        switch query["emergency"] {
+        case nil, "false": emergency = false
+        case "true": emergency = true
+        case let other?: return Self.error(.badRequest, "emergency '\(other.prefix(40))' is not true or false")
+        }
         let text = try Self.jsonBody(request, required: true)
         let rows = try Self.catalogRows(json: Data(text.utf8))
-        do {
-            let result = try catalogs.add(rows, context: context)
-            return Self.json(result.added.isEmpty ? .ok : .created, BuildsAddedView(result))
-        } catch {
-            switch error {
-            case .invalid(let problems):
-                return Self.problems(.unprocessableEntity, problems.map { ProblemView(field: $0.line.map { "[\($0 - 1)]" } ?? "", message: $0.message) })
-            case .storage:
-                logger.error("catalog change failed", metadata: ["error": "\(error)"])
-                return Self.error(.internalServerError, "internal error: see the server log")
-            }
-        }
+        let result = try operations.builds.add(rows, context: context, role: caller.role, emergency: emergency)
+        return Self.json(result.added.isEmpty ? .ok : .created, BuildsAddedView(result))
     }
 
     /// The rows of a body: an object or a list of objects with exactly the catalog's fields, as

@@ -20,7 +20,7 @@ struct MetricsEndpoint: Sendable {
             metrics.ruleSetSerial.set(try rules.serial())
             return HTTPResponse(
                 status: .ok,
-                headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8", "Cache-Control": "no-store"],
+                headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
                 body: ByteBuffer(bytes: metrics.exposition())
             )
         }

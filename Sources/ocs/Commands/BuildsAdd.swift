@@ -1,5 +1,6 @@
 import ArgumentParser
 import OCSDomain
+import OCSOperations
 import OCSStorage
 
 /// `ocs builds add --product P --cu CU [--update U] --build B --released DATE`: one catalog row.
@@ -24,16 +25,21 @@ struct BuildsAdd: ParsableCommand {
     @Option(help: "When it was released: 2026-11 (updates) or 2026-11-10.")
     var released: String
 
-    @OptionGroup var reason: ReasonOption
+    @OptionGroup var approval: ApprovalOptions
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
         let row = CatalogRowInput(product: product, cu: cu, update: update, build: build, released: released)
         let result: CatalogStore.AddResult
-        do {
-            result = try CatalogStore(database: try database.open()).add([(nil, row)], context: reason.context)
+        let operations = Operations(database: try database.open())
+        do throws(OperationError) {
+            // The local user, whose access to the database makes them an admin.
+            result = try operations.builds.add(
+                [(nil, row)], context: approval.reason.context, role: .admin, emergency: approval.emergency
+            )
         } catch {
-            throw CommandFailure("nothing was added: \(error)")
+            if case .catalog(.invalid) = error { throw CommandFailure("nothing was added: \(error)") }
+            throw CommandFailure(error)
         }
         guard let entry = result.added.first else {
             print("\(product) \(cu)\(update.map { " \($0)" } ?? "") \(build) is in the catalog already")

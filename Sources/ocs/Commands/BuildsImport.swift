@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OCSDomain
+import OCSOperations
 import OCSStorage
 
 /// `ocs builds import FILE.csv`: rows in the shared catalog's columns, all added or none.
@@ -14,7 +15,7 @@ struct BuildsImport: ParsableCommand {
     @Argument(help: "The CSV file, with the header line \(CatalogAddition.header).")
     var file: String
 
-    @OptionGroup var reason: ReasonOption
+    @OptionGroup var approval: ApprovalOptions
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
@@ -32,14 +33,18 @@ struct BuildsImport: ParsableCommand {
         case .success(let parsed): rows = parsed
         case .failure(let invalid): throw refused(invalid.problems)
         }
-        let store = CatalogStore(database: try database.open())
         let result: CatalogStore.AddResult
-        do {
-            result = try store.add(rows, context: reason.context)
+        let operations = Operations(database: try database.open())
+        do throws(OperationError) {
+            // The local user, whose access to the database makes them an admin.
+            result = try operations.builds.add(
+                rows, context: approval.reason.context, role: .admin, emergency: approval.emergency
+            )
         } catch {
             switch error {
-            case .invalid(let problems): throw refused(problems)
+            case .catalog(.invalid(let problems)): throw refused(problems)
             case .storage: throw CommandFailure("nothing was imported: \(error)")
+            default: throw CommandFailure(error)
             }
         }
         print("imported \(rows.count) builds: \(result.added.count) added, \(result.unchanged) listed already"

@@ -48,7 +48,7 @@ struct Serve: AsyncParsableCommand {
                 headerTimeout: .seconds(Int64(settings.headerTimeout)), bodyTimeout: .seconds(Int64(settings.bodyTimeout)),
                 maxConnections: Self.connectionCap(settings.maxConnections, logger: logger),
                 shutdownGrace: .seconds(Int64(settings.shutdownGrace)), accessLog: accessLog, tls: tls,
-                staleAfterSeconds: settings.staleAfter
+                allowPlainHTTPOffLoopback: settings.allowPlainHttp, publicURL: settings.publicURL, staleAfterSeconds: settings.staleAfter
             ),
             operations: operations,
             feeds: FeedService(store: ruleStore, signer: signer, validity: TimeInterval(settings.feedValidity), signed: metrics.feedSigned),
@@ -80,6 +80,9 @@ struct Serve: AsyncParsableCommand {
 
     /// Why serving failed, for a person: NIO names the system call and its arguments (`bind(descriptor:ptr:bytes:)`).
     private static func describe(_ error: any Error) -> String {
+        if let error = error as? PlainHTTPOffLoopback {
+            return "\(error): give --tls-cert and --tls-key, or --allow-plain-http when a proxy in front terminates TLS"
+        }
         guard let error = error as? IOError else { return "\(error)" }
         if error.errnoCode == EADDRINUSE { return "the address is already in use: stop what listens there or choose another --port" }
         if error.errnoCode == EACCES { return "permission denied: ports below 1024 need root or CAP_NET_BIND_SERVICE" }

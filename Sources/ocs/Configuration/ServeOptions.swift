@@ -47,6 +47,12 @@ struct ServeOptions: ParsableArguments {
     @Flag(help: "Serve plain HTTP on an address other than loopback: only behind a proxy that terminates TLS.")
     var allowPlainHttp = false
 
+    @Option(help: ArgumentHelp(
+        "The URL clients reach the server at, when a proxy in front terminates TLS: https://ocs.example.org.",
+        discussion: "An https URL makes the dashboard's cookies Secure, as serving TLS itself does; dashboard forms may also come from its origin."
+    ))
+    var publicUrl: String?
+
     @Option(help: "Seconds without a poll after which a host counts as stale (3 hours: three missed hourly polls). [default: 10800]")
     var staleAfter: Int?
 

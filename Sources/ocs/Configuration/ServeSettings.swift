@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import OCSFeed
 import OCSStorage
+import OCSServer
 
 /// Everything `ocs serve` runs with, resolved from the command line, the environment, the
 /// configuration file and the defaults, and checked as a whole.
@@ -27,6 +28,8 @@ struct ServeSettings {
     var feedValidity: Int
     var tls: (certificate: String, key: String, chain: String?)?
     var allowPlainHttp: Bool
+    /// Where clients reach the server, when a proxy in front terminates TLS.
+    var publicURL: URL?
     var logLevel: Logger.Level
     /// `stdout`, `off` or a file path.
     var accessLog: String
@@ -50,6 +53,7 @@ struct ServeSettings {
         maxConnections = try settings.optionalInteger(.maxConnections, options.maxConnections, in: 1...1_000_000)
         shutdownGrace = try settings.integer(.shutdownGrace, options.shutdownGrace, default: 10, in: 0...300)
         allowPlainHttp = try settings.flag(.allowPlainHttp, options.allowPlainHttp)
+        publicURL = try settings.publicURL(.publicUrl, options.publicUrl)
         staleAfter = try settings.integer(.staleAfter, options.staleAfter, default: 3 * 3600, in: 1...(366 * 86400))
         retainHistory = try settings.integer(.retainHistory, options.retainHistory, default: 90, in: 1...36500)
         forgetHostsAfter = try settings.integer(.forgetHostsAfter, options.forgetHostsAfter, default: 90, in: 1...36500)
@@ -95,14 +99,11 @@ struct ServeSettings {
         }
     }
 
-    /// Whether `host` only reaches this machine: `localhost` or a loopback address.
+    /// Whether `host` names only this machine: `localhost` or a loopback address. A first check,
+    /// before anything is created; the server judges the address it actually bound again
+    /// (`localhost` may resolve anywhere).
     static func isLoopback(_ host: String) -> Bool {
         if host == "localhost" { return true }
-        guard let address = try? SocketAddress(ipAddress: host, port: 0) else { return false }
-        switch address {
-        case .v4(let v4): return UInt32(bigEndian: v4.address.sin_addr.s_addr) >> 24 == 127
-        case .v6: return host == "::1" || host == "0:0:0:0:0:0:0:1"
-        default: return false
-        }
+        return (try? SocketAddress(ipAddress: host, port: 0))?.isLoopback ?? false
     }
 }

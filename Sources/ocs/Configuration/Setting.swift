@@ -40,6 +40,7 @@ extension Setting {
     static let tlsKey = Setting(key: "tlsKey", summary: "TLS private key (PEM file)")
     static let tlsChain = Setting(key: "tlsChain", summary: "TLS intermediate certificates (PEM file)")
     static let allowPlainHttp = Setting(key: "allowPlainHttp", summary: "plain HTTP off loopback (behind a TLS proxy)")
+    static let publicUrl = Setting(key: "publicUrl", summary: "the URL clients reach the server at (https: Secure cookies)")
     static let idleTimeout = Setting(key: "idleTimeout", summary: "seconds of silence between requests")
     static let headerTimeout = Setting(key: "headerTimeout", summary: "seconds to receive a request head")
     static let bodyTimeout = Setting(key: "bodyTimeout", summary: "seconds to receive a request body")
@@ -58,7 +59,7 @@ extension Setting {
     /// Every key the configuration file may hold.
     static let fileKeys: [Setting] = [
         .db, .host, .port, .rules, .signingKey, .signingCert, .signingChain, .rotateSigningKey, .tlsCert, .tlsKey, .tlsChain,
-        .allowPlainHttp, .idleTimeout, .headerTimeout, .bodyTimeout, .maxConnections, .shutdownGrace, .staleAfter, .retainHistory,
+        .allowPlainHttp, .publicUrl, .idleTimeout, .headerTimeout, .bodyTimeout, .maxConnections, .shutdownGrace, .staleAfter, .retainHistory,
         .checkIns, .forgetHostsAfter, .maxHosts, .newHostsPerAddress,
         .feedValidity, .logLevel, .accessLog,
     ]

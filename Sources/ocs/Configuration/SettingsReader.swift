@@ -61,6 +61,23 @@ struct SettingsReader {
     }
 
     /// On or off: a flag on the command line, `true`/`false` elsewhere.
+    /// An `http` or `https` URL of a host and nothing else (a path of `/` at most); nil when not given.
+    mutating func publicURL(_ setting: Setting, _ commandLine: String?) throws(SettingError) -> URL? {
+        guard let (text, source) = raw(setting, commandLine) else {
+            resolved.append(Resolved(setting: setting, value: nil, source: .defaultValue))
+            return nil
+        }
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(), ["http", "https"].contains(scheme),
+              let host = components.host, !host.isEmpty, components.user == nil, components.password == nil,
+              components.path.isEmpty || components.path == "/", components.query == nil, components.fragment == nil,
+              let url = components.url
+        else {
+            throw .invalid(setting, source: source, value: text, expected: "an http:// or https:// URL of a host and nothing more, like https://ocs.example.org")
+        }
+        resolved.append(Resolved(setting: setting, value: text, source: source))
+        return url
+    }
+
     mutating func flag(_ setting: Setting, _ commandLine: Bool) throws(SettingError) -> Bool {
         guard let (text, source) = raw(setting, commandLine ? "true" : nil) else {
             resolved.append(Resolved(setting: setting, value: "false", source: .defaultValue))

@@ -19,6 +19,8 @@ struct CommandFailure: Error, CustomStringConvertible {
         case .rule(.releaseRequired(let id, let state)):
             self.init("rule \(id) is \(state): say who receives it, --to GROUPS (a staged rollout) or --everyone")
         case .emergencyNeedsReason: self.init("--emergency needs --reason: the incident or ticket id")
+        case .catalog(.needsApproval(let rules)):
+            self.init("nothing was added: require-approval is on and these builds change which builds published rules apply to (\(rules.joined(separator: ", "))): add them alone as an emergency, --emergency --reason INCIDENT (audited)")
         default: self.init(error.description)
         }
     }
