@@ -17,9 +17,10 @@ work=$(mktemp -d)
 server=; simulator=
 trap 'kill $simulator $server 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
-# Every simulated host polls from 127.0.0.1: the limits on new hosts are lifted.
+# Every simulated host polls from 127.0.0.1 without enrolling: such check-ins are recorded
+# (--check-ins any) and the limits on new hosts are lifted.
 "$OCS" serve --host 127.0.0.1 --port 0 --db "$work/ocs.sqlite" --rules Rules --access-log off \
-    --max-hosts 10000000 --new-hosts-per-address 1000000 >"$work/out" 2>"$work/log" &
+    --check-ins any --max-hosts 10000000 --new-hosts-per-address 1000000 >"$work/out" 2>"$work/log" &
 server=$!
 for _ in $(seq 300); do grep -q '^listening on' "$work/out" 2>/dev/null && break; sleep 0.1; done
 base=$(sed -n 's/^listening on //p' "$work/out" | head -1)

@@ -19,7 +19,7 @@ trap '[ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$work"' EXIT
 db=$work/ocs.sqlite
 
 # Only `ocs serve` creates a database: start it once (it imports Rules into the empty one).
-"$OCS" serve --port 0 --db "$db" --rules Rules --max-hosts 10000000 >"$work/out" 2>"$work/log" &
+"$OCS" serve --port 0 --db "$db" --rules Rules --check-ins any --max-hosts 10000000 >"$work/out" 2>"$work/log" &
 server=$!
 for _ in $(seq 100); do grep -q '^listening on' "$work/out" 2>/dev/null && break; sleep 0.1; done
 kill $server; wait $server 2>/dev/null || true
@@ -62,7 +62,7 @@ printf 'database: %s bytes (%s), %d bytes per host (with one history entry each)
 
 # Cold start: the page cache is warm (the fill just wrote the file), the process is not.
 start=$(date +%s%N)
-"$OCS" serve --port 0 --db "$db" --rules Rules --max-hosts 10000000 >"$work/out" 2>"$work/log" &
+"$OCS" serve --port 0 --db "$db" --rules Rules --check-ins any --max-hosts 10000000 >"$work/out" 2>"$work/log" &
 server=$!
 base=""
 for _ in $(seq 2000); do

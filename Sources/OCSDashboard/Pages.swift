@@ -81,6 +81,7 @@ public enum Pages {
         let cards: HTML = """
             <div class="cards">
             <a class="card" href="\(UILink.path("hosts"))"><div class="value" id="hosts-total">\(hosts.total)</div><div class="label">hosts</div></a>
+            <div class="card\(hosts.verified < hosts.total ? " warn" : "")"><div class="value" id="hosts-verified">\(hosts.verified)</div><div class="label">verified (enrolled); the rest could be anyone's</div></div>
             <a class="card\(hosts.stale > 0 ? " warn" : "")" href="\(UILink.path("hosts", query: [("stale", "true")]))"><div class="value" id="hosts-stale">\(hosts.stale)</div><div class="label">stale (no poll for \(duration(summary.staleAfterSeconds)))</div></a>
             <div class="card\(hosts.notOnNewestUpdate > 0 ? " warn" : "")"><div class="value">\(hosts.notOnNewestUpdate)</div><div class="label">not on the newest update of their CU</div></div>
             <div class="card"><div class="value">\(hosts.unknownBuild)</div><div class="label">reported no build</div></div>
@@ -322,12 +323,17 @@ public enum Pages {
             """)
     }
 
+    /// " unverified" after a host that did not enroll: what it reports could come from anyone.
+    static func verifiedMark(_ host: HostState) -> HTML {
+        host.verified ? "" : " <span class=\"stale-yes\" title=\"not enrolled: anyone could have sent what it reports\">unverified</span>"
+    }
+
     static func hostTable(_ hosts: [HostState], staleSince: Date, catalog: BuildCatalog) -> HTML {
         guard !hosts.isEmpty else { return "<p class=\"muted\" id=\"no-hosts\">No hosts.</p>" }
         let rows = HTML.join(hosts.map { host -> HTML in
             let stale = host.lastSeen < staleSince
             return """
-                <tr><td><a href="\(UILink.path("hosts", String(host.id)))">\(host.displayName)</a></td><td>\(host.latest.serverID)</td>\
+                <tr><td><a href="\(UILink.path("hosts", String(host.id)))">\(host.displayName)</a>\(verifiedMark(host))</td><td>\(host.latest.serverID)</td>\
                 <td>\(host.latest.build)<div class="muted">\(buildName(host.latest.build, catalog))</div></td>\
                 <td>\(time(host.lastSeen))\(stale ? " <span class=\"stale-yes\">stale</span>" : "")</td>\
                 <td class="text">\(host.latest.applied.joined(separator: ", "))</td><td class="text">\(host.latest.blocked.joined(separator: ", "))</td>\
@@ -356,6 +362,7 @@ public enum Pages {
             <h1>Host \(host.displayName)</h1>
             <dl class="facts" id="host-facts">
             <dt>Host id</dt><dd>\(host.id)</dd><dt>serverId</dt><dd>\(latest.serverID ?? "none")</dd>
+            <dt>Identity</dt><dd id="host-verified">\(host.verified ? "verified: enrolled, its polls carry its credential" : "unverified: not enrolled, anyone could have sent what it reports")</dd>
             <dt>Name</dt><dd>\(latest.serverName ?? "none")</dd><dt>Organization</dt><dd>\(latest.orgID ?? "none")</dd>
             <dt>Build</dt><dd>\(latest.build ?? "none") \(buildName(latest.build, catalog))</dd>
             <dt>Applied</dt><dd class="text">\(latest.applied.joined(separator: ", "))</dd><dt>Blocked</dt><dd class="text">\(latest.blocked.joined(separator: ", "))</dd>

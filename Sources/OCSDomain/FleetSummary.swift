@@ -11,12 +11,15 @@ public struct FleetSummary: Codable, Sendable, Equatable {
         public var unknownBuild: Int
         /// On a CU branch the catalog lists, below its newest update.
         public var notOnNewestUpdate: Int
+        /// Enrolled: what they report came from polls carrying their credential.
+        public var verified: Int
 
-        public init(total: Int, stale: Int, unknownBuild: Int, notOnNewestUpdate: Int) {
+        public init(total: Int, stale: Int, unknownBuild: Int, notOnNewestUpdate: Int, verified: Int = 0) {
             self.total = total
             self.stale = stale
             self.unknownBuild = unknownBuild
             self.notOnNewestUpdate = notOnNewestUpdate
+            self.verified = verified
         }
     }
 

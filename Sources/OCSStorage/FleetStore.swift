@@ -16,21 +16,33 @@ public struct FleetStore: Sendable {
     }
 
     /// How many hosts are in each coverage state of `rule` (the revision the feed serves).
-    /// Hosts that have not polled since `staleSince` are stale.
-    public func coverage(of rule: Mitigation, revision: Int, staleSince: Date) throws -> RuleCoverage {
+    /// Hosts that have not polled since `staleSince` are stale. `verifiedOnly` counts enrolled
+    /// hosts alone: what a team can count as protected when anyone could have sent the rest.
+    public func coverage(of rule: Mitigation, revision: Int, staleSince: Date, verifiedOnly: Bool = false) throws -> RuleCoverage {
         try database.writer.read { db in
-            try coverage(of: rule, revision: revision, staleSince: staleSince, catalog: CatalogStore.catalog(catalogBase, in: db), groups: nil, in: db)
+            try coverage(
+                of: rule, revision: revision, staleSince: staleSince, catalog: CatalogStore.catalog(catalogBase, in: db), groups: nil,
+                verifiedOnly: verifiedOnly, in: db
+            )
         }
     }
 
+    /// The condition `verifiedOnly` adds to a query of `hosts`.
+    private static func hostFilter(verifiedOnly: Bool) -> String {
+        verifiedOnly ? "credential_hash IS NOT NULL" : "1"
+    }
+
     /// The hosts in one of `states` for `rule`, by id as `CheckInStore.hosts` lists them.
-    public func hosts(of rule: Mitigation, in states: Set<CoverageState>, staleSince: Date, page: PageRequest = PageRequest()) throws -> Page<HostState> {
+    public func hosts(of rule: Mitigation, in states: Set<CoverageState>, staleSince: Date, verifiedOnly: Bool = false, page: PageRequest = PageRequest()) throws -> Page<HostState> {
         let rows = try database.writer.read { db in
             let facts = try factsArguments(rule, staleSince: staleSince, hostsByBuild: Self.hostsByBuild(db), catalog: CatalogStore.catalog(catalogBase, in: db))
             let audience = try Self.audience(of: rule.id, in: db)
             return try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM hosts WHERE id > :after AND \(Self.factsCode(audience.sql)) IN (SELECT value FROM json_each(:codes)) ORDER BY id LIMIT :limit",
+                sql: """
+                    SELECT * FROM hosts WHERE id > :after AND \(Self.hostFilter(verifiedOnly: verifiedOnly))
+                      AND \(Self.factsCode(audience.sql)) IN (SELECT value FROM json_each(:codes)) ORDER BY id LIMIT :limit
+                    """,
                 arguments: facts + audience.arguments + [
                     "after": page.cursor?.key ?? 0, "limit": page.limit + 1,
                     "codes": Self.jsonArray(CoverageFacts.codes(giving: states).map(String.init)),
@@ -48,14 +60,17 @@ public struct FleetStore: Sendable {
             let catalog = try CatalogStore.catalog(catalogBase, in: db)
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts") ?? 0
             let stale = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts WHERE last_seen < ?", arguments: [DatabaseTimestamp(staleSince)]) ?? 0
-            let groups = try Self.coverageGroups(db, staleSince: staleSince)
+            let verified = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts WHERE credential_hash IS NOT NULL") ?? 0
+            let groups = try Self.coverageGroups(db, staleSince: staleSince, verifiedOnly: false)
             let coverage = try rules.map {
-                try self.coverage(of: $0.rule, revision: $0.revision, staleSince: staleSince, catalog: catalog, groups: groups, in: db)
+                try self.coverage(of: $0.rule, revision: $0.revision, staleSince: staleSince, catalog: catalog, groups: groups, verifiedOnly: false, in: db)
             }
-            return FleetSummary(
+            var summary = FleetSummary(
                 total: total, stale: stale, hostsByBuild: hostsByBuild, rules: coverage,
                 staleAfterSeconds: staleAfterSeconds, catalog: catalog
             )
+            summary.hosts.verified = verified
+            return summary
         }
     }
 
@@ -64,17 +79,17 @@ public struct FleetStore: Sendable {
     /// released to host groups depends on each host's identity, so it takes a pass of its own
     /// over the hosts that are in its audience.
     private func coverage(
-        of rule: Mitigation, revision: Int, staleSince: Date, catalog: BuildCatalog, groups: [CoverageGroup]?, in db: Database
+        of rule: Mitigation, revision: Int, staleSince: Date, catalog: BuildCatalog, groups: [CoverageGroup]?, verifiedOnly: Bool, in db: Database
     ) throws -> RuleCoverage {
         let audience = try Self.audience(of: rule.id, in: db)
         guard audience.isEveryone else {
             let counts = try Row.fetchAll(
-                db, sql: "SELECT \(Self.factsCode(audience.sql)) AS code, COUNT(*) AS hosts FROM hosts GROUP BY code",
+                db, sql: "SELECT \(Self.factsCode(audience.sql)) AS code, COUNT(*) AS hosts FROM hosts WHERE \(Self.hostFilter(verifiedOnly: verifiedOnly)) GROUP BY code",
                 arguments: factsArguments(rule, staleSince: staleSince, hostsByBuild: Self.hostsByBuild(db), catalog: catalog) + audience.arguments
             ).map { (code: $0["code"] as Int, hosts: $0["hosts"] as Int) }
             return RuleCoverage(rule: rule.id, revision: revision, hosts: CoverageCounts(hostsByFactsCode: counts))
         }
-        return coverage(of: rule, revision: revision, groups: try groups ?? Self.coverageGroups(db, staleSince: staleSince), catalog: catalog)
+        return coverage(of: rule, revision: revision, groups: try groups ?? Self.coverageGroups(db, staleSince: staleSince, verifiedOnly: verifiedOnly), catalog: catalog)
     }
 
     /// Hosts that share everything coverage depends on: a build, the applied and blocked lists as
@@ -91,11 +106,12 @@ public struct FleetStore: Sendable {
     /// Every host in groups of equal coverage facts: one pass over `hosts_by_coverage_facts`
     /// (migration 0012) in index order, a few thousand rows however many hosts, shared by all
     /// the rules whose coverage is asked at once.
-    static func coverageGroups(_ db: Database, staleSince: Date) throws -> [CoverageGroup] {
+    static func coverageGroups(_ db: Database, staleSince: Date, verifiedOnly: Bool) throws -> [CoverageGroup] {
         try Row.fetchAll(
             db.cachedStatement(sql: """
                 SELECT build, applied, blocked, mitigations_enabled IS 0 AS disabled, SUM(last_seen < ?) AS stale, COUNT(*) AS hosts
-                FROM hosts INDEXED BY hosts_by_coverage_facts GROUP BY build, applied, blocked, mitigations_enabled
+                FROM hosts INDEXED BY hosts_by_coverage_facts WHERE \(hostFilter(verifiedOnly: verifiedOnly))
+                GROUP BY build, applied, blocked, mitigations_enabled
                 """),
             arguments: [DatabaseTimestamp(staleSince)]
         ).map {

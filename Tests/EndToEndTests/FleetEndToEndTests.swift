@@ -120,7 +120,7 @@ struct FleetEndToEndTests {
 
         try refresh(fleet)
         let summary = try fleet.json("/fleet")
-        #expect(summary["hosts"] as? [String: Int] == ["total": 8, "stale": 1, "unknownBuild": 1, "notOnNewestUpdate": 7])
+        #expect(summary["hosts"] as? [String: Int] == ["total": 8, "stale": 1, "unknownBuild": 1, "notOnNewestUpdate": 7, "verified": 0])
         let rules = summary["rules"] as? [[String: Any]] ?? []
         #expect(rules.compactMap { $0["rule"] as? String } == ["M1", "PING1"])
         #expect(rules.first?["hosts"] as? [String: Int] == Self.expectedCounts)
@@ -132,7 +132,7 @@ struct FleetEndToEndTests {
         #expect(builds.first { $0["build"] as? String == "15.2.1118.15" }?["name"] as? String == "Exchange 2019 CU12 Oct22SU")
         let text = try fleet.ocs("fleet", "--stale-after", String(Self.staleAfter))
         #expect(text.status == 0, "\(text.stderr)")
-        #expect(text.output.hasPrefix("8 hosts: 1 stale"), "\(text.output)")
+        #expect(text.output.hasPrefix("8 hosts: 0 verified, 1 stale"), "\(text.output)")
         #expect(text.output.contains("Exchange 2019 CU12 Oct22SU"))
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import OCSDomain
 import OCSTestSupport
 import Testing
 @testable import OCSStorage
@@ -121,5 +122,29 @@ struct EnrollmentStoreTests {
         try store.record([Self.poll(credential: enrolled.credential, at: 0), Self.poll(id: Self.otherGUID, name: "EX02", at: 0)])
         #expect(try store.forgetHosts(lastSeenBefore: Date(timeIntervalSince1970: 1_800_000_000 + 10)) == 1)
         #expect(try store.hosts().items.map(\.displayName) == ["EX01"])
+    }
+
+    /// During an incident: counting only verified hosts, a host that anyone could have reported as
+    /// protected does not count.
+    @Test func coverageCanCountVerifiedHostsAlone() throws {
+        let temporary = try TemporaryDatabase()
+        let enrollment = EnrollmentStore(database: temporary.database)
+        let store = CheckInStore(database: temporary.database, acceptance: .any)
+        let tokens = try enrollment.createTokens(count: 1, validFor: 3600, context: Self.admin)
+        let enrolled = try enrollment.enroll(token: tokens.secrets[0], serverID: Self.guid, serverName: "EX01", remoteAddress: nil)
+        try store.record([
+            Self.poll(applied: ["PING1"], credential: enrolled.credential, at: 0),
+            Self.poll(id: Self.otherGUID, name: "EX02", applied: ["PING1", "M1"], at: 0),
+        ])
+        let fleet = FleetStore(database: temporary.database)
+        let since = Date(timeIntervalSince1970: 1_700_000_000)
+        let all = try fleet.coverage(of: FleetStoreTests.m1, revision: 1, staleSince: since)
+        #expect(all.hosts.inScope == 2 && all.hosts.exposed == 1)
+        let verified = try fleet.coverage(of: FleetStoreTests.m1, revision: 1, staleSince: since, verifiedOnly: true)
+        #expect(verified.hosts.inScope == 1 && verified.hosts.exposed == 1 && verified.hosts.applied == 0)
+        #expect(try fleet.hosts(of: FleetStoreTests.m1, in: CoverageState.exposed, staleSince: since, verifiedOnly: true).items.map(\.displayName) == ["EX01"])
+        #expect(try fleet.hosts(of: FleetStoreTests.m1, in: [.applied], staleSince: since, verifiedOnly: true).items.isEmpty)
+        let summary = try fleet.summary(rules: [], staleSince: since, staleAfterSeconds: 60)
+        #expect(summary.hosts.total == 2 && summary.hosts.verified == 1)
     }
 }

@@ -185,14 +185,20 @@ struct AdminAPI: Sendable {
                 return Self.error(.conflict, "rule \(id) is \(record.rule.state.rawValue): coverage is of published rules; GET /api/v1/rules/\(id)/impact shows the hosts a draft applies to")
             }
             let staleSince = self.staleSince
+            let verifiedOnly: Bool
+            switch query["verified"] {
+            case nil, "false": verifiedOnly = false
+            case "true": verifiedOnly = true
+            case let other?: return Self.error(.badRequest, "verified '\(other.prefix(40))' is not true or false")
+            }
             guard let name = query["state"] else {
-                let coverage = try fleet.coverage(of: record.rule, revision: record.revision, staleSince: staleSince)
+                let coverage = try fleet.coverage(of: record.rule, revision: record.revision, staleSince: staleSince, verifiedOnly: verifiedOnly)
                 return Self.ok(CoverageView(coverage, staleAfterSeconds: staleAfterSeconds, release: record.release))
             }
             guard let selection = CoverageSelection(name: name) else {
                 return Self.error(.badRequest, "state '\(name.prefix(40))' is not one of \(CoverageSelection.names.joined(separator: ", "))")
             }
-            let hosts = try fleet.hosts(of: record.rule, in: selection.states, staleSince: staleSince, page: try Self.page(query, .hosts))
+            let hosts = try fleet.hosts(of: record.rule, in: selection.states, staleSince: staleSince, verifiedOnly: verifiedOnly, page: try Self.page(query, .hosts))
             let catalog = try catalogs.catalog()
             return Self.ok(CoverageHostsView(
                 rule: id, revision: record.revision, staleAfterSeconds: staleAfterSeconds, state: selection.name,

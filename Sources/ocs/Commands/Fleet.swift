@@ -26,7 +26,7 @@ struct Fleet: ParsableCommand {
             return
         }
         let hosts = summary.hosts
-        print("\(hosts.total) hosts: \(hosts.stale) stale (no poll for \(staleness.staleAfter) s), \(hosts.unknownBuild) without a build, \(hosts.notOnNewestUpdate) not on the newest update of their CU")
+        print("\(hosts.total) hosts: \(hosts.verified) verified, \(hosts.stale) stale (no poll for \(staleness.staleAfter) s), \(hosts.unknownBuild) without a build, \(hosts.notOnNewestUpdate) not on the newest update of their CU")
         print()
         print(TextTable(header: ["PRODUCT", "HOSTS"], rows: summary.products.map { [$0.product.displayName, String($0.hosts)] }).rendered)
         print(TextTable(header: ["PRODUCT", "CU", "HOSTS", "NOT ON NEWEST", "NEWEST"], rows: summary.cumulativeUpdates.map {

@@ -17,7 +17,7 @@ struct Hosts: ParsableCommand {
     static let header = ["ID", "HOST", "BUILD", "CATALOG NAME", "LAST SEEN", "APPLIED", "BLOCKED"]
 
     static func row(_ view: HostView) -> [String] {
-        [String(view.id), view.name + (view.stale ? " (stale)" : ""), view.build ?? "-", view.buildName ?? "-",
+        [String(view.id), view.name + (view.stale ? " (stale)" : "") + (view.verified ? "" : " (unverified)"), view.build ?? "-", view.buildName ?? "-",
          view.lastSeen.formatted(.iso8601), view.applied.joined(separator: ","), view.blocked.joined(separator: ",")]
     }
 

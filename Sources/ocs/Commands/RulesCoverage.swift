@@ -24,6 +24,9 @@ struct RulesCoverage: ParsableCommand {
 
     @OptionGroup var staleness: StalenessOptions
 
+    @Flag(help: "Count only verified (enrolled) hosts: what can be counted as protected when anyone could have sent the rest.")
+    var verified = false
+
     @Flag(help: "Print JSON for scripts: the counts as the API gives them, or with --state an array of hosts.")
     var json = false
 
@@ -45,15 +48,15 @@ struct RulesCoverage: ParsableCommand {
         let staleSince = staleness.staleSince
         if let selection = state.flatMap(CoverageSelection.init(name:)) {
             try Hosts.printAll(json: json, staleSince: staleSince, catalog: try CatalogStore(database: db).catalog()) { page in
-                try fleet.hosts(of: record.rule, in: selection.states, staleSince: staleSince, page: page)
+                try fleet.hosts(of: record.rule, in: selection.states, staleSince: staleSince, verifiedOnly: verified, page: page)
             }
             return
         }
-        let coverage = try fleet.coverage(of: record.rule, revision: record.revision, staleSince: staleSince)
+        let coverage = try fleet.coverage(of: record.rule, revision: record.revision, staleSince: staleSince, verifiedOnly: verified)
         if json {
             FileHandle.standardOutput.write(Data(APIJSON.encode(CoverageView(coverage, staleAfterSeconds: staleness.staleAfter, release: record.release))))
         } else {
-            print("released to \(record.release ?? .everyone)")
+            print("released to \(record.release ?? .everyone)" + (verified ? "; verified hosts only" : ""))
             print(Self.countsTable([coverage]).rendered, terminator: "")
         }
     }
