@@ -141,7 +141,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         // The one place answers are kept out of caches: the API's (a new token among them), the
         // dashboard's pages, health, metrics and refusals say nothing of caching themselves. Feeds
         // and the dashboard's static files do, and a poll is not searched.
-        if route != .feed && !response.headers.contains(name: "Cache-Control") {
+        if exchange.route != .feed && !response.headers.contains(name: "Cache-Control") {
             response.headers.add(name: "Cache-Control", value: "no-store")
         }
         let head = HTTPResponseHead(version: request.head.version, status: response.status, headers: response.headers)
