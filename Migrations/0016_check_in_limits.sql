@@ -1,6 +1,16 @@
--- The address a host first polled from, never changed afterwards: new hosts per source address
--- are rate-limited on it (CheckInLimits), so one client cannot add hosts without bound.
--- Existing hosts take their last address.
-ALTER TABLE hosts ADD COLUMN first_address TEXT;
-UPDATE hosts SET first_address = remote_address;
-CREATE INDEX hosts_by_first_address ON hosts (first_address, first_seen);
+-- How many hosts there are, kept by triggers: the check-in writer compares it with --max-hosts
+-- (CheckInLimits) in every transaction that adds a host, and COUNT(*) reads a whole index (with
+-- 700,000 hosts, new hosts were recorded at 1,000 a second instead of 23,000).
+CREATE TABLE host_count (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    hosts INTEGER NOT NULL
+);
+INSERT INTO host_count (id, hosts) SELECT 1, COUNT(*) FROM hosts;
+CREATE TRIGGER host_count_insert AFTER INSERT ON hosts
+BEGIN
+    UPDATE host_count SET hosts = hosts + 1 WHERE id = 1;
+END;
+CREATE TRIGGER host_count_delete AFTER DELETE ON hosts
+BEGIN
+    UPDATE host_count SET hosts = hosts - 1 WHERE id = 1;
+END;

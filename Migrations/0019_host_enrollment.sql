@@ -17,3 +17,10 @@ CREATE TABLE enrollment_tokens (
 ALTER TABLE hosts ADD COLUMN credential_hash TEXT;
 ALTER TABLE hosts ADD COLUMN enrolled_at TEXT;
 CREATE UNIQUE INDEX hosts_by_credential ON hosts (credential_hash) WHERE credential_hash IS NOT NULL;
+
+-- Which check-ins `ocs serve` records when not told (--check-ins): a database whose hosts checked
+-- in before enrollment existed keeps recording them ('any') until told otherwise; a new one
+-- records only enrolled hosts. Upgrading must not silently stop a fleet's check-ins.
+INSERT INTO policies (name, value, updated_at, updated_by)
+SELECT 'check-ins', 'any', strftime('%Y-%m-%d %H:%M:%f', 'now'), 'migration 0019'
+WHERE EXISTS (SELECT 1 FROM hosts);

@@ -13,6 +13,8 @@ public struct CheckInStore: Sendable {
     let database: OCSDatabase
     public let limits: CheckInLimits
     public let acceptance: CheckInAcceptance
+    /// Shared by the copies of this store: the server records every check-in through one.
+    let newHosts = NewHostRate()
 
     /// `acceptance`: the server passes its setting; `.any` for stores that only read, and tests
     /// of how check-ins update hosts.
@@ -34,7 +36,7 @@ public struct CheckInStore: Sendable {
     @discardableResult
     public func record(_ checkIns: [CheckIn]) throws -> CheckInBatch {
         try database.writer.write { db in
-            var statements = try Statements(db, limits: limits, acceptance: acceptance)
+            var statements = try Statements(db, limits: limits, acceptance: acceptance, newHosts: newHosts)
             var outcomes: [CheckInOutcome] = []
             outcomes.reserveCapacity(checkIns.count)
             for checkIn in checkIns {
@@ -53,6 +55,7 @@ public struct CheckInStore: Sendable {
     private struct Statements {
         let limits: CheckInLimits
         let acceptance: CheckInAcceptance
+        let newHosts: NewHostRate
         let reportByCredential: RawStatement
         let reportByServerID: RawStatement
         let nameOnlyReport: RawStatement
@@ -65,9 +68,10 @@ public struct CheckInStore: Sendable {
         /// The hosts in the database, counted on the first new host of the transaction.
         var hostCount: Int64?
 
-        init(_ db: Database, limits: CheckInLimits, acceptance: CheckInAcceptance) throws {
+        init(_ db: Database, limits: CheckInLimits, acceptance: CheckInAcceptance, newHosts: NewHostRate) throws {
             self.limits = limits
             self.acceptance = acceptance
+            self.newHosts = newHosts
             reportByCredential = try RawStatement(db, sql: CheckInStore.selectReportByCredential)
             reportByServerID = try RawStatement(db, sql: CheckInStore.selectReportByServerID)
             nameOnlyReport = try RawStatement(db, sql: CheckInStore.selectNameOnlyReport)
@@ -111,7 +115,6 @@ public struct CheckInStore: Sendable {
                 try insertHost.run { parameters in
                     Self.appendHostValues(report, of: poll, at: time, to: &parameters)
                     parameters.append(time)  // last_seen, after first_seen
-                    parameters.append(poll.remoteAddress)  // first_address
                 }
                 try addHistory(report, of: poll, host: db.lastInsertedRowID, at: time)
                 return .recorded
@@ -137,29 +140,20 @@ public struct CheckInStore: Sendable {
             }
         }
 
-        /// Nil when a poll may add a host: the database is below its most hosts and the poll's
-        /// address added fewer than its minute's most. Runs only for a new host (rare once a
-        /// fleet has polled), so its queries go through GRDB.
+        /// Nil when a poll may add a host: the database is below its most hosts (`host_count`,
+        /// kept by triggers, read once a transaction) and the poll's address added fewer than its
+        /// minute's most (`NewHostRate`). Runs only for a new host (rare once a fleet has polled).
         private mutating func admitNewHost(_ poll: CheckIn, in db: Database) throws -> CheckInRefusal? {
             let count: Int64
             if let hostCount {
                 count = hostCount
             } else {
-                count = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts") ?? 0
+                count = try Int64.fetchOne(db, sql: "SELECT hosts FROM host_count WHERE id = 1") ?? 0
             }
-            guard count < limits.maximumHosts else {
-                hostCount = count
-                return .maximumHosts
-            }
-            if let address = poll.remoteAddress {
-                let since = DatabaseTimestamp(poll.time.addingTimeInterval(-60))
-                let recent = try Int.fetchOne(
-                    db, sql: "SELECT COUNT(*) FROM hosts WHERE first_address = ? AND first_seen > ?", arguments: [address, since]
-                ) ?? 0
-                guard recent < limits.newHostsPerAddressPerMinute else {
-                    hostCount = count
-                    return .newHostRate
-                }
+            hostCount = count
+            guard count < limits.maximumHosts else { return .maximumHosts }
+            if let address = poll.remoteAddress, !newHosts.admit(from: address, at: poll.time, limit: limits.newHostsPerAddressPerMinute) {
+                return .newHostRate
             }
             hostCount = count + 1
             return nil
@@ -273,8 +267,8 @@ public struct CheckInStore: Sendable {
     private static let selectReportByCredential = "\(selectReport) WHERE credential_hash = ?"
     private static let selectNameOnlyReport = "\(selectReport) WHERE lower(server_name) = ? AND server_id IS NULL LIMIT 1"
     private static let insertHost = """
-        INSERT INTO hosts (\(reportColumns), remote_address, user_agent, first_seen, last_seen, first_address, poll_count)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+        INSERT INTO hosts (\(reportColumns), remote_address, user_agent, first_seen, last_seen, poll_count)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
         """
     private static let updateHost = """
         UPDATE hosts SET (\(reportColumns), remote_address, user_agent) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?),

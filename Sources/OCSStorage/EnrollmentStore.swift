@@ -80,9 +80,9 @@ public struct EnrollmentStore: Sendable {
                     )
                 } else {
                     try db.execute(sql: """
-                        INSERT INTO hosts (server_id, server_name, applied, blocked, remote_address, first_address, first_seen, last_seen, poll_count, credential_hash, enrolled_at)
-                        VALUES (?, ?, '[]', '[]', ?, ?, ?, ?, 0, ?, ?)
-                        """, arguments: [serverID, serverName, remoteAddress, remoteAddress, time, time, Secret.hexDigest(credential), time])
+                        INSERT INTO hosts (server_id, server_name, applied, blocked, remote_address, first_seen, last_seen, poll_count, credential_hash, enrolled_at)
+                        VALUES (?, ?, '[]', '[]', ?, ?, ?, 0, ?, ?)
+                        """, arguments: [serverID, serverName, remoteAddress, time, time, Secret.hexDigest(credential), time])
                     hostID = db.lastInsertedRowID
                 }
                 let reenrolled = (existing?["enrolled"] as Bool?) ?? false

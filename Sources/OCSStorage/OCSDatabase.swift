@@ -115,7 +115,7 @@ public final class OCSDatabase: Sendable {
         EmbeddedMigrations.all.map { ($0.name, String(decoding: $0.sql, as: UTF8.self)) }
     }
 
-    private static var migrator: DatabaseMigrator {
+    static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         for migration in migrations {
             migrator.registerMigration(migration.name) { db in

@@ -48,6 +48,20 @@ public struct ServerState: Sendable {
         }
     }
 
+    /// Which check-ins a server on this database records when not told (`ocs serve --check-ins`):
+    /// `any` for a database whose hosts checked in before enrollment existed (migration 0019
+    /// recorded it), so an upgrade does not silently stop a fleet's check-ins; else `enrolled`.
+    public func checkInAcceptance() throws -> CheckInAcceptance {
+        try database.writer.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM policies WHERE name = 'check-ins'").flatMap(CheckInAcceptance.init(rawValue:)) ?? .enrolled
+        }
+    }
+
+    /// Hosts that did not enroll: with `--check-ins enrolled` their polls are no longer recorded.
+    public func unverifiedHostCount() throws -> Int {
+        try database.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts WHERE credential_hash IS NULL") ?? 0 }
+    }
+
     /// Reads the rule-set serial and rewrites the probe row: proof that the database answers
     /// reads and takes writes. Throws what SQLite reports.
     public func probe() throws {

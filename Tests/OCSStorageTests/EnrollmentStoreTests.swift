@@ -147,4 +147,23 @@ struct EnrollmentStoreTests {
         let summary = try fleet.summary(rules: [], staleSince: since, staleAfterSeconds: 60)
         #expect(summary.hosts.total == 2 && summary.hosts.verified == 1)
     }
+
+    /// `ocs serve` without --check-ins: a new database records enrolled hosts only; one upgraded
+    /// with hosts that checked in before enrollment keeps recording them (an upgrade must not stop
+    /// a fleet's check-ins silently).
+    @Test func theDefaultFollowsTheDatabase() throws {
+        #expect(try ServerState(database: OCSDatabase.inMemory()).checkInAcceptance() == .enrolled)
+        let queue = try DatabaseQueue()
+        let before = try #require(OCSDatabase.migrations.map(\.name).last { $0 < "0019" })
+        try OCSDatabase.migrator.migrate(queue, upTo: before)
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO hosts (server_id, server_name, applied, blocked, first_seen, last_seen, poll_count)
+                VALUES ('\(Self.guid)', 'EX01', '[]', '[]', '2026-01-01 00:00:00.000', '2026-01-01 00:00:00.000', 1)
+                """)
+        }
+        let upgraded = try OCSDatabase(queue)
+        #expect(try ServerState(database: upgraded).checkInAcceptance() == .any)
+        #expect(try ServerState(database: upgraded).unverifiedHostCount() == 1)
+    }
 }

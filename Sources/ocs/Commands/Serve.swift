@@ -34,7 +34,8 @@ struct Serve: AsyncParsableCommand {
         let tls = try Self.loadTLS(settings, logger: logger)
         let accessLog = try Self.accessLog(settings.accessLog)
         let db = try DatabaseOptions.open(settings.database, creating: true)
-        let operations = Operations(database: db, checkInLimits: settings.checkInLimits, checkInAcceptance: settings.checkIns)
+        let acceptance = try Self.checkInAcceptance(settings.checkIns, of: ServerState(database: db), logger: logger)
+        let operations = Operations(database: db, checkInLimits: settings.checkInLimits, checkInAcceptance: acceptance)
         let ruleStore = operations.rules
         let signer = try FeedSigner(identity: await settings.signing.identity(for: db, recording: true, logger: logger))
         try Self.importInitialRules(from: settings.rules, into: ruleStore, logger: logger)
@@ -76,6 +77,22 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw CommandFailure("cannot serve on \(settings.host):\(settings.port): \(Self.describe(error))")
         }
+    }
+
+    /// The check-ins to record: as given, else the database's default; said in the log, with a
+    /// warning when hosts that did not enroll will no longer be recorded.
+    private static func checkInAcceptance(_ given: CheckInAcceptance?, of state: ServerState, logger: Logger) throws -> CheckInAcceptance {
+        let acceptance = try given ?? state.checkInAcceptance()
+        switch acceptance {
+        case .any:
+            logger.notice("recording check-ins of hosts that did not enroll too, as unverified (--check-ins any\(given == nil ? ": this database's hosts checked in before enrollment" : "")); --check-ins enrolled once its agents are enrolled")
+        case .enrolled:
+            let unverified = try state.unverifiedHostCount()
+            if unverified > 0 {
+                logger.warning("\(unverified) hosts did not enroll: their polls are served but no longer recorded (--check-ins enrolled); enroll them (ocs enrollment create, ocs agent enroll) or start with --check-ins any")
+            }
+        }
+        return acceptance
     }
 
     /// Why serving failed, for a person: NIO names the system call and its arguments (`bind(descriptor:ptr:bytes:)`).

@@ -66,7 +66,7 @@ struct ServeOptions: ParsableArguments {
     var forgetHostsAfter: Int?
 
     @Option(help: ArgumentHelp(
-        "Which check-ins are recorded: enrolled (only polls carrying a host credential) or any (also hosts that did not enroll, as unverified). [default: enrolled]",
+        "Which check-ins are recorded: enrolled (only polls carrying a host credential) or any (also hosts that did not enroll, as unverified). [default: enrolled; any for a database upgraded with hosts that checked in before enrollment]",
         discussion: "Every poll is served its feed either way. With any, a poll without a credential still never changes an enrolled host."
     ))
     var checkIns: String?

@@ -23,7 +23,8 @@ struct ServeSettings {
     var retainHistory: Int
     var forgetHostsAfter: Int
     var checkInLimits: CheckInLimits
-    var checkIns: CheckInAcceptance
+    /// nil: the database's own default (`ServerState.checkInAcceptance`).
+    var checkIns: CheckInAcceptance?
     /// Seconds a signed feed is valid.
     var feedValidity: Int
     var tls: (certificate: String, key: String, chain: String?)?
@@ -57,11 +58,12 @@ struct ServeSettings {
         staleAfter = try settings.integer(.staleAfter, options.staleAfter, default: 3 * 3600, in: 1...(366 * 86400))
         retainHistory = try settings.integer(.retainHistory, options.retainHistory, default: 90, in: 1...36500)
         forgetHostsAfter = try settings.integer(.forgetHostsAfter, options.forgetHostsAfter, default: 90, in: 1...36500)
-        let acceptance = settings.text(.checkIns, options.checkIns, default: CheckInAcceptance.enrolled.rawValue) ?? CheckInAcceptance.enrolled.rawValue
-        guard let checkIns = CheckInAcceptance(rawValue: acceptance) else {
-            throw CommandFailure("the check-ins setting '\(acceptance.prefix(40))' (\(Setting.checkIns.places)) is not enrolled or any")
+        if let acceptance = settings.optionalText(.checkIns, options.checkIns, shownDefault: "the database's: enrolled, any for one upgraded with hosts") {
+            guard let checkIns = CheckInAcceptance(rawValue: acceptance) else {
+                throw CommandFailure("the check-ins setting '\(acceptance.prefix(40))' (\(Setting.checkIns.places)) is not enrolled or any")
+            }
+            self.checkIns = checkIns
         }
-        self.checkIns = checkIns
         let standard = CheckInLimits.standard
         checkInLimits = CheckInLimits(
             maximumHosts: try settings.integer(.maxHosts, options.maxHosts, default: standard.maximumHosts, in: 1...10_000_000),

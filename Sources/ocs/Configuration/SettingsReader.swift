@@ -42,6 +42,16 @@ struct SettingsReader {
         return value
     }
 
+    /// Text, or nil when no place gives it; `shownDefault` says what applies then (for `config show`).
+    mutating func optionalText(_ setting: Setting, _ commandLine: String?, shownDefault: String) -> String? {
+        guard let (value, source) = raw(setting, commandLine) else {
+            resolved.append(Resolved(setting: setting, value: shownDefault, source: .defaultValue))
+            return nil
+        }
+        resolved.append(Resolved(setting: setting, value: value, source: source))
+        return value
+    }
+
     /// A whole number within `range`.
     mutating func integer(_ setting: Setting, _ commandLine: Int?, default defaultValue: Int, in range: ClosedRange<Int>) throws(SettingError) -> Int {
         try optionalInteger(setting, commandLine, in: range) ?? {
