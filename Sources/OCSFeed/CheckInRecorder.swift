@@ -1,4 +1,5 @@
 import NIOCore
+import OCSDomain
 import OCSStorage
 
 /// Records check-ins durably, grouping those that arrive together into one transaction.

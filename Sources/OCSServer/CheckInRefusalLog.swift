@@ -1,4 +1,5 @@
 import Logging
+import OCSDomain
 import OCSStorage
 import Synchronization
 

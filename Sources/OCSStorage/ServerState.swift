@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import OCSDomain
 
 /// The certificate a database's feed is signed with, as recorded on the first start.
 public struct PinnedSigningIdentity: Sendable, Equatable {

@@ -3,29 +3,6 @@ import Foundation
 import GRDB
 import OCSDomain
 
-/// What an API token may do; each role includes the ones before it.
-public enum Role: String, CaseIterable, Codable, Sendable, Comparable {
-    /// Read rules, hosts and the audit trail.
-    case reader
-    /// Also create, edit, publish, promote, retire and delete rules, manage host groups, and
-    /// approve or reject others' pending changes.
-    case publisher
-    /// Also manage tokens and the approval policy, and apply a change alone as an emergency.
-    case admin
-
-    public static func < (lhs: Role, rhs: Role) -> Bool {
-        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
-    }
-}
-
-/// An API token as listed: never its secret.
-public struct APIToken: Sendable, Equatable, Codable {
-    public let name: String
-    public let role: Role
-    public let createdAt: Date
-    public let revokedAt: Date?
-}
-
 /// API bearer tokens. Only a SHA-256 hash of each secret is stored; a presented token is
 /// compared against every live hash in constant time, so timing tells nothing about any of them.
 public struct TokenStore: Sendable {

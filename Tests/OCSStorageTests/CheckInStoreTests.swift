@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import OCSDomain
 import OCSTestSupport
 import Testing
 @testable import OCSStorage

@@ -1,6 +1,7 @@
 import Metrics
 import NIOCore
 import NIOHTTP1
+import OCSDomain
 import OCSStorage
 import Prometheus
 

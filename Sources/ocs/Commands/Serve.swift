@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import OCSDomain
 import OCSFeed
 import OCSOperations
 import OCSRuleFiles

@@ -1,4 +1,5 @@
 import ArgumentParser
+import OCSDomain
 import OCSStorage
 
 /// `ocs tokens`: bearer tokens for the admin API.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import OCSDomain
 import OCSFeed
 import OCSStorage
 import OCSServer

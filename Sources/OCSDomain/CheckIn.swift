@@ -50,6 +50,14 @@ public struct HostState: Sendable, Equatable {
     /// Enrolled, with a live credential: what it reports came from polls that carried it.
     public var verified = false
 
+    public init(id: Int64, latest: CheckIn, firstSeen: Date, pollCount: Int, verified: Bool = false) {
+        self.id = id
+        self.latest = latest
+        self.firstSeen = firstSeen
+        self.pollCount = pollCount
+        self.verified = verified
+    }
+
     public var lastSeen: Date { latest.time }
 
     /// Its name, else its serverId.
@@ -60,4 +68,9 @@ public struct HostState: Sendable, Equatable {
 public struct HostHistoryEntry: Sendable, Equatable {
     public var id: Int64
     public var state: CheckIn
+
+    public init(id: Int64, state: CheckIn) {
+        self.id = id
+        self.state = state
+    }
 }

@@ -73,4 +73,9 @@ public enum CheckInAcceptance: String, Sendable, CaseIterable {
 public struct CheckInBatch: Sendable, Equatable {
     public let serial: Int64
     public let outcomes: [CheckInOutcome]
+
+    public init(serial: Int64, outcomes: [CheckInOutcome]) {
+        self.serial = serial
+        self.outcomes = outcomes
+    }
 }
