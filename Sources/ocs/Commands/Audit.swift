@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import OCSServer
+import OCSOperations
 import OCSStorage
 
 /// `ocs audit`: who changed what, oldest first.

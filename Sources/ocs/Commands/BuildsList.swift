@@ -1,5 +1,5 @@
 import ArgumentParser
-import OCSServer
+import OCSOperations
 import OCSStorage
 
 /// `ocs builds list [--product P] [--cu CU] [--json]`: the catalog in effect, page by page.

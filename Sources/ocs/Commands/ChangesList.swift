@@ -1,5 +1,5 @@
 import ArgumentParser
-import OCSServer
+import OCSOperations
 import OCSStorage
 
 /// `ocs changes list [--state STATE] [--json]`: changes, oldest first.

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import OCSDomain
-import OCSServer
+import OCSOperations
 import OCSStorage
 
 /// `ocs fleet`: the fleet at a glance, as `GET /api/v1/fleet` shows it.

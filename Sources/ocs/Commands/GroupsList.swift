@@ -1,5 +1,5 @@
 import ArgumentParser
-import OCSServer
+import OCSOperations
 import OCSStorage
 
 /// `ocs groups list [--json]`: every group, oldest first.

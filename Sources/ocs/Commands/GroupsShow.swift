@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import OCSServer
+import OCSOperations
 import OCSStorage
 
 /// `ocs groups show NAME`: one group, as `GET /api/v1/groups/NAME`.

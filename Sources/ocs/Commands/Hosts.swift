@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import OCSDomain
 import OCSOperations
-import OCSServer
 import OCSStorage
 
 /// `ocs hosts`: the hosts that have checked in; `show` one with its history; `forget` one.

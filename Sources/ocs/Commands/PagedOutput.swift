@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import OCSServer
+import OCSOperations
 
 /// Prints a list read page by page, as it arrives: `--json` as one JSON array written item by
 /// item, else a table whose columns are as wide as the first page needs (later pages widen them,

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import OCSDomain
-import OCSServer
+import OCSOperations
 import OCSStorage
 
 /// `ocs rules coverage ID`: which hosts a published rule protects, as `GET /api/v1/rules/ID/coverage`.

@@ -3,7 +3,7 @@ import OCSDomain
 import OCSStorage
 
 /// A rule as the API shows it: the rule-file fields under `rule`, and where its history stands.
-struct RuleView: Encodable {
+public struct RuleView: Encodable {
     let rule: Mitigation
     let revision: Int
     let latestRevision: Int
@@ -15,7 +15,7 @@ struct RuleView: Encodable {
     /// After a PUT: targeting that can match nothing, which publishing refuses (absent when none).
     let warnings: [ProblemView]?
 
-    init(_ record: RuleRecord, warnings: [ProblemView]? = nil) {
+    public init(_ record: RuleRecord, warnings: [ProblemView]? = nil) {
         release = record.release.map(ReleaseView.init)
         rule = record.rule
         revision = record.revision
@@ -28,13 +28,13 @@ struct RuleView: Encodable {
 }
 
 /// One revision as the API shows it.
-struct RevisionView: Encodable {
+public struct RevisionView: Encodable {
     let revision: Int
     let author: String
     let createdAt: Date
     let rule: Mitigation
 
-    init(_ revision: RuleRevision) {
+    public init(_ revision: RuleRevision) {
         self.revision = revision.revision
         author = revision.author
         createdAt = revision.createdAt
@@ -201,14 +201,23 @@ public struct CoverageHostsView: Encodable, Sendable {
 }
 
 /// One problem with a submitted rule: `422` bodies are a list of these.
-struct ProblemView: Encodable {
-    let field: String
-    let message: String
+public struct ProblemView: Encodable, Sendable {
+    public let field: String
+    public let message: String
+
+    public init(field: String, message: String) {
+        self.field = field
+        self.message = message
+    }
 }
 
 /// `{"error": "..."}`, the body of every other API error.
-struct ErrorView: Encodable {
-    let error: String
+public struct ErrorView: Encodable, Sendable {
+    public let error: String
+
+    public init(error: String) {
+        self.error = error
+    }
 }
 
 /// JSON as the API and the command line's `--json` write it: sorted keys, ISO 8601 dates,
