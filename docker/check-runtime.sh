@@ -210,9 +210,18 @@ done
     fail "the healthcheck probe of $probe_url did not succeed within 10 s: $(cat "$work/probe.err")"; }
 say "the healthcheck answers"
 
-# A poll, with the chroot's curl, identified so it is recorded as a check-in.
-as_ocs curl --fail --silent --show-error --max-time 10 --output /tmp/feed.xml \
-    "http://127.0.0.1:$port/getexchangemitigations?build=15.1.2507.6&server=check-runtime" \
+# The host enrolls as an agent does (a one-time token from ocs enrollment create, exchanged by
+# ocs agent enroll for a credential in its state folder), then polls with the chroot's curl,
+# identified and carrying the credential, so the poll is recorded as a check-in.
+server_id=5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a
+enrollment=$(as_ocs env OCS_DB=/var/lib/ocs/ocs.sqlite ocs enrollment create 2>"$work/enrollment.err") \
+    || fail "ocs enrollment create failed in the chroot: $(cat "$work/enrollment.err")"
+enrolled=$(as_ocs env OCS_ENROLLMENT_TOKEN="$enrollment" ocs agent enroll --server "http://127.0.0.1:$port" \
+    --state /var/lib/ocs/agent --name check-runtime --server-id $server_id 2>&1) \
+    || fail "ocs agent enroll failed in the chroot: $enrolled"
+as_ocs sh -c 'curl --fail --silent --show-error --max-time 10 --output /tmp/feed.xml \
+    -H "Authorization: Bearer $(cat /var/lib/ocs/agent/host-credential)" "$1"' sh \
+    "http://127.0.0.1:$port/getexchangemitigations?build=15.1.2507.6&server=check-runtime&serverId=$server_id" \
     || fail "the poll of /getexchangemitigations failed"
 feed=$root/tmp/feed.xml
 xmllint --noout "$feed" 2>"$work/xmllint.err" || fail "the feed is not well-formed XML: $(head -3 "$work/xmllint.err")"
@@ -229,7 +238,7 @@ token=$(as_ocs env OCS_DB=/var/lib/ocs/ocs.sqlite ocs tokens create --name check
 status=$(as_ocs curl --silent --max-time 10 --output /dev/null --write-out '%{http_code}' \
     -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/rules")
 [ "$status" = 200 ] || fail "GET /api/v1/rules with a token from ocs tokens create answered $status, not 200"
-say "the poll is recorded, and a token made by ocs tokens create opens the API"
+say "the enrolled host's poll is recorded, and a token made by ocs tokens create opens the API"
 
 # --- Stop on SIGTERM, as docker stop does. ---
 kill -TERM "$server"
