@@ -57,15 +57,14 @@ public struct EnrollmentStore: Sendable {
         if let serverName, !HostIdentity.isValidName(serverName) { throw .invalidName }
         let credential = Secret.make(prefix: Self.credentialPrefix)
         let time = DatabaseTimestamp(now)
+        let digest = Secret.hexDigest(token)
         do {
+            // Anyone can send tokens to /enroll: a token that cannot enroll is refused from a read,
+            // so made-up ones never take the write lock that check-ins commit under.
+            try database.writer.read { db in _ = try Self.usableToken(digest, at: now, in: db) }
             return try database.writer.write { db in
-                guard let row = try Row.fetchOne(
-                    db, sql: "SELECT id, expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?", arguments: [Secret.hexDigest(token)]
-                ) else { throw EnrollmentError.unknownToken }
-                let tokenID: Int64 = row["id"]
-                if let used = row["used_at"] as DatabaseTimestamp? { throw EnrollmentError.usedToken(tokenID, used.date) }
-                let expires: DatabaseTimestamp = row["expires_at"]
-                guard expires.date > now else { throw EnrollmentError.expiredToken(tokenID, expires.date) }
+                // Again in the write: another enrollment may have used the token meanwhile.
+                let tokenID = try Self.usableToken(digest, at: now, in: db)
 
                 let existing = try Row.fetchOne(
                     db, sql: "SELECT id, credential_hash IS NOT NULL AS live, enrolled_at IS NOT NULL AS enrolled FROM hosts WHERE server_id = ?",
@@ -125,6 +124,18 @@ public struct EnrollmentStore: Sendable {
             ))
             throw failure
         }
+    }
+
+    /// The id of the token with `digest` if it can still enroll, else why not.
+    private static func usableToken(_ digest: String, at now: Date, in db: Database) throws -> Int64 {
+        guard let row = try Row.fetchOne(db, sql: "SELECT id, expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?", arguments: [digest]) else {
+            throw EnrollmentError.unknownToken
+        }
+        let tokenID: Int64 = row["id"]
+        if let used = row["used_at"] as DatabaseTimestamp? { throw EnrollmentError.usedToken(tokenID, used.date) }
+        let expires: DatabaseTimestamp = row["expires_at"]
+        guard expires.date > now else { throw EnrollmentError.expiredToken(tokenID, expires.date) }
+        return tokenID
     }
 
     public static let revokeAction = "host.revoke"

@@ -166,4 +166,20 @@ struct EnrollmentStoreTests {
         #expect(try ServerState(database: upgraded).checkInAcceptance() == .any)
         #expect(try ServerState(database: upgraded).unverifiedHostCount() == 1)
     }
+
+    /// Anyone can post made-up tokens to /enroll: refusing one must not wait for, or take, the
+    /// write lock check-ins commit under. Another connection holds that lock meanwhile.
+    @Test func aMadeUpTokenIsRefusedWithoutTheWriteLock() throws {
+        let temporary = try TemporaryDatabase()
+        let enrollment = EnrollmentStore(database: temporary.database)
+        let holder = try DatabaseQueue(path: temporary.path)
+        try holder.writeWithoutTransaction { db in
+            try db.execute(sql: "BEGIN IMMEDIATE")
+            defer { try? db.execute(sql: "ROLLBACK") }
+            // Waiting for the lock would end in the 10 s busy timeout and a storage error.
+            #expect(throws: EnrollmentError.unknownToken) {
+                try enrollment.enroll(token: EnrollmentStore.tokenPrefix + "made-up", serverID: Self.guid, serverName: "EX01", remoteAddress: nil)
+            }
+        }
+    }
 }
