@@ -325,10 +325,12 @@ public struct Dashboard: Sendable {
                 try encoder.yaml(for: latest.rule).split(separator: "\n", omittingEmptySubsequences: false)
             )
         }
-        let coverage = record.rule.state == .published ? try fleet.coverage(of: record.rule, revision: record.revision, staleSince: staleSince) : nil
+        let published = record.rule.state == .published
+        let coverage = published ? try fleet.coverage(of: record.rule, revision: record.revision, staleSince: staleSince) : nil
+        let verifiedCoverage = published ? try fleet.coverage(of: record.rule, revision: record.revision, staleSince: staleSince, verifiedOnly: true) : nil
         let pending = record.rule.state == .draft || record.latestRevision > record.revision
         let impact = pending ? try latest.map { try fleet.hostsByBuild(appliedTo: $0.rule) } : nil
-        let page = Pages.RulePage(record: record, revisions: revisions, diff: diff, coverage: coverage, impact: impact)
+        let page = Pages.RulePage(record: record, revisions: revisions, diff: diff, coverage: coverage, verifiedCoverage: verifiedCoverage, impact: impact)
         return .html(status, Pages.rule(page, viewer: viewer, notice: notice))
     }
 

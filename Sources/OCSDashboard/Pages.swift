@@ -128,6 +128,16 @@ public enum Pages {
         return "<tr class=\"unlisted\"><td colspan=\"\(columns)\">and \(unlisted.entries) more \(entries) with \(unlisted.hosts) hosts (the \(FleetSummary.maximumListed) with the most hosts are listed)</td></tr>"
     }
 
+    /// Coverage over verified hosts alone, when some in scope are not verified: anyone could have
+    /// sent what those report, so only the verified ones' "applied" is proof.
+    static func verifiedLine(_ verified: RuleCoverage?, of all: CoverageCounts) -> HTML {
+        guard let counts = verified?.hosts, counts.inScope < all.inScope else { return "" }
+        return """
+            <p class="muted" id="coverage-verified">Verified (enrolled) hosts alone: \(counts.inScope) of \(all.inScope) in scope, \
+            \(counts.applied) applied, \(counts.exposed) exposed. The other \(all.inScope - counts.inScope) did not enroll: anyone could have sent what they report.</p>
+            """
+    }
+
     /// The states a coverage bar shows, in its order.
     public static let barStates: [CoverageState] = [.applied, .pending, .disabled, .blocked, .stale]
 
@@ -184,14 +194,20 @@ public enum Pages {
         /// The served revision's YAML and the pending one's, when a newer revision waits.
         public var diff: LineDiff?
         public var coverage: RuleCoverage?
+        /// The same counted over verified (enrolled) hosts alone: what can be counted as protected.
+        public var verifiedCoverage: RuleCoverage?
         /// For a draft (or a pending revision): the hosts it would apply to, per build.
         public var impact: [(build: String, hosts: Int)]?
 
-        public init(record: RuleRecord, revisions: [RuleRevision], diff: LineDiff?, coverage: RuleCoverage?, impact: [(build: String, hosts: Int)]?) {
+        public init(
+            record: RuleRecord, revisions: [RuleRevision], diff: LineDiff?, coverage: RuleCoverage?,
+            verifiedCoverage: RuleCoverage? = nil, impact: [(build: String, hosts: Int)]?
+        ) {
             self.record = record
             self.revisions = revisions
             self.diff = diff
             self.coverage = coverage
+            self.verifiedCoverage = verifiedCoverage
             self.impact = impact
         }
     }
@@ -253,6 +269,7 @@ public enum Pages {
                 <h2>Coverage of revision \(coverage.revision)</h2>\(coverageBar(coverage))
                 <table id="coverage"><thead><tr><th>State</th><th class="num">Hosts</th></tr></thead><tbody>\(rows)\
                 <tr><td><a href="\(UILink.path("rules", id, "hosts", query: [("state", "exposed")]))">exposed</a></td><td class="num">\(counts.exposed)</td></tr></tbody></table>
+                \(verifiedLine(page.verifiedCoverage, of: counts))
                 """)
         }
         if let impact = page.impact {

@@ -70,6 +70,20 @@ struct DashboardRenderingTests {
         #expect(!readerPage.text.contains("rule-publish"))
     }
 
+    /// During an incident the rule page says how much of its coverage rests on verified hosts.
+    @Test func theRulePageCountsVerifiedHostsAlone() throws {
+        var all = CoverageCounts()
+        all.add(.applied, hosts: 3)
+        all.add(.pending, hosts: 1)
+        var verified = CoverageCounts()
+        verified.add(.applied, hosts: 1)
+        verified.add(.pending, hosts: 1)
+        let line = Pages.verifiedLine(RuleCoverage(rule: "M1", revision: 1, hosts: verified), of: all).text
+        #expect(line.contains("2 of 4 in scope, 1 applied, 1 exposed"), "\(line)")
+        #expect(line.contains("The other 2 did not enroll"))
+        #expect(Pages.verifiedLine(RuleCoverage(rule: "M1", revision: 1, hosts: all), of: all).text.isEmpty, "every host verified: nothing to add")
+    }
+
     @Test func coverageBarLinksEverySegmentToItsHosts() {
         var counts = CoverageCounts()
         counts.add(.applied, hosts: 3)
