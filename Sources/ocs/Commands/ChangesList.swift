@@ -1,4 +1,5 @@
 import ArgumentParser
+import OCSDomain
 import OCSOperations
 import OCSStorage
 
