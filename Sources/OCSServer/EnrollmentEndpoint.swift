@@ -43,8 +43,7 @@ struct EnrollmentEndpoint: Sendable {
 
     /// The token, serverId (normalized) and name a request asks to enroll, or the refusal.
     static func parse(_ request: HTTPRequest) throws(APIInputError) -> (token: String, serverID: String, serverName: String?) {
-        let authorization = request.head.headers[canonicalForm: "Authorization"]
-        guard authorization.count == 1, authorization[0].hasPrefix("Bearer "), authorization[0].utf8.count <= 256 else {
+        guard let token = request.head.headers.bearerToken, token.utf8.count <= 128 else {
             var response = AdminAPI.error(.unauthorized, "send the enrollment token as Authorization: Bearer ocs-enroll_… (ask an admin: ocs enrollment create)")
             response.headers.add(name: "WWW-Authenticate", value: "Bearer realm=\"ocs-enroll\"")
             throw APIInputError(response: response)
@@ -60,26 +59,19 @@ struct EnrollmentEndpoint: Sendable {
         } catch {
             throw APIInputError(response: AdminAPI.error(.badRequest, "the body is not valid JSON"))
         }
-        struct Fields: Decodable { let serverId: String; let server: String? }
         func refuse(_ field: String, _ message: String) -> APIInputError {
             APIInputError(response: AdminAPI.problems(.unprocessableEntity, [ProblemView(field: field, message: message)]))
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-            throw refuse("", "expected {\"serverId\": GUID, \"server\": NAME}")
-        }
-        if let unknown = Set(object.keys).subtracting(["serverId", "server"]).sorted().first {
-            throw refuse(unknown, "unknown field: expected {\"serverId\": GUID, \"server\": NAME}")
-        }
-        guard let fields = try? JSONDecoder().decode(Fields.self, from: Data(text.utf8)) else {
-            throw refuse("serverId", "expected {\"serverId\": GUID, \"server\": NAME}: serverId is required, both are strings")
-        }
-        guard let serverID = HostIdentity.normalizedGUID(fields.serverId) else {
+        let expected = "expected {\"serverId\": GUID, \"server\": NAME}, both strings, serverId required"
+        guard let fields = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) else { throw refuse("", expected) }
+        if let unknown = Set(fields.keys).subtracting(["serverId", "server"]).sorted().first { throw refuse(unknown, "unknown field: \(expected)") }
+        guard let serverID = fields["serverId"].flatMap(HostIdentity.normalizedGUID) else {
             throw refuse("serverId", EnrollmentError.invalidServerID.description)
         }
-        if let name = fields.server, !HostIdentity.isValidName(name) {
+        if let name = fields["server"], !HostIdentity.isValidName(name) {
             throw refuse("server", EnrollmentError.invalidName.description)
         }
-        return (String(authorization[0].dropFirst(7)), serverID, fields.server)
+        return (token, serverID, fields["server"])
     }
 }
 

@@ -109,12 +109,11 @@ struct FeedEndpoint: Sendable {
     }
 
     static func hostCredential(in headers: HTTPHeaders) -> PresentedCredential {
-        let values = headers[canonicalForm: "Authorization"]
-        guard !values.isEmpty else { return .absent }
-        guard values.count == 1, values[0].utf8.count <= 256, values[0].hasPrefix("Bearer "),
-              values[0].dropFirst(7).hasPrefix(EnrollmentStore.credentialPrefix)
-        else { return .malformed }
-        return .presented(String(values[0].dropFirst(7)))
+        guard headers.contains(name: "Authorization") else { return .absent }
+        guard let credential = headers.bearerToken, credential.utf8.count <= 128, credential.hasPrefix(EnrollmentStore.credentialPrefix) else {
+            return .malformed
+        }
+        return .presented(credential)
     }
 
     static let malformedAuthorization = refusal("Authorization on a poll must be 'Bearer <host credential>', the credential ocs agent enroll stored")

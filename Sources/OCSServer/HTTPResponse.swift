@@ -56,3 +56,14 @@ public struct HTTPRequest: Sendable {
         self.remoteAddress = remoteAddress
     }
 }
+
+extension HTTPHeaders {
+    /// The credential of `Authorization: Bearer <credential>` (the scheme in any case), nil for
+    /// none or another scheme: API tokens, enrollment tokens and host credentials all come so.
+    var bearerToken: String? {
+        guard let value = first(name: "Authorization") else { return nil }
+        let parts = value.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return parts[1].trimmingCharacters(in: .whitespaces)
+    }
+}

@@ -148,7 +148,7 @@ public struct CheckInStore: Sendable {
             if let hostCount {
                 count = hostCount
             } else {
-                count = try Int64.fetchOne(db, sql: "SELECT hosts FROM host_count WHERE id = 1") ?? 0
+                count = Int64(try CheckInStore.hostCount(db))
             }
             hostCount = count
             guard count < limits.maximumHosts else { return .maximumHosts }
@@ -337,8 +337,13 @@ public struct CheckInStore: Sendable {
         return Page(reading: rows, limit: page.limit, kind: .history, key: \.id)
     }
 
+    /// From `host_count`, kept by triggers: one row, however many hosts (`/metrics` reads it on every scrape).
     public func hostCount() throws -> Int {
-        try database.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts") ?? 0 }
+        try database.writer.read { db in try Self.hostCount(db) }
+    }
+
+    static func hostCount(_ db: Database) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT hosts FROM host_count WHERE id = 1") ?? 0
     }
 
     public func historyCount() throws -> Int {

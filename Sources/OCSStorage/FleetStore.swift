@@ -58,7 +58,7 @@ public struct FleetStore: Sendable {
         try database.writer.read { db in
             let hostsByBuild = try Self.hostsByBuild(db)
             let catalog = try CatalogStore.catalog(catalogBase, in: db)
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts") ?? 0
+            let total = try CheckInStore.hostCount(db)
             let stale = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts WHERE last_seen < ?", arguments: [DatabaseTimestamp(staleSince)]) ?? 0
             let verified = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts WHERE credential_hash IS NOT NULL") ?? 0
             let groups = try Self.coverageGroups(db, staleSince: staleSince, verifiedOnly: false)

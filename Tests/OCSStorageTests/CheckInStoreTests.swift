@@ -295,6 +295,7 @@ struct CheckInStoreTests {
         let forgotten = try store.forgetHosts(lastSeenBefore: Date(timeIntervalSince1970: 1_800_000_000 + 350), batchSize: 1)
         #expect(forgotten == 2, "EX2 and EX3; EX1 polled again")
         #expect(try Self.all(store).map(\.displayName) == ["EX1", "EX4", "EX5"])
+        #expect(try store.hostCount() == 3, "the count the triggers keep follows deletions")
         #expect(try store.historyCount() == 4)
         #expect(try store.forgetHosts(lastSeenBefore: Date(timeIntervalSince1970: 1_800_000_000 + 350)) == 0)
     }

@@ -122,6 +122,7 @@ struct EnrollmentStoreTests {
         try store.record([Self.poll(credential: enrolled.credential, at: 0), Self.poll(id: Self.otherGUID, name: "EX02", at: 0)])
         #expect(try store.forgetHosts(lastSeenBefore: Date(timeIntervalSince1970: 1_800_000_000 + 10)) == 1)
         #expect(try store.hosts().items.map(\.displayName) == ["EX01"])
+        #expect(try store.hostCount() == 1, "an enrolled host is counted as any other")
     }
 
     /// During an incident: counting only verified hosts, a host that anyone could have reported as

@@ -39,7 +39,7 @@ struct AdminAPI: Sendable {
         if let length = head.contentLength, length > HTTPRequest.maximumBodySize {
             return .refuse(Self.error(.payloadTooLarge, "the body is larger than \(HTTPRequest.maximumBodySize) bytes"))
         }
-        guard let secret = Self.bearerToken(head.headers) else { return .refuse(Self.unauthorized) }
+        guard let secret = head.headers.bearerToken else { return .refuse(Self.unauthorized) }
         let decision = threadPool.runIfActive(eventLoop: eventLoop) { [tokens] in
             try tokens.authenticate(secret).map { Admission.accept(.api(caller: $0)) } ?? .refuse(Self.unauthorized)
         }.recover { [logger] error in
@@ -371,13 +371,6 @@ struct AdminAPI: Sendable {
         } catch {
             throw APIInputError(response: Self.error(.badRequest, error.description))
         }
-    }
-
-    static func bearerToken(_ headers: HTTPHeaders) -> String? {
-        guard let value = headers.first(name: "Authorization") else { return nil }
-        let parts = value.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        return parts[1].trimmingCharacters(in: .whitespaces)
     }
 
     /// `If-Match: "N"` as a revision number; nil without the header.
