@@ -61,7 +61,7 @@ struct ServeOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp(
         "Days without a poll after which a host is forgotten by the background pruner, its history with it. [default: 90]",
-        discussion: "A forgotten host that polls again is a new host. Bounds what hosts that were added once and never came back (decommissioned servers, a flood) keep in the database."
+        discussion: "A forgotten host that polls again is a new host. Bounds what hosts that were added once and never came back (decommissioned servers, a flood) keep in the database. Enrolled hosts are kept: forget one with ocs hosts forget."
     ))
     var forgetHostsAfter: Int?
 
