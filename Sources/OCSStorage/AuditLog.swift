@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import OCSDomain
 
 /// One audit entry.
@@ -63,16 +62,16 @@ public struct AuditLog: Sendable {
 
     /// Records an attempt that changed nothing (refused or failed), in a transaction of its own.
     public func append(_ entry: AuditEntry) throws {
-        try database.writer.write { db in try Self.append(entry, in: db) }
+        try database.write { db in try Self.append(entry, in: db) }
     }
 
     /// Every text field is stored printable (see `printable`) and bounded: an outcome that quotes
     /// a caller's input can neither forge a line nor flood the trail.
-    static func append(_ entry: AuditEntry, in db: Database) throws {
+    static func append(_ entry: AuditEntry, in db: any SQLTransaction) throws {
         let name = { (text: String) in printable(text, maximumBytes: maximumNameBytes) }
         try db.execute(
-            sql: "INSERT INTO audit_log (time, actor, action, rule_id, revision, remote_address, outcome, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            arguments: [
+            "INSERT INTO audit_log (time, actor, action, rule_id, revision, remote_address, outcome, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
                 DatabaseTimestamp(entry.time), name(entry.actor), name(entry.action), entry.ruleID.map(name), entry.revision,
                 entry.remoteAddress.map(name), printable(entry.outcome, maximumBytes: maximumOutcomeBytes),
                 entry.reason.map { printable($0, maximumBytes: ChangeContext.maximumReasonBytes) },
@@ -94,22 +93,22 @@ public struct AuditLog: Sendable {
     /// Matching entries, oldest first, one page at a time.
     public func entries(_ filter: Filter = Filter(), page: PageRequest = PageRequest()) throws -> Page<AuditEntry> {
         var conditions = ["id > ?"]
-        var arguments: [(any DatabaseValueConvertible)?] = [page.cursor?.key ?? 0]
+        var arguments: [(any SQLValueConvertible)?] = [page.cursor?.key ?? 0]
         if let ruleID = filter.ruleID { conditions.append("rule_id = ?"); arguments.append(ruleID) }
         if let actor = filter.actor { conditions.append("actor = ?"); arguments.append(actor) }
         if let since = filter.since { conditions.append("time >= ?"); arguments.append(DatabaseTimestamp(since)) }
         if let until = filter.until { conditions.append("time < ?"); arguments.append(DatabaseTimestamp(until)) }
         arguments.append(page.limit + 1)
-        let rows = try database.writer.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM audit_log WHERE \(conditions.joined(separator: " AND ")) ORDER BY id LIMIT ?",
-                arguments: StatementArguments(arguments)
+        let rows = try database.read { db in
+            try db.rows(
+                "SELECT * FROM audit_log WHERE \(conditions.joined(separator: " AND ")) ORDER BY id LIMIT ?",
+                SQLArguments(arguments)
             ).map { row in
                 var entry = AuditEntry(
-                    time: row["time"], actor: row["actor"], action: row["action"], ruleID: row["rule_id"],
-                    revision: row["revision"], remoteAddress: row["remote_address"], outcome: row["outcome"], reason: row["reason"]
+                    time: try row["time"], actor: try row["actor"], action: try row["action"], ruleID: try row["rule_id"],
+                    revision: try row["revision"], remoteAddress: try row["remote_address"], outcome: try row["outcome"], reason: try row["reason"]
                 )
-                entry.id = row["id"]
+                entry.id = try row["id"]
                 return entry
             }
         }

@@ -112,7 +112,7 @@ public struct CatalogStore: Sendable {
                         time: time, context: context, action: Self.addAction, ruleID: nil, revision: nil,
                         outcome: "ok: \(entry.catalogName.canonical) \(entry.build) released \(entry.released)"
                             + (underApproval ? ", emergency: changes published rules \(changed.joined(separator: ", "))" : "")
-                    ), in: db)
+                    ), in: GRDBTransaction(db: db))
                 }
                 let raised = !changed.isEmpty
                 if raised {

@@ -58,7 +58,7 @@ public struct ChangeStore: Sendable {
                     """,
                 arguments: [Self.requireApproval, on ? "on" : "off", DatabaseTimestamp(now()), context.actor]
             )
-            try AuditLog.append(AuditEntry(context: context, action: "policy.set", ruleID: nil, revision: nil, outcome: "ok: \(Self.requireApproval) \(on ? "on" : "off")"), in: db)
+            try AuditLog.append(AuditEntry(context: context, action: "policy.set", ruleID: nil, revision: nil, outcome: "ok: \(Self.requireApproval) \(on ? "on" : "off")"), in: GRDBTransaction(db: db))
         }
     }
 
@@ -107,7 +107,7 @@ public struct ChangeStore: Sendable {
                 try AuditLog.append(AuditEntry(
                     time: time, context: context, action: "change.request", ruleID: request.ruleID, revision: existing.latestRevision,
                     outcome: "ok: change \(change.id) pending: \(resolved.summary)"
-                ), in: db)
+                ), in: GRDBTransaction(db: db))
                 return .pending(change)
             }
         } catch {
@@ -214,7 +214,7 @@ public struct ChangeStore: Sendable {
                 try AuditLog.append(AuditEntry(
                     time: time, context: context, action: action, ruleID: change.request.ruleID, revision: change.baseRevision,
                     outcome: "ok: change \(id) (\(change.request.summary), asked by \(change.author))"
-                ), in: db)
+                ), in: GRDBTransaction(db: db))
                 return record
             }
         } catch {

@@ -384,7 +384,7 @@ public struct CheckInStore: Sendable {
                 try AuditLog.append(AuditEntry(
                     time: time, context: context, action: Self.forgetAction, ruleID: nil, revision: nil,
                     outcome: "ok: host \(host.id) \(host.latest.serverName ?? "-")\(serverID), \(entries) history entries"
-                ), in: db)
+                ), in: GRDBTransaction(db: db))
                 return host
             }
         } catch {

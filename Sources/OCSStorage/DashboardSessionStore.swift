@@ -51,7 +51,7 @@ public struct DashboardSessionStore: Sendable {
             try AuditLog.append(AuditEntry(
                 time: now, actor: match.name, action: Self.signInAction, ruleID: nil, revision: nil,
                 remoteAddress: remoteAddress, outcome: "ok: session until \(ISO8601DateFormatter().string(from: expires))"
-            ), in: db)
+            ), in: GRDBTransaction(db: db))
             return (secret, session)
         }
     }

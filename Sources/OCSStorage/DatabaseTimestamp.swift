@@ -3,7 +3,7 @@ import GRDB
 
 /// A `Date` stored as GRDB stores dates (`yyyy-MM-dd HH:mm:ss.SSS`, UTC), formatted without a
 /// `DateFormatter`: every check-in writes two, and ICU formatting showed up in profiles.
-struct DatabaseTimestamp: DatabaseValueConvertible {
+struct DatabaseTimestamp: DatabaseValueConvertible, SQLValueConvertible {
     let date: Date
 
     init(_ date: Date) {
@@ -12,6 +12,13 @@ struct DatabaseTimestamp: DatabaseValueConvertible {
 
     var databaseValue: DatabaseValue {
         formatted.map(\.databaseValue) ?? date.databaseValue
+    }
+
+    var sqlValue: SQLValue { .text(text) }
+
+    init?(sqlValue value: SQLValue) {
+        guard let date = Date(sqlValue: value) else { return nil }
+        self.date = date
     }
 
     /// The text the database holds for this date.
@@ -56,6 +63,55 @@ struct DatabaseTimestamp: DatabaseValueConvertible {
             return index
         }
         return text
+    }
+
+    /// The date `text` holds, as `text` writes it (`yyyy-MM-dd HH:mm:ss.SSS`, UTC; a `T` for the
+    /// space, and the fraction or the seconds left out, are read too, as GRDB reads them); nil for
+    /// anything else.
+    static func date(from text: String) -> Date? {
+        let bytes = Array(text.utf8)
+        func number(_ start: Int, _ width: Int) -> Int32? {
+            guard start + width <= bytes.count else { return nil }
+            var value: Int32 = 0
+            for byte in bytes[start..<start + width] {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+                value = value * 10 + Int32(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        func separator(_ index: Int, _ allowed: String) -> Bool {
+            index < bytes.count && allowed.utf8.contains(bytes[index])
+        }
+        guard let year = number(0, 4), separator(4, "-"), let month = number(5, 2), separator(7, "-"), let day = number(8, 2) else { return nil }
+        var parts = tm()
+        parts.tm_year = year - 1900
+        parts.tm_mon = month - 1
+        parts.tm_mday = day
+        var index = 10
+        var milliseconds = 0.0
+        if index < bytes.count {
+            guard separator(10, " T"), let hour = number(11, 2), separator(13, ":"), let minute = number(14, 2) else { return nil }
+            parts.tm_hour = hour
+            parts.tm_min = minute
+            index = 16
+            if index < bytes.count {
+                guard separator(16, ":"), let second = number(17, 2) else { return nil }
+                parts.tm_sec = second
+                index = 19
+                if index < bytes.count {
+                    guard separator(19, "."), bytes.count > 20 else { return nil }
+                    var scale = 100.0
+                    for byte in bytes[20...] {
+                        guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+                        milliseconds += Double(byte - UInt8(ascii: "0")) * scale
+                        scale /= 10
+                    }
+                }
+            }
+        }
+        guard (1...12).contains(month), (1...31).contains(day), parts.tm_hour < 24, parts.tm_min < 60, parts.tm_sec < 61 else { return nil }
+        let seconds = timegm(&parts)
+        return Date(timeIntervalSince1970: Double(seconds) + milliseconds / 1000)
     }
 
     static func fromDatabaseValue(_ dbValue: DatabaseValue) -> DatabaseTimestamp? {

@@ -37,7 +37,7 @@ public struct EnrollmentStore: Sendable {
                 try AuditLog.append(AuditEntry(
                     time: now, context: context, action: "enrollment.create", ruleID: nil, revision: nil,
                     outcome: "ok: \(count) token\(count == 1 ? "" : "s") (\(range)), expire \(DatabaseTimestamp(expires).text) UTC"
-                ), in: db)
+                ), in: GRDBTransaction(db: db))
                 return ids
             }
             return EnrollmentTokens(secrets: secrets, firstID: ids[0], expiresAt: expires)
@@ -90,7 +90,7 @@ public struct EnrollmentStore: Sendable {
                 try AuditLog.append(AuditEntry(
                     time: now, actor: "enrollment-token-\(tokenID)", action: "host.enroll", ruleID: nil, revision: nil, remoteAddress: remoteAddress,
                     outcome: "ok: host \(hostID) \(serverName ?? "-") serverId \(serverID)\(reenrolled ? ", re-enrolled" : "")\(replaced ? ": its previous credential no longer works" : "")"
-                ), in: db)
+                ), in: GRDBTransaction(db: db))
                 return Enrollment(hostID: hostID, serverID: serverID, credential: credential, reenrolled: reenrolled)
             }
         } catch let error as EnrollmentError {
@@ -112,7 +112,7 @@ public struct EnrollmentStore: Sendable {
                 try AuditLog.append(AuditEntry(
                     time: now, context: context, action: Self.revokeAction, ruleID: nil, revision: nil,
                     outcome: "ok: host \(host.id) \(host.latest.serverName ?? "-") serverId \(host.latest.serverID ?? "-")"
-                ), in: db)
+                ), in: GRDBTransaction(db: db))
                 var revoked = host
                 revoked.verified = false
                 return revoked

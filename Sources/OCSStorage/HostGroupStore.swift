@@ -112,7 +112,7 @@ public struct HostGroupStore: Sendable {
         do {
             return try database.writer.write { db in
                 let (record, outcome) = try body(db)
-                try AuditLog.append(AuditEntry(time: time, context: context, action: action, ruleID: nil, revision: nil, outcome: outcome), in: db)
+                try AuditLog.append(AuditEntry(time: time, context: context, action: action, ruleID: nil, revision: nil, outcome: outcome), in: GRDBTransaction(db: db))
                 return record
             }
         } catch {

@@ -315,7 +315,7 @@ public struct RuleStore: Sendable {
     }
 
     static func audit(_ action: String, _ ruleID: String, _ revision: Int, _ context: ChangeContext, _ time: Date, _ db: Database, outcome: String = "ok") throws {
-        try AuditLog.append(AuditEntry(time: time, context: context, action: action, ruleID: ruleID, revision: revision, outcome: outcome), in: db)
+        try AuditLog.append(AuditEntry(time: time, context: context, action: action, ruleID: ruleID, revision: revision, outcome: outcome), in: GRDBTransaction(db: db))
     }
 
     static func check(_ expected: Int?, against existing: RuleRecord?, id: String) throws {

@@ -44,7 +44,7 @@ public struct ServerState: Sendable {
                 try AuditLog.append(AuditEntry(
                     context: context, action: "signing.rotate", ruleID: nil, revision: nil,
                     outcome: "ok: \(previous) -> \(fingerprint)"
-                ), in: db)
+                ), in: GRDBTransaction(db: db))
             }
         }
     }

@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import GRDB
 import OCSDomain
 
 /// API bearer tokens. Only a SHA-256 hash of each secret is stored; a presented token is
@@ -22,14 +21,14 @@ public struct TokenStore: Sendable {
         guard Self.isValidName(name) else { throw .invalidName(name) }
         let secret = Secret.make(prefix: "ocs_")
         do {
-            try database.writer.write { db in
+            try database.write { db in
                 // Only live names are unique (a partial index backs this): a revoked name may be reused.
-                if try Bool.fetchOne(db, sql: "SELECT 1 FROM api_tokens WHERE name = ? AND revoked_at IS NULL", arguments: [name]) == true {
+                if try db.value(Bool.self, "SELECT 1 FROM api_tokens WHERE name = ? AND revoked_at IS NULL", [name]) == true {
                     throw TokenError.nameTaken(name)
                 }
                 try db.execute(
-                    sql: "INSERT INTO api_tokens (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)",
-                    arguments: [name, role.rawValue, Self.hash(secret), DatabaseTimestamp(Date())]
+                    "INSERT INTO api_tokens (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)",
+                    [name, role.rawValue, Self.hash(secret), DatabaseTimestamp(Date())]
                 )
                 try AuditLog.append(AuditEntry(context: context, action: "token.create", ruleID: nil, revision: nil, outcome: "ok: \(name) (\(role.rawValue))"), in: db)
             }
@@ -45,9 +44,9 @@ public struct TokenStore: Sendable {
     /// The command line and the API both list through here, so they always show the same set.
     public func list(includingRevoked: Bool = false) throws -> [APIToken] {
         let condition = includingRevoked ? "" : "WHERE revoked_at IS NULL"
-        return try database.writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT name, role, created_at, revoked_at FROM api_tokens \(condition) ORDER BY name, id").map { row in
-                APIToken(name: row["name"], role: Role(rawValue: row["role"]) ?? .reader, createdAt: row["created_at"], revokedAt: row["revoked_at"])
+        return try database.read { db in
+            try db.rows("SELECT name, role, created_at, revoked_at FROM api_tokens \(condition) ORDER BY name, id").map { row in
+                APIToken(name: try row["name"], role: Role(rawValue: try row["role"]) ?? .reader, createdAt: try row["created_at"], revokedAt: try row["revoked_at"])
             }
         }
     }
@@ -55,9 +54,9 @@ public struct TokenStore: Sendable {
     /// Revokes a live token; it stops working on the next request.
     public func revoke(name: String, context: ChangeContext) throws(TokenError) {
         do {
-            try database.writer.write { db in
-                try db.execute(sql: "UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", arguments: [DatabaseTimestamp(Date()), name])
-                guard db.changesCount == 1 else { throw TokenError.notFound(name) }
+            try database.write { db in
+                let revoked = try db.execute("UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", [DatabaseTimestamp(Date()), name])
+                guard revoked == 1 else { throw TokenError.notFound(name) }
                 try AuditLog.append(AuditEntry(context: context, action: "token.revoke", ruleID: nil, revision: nil, outcome: "ok: \(name)"), in: db)
             }
         } catch let error as TokenError {
@@ -70,15 +69,15 @@ public struct TokenStore: Sendable {
     /// The live token matching `secret`, if any.
     public func authenticate(_ secret: String) throws -> APIToken? {
         let presented = Self.hash(secret)
-        let live = try database.writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT name, role, token_hash, created_at FROM api_tokens WHERE revoked_at IS NULL")
+        let live = try database.read { db in
+            try db.rows("SELECT name, role, token_hash, created_at FROM api_tokens WHERE revoked_at IS NULL")
         }
         var match: APIToken?
         for row in live {
-            let stored: Data = row["token_hash"]
+            let stored: Data = try row["token_hash"]
             // Compare every hash in full, match or not: no early exit to time.
             if Self.constantTimeEqual(stored, presented) {
-                match = APIToken(name: row["name"], role: Role(rawValue: row["role"]) ?? .reader, createdAt: row["created_at"], revokedAt: nil)
+                match = APIToken(name: try row["name"], role: Role(rawValue: try row["role"]) ?? .reader, createdAt: try row["created_at"], revokedAt: nil)
             }
         }
         return match

@@ -1,0 +1,105 @@
+/// Which engine runs the SQL: the stores write one statement for both and name the few places
+/// where the dialects differ through `SQLEngine`'s fragments.
+public enum SQLEngine: String, Sendable {
+    case sqlite
+    case postgres
+
+    /// The elements of a JSON array of strings held as text in `expression`, as a table with one
+    /// column, `value`: SQLite's `json_each`, PostgreSQL's `jsonb_array_elements_text`.
+    public func jsonArrayElements(_ expression: String) -> String {
+        switch self {
+        case .sqlite: "json_each(\(expression))"
+        case .postgres: "jsonb_array_elements_text((\(expression))::jsonb) AS json_elements(value)"
+        }
+    }
+
+    /// The 1-based position of `needle` in `haystack`, 0 when absent.
+    public func position(of needle: String, in haystack: String) -> String {
+        switch self {
+        case .sqlite: "instr(\(haystack), \(needle))"
+        case .postgres: "strpos(\(haystack), \(needle))"
+        }
+    }
+}
+
+/// Whether a savepoint's work stays.
+public enum SavepointEnd: Sendable {
+    case commit
+    case rollback
+}
+
+/// A transaction in progress on either engine, valid only inside the closure it was given to.
+/// Statements use `?` for their parameters, in order, on both engines.
+public protocol SQLTransaction {
+    var engine: SQLEngine { get }
+    /// Runs a statement; returns how many rows it inserted, changed or deleted.
+    @discardableResult
+    func execute(_ sql: String, _ arguments: SQLArguments) throws -> Int
+    /// Runs a query; returns every row it produced.
+    func rows(_ sql: String, _ arguments: SQLArguments) throws -> [SQLRow]
+    /// Runs `body` in a savepoint, undone when it returns `.rollback` or throws.
+    func inSavepoint(_ body: () throws -> SavepointEnd) throws
+}
+
+extension SQLTransaction {
+    @discardableResult
+    public func execute(_ sql: String) throws -> Int {
+        try execute(sql, [])
+    }
+
+    public func rows(_ sql: String) throws -> [SQLRow] {
+        try rows(sql, [])
+    }
+
+    /// The first row, if any.
+    public func row(_ sql: String, _ arguments: SQLArguments = []) throws -> SQLRow? {
+        try rows(sql, arguments).first
+    }
+
+    /// The first column of the first row; nil when there is no row or it is NULL.
+    public func value<Value: SQLValueConvertible>(_ type: Value.Type, _ sql: String, _ arguments: SQLArguments = []) throws -> Value? {
+        try row(sql, arguments)?.first(type)
+    }
+
+    /// The first column of every row, NULLs left out.
+    public func values<Value: SQLValueConvertible>(_ type: Value.Type, _ sql: String, _ arguments: SQLArguments = []) throws -> [Value] {
+        try rows(sql, arguments).compactMap { row throws(SQLError) in try row.first(type) }
+    }
+}
+
+/// A database the stores run transactions on: SQLite through GRDB, or PostgreSQL.
+/// Blocking: call off event loops.
+public protocol SQLDatabase: Sendable {
+    var engine: SQLEngine { get }
+    /// Runs `body` in a read-only transaction: one consistent snapshot.
+    func read<Value>(_ body: (any SQLTransaction) throws -> Value) throws -> Value
+    /// Runs `body` in a write transaction, committed when it returns, rolled back when it throws.
+    func write<Value>(_ body: (any SQLTransaction) throws -> Value) throws -> Value
+}
+
+/// A statement the engine refused, or a row that does not hold what the store reads from it.
+public enum SQLError: Error, Sendable, Equatable, CustomStringConvertible {
+    case noSuchColumn(String)
+    case unexpectedValue(column: String, value: SQLValue, expected: String)
+    /// The engine's own message.
+    case engine(String)
+
+    public var description: String {
+        switch self {
+        case .noSuchColumn(let column): "the result has no column \(column)"
+        case .unexpectedValue(let column, let value, let expected):
+            "column \(column) holds \(Self.kind(of: value)), not \(expected)"
+        case .engine(let message): message
+        }
+    }
+
+    private static func kind(of value: SQLValue) -> String {
+        switch value {
+        case .null: "NULL"
+        case .integer: "an integer"
+        case .real: "a real number"
+        case .text: "text"
+        case .blob: "a blob"
+        }
+    }
+}
