@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import OCSDomain
 
 /// The build catalog in effect: the one compiled into the binary plus the rows added to the
@@ -18,12 +17,12 @@ public struct CatalogStore: Sendable {
 
     /// The catalog in effect now.
     public func catalog() throws -> BuildCatalog {
-        try database.writer.read { db in try Self.catalog(base, in: db) }
+        try database.read { db in try Self.catalog(base, in: db) }
     }
 
     /// `base` plus the added rows, read inside a caller's transaction (one snapshot with what
     /// else it reads: the published rules, hosts).
-    static func catalog(_ base: BuildCatalog, in db: Database) throws -> BuildCatalog {
+    static func catalog(_ base: BuildCatalog, in db: any SQLTransaction) throws -> BuildCatalog {
         base.adding(try added(db).map(\.entry))
     }
 
@@ -37,25 +36,25 @@ public struct CatalogStore: Sendable {
     }
 
     /// The rows added to the database, in the order they were added.
-    static func added(_ db: Database) throws -> [Row] {
-        try GRDB.Row.fetchAll(db, sql: "SELECT * FROM catalog_builds ORDER BY id").map { row in
-            let product: String = row["product"]
-            let build: String = row["build"]
-            let released: String = row["released"]
+    static func added(_ db: any SQLTransaction) throws -> [Row] {
+        try db.rows("SELECT * FROM catalog_builds ORDER BY id").map { row in
+            let product: String = try row["product"]
+            let build: String = try row["build"]
+            let released: String = try row["released"]
             guard let parsedProduct = ExchangeProduct(rawValue: product), let parsedBuild = try? ExchangeBuild(parsing: build),
                   let parsedReleased = ReleaseDate(parsing: released)
             else { throw StorageError.corruptCatalog(build: build) }
             let entry = BuildCatalog.Entry(
-                product: parsedProduct, cumulativeUpdate: row["cu"], update: row["update_name"], build: parsedBuild, released: parsedReleased
+                product: parsedProduct, cumulativeUpdate: try row["cu"], update: try row["update_name"], build: parsedBuild, released: parsedReleased
             )
-            return Row(entry: entry, addedAt: row["added_at"] as Date, addedBy: row["added_by"])
+            return Row(entry: entry, addedAt: try row["added_at"] as Date, addedBy: try row["added_by"])
         }
     }
 
     /// One page of the catalog in effect, ordered by build (so by product, then CU), optionally
     /// one product's rows or one CU's (`CU15`, with `product`; without it, that CU of every product).
     public func list(product: ExchangeProduct? = nil, cu: String? = nil, page: PageRequest = PageRequest()) throws -> Page<Row> {
-        let (added, catalog) = try database.writer.read { db in
+        let (added, catalog) = try database.read { db in
             let added = try Self.added(db)
             return (added, base.adding(added.map(\.entry)))
         }
@@ -92,7 +91,7 @@ public struct CatalogStore: Sendable {
     public func add(_ rows: [(line: Int?, row: CatalogRowInput)], context: ChangeContext, emergency: Bool = false) throws(CatalogChangeError) -> AddResult {
         let time = Date()
         do {
-            return try database.writer.write { db in
+            return try database.write { db in
                 let before = try Self.catalog(base, in: db)
                 let added: [BuildCatalog.Entry]
                 switch CatalogAddition.validate(rows, against: before) {
@@ -104,20 +103,20 @@ public struct CatalogStore: Sendable {
                 if underApproval && !emergency { throw CatalogChangeError.needsApproval(rules: changed) }
                 for entry in added {
                     try db.execute(
-                        sql: "INSERT INTO catalog_builds (product, cu, update_name, build, released, added_at, added_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        arguments: [entry.product.rawValue, entry.cumulativeUpdate, entry.update, entry.build.description,
+                        "INSERT INTO catalog_builds (product, cu, update_name, build, released, added_at, added_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [entry.product.rawValue, entry.cumulativeUpdate, entry.update, entry.build.description,
                                     entry.released.description, DatabaseTimestamp(time), context.actor]
                     )
                     try AuditLog.append(AuditEntry(
                         time: time, context: context, action: Self.addAction, ruleID: nil, revision: nil,
                         outcome: "ok: \(entry.catalogName.canonical) \(entry.build) released \(entry.released)"
                             + (underApproval ? ", emergency: changes published rules \(changed.joined(separator: ", "))" : "")
-                    ), in: GRDBTransaction(db: db))
+                    ), in: db)
                 }
                 let raised = !changed.isEmpty
                 if raised {
                     // The feed_state trigger of migration 0017 moves `issued_at` with the serial.
-                    try db.execute(sql: "UPDATE feed_state SET serial = serial + 1 WHERE id = 1")
+                    try db.execute("UPDATE feed_state SET serial = serial + 1 WHERE id = 1")
                 }
                 return AddResult(added: added, unchanged: rows.count - added.count, serialRaised: raised)
             }
@@ -131,14 +130,14 @@ public struct CatalogStore: Sendable {
     /// The published rules (ids, in order) that apply to a different set of builds under `after`:
     /// judged on every build either catalog lists and every build a host reported, which are all
     /// the builds the feed, coverage and the fleet view ever judge by the catalog.
-    static func publishedRulesChanged(before: BuildCatalog, after: BuildCatalog, in db: Database) throws -> [String] {
-        let rules = try GRDB.Row.fetchAll(db, sql: "SELECT id, content FROM rules WHERE state = 'published' ORDER BY id").map { row in
-            try RuleStore.decode(row["content"], id: row["id"])
+    static func publishedRulesChanged(before: BuildCatalog, after: BuildCatalog, in db: any SQLTransaction) throws -> [String] {
+        let rules = try db.rows("SELECT id, content FROM rules WHERE state = 'published' ORDER BY id").map { row in
+            try RuleStore.decode(try row["content"], id: try row["id"])
         }
         let dependent = rules.filter { $0.applies?.dependsOnCatalog == true }
         guard !dependent.isEmpty else { return [] }
         var builds = Set(after.entries.map(\.build))
-        for text in try String.fetchAll(db, sql: "SELECT DISTINCT build FROM hosts WHERE build IS NOT NULL") {
+        for text in try db.values(String.self, "SELECT DISTINCT build FROM hosts WHERE build IS NOT NULL") {
             if let build = try? ExchangeBuild(parsing: text) { builds.insert(build) }
         }
         return dependent.filter { rule in

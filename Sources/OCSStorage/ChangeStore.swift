@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import GRDB
 import OCSDomain
 
 /// A change applied: the rule as it stands after it, and the rule-set serial its transaction
@@ -45,25 +44,25 @@ public struct ChangeStore: Sendable {
 
     /// Whether publish, promote, retire and rollback wait for a second person.
     public func requiresApproval() throws -> Bool {
-        try database.writer.read { db in try Self.requiresApproval(db) }
+        try database.read { db in try Self.requiresApproval(db) }
     }
 
     /// Turns `require-approval` on or off (audited as `policy.set`).
     public func setRequireApproval(_ on: Bool, context: ChangeContext) throws {
-        try database.writer.write { db in
+        try database.write { db in
             try db.execute(
-                sql: """
+                """
                     INSERT INTO policies (name, value, updated_at, updated_by) VALUES (?, ?, ?, ?)
                     ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by
                     """,
-                arguments: [Self.requireApproval, on ? "on" : "off", DatabaseTimestamp(now()), context.actor]
+                [Self.requireApproval, on ? "on" : "off", DatabaseTimestamp(now()), context.actor]
             )
-            try AuditLog.append(AuditEntry(context: context, action: "policy.set", ruleID: nil, revision: nil, outcome: "ok: \(Self.requireApproval) \(on ? "on" : "off")"), in: GRDBTransaction(db: db))
+            try AuditLog.append(AuditEntry(context: context, action: "policy.set", ruleID: nil, revision: nil, outcome: "ok: \(Self.requireApproval) \(on ? "on" : "off")"), in: db)
         }
     }
 
-    static func requiresApproval(_ db: Database) throws -> Bool {
-        try String.fetchOne(db, sql: "SELECT value FROM policies WHERE name = ?", arguments: [requireApproval]) == "on"
+    static func requiresApproval(_ db: any SQLTransaction) throws -> Bool {
+        try db.value(String.self, "SELECT value FROM policies WHERE name = ?", [requireApproval]) == "on"
     }
 
     // MARK: Changes
@@ -74,7 +73,7 @@ public struct ChangeStore: Sendable {
     public func submit(_ request: RuleChangeRequest, expectedRevision: Int? = nil, context: ChangeContext, emergency: Bool = false) throws(RuleChangeError) -> ChangeOutcome {
         let time = now()
         do {
-            return try database.writer.write { db in
+            return try database.write { db in
                 if emergency && context.reason == nil {
                     throw RuleChangeError.conflict("an emergency change needs a reason: give the incident or ticket id")
                 }
@@ -92,22 +91,22 @@ public struct ChangeStore: Sendable {
                 }
                 let resolved = try Self.resolved(request, existing)
                 let (revision, release) = try Self.columns(resolved)
-                try db.execute(
-                    sql: """
+                let changeID = try db.value(
+                    Int64.self, """
                         INSERT INTO pending_changes (action, rule_id, revision, release_groups, base_revision, base_state, content_digest, author, reason, created_at, expires_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
                         """,
-                    arguments: [
+                    [
                         resolved.kind, resolved.ruleID, revision, release, existing.latestRevision, Self.baseState(existing),
                         try Self.contentDigest(of: resolved, in: db), context.actor, context.reason,
                         DatabaseTimestamp(time), DatabaseTimestamp(time.addingTimeInterval(Self.lifetime)),
                     ]
                 )
-                let change = try Self.change(db, id: db.lastInsertedRowID, at: time)!
+                let change = try Self.change(db, id: changeID!, at: time)!
                 try AuditLog.append(AuditEntry(
                     time: time, context: context, action: "change.request", ruleID: request.ruleID, revision: existing.latestRevision,
                     outcome: "ok: change \(change.id) pending: \(resolved.summary)"
-                ), in: GRDBTransaction(db: db))
+                ), in: db)
                 return .pending(change)
             }
         } catch {
@@ -126,7 +125,7 @@ public struct ChangeStore: Sendable {
         let applied = try decide(id, action: "change.approve", context: context) { change, db, time in
             // Another change applied since this one was asked for (a publish, promote, retire or
             // rollback moves no revision): approving it now would act on a rule its author never saw.
-            let asked = try String?.fetchOne(db, sql: "SELECT base_state FROM pending_changes WHERE id = ?", arguments: [id]) ?? nil
+            let asked = try db.value(String.self, "SELECT base_state FROM pending_changes WHERE id = ?", [id])
             // (A new revision is refused as stale by `apply`, below.)
             if let current = try RuleStore.record(db, id: change.request.ruleID), current.latestRevision == change.baseRevision,
                asked != Self.baseState(current) {
@@ -136,7 +135,7 @@ public struct ChangeStore: Sendable {
             }
             // The content reviewed is the content applied: a revision number or state string can be
             // made to match again (a rule deleted and put anew), the digest of the content cannot.
-            let reviewed = try String?.fetchOne(db, sql: "SELECT content_digest FROM pending_changes WHERE id = ?", arguments: [id]) ?? nil
+            let reviewed = try db.value(String.self, "SELECT content_digest FROM pending_changes WHERE id = ?", [id])
             guard let reviewed else {
                 throw RuleChangeError.conflict("change \(id) was asked for before changes were bound to their content: reject it and ask again")
             }
@@ -145,8 +144,8 @@ public struct ChangeStore: Sendable {
             }
             let (record, revision) = try Self.apply(change.request, expectedRevision: change.baseRevision, time: time, in: db)
             try db.execute(
-                sql: "UPDATE pending_changes SET state = 'approved', decided_by = ?, decided_at = ? WHERE id = ?",
-                arguments: [context.actor, DatabaseTimestamp(time), id]
+                "UPDATE pending_changes SET state = 'approved', decided_by = ?, decided_at = ? WHERE id = ?",
+                [context.actor, DatabaseTimestamp(time), id]
             )
             let released = record.release.map { ", released to \($0)" } ?? ""
             try RuleStore.audit(change.request.auditAction, change.request.ruleID, revision, context, time, db, outcome: "ok: change \(id) by \(change.author) approved\(released)")
@@ -160,8 +159,8 @@ public struct ChangeStore: Sendable {
     public func reject(_ id: Int64, context: ChangeContext) throws(ChangeDecisionError) {
         _ = try decide(id, action: "change.reject", context: context, authorMay: true) { _, db, time in
             try db.execute(
-                sql: "UPDATE pending_changes SET state = 'rejected', decided_by = ?, decided_at = ? WHERE id = ?",
-                arguments: [context.actor, DatabaseTimestamp(time), id]
+                "UPDATE pending_changes SET state = 'rejected', decided_by = ?, decided_at = ? WHERE id = ?",
+                [context.actor, DatabaseTimestamp(time), id]
             )
             return nil
         }
@@ -170,14 +169,14 @@ public struct ChangeStore: Sendable {
     /// One change.
     public func change(_ id: Int64) throws -> PendingChange? {
         let time = now()
-        return try database.writer.read { db in try Self.change(db, id: id, at: time) }
+        return try database.read { db in try Self.change(db, id: id, at: time) }
     }
 
     /// A page of changes, oldest first; optionally only those in `state`.
     public func changes(state: PendingChange.State? = nil, page: PageRequest = PageRequest()) throws -> Page<PendingChange> {
         let time = now()
         var condition = ""
-        var arguments: [(any DatabaseValueConvertible)?] = [page.cursor?.key ?? 0]
+        var arguments: [(any SQLValueConvertible)?] = [page.cursor?.key ?? 0]
         switch state {
         case nil: break
         case .pending: condition = "AND state = 'pending' AND expires_at >= ?"; arguments.append(DatabaseTimestamp(time))
@@ -185,8 +184,8 @@ public struct ChangeStore: Sendable {
         case .approved, .rejected: condition = "AND state = ?"; arguments.append(state?.rawValue)
         }
         arguments.append(page.limit + 1)
-        let rows = try database.writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM pending_changes WHERE id > ? \(condition) ORDER BY id LIMIT ?", arguments: StatementArguments(arguments))
+        let rows = try database.read { db in
+            try db.rows("SELECT * FROM pending_changes WHERE id > ? \(condition) ORDER BY id LIMIT ?", SQLArguments(arguments))
                 .map { try Self.change($0, at: time) }
         }
         return Page(reading: rows, limit: page.limit, kind: .changes, key: \.id)
@@ -196,12 +195,12 @@ public struct ChangeStore: Sendable {
 
     private func decide(
         _ id: Int64, action: String, context: ChangeContext, authorMay: Bool = false,
-        _ body: @escaping (PendingChange, Database, Date) throws -> AppliedChange?
+        _ body: @escaping (PendingChange, any SQLTransaction, Date) throws -> AppliedChange?
     ) throws(ChangeDecisionError) -> AppliedChange? {
         let time = now()
         var ruleID: String?
         do {
-            return try database.writer.write { db in
+            return try database.write { db in
                 guard let change = try Self.change(db, id: id, at: time) else { throw ChangeDecisionError.notFound(id) }
                 ruleID = change.request.ruleID
                 switch change.state {
@@ -214,7 +213,7 @@ public struct ChangeStore: Sendable {
                 try AuditLog.append(AuditEntry(
                     time: time, context: context, action: action, ruleID: change.request.ruleID, revision: change.baseRevision,
                     outcome: "ok: change \(id) (\(change.request.summary), asked by \(change.author))"
-                ), in: GRDBTransaction(db: db))
+                ), in: db)
                 return record
             }
         } catch {
@@ -238,16 +237,16 @@ public struct ChangeStore: Sendable {
 
     /// SHA-256 of the content `request` acts on, hex: the revision a publish serves (resolved
     /// requests name it), else the rule's current content. Nil when there is none.
-    static func contentDigest(of request: RuleChangeRequest, in db: Database) throws -> String? {
+    static func contentDigest(of request: RuleChangeRequest, in db: any SQLTransaction) throws -> String? {
         let content: String? = switch request {
         case .publish(let id, let revision?, _): try RuleStore.revisionContent(db, id: id, revision: revision)
         case .publish(let id, nil, _), .promote(let id, _), .retire(let id):
-            try String.fetchOne(db, sql: "SELECT content FROM rules WHERE id = ?", arguments: [id])
+            try db.value(String.self, "SELECT content FROM rules WHERE id = ?", [id])
         }
         return content.map { SHA256.hash(data: Data($0.utf8)).map { String(format: "%02x", $0) }.joined() }
     }
 
-    private static func apply(_ request: RuleChangeRequest, expectedRevision: Int?, time: Date, in db: Database) throws -> (RuleRecord, Int) {
+    private static func apply(_ request: RuleChangeRequest, expectedRevision: Int?, time: Date, in db: any SQLTransaction) throws -> (RuleRecord, Int) {
         switch request {
         case .publish(let id, let revision, let release):
             try RuleStore.applyPublish(id: id, revision: revision, to: release, expectedRevision: expectedRevision, time: time, in: db)
@@ -273,24 +272,24 @@ public struct ChangeStore: Sendable {
         }
     }
 
-    private static func change(_ db: Database, id: Int64, at time: Date) throws -> PendingChange? {
-        try Row.fetchOne(db, sql: "SELECT * FROM pending_changes WHERE id = ?", arguments: [id]).map { try change($0, at: time) }
+    private static func change(_ db: any SQLTransaction, id: Int64, at time: Date) throws -> PendingChange? {
+        try db.row("SELECT * FROM pending_changes WHERE id = ?", [id]).map { try change($0, at: time) }
     }
 
-    private static func change(_ row: Row, at time: Date) throws -> PendingChange {
-        let ruleID: String = row["rule_id"]
-        let release = try RuleStore.release(row["release_groups"], id: ruleID)
-        let request: RuleChangeRequest = switch row["action"] as String {
-        case "publish": .publish(id: ruleID, revision: row["revision"], release: release)
+    private static func change(_ row: SQLRow, at time: Date) throws -> PendingChange {
+        let ruleID: String = try row["rule_id"]
+        let release = try RuleStore.release(try row["release_groups"], id: ruleID)
+        let request: RuleChangeRequest = switch try row["action"] as String {
+        case "publish": .publish(id: ruleID, revision: try row["revision"], release: release)
         case "promote": .promote(id: ruleID, release: release)
         default: .retire(id: ruleID)
         }
-        let expiresAt: Date = row["expires_at"]
-        var state = PendingChange.State(rawValue: row["state"]) ?? .pending
+        let expiresAt: Date = try row["expires_at"]
+        var state = PendingChange.State(rawValue: try row["state"]) ?? .pending
         if state == .pending && expiresAt < time { state = .expired }
         return PendingChange(
-            id: row["id"], request: request, baseRevision: row["base_revision"], author: row["author"], reason: row["reason"],
-            createdAt: row["created_at"], expiresAt: expiresAt, state: state, decidedBy: row["decided_by"], decidedAt: row["decided_at"]
+            id: try row["id"], request: request, baseRevision: try row["base_revision"], author: try row["author"], reason: try row["reason"],
+            createdAt: try row["created_at"], expiresAt: expiresAt, state: state, decidedBy: try row["decided_by"], decidedAt: try row["decided_at"]
         )
     }
 }

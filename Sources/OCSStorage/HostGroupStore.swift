@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import OCSDomain
 
 /// A host group as stored: its definition and who made it when.
@@ -33,20 +32,20 @@ public struct HostGroupStore: Sendable {
             if case .hosts(let members) = selector {
                 selector = .hosts(try members.map { member in
                     guard member.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let id = Int64(member) else { return member }
-                    guard let row = try Row.fetchOne(db, sql: "SELECT server_id, server_name FROM hosts WHERE id = ?", arguments: [id]),
-                          let identity = (row["server_id"] as String?) ?? (row["server_name"] as String?)
+                    guard let row = try db.row("SELECT server_id, server_name FROM hosts WHERE id = ?", [id]),
+                          let identity = try (row["server_id"] as String?) ?? (row["server_name"] as String?)
                     else { throw HostGroupChangeError.unknownHost(member) }
                     return identity
                 })
             }
             let group: HostGroup
             do throws(HostGroupError) { group = try HostGroup(name: name, selector: selector) } catch { throw HostGroupChangeError.invalid(error) }
-            guard try Row.fetchOne(db, sql: "SELECT 1 FROM host_groups WHERE name = ?", arguments: [name]) == nil else {
+            guard try db.row("SELECT 1 FROM host_groups WHERE name = ?", [name]) == nil else {
                 throw HostGroupChangeError.exists(name)
             }
             try db.execute(
-                sql: "INSERT INTO host_groups (name, selector, created_at, created_by) VALUES (?, ?, ?, ?)",
-                arguments: [name, Self.encode(group.selector), DatabaseTimestamp(time), context.actor]
+                "INSERT INTO host_groups (name, selector, created_at, created_by) VALUES (?, ?, ?, ?)",
+                [name, Self.encode(group.selector), DatabaseTimestamp(time), context.actor]
             )
             let record = try Self.record(db, name: name)!
             let values = group.selector.values
@@ -58,35 +57,36 @@ public struct HostGroupStore: Sendable {
     public func delete(name: String, context: ChangeContext) throws(HostGroupChangeError) {
         _ = try audited("group.delete", context: context, time: Date()) { db in
             guard let record = try Self.record(db, name: name) else { throw HostGroupChangeError.notFound(name) }
-            let users = try String.fetchAll(
-                db, sql: "SELECT id FROM rules WHERE state = 'published' AND EXISTS (SELECT 1 FROM json_each(rules.release_groups) WHERE value = ?) ORDER BY id",
-                arguments: [name]
+            let users = try db.values(
+                String.self,
+                "SELECT id FROM rules WHERE state = 'published' AND EXISTS (SELECT 1 FROM \(db.engine.jsonArrayElements("rules.release_groups")) WHERE value = ?) ORDER BY id",
+                [name]
             )
             guard users.isEmpty else { throw HostGroupChangeError.inUse(name, rules: users) }
             // A pending change names the group: deleting (and re-creating) it would change what the
             // approver approves.
-            let pending = try Int64.fetchAll(
-                db, sql: """
+            let pending = try db.values(
+                Int64.self, """
                     SELECT id FROM pending_changes WHERE state = 'pending' AND expires_at >= ?
-                    AND EXISTS (SELECT 1 FROM json_each(pending_changes.release_groups) WHERE value = ?) ORDER BY id
+                    AND EXISTS (SELECT 1 FROM \(db.engine.jsonArrayElements("pending_changes.release_groups")) WHERE value = ?) ORDER BY id
                     """,
-                arguments: [DatabaseTimestamp(Date()), name]
+                [DatabaseTimestamp(Date()), name]
             )
             guard pending.isEmpty else { throw HostGroupChangeError.inPendingChanges(name, changes: pending) }
-            try db.execute(sql: "DELETE FROM host_groups WHERE name = ?", arguments: [name])
+            try db.execute("DELETE FROM host_groups WHERE name = ?", [name])
             return (record, "ok: \(name)")
         }
     }
 
     /// One group by name.
     public func group(named name: String) throws -> HostGroupRecord? {
-        try database.writer.read { db in try Self.record(db, name: name) }
+        try database.read { db in try Self.record(db, name: name) }
     }
 
     /// A page of groups, in the order they were created.
     public func groups(page: PageRequest = PageRequest()) throws -> Page<HostGroupRecord> {
-        let rows = try database.writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM host_groups WHERE id > ? ORDER BY id LIMIT ?", arguments: [page.cursor?.key ?? 0, page.limit + 1])
+        let rows = try database.read { db in
+            try db.rows("SELECT * FROM host_groups WHERE id > ? ORDER BY id LIMIT ?", [page.cursor?.key ?? 0, page.limit + 1])
                 .map(Self.record)
         }
         return Page(reading: rows, limit: page.limit, kind: .groups, key: \.id)
@@ -94,25 +94,25 @@ public struct HostGroupStore: Sendable {
 
     /// Every group, by name: what the feed evaluates polls against. Read inside the caller's
     /// transaction so it matches the rules read with it.
-    static func all(_ db: Database) throws -> [HostGroup] {
-        try Row.fetchAll(db, sql: "SELECT * FROM host_groups ORDER BY name").map { try record($0).group }
+    static func all(_ db: any SQLTransaction) throws -> [HostGroup] {
+        try db.rows("SELECT * FROM host_groups ORDER BY name").map { try record($0).group }
     }
 
     /// The names of `names` that are no group.
-    static func unknown(_ names: [String], in db: Database) throws -> [String] {
-        try names.filter { try Row.fetchOne(db, sql: "SELECT 1 FROM host_groups WHERE name = ?", arguments: [$0]) == nil }
+    static func unknown(_ names: [String], in db: any SQLTransaction) throws -> [String] {
+        try names.filter { try db.row("SELECT 1 FROM host_groups WHERE name = ?", [$0]) == nil }
     }
 
     // MARK: Internals
 
     private func audited(
         _ action: String, context: ChangeContext, time: Date,
-        _ body: @escaping (Database) throws -> (HostGroupRecord, String)
+        _ body: @escaping (any SQLTransaction) throws -> (HostGroupRecord, String)
     ) throws(HostGroupChangeError) -> HostGroupRecord {
         do {
-            return try database.writer.write { db in
+            return try database.write { db in
                 let (record, outcome) = try body(db)
-                try AuditLog.append(AuditEntry(time: time, context: context, action: action, ruleID: nil, revision: nil, outcome: outcome), in: GRDBTransaction(db: db))
+                try AuditLog.append(AuditEntry(time: time, context: context, action: action, ruleID: nil, revision: nil, outcome: outcome), in: db)
                 return record
             }
         } catch {
@@ -124,13 +124,13 @@ public struct HostGroupStore: Sendable {
         }
     }
 
-    private static func record(_ db: Database, name: String) throws -> HostGroupRecord? {
-        try Row.fetchOne(db, sql: "SELECT * FROM host_groups WHERE name = ?", arguments: [name]).map(record)
+    private static func record(_ db: any SQLTransaction, name: String) throws -> HostGroupRecord? {
+        try db.row("SELECT * FROM host_groups WHERE name = ?", [name]).map(record)
     }
 
-    private static func record(_ row: Row) throws -> HostGroupRecord {
-        let name: String = row["name"]
-        let text: String = row["selector"]
+    private static func record(_ row: SQLRow) throws -> HostGroupRecord {
+        let name: String = try row["name"]
+        let text: String = try row["selector"]
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
             throw StorageError.corruptRule(id: "group \(name)", reason: "selector is not a JSON object")
         }
@@ -144,8 +144,9 @@ public struct HostGroupStore: Sendable {
         } else {
             throw StorageError.corruptRule(id: "group \(name)", reason: "unknown selector \(text.prefix(80))")
         }
+        let (id, createdAt, createdBy): (Int64, Date, String) = (try row["id"], try row["created_at"], try row["created_by"])
         do {
-            return HostGroupRecord(id: row["id"], group: try HostGroup(name: name, selector: selector), createdAt: row["created_at"], createdBy: row["created_by"])
+            return HostGroupRecord(id: id, group: try HostGroup(name: name, selector: selector), createdAt: createdAt, createdBy: createdBy)
         } catch {
             throw StorageError.corruptRule(id: "group \(name)", reason: error.description)
         }

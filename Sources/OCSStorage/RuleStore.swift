@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import OCSDomain
 
 /// Rules and their revisions: what each rule says, which revision its state applies to, and the
@@ -19,14 +18,14 @@ public struct RuleStore: Sendable {
 
     /// Every rule at its current revision, ordered by id; optionally only those in `state`.
     public func all(state: RuleState? = nil) throws -> [RuleRecord] {
-        try database.writer.read { db in
-            try Self.records(db, sql: "SELECT * FROM rules \(state == nil ? "" : "WHERE state = ?") ORDER BY id", arguments: state.map { [$0.rawValue] } ?? [])
+        try database.read { db in
+            try Self.records(db, "SELECT * FROM rules \(state == nil ? "" : "WHERE state = ?") ORDER BY id", state.map { [$0.rawValue] } ?? [])
         }
     }
 
     /// One rule at its current revision.
     public func record(id: String) throws -> RuleRecord? {
-        try database.writer.read { db in try Self.record(db, id: id) }
+        try database.read { db in try Self.record(db, id: id) }
     }
 
     /// The rule at its current revision, as the feed and files see it.
@@ -36,20 +35,23 @@ public struct RuleStore: Sendable {
 
     /// Every revision of a rule, oldest first.
     public func revisions(id: String) throws -> [RuleRevision] {
-        try database.writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM rule_revisions WHERE rule_id = ? ORDER BY revision", arguments: [id]).map(Self.revision)
+        try database.read { db in
+            try db.rows("SELECT * FROM rule_revisions WHERE rule_id = ? ORDER BY revision", [id]).map(Self.revision)
         }
     }
 
     /// The published rules with their serial, issue time, releases and the groups those name,
     /// read in one snapshot.
     public func publishedSet() throws -> PublishedRuleSet {
-        try database.writer.read { db in
-            let row = try Row.fetchOne(db, sql: "SELECT serial, issued_at FROM feed_state WHERE id = 1")
-            let records = try Self.records(db, sql: "SELECT * FROM rules WHERE state = 'published' ORDER BY id")
+        try database.read { db in
+            var (serial, issued): (Int64, String) = (0, "")
+            if let row = try db.row("SELECT serial, issued_at FROM feed_state WHERE id = 1") {
+                (serial, issued) = (try row["serial"], try row["issued_at"])
+            }
+            let records = try Self.records(db, "SELECT * FROM rules WHERE state = 'published' ORDER BY id")
             let releases = Dictionary(uniqueKeysWithValues: records.compactMap { record in record.release.map { (record.rule.id, $0) } })
             return PublishedRuleSet(
-                serial: row?["serial"] ?? 0, issued: row?["issued_at"] ?? "", rules: records.map(\.rule),
+                serial: serial, issued: issued, rules: records.map(\.rule),
                 rollout: Rollout(releases: releases, groups: try HostGroupStore.all(db)),
                 catalog: try CatalogStore.catalog(catalogBase, in: db)
             )
@@ -61,16 +63,15 @@ public struct RuleStore: Sendable {
 
     /// The serial of the published rule set; grows with every change to what the feed serves.
     public func serial() throws -> Int64 {
-        try database.writer.read { db in try Self.serial(db) }
+        try database.read { db in try Self.serial(db) }
     }
 
-    static func serial(_ db: Database) throws -> Int64 {
-        // Read on every poll: a cached statement skips parsing the SQL each time.
-        try Int64.fetchOne(db.cachedStatement(sql: Self.selectSerial)) ?? 0
+    static func serial(_ db: any SQLTransaction) throws -> Int64 {
+        try db.value(Int64.self, Self.selectSerial) ?? 0
     }
 
     public func isEmpty() throws -> Bool {
-        try database.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM rules") == 0 }
+        try database.read { db in try db.value(Int.self, "SELECT COUNT(*) FROM rules") == 0 }
     }
 
     // MARK: Changing
@@ -129,7 +130,7 @@ public struct RuleStore: Sendable {
 
     // MARK: Changes, inside a caller's transaction (also applied by an approval)
 
-    static func applyPublish(id: String, revision: Int?, to release: Release?, expectedRevision: Int?, time: Date, catalog base: BuildCatalog = .embedded, in db: Database) throws -> (RuleRecord, Int) {
+    static func applyPublish(id: String, revision: Int?, to release: Release?, expectedRevision: Int?, time: Date, catalog base: BuildCatalog = .embedded, in db: any SQLTransaction) throws -> (RuleRecord, Int) {
         guard let existing = try Self.record(db, id: id) else { throw RuleChangeError.notFound(id) }
         try Self.check(expectedRevision, against: existing, id: id)
         let target = revision ?? existing.latestRevision
@@ -153,7 +154,7 @@ public struct RuleStore: Sendable {
         return release
     }
 
-    static func applyPromote(id: String, to release: Release, expectedRevision: Int?, time: Date, in db: Database) throws -> (RuleRecord, Int) {
+    static func applyPromote(id: String, to release: Release, expectedRevision: Int?, time: Date, in db: any SQLTransaction) throws -> (RuleRecord, Int) {
         guard let existing = try Self.record(db, id: id) else { throw RuleChangeError.notFound(id) }
         try Self.check(expectedRevision, against: existing, id: id)
         guard let current = existing.release else {
@@ -163,32 +164,32 @@ public struct RuleStore: Sendable {
         guard widened != current else { throw RuleChangeError.conflict("rule \(id) is released to \(current) already") }
         try Self.checkGroups(release, in: db)
         try Self.setRelease(widened, of: id, in: db)
-        try db.execute(sql: "UPDATE rules SET updated_at = ? WHERE id = ?", arguments: [DatabaseTimestamp(time), id])
+        try db.execute("UPDATE rules SET updated_at = ? WHERE id = ?", [DatabaseTimestamp(time), id])
         return (try Self.record(db, id: id)!, existing.revision)
     }
 
-    static func applyRetire(id: String, expectedRevision: Int?, time: Date, in db: Database) throws -> (RuleRecord, Int) {
+    static func applyRetire(id: String, expectedRevision: Int?, time: Date, in db: any SQLTransaction) throws -> (RuleRecord, Int) {
         guard let existing = try Self.record(db, id: id) else { throw RuleChangeError.notFound(id) }
         try Self.check(expectedRevision, against: existing, id: id)
         guard existing.rule.state != .retired else { throw RuleChangeError.conflict("rule \(id) is retired already") }
-        try db.execute(sql: "UPDATE rules SET state = 'retired', release_groups = NULL, updated_at = ? WHERE id = ?", arguments: [DatabaseTimestamp(time), id])
+        try db.execute("UPDATE rules SET state = 'retired', release_groups = NULL, updated_at = ? WHERE id = ?", [DatabaseTimestamp(time), id])
         return (try Self.record(db, id: id)!, existing.revision)
     }
 
     /// Nothing gets past two-person approval: with it on, these changes go through
     /// `ChangeStore.submit` (which applies them with the `apply` functions below).
-    private static func refuseUnderApproval(_ id: String, _ verb: String, in db: Database) throws {
+    private static func refuseUnderApproval(_ id: String, _ verb: String, in db: any SQLTransaction) throws {
         guard try ChangeStore.requiresApproval(db) else { return }
         throw RuleChangeError.conflict("require-approval is on: \(verb) \(id) with `ocs rules \(verb)` or the API, which ask for approval (an import publishes drafts only)")
     }
 
-    private static func checkGroups(_ release: Release, in db: Database) throws {
+    private static func checkGroups(_ release: Release, in db: any SQLTransaction) throws {
         let unknown = try HostGroupStore.unknown(release.groupNames, in: db)
         guard unknown.isEmpty else { throw RuleChangeError.unknownGroups(unknown) }
     }
 
-    private static func setRelease(_ release: Release, of id: String, in db: Database) throws {
-        try db.execute(sql: "UPDATE rules SET release_groups = ? WHERE id = ?", arguments: [try stored(release), id])
+    private static func setRelease(_ release: Release, of id: String, in db: any SQLTransaction) throws {
+        try db.execute("UPDATE rules SET release_groups = ? WHERE id = ?", [try stored(release), id])
     }
 
     /// `release_groups` as stored: NULL for everyone, else a JSON array of group names.
@@ -209,14 +210,14 @@ public struct RuleStore: Sendable {
             }
             // A pending change names this rule's revisions: deleting the rule and putting other
             // content under its id must not turn an approval into one of content nobody reviewed.
-            if let change = try Int64.fetchOne(
-                db, sql: "SELECT id FROM pending_changes WHERE rule_id = ? AND state = 'pending' AND expires_at >= ? ORDER BY id LIMIT 1",
-                arguments: [id, DatabaseTimestamp(time)]
+            if let change = try db.value(
+                Int64.self, "SELECT id FROM pending_changes WHERE rule_id = ? AND state = 'pending' AND expires_at >= ? ORDER BY id LIMIT 1",
+                [id, DatabaseTimestamp(time)]
             ) {
                 throw RuleChangeError.pendingChange(id: id, change: change)
             }
             // Its revisions stay (append-only): a rule created again under this id numbers on.
-            try db.execute(sql: "DELETE FROM rules WHERE id = ?", arguments: [id])
+            try db.execute("DELETE FROM rules WHERE id = ?", [id])
             return (existing, existing.latestRevision)
         }
     }
@@ -242,7 +243,7 @@ public struct RuleStore: Sendable {
     /// What is published goes to `release`; without one, as `publish(id:)` decides.
     public func importRules(_ rules: [Mitigation], publish: Bool = false, release: Release? = nil, context: ChangeContext = .localUser) throws(RuleChangeError) -> ImportSummary {
         do {
-            return try database.writer.write { db in
+            return try database.write { db in
                 let time = Date()
                 var summary = ImportSummary()
                 for rule in rules {
@@ -268,7 +269,7 @@ public struct RuleStore: Sendable {
                         changed = true
                     } else if wanted == .retired, current.rule.state != .retired {
                         try Self.refuseUnderApproval(rule.id, "retire", in: db)
-                        try db.execute(sql: "UPDATE rules SET state = 'retired', release_groups = NULL, updated_at = ? WHERE id = ?", arguments: [DatabaseTimestamp(time), rule.id])
+                        try db.execute("UPDATE rules SET state = 'retired', release_groups = NULL, updated_at = ? WHERE id = ?", [DatabaseTimestamp(time), rule.id])
                         try Self.audit("rule.retire", rule.id, current.revision, context, time, db)
                         changed = true
                     }
@@ -295,11 +296,11 @@ public struct RuleStore: Sendable {
     /// own (the transaction rolled back) and rethrown.
     private func change(
         _ action: String, ruleID: String, context: ChangeContext,
-        _ body: @escaping (Database, Date) throws -> (RuleRecord, Int)
+        _ body: @escaping (any SQLTransaction, Date) throws -> (RuleRecord, Int)
     ) throws(RuleChangeError) -> RuleRecord {
         let time = Date()
         do {
-            return try database.writer.write { db in
+            return try database.write { db in
                 let (record, revision) = try body(db, time)
                 try Self.audit(action, ruleID, revision, context, time, db, outcome: ["rule.publish", "rule.promote"].contains(action) ? record.release.map { "ok: released to \($0)" } ?? "ok" : "ok")
                 return record
@@ -314,8 +315,8 @@ public struct RuleStore: Sendable {
         }
     }
 
-    static func audit(_ action: String, _ ruleID: String, _ revision: Int, _ context: ChangeContext, _ time: Date, _ db: Database, outcome: String = "ok") throws {
-        try AuditLog.append(AuditEntry(time: time, context: context, action: action, ruleID: ruleID, revision: revision, outcome: outcome), in: GRDBTransaction(db: db))
+    static func audit(_ action: String, _ ruleID: String, _ revision: Int, _ context: ChangeContext, _ time: Date, _ db: any SQLTransaction, outcome: String = "ok") throws {
+        try AuditLog.append(AuditEntry(time: time, context: context, action: action, ruleID: ruleID, revision: revision, outcome: outcome), in: db)
     }
 
     static func check(_ expected: Int?, against existing: RuleRecord?, id: String) throws {
@@ -325,26 +326,26 @@ public struct RuleStore: Sendable {
     }
 
     /// Appends a revision; makes it current unless the rule is published. Returns its number.
-    private static func addRevision(_ rule: Mitigation, to existing: RuleRecord?, author: String, time: Date, in db: Database) throws -> Int {
+    private static func addRevision(_ rule: Mitigation, to existing: RuleRecord?, author: String, time: Date, in db: any SQLTransaction) throws -> Int {
         let content = try Self.content(rule)
         // After every revision ever stored under this id, those of a deleted rule included.
-        let revision = try (Int.fetchOne(db, sql: "SELECT max(revision) FROM rule_revisions WHERE rule_id = ?", arguments: [rule.id]) ?? 0) + 1
+        let revision = try (db.value(Int.self, "SELECT max(revision) FROM rule_revisions WHERE rule_id = ?", [rule.id]) ?? 0) + 1
         try db.execute(
-            sql: "INSERT INTO rule_revisions (rule_id, revision, content, author, created_at) VALUES (?, ?, ?, ?, ?)",
-            arguments: [rule.id, revision, content, author, DatabaseTimestamp(time)]
+            "INSERT INTO rule_revisions (rule_id, revision, content, author, created_at) VALUES (?, ?, ?, ?, ?)",
+            [rule.id, revision, content, author, DatabaseTimestamp(time)]
         )
         switch existing?.rule.state {
         case nil:
             try db.execute(
-                sql: "INSERT INTO rules (id, state, content, created_at, updated_at, revision, latest_revision) VALUES (?, 'draft', ?, ?, ?, ?, ?)",
-                arguments: [rule.id, content, DatabaseTimestamp(time), DatabaseTimestamp(time), revision, revision]
+                "INSERT INTO rules (id, state, content, created_at, updated_at, revision, latest_revision) VALUES (?, 'draft', ?, ?, ?, ?, ?)",
+                [rule.id, content, DatabaseTimestamp(time), DatabaseTimestamp(time), revision, revision]
             )
         case .published:
-            try db.execute(sql: "UPDATE rules SET latest_revision = ?, updated_at = ? WHERE id = ?", arguments: [revision, DatabaseTimestamp(time), rule.id])
+            try db.execute("UPDATE rules SET latest_revision = ?, updated_at = ? WHERE id = ?", [revision, DatabaseTimestamp(time), rule.id])
         case .draft, .retired:
             try db.execute(
-                sql: "UPDATE rules SET state = 'draft', content = ?, revision = ?, latest_revision = ?, updated_at = ? WHERE id = ?",
-                arguments: [content, revision, revision, DatabaseTimestamp(time), rule.id]
+                "UPDATE rules SET state = 'draft', content = ?, revision = ?, latest_revision = ?, updated_at = ? WHERE id = ?",
+                [content, revision, revision, DatabaseTimestamp(time), rule.id]
             )
         }
         return revision
@@ -353,7 +354,7 @@ public struct RuleStore: Sendable {
     /// Serves `revision` to `release` in one UPDATE, so the serial moves once however much of the
     /// rule changes; refuses a rule whose targeting can match nothing under the catalog in effect
     /// (`RuleValidator.warnings`), which would otherwise publish silently to no host.
-    private static func publish(_ id: String, revision: Int, to release: Release, time: Date, catalog base: BuildCatalog, in db: Database) throws {
+    private static func publish(_ id: String, revision: Int, to release: Release, time: Date, catalog base: BuildCatalog, in db: any SQLTransaction) throws {
         guard let content = try revisionContent(db, id: id, revision: revision) else {
             throw RuleChangeError.noSuchRevision(id: id, revision: revision)
         }
@@ -362,13 +363,13 @@ public struct RuleStore: Sendable {
         let reasons = validator.problems(in: rule) + validator.warnings(in: rule)
         guard reasons.isEmpty else { throw RuleChangeError.unpublishable(id: id, reasons: reasons) }
         try db.execute(
-            sql: "UPDATE rules SET state = 'published', revision = ?, content = ?, release_groups = ?, updated_at = ?, first_published_at = coalesce(first_published_at, ?) WHERE id = ?",
-            arguments: [revision, content, try stored(release), DatabaseTimestamp(time), DatabaseTimestamp(time), id]
+            "UPDATE rules SET state = 'published', revision = ?, content = ?, release_groups = ?, updated_at = ?, first_published_at = coalesce(first_published_at, ?) WHERE id = ?",
+            [revision, content, try stored(release), DatabaseTimestamp(time), DatabaseTimestamp(time), id]
         )
     }
 
-    static func revisionContent(_ db: Database, id: String, revision: Int) throws -> String? {
-        try String.fetchOne(db, sql: "SELECT content FROM rule_revisions WHERE rule_id = ? AND revision = ?", arguments: [id, revision])
+    static func revisionContent(_ db: any SQLTransaction, id: String, revision: Int) throws -> String? {
+        try db.value(String.self, "SELECT content FROM rule_revisions WHERE rule_id = ? AND revision = ?", [id, revision])
     }
 
     /// A rule's content as stored: its JSON without `state`, keys sorted, so equal rules store
@@ -391,22 +392,22 @@ public struct RuleStore: Sendable {
         }
     }
 
-    static func record(_ db: Database, id: String) throws -> RuleRecord? {
-        try records(db, sql: "SELECT * FROM rules WHERE id = ?", arguments: [id]).first
+    static func record(_ db: any SQLTransaction, id: String) throws -> RuleRecord? {
+        try records(db, "SELECT * FROM rules WHERE id = ?", [id]).first
     }
 
-    private static func records(_ db: Database, sql: String, arguments: StatementArguments = []) throws -> [RuleRecord] {
-        try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-            let id: String = row["id"]
-            var rule = try decode(row["content"], id: id)
-            guard let state = RuleState(rawValue: row["state"]) else {
+    private static func records(_ db: any SQLTransaction, _ sql: String, _ arguments: SQLArguments = []) throws -> [RuleRecord] {
+        try db.rows(sql, arguments).map { row in
+            let id: String = try row["id"]
+            var rule = try decode(try row["content"], id: id)
+            guard let state = RuleState(rawValue: try row["state"]) else {
                 throw StorageError.corruptRule(id: id, reason: "unknown state")
             }
             rule.state = state
             return RuleRecord(
-                rule: rule, revision: row["revision"], latestRevision: row["latest_revision"],
-                createdAt: row["created_at"], updatedAt: row["updated_at"], firstPublishedAt: row["first_published_at"],
-                release: state == .published ? try release(row["release_groups"], id: id) : nil
+                rule: rule, revision: try row["revision"], latestRevision: try row["latest_revision"],
+                createdAt: try row["created_at"], updatedAt: try row["updated_at"], firstPublishedAt: try row["first_published_at"],
+                release: state == .published ? try release(try row["release_groups"], id: id) : nil
             )
         }
     }
@@ -420,11 +421,11 @@ public struct RuleStore: Sendable {
         return .to(names)
     }
 
-    private static func revision(_ row: Row) throws -> RuleRevision {
-        let id: String = row["rule_id"]
+    private static func revision(_ row: SQLRow) throws -> RuleRevision {
+        let id: String = try row["rule_id"]
         return RuleRevision(
-            ruleID: id, revision: row["revision"], rule: try decode(row["content"], id: id),
-            author: row["author"], createdAt: row["created_at"]
+            ruleID: id, revision: try row["revision"], rule: try decode(try row["content"], id: id),
+            author: try row["author"], createdAt: try row["created_at"]
         )
     }
 }
