@@ -1,10 +1,9 @@
 import Foundation
-import GRDB
 import OCSDomain
 
-/// The fleet as counts: coverage of published rules and the fleet summary, aggregated by SQLite
-/// (one pass over `hosts` per rule, grouped by build and coverage facts), never by loading every
-/// host. The API and any other view of the fleet read it from here.
+/// The fleet as counts: coverage of published rules and the fleet summary, aggregated by the
+/// database (one pass over `hosts` per rule, grouped by build and coverage facts), never by
+/// loading every host. The API and any other view of the fleet read it from here.
 public struct FleetStore: Sendable {
     let database: OCSDatabase
     /// The catalog compiled into the binary; each read adds the database's rows to it.
@@ -19,7 +18,7 @@ public struct FleetStore: Sendable {
     /// Hosts that have not polled since `staleSince` are stale. `verifiedOnly` counts enrolled
     /// hosts alone: what a team can count as protected when anyone could have sent the rest.
     public func coverage(of rule: Mitigation, revision: Int, staleSince: Date, verifiedOnly: Bool = false) throws -> RuleCoverage {
-        try database.writer.read { db in
+        try database.read { db in
             try coverage(
                 of: rule, revision: revision, staleSince: staleSince, catalog: CatalogStore.catalog(catalogBase, in: db), groups: nil,
                 verifiedOnly: verifiedOnly, in: db
@@ -29,25 +28,25 @@ public struct FleetStore: Sendable {
 
     /// The condition `verifiedOnly` adds to a query of `hosts`.
     private static func hostFilter(verifiedOnly: Bool) -> String {
-        verifiedOnly ? "credential_hash IS NOT NULL" : "1"
+        verifiedOnly ? "credential_hash IS NOT NULL" : "TRUE"
     }
 
     /// The hosts in one of `states` for `rule`, by id as `CheckInStore.hosts` lists them.
     public func hosts(of rule: Mitigation, in states: Set<CoverageState>, staleSince: Date, verifiedOnly: Bool = false, page: PageRequest = PageRequest()) throws -> Page<HostState> {
-        let rows = try database.writer.read { db in
-            let facts = try factsArguments(rule, staleSince: staleSince, hostsByBuild: Self.hostsByBuild(db), catalog: CatalogStore.catalog(catalogBase, in: db))
-            let audience = try Self.audience(of: rule.id, in: db)
-            return try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT * FROM hosts WHERE id > :after AND \(Self.hostFilter(verifiedOnly: verifiedOnly))
-                      AND \(Self.factsCode(audience.sql)) IN (SELECT value FROM json_each(:codes)) ORDER BY id LIMIT :limit
-                    """,
-                arguments: facts + audience.arguments + [
-                    "after": page.cursor?.key ?? 0, "limit": page.limit + 1,
-                    "codes": Self.jsonArray(CoverageFacts.codes(giving: states).map(String.init)),
-                ]
-            ).map(CheckInStore.host)
+        let rows = try database.read { db in
+            let facts = try Self.factsCode(
+                rule, staleSince: staleSince, hostsByBuild: Self.hostsByBuild(db), catalog: CatalogStore.catalog(catalogBase, in: db),
+                audience: Self.audience(of: rule.id, in: db), in: db
+            )
+            let arguments: SQLArguments = [page.cursor?.key ?? 0]
+            // The codes are JSON numbers, cast: PostgreSQL's elements are text.
+            return try db.rows(
+                """
+                SELECT * FROM hosts WHERE id > ? AND \(Self.hostFilter(verifiedOnly: verifiedOnly))
+                  AND \(facts.sql) IN (SELECT CAST(value AS BIGINT) FROM \(db.engine.jsonArrayElements("?"))) ORDER BY id LIMIT ?
+                """,
+                arguments + facts.arguments + [Self.jsonArray(CoverageFacts.codes(giving: states).map(String.init)), page.limit + 1]
+            ).map { try CheckInStore.host($0) }
         }
         return Page(reading: rows, limit: page.limit, kind: .hosts, key: \.id)
     }
@@ -55,12 +54,13 @@ public struct FleetStore: Sendable {
     /// The fleet summary with the coverage of each of `rules` (published rules at their served
     /// revisions), read in one snapshot.
     public func summary(rules: [(rule: Mitigation, revision: Int)], staleSince: Date, staleAfterSeconds: Int) throws -> FleetSummary {
-        try database.writer.read { db in
+        try database.read { db in
             let hostsByBuild = try Self.hostsByBuild(db)
             let catalog = try CatalogStore.catalog(catalogBase, in: db)
-            let total = try CheckInStore.hostCount(db)
-            let stale = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts WHERE last_seen < ?", arguments: [DatabaseTimestamp(staleSince)]) ?? 0
-            let verified = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts WHERE credential_hash IS NOT NULL") ?? 0
+            // Kept by triggers, as `CheckInStore.hostCount` reads it: one row however many hosts.
+            let total = try db.value(Int.self, "SELECT hosts FROM host_count WHERE id = 1") ?? 0
+            let stale = try db.value(Int.self, "SELECT COUNT(*) FROM hosts WHERE last_seen < ?", [DatabaseTimestamp(staleSince)]) ?? 0
+            let verified = try db.value(Int.self, "SELECT COUNT(*) FROM hosts WHERE credential_hash IS NOT NULL") ?? 0
             let groups = try Self.coverageGroups(db, staleSince: staleSince, verifiedOnly: false)
             let coverage = try rules.map {
                 try self.coverage(of: $0.rule, revision: $0.revision, staleSince: staleSince, catalog: catalog, groups: groups, verifiedOnly: false, in: db)
@@ -79,14 +79,15 @@ public struct FleetStore: Sendable {
     /// released to host groups depends on each host's identity, so it takes a pass of its own
     /// over the hosts that are in its audience.
     private func coverage(
-        of rule: Mitigation, revision: Int, staleSince: Date, catalog: BuildCatalog, groups: [CoverageGroup]?, verifiedOnly: Bool, in db: Database
+        of rule: Mitigation, revision: Int, staleSince: Date, catalog: BuildCatalog, groups: [CoverageGroup]?, verifiedOnly: Bool, in db: any SQLTransaction
     ) throws -> RuleCoverage {
         let audience = try Self.audience(of: rule.id, in: db)
         guard audience.isEveryone else {
-            let counts = try Row.fetchAll(
-                db, sql: "SELECT \(Self.factsCode(audience.sql)) AS code, COUNT(*) AS hosts FROM hosts WHERE \(Self.hostFilter(verifiedOnly: verifiedOnly)) GROUP BY code",
-                arguments: factsArguments(rule, staleSince: staleSince, hostsByBuild: Self.hostsByBuild(db), catalog: catalog) + audience.arguments
-            ).map { (code: $0["code"] as Int, hosts: $0["hosts"] as Int) }
+            let facts = try Self.factsCode(rule, staleSince: staleSince, hostsByBuild: Self.hostsByBuild(db), catalog: catalog, audience: audience, in: db)
+            let counts = try db.rows(
+                "SELECT \(facts.sql) AS code, COUNT(*) AS hosts FROM hosts WHERE \(Self.hostFilter(verifiedOnly: verifiedOnly)) GROUP BY code",
+                facts.arguments
+            ).map { row in (code: try row["code"] as Int, hosts: try row["hosts"] as Int) }
             return RuleCoverage(rule: rule.id, revision: revision, hosts: CoverageCounts(hostsByFactsCode: counts))
         }
         return coverage(of: rule, revision: revision, groups: try groups ?? Self.coverageGroups(db, staleSince: staleSince, verifiedOnly: verifiedOnly), catalog: catalog)
@@ -106,18 +107,24 @@ public struct FleetStore: Sendable {
     /// Every host in groups of equal coverage facts: one pass over `hosts_by_coverage_facts`
     /// (migration 0012) in index order, a few thousand rows however many hosts, shared by all
     /// the rules whose coverage is asked at once.
-    static func coverageGroups(_ db: Database, staleSince: Date, verifiedOnly: Bool) throws -> [CoverageGroup] {
-        try Row.fetchAll(
-            db.cachedStatement(sql: """
-                SELECT build, applied, blocked, mitigations_enabled IS 0 AS disabled, SUM(last_seen < ?) AS stale, COUNT(*) AS hosts
-                FROM hosts INDEXED BY hosts_by_coverage_facts WHERE \(hostFilter(verifiedOnly: verifiedOnly))
-                GROUP BY build, applied, blocked, mitigations_enabled
-                """),
-            arguments: [DatabaseTimestamp(staleSince)]
-        ).map {
-            CoverageGroup(build: $0["build"], applied: $0["applied"], blocked: $0["blocked"], mitigationsDisabled: $0["disabled"], stale: $0["stale"], hosts: $0["hosts"])
+    static func coverageGroups(_ db: any SQLTransaction, staleSince: Date, verifiedOnly: Bool) throws -> [CoverageGroup] {
+        try db.rows(
+            """
+            SELECT build, applied, blocked, \(mitigationsDisabled) AS disabled, SUM(CASE WHEN last_seen < ? THEN 1 ELSE 0 END) AS stale, COUNT(*) AS hosts
+            FROM \(db.engine.table("hosts", indexedBy: "hosts_by_coverage_facts")) WHERE \(hostFilter(verifiedOnly: verifiedOnly))
+            GROUP BY build, applied, blocked, mitigations_enabled
+            """,
+            [DatabaseTimestamp(staleSince)]
+        ).map { row in
+            CoverageGroup(
+                build: try row["build"], applied: try row["applied"], blocked: try row["blocked"], mitigationsDisabled: try row["disabled"],
+                stale: try row["stale"], hosts: try row["hosts"]
+            )
         }
     }
+
+    /// 1 when a host reported mitigations disabled, else 0 (NULL, never reported, counts as enabled).
+    private static let mitigationsDisabled = "(CASE WHEN mitigations_enabled = 0 THEN 1 ELSE 0 END)"
 
     /// A rule's coverage from the groups: each group's facts give its `CoverageFacts.code`, as
     /// `factsCode` computes it in SQL for single hosts (applied and blocked found by quoted id).
@@ -147,76 +154,90 @@ public struct FleetStore: Sendable {
 
     /// Hosts per reported build, of the builds `rule` applies to.
     public func hostsByBuild(appliedTo rule: Mitigation) throws -> [(build: String, hosts: Int)] {
-        let (hostsByBuild, catalog) = try database.writer.read { db in (try Self.hostsByBuild(db), try CatalogStore.catalog(catalogBase, in: db)) }
+        let (hostsByBuild, catalog) = try database.read { db in (try Self.hostsByBuild(db), try CatalogStore.catalog(catalogBase, in: db)) }
         return hostsByBuild.filter { CoverageFacts.scope(of: rule, build: $0.build, catalog: catalog) == .inScope }
     }
 
     /// Hosts per reported build: a few hundred rows however large the fleet, read from an index.
-    static func hostsByBuild(_ db: Database) throws -> [(build: String, hosts: Int)] {
-        try Row.fetchAll(db, sql: "SELECT build, COUNT(*) AS hosts FROM hosts WHERE build IS NOT NULL GROUP BY build")
-            .map { (build: $0["build"], hosts: $0["hosts"]) }
+    static func hostsByBuild(_ db: any SQLTransaction) throws -> [(build: String, hosts: Int)] {
+        try db.rows("SELECT build, COUNT(*) AS hosts FROM hosts WHERE build IS NOT NULL GROUP BY build")
+            .map { row in (build: try row["build"] as String, hosts: try row["hosts"] as Int) }
     }
 
-    /// A host's `CoverageFacts.code` for one rule, in SQL. Which builds the rule applies to is
-    /// decided here, by the domain, for each distinct build (`:inScopeBuilds`); a rule released to
-    /// groups is in scope only on their hosts (`audience`); applied and blocked are found in the
-    /// stored id lists by their quoted form (see `CheckInStore.json`).
-    private static func factsCode(_ audience: String) -> String {
-        """
-        ((CASE WHEN build IS NULL THEN \(CoverageFacts.Scope.unknownBuild.rawValue)
-               WHEN build IN (SELECT value FROM json_each(:inScopeBuilds)) AND \(audience) THEN \(CoverageFacts.Scope.inScope.rawValue)
-               ELSE \(CoverageFacts.Scope.outOfScope.rawValue) END) * 16
-         + (last_seen < :staleSince) * 8
-         + (instr(blocked, :quotedRule) > 0) * 4
-         + (instr(applied, :quotedRule) > 0) * 2
-         + (mitigations_enabled IS 0))
-        """
+    /// A host's `CoverageFacts.code` for one rule, in SQL, with its arguments in order. Which
+    /// builds the rule applies to is decided here, by the domain, for each distinct build; a rule
+    /// released to groups is in scope only on their hosts (`audience`); applied and blocked are
+    /// found in the stored id lists by their quoted form (see `CheckInStore.json`).
+    private static func factsCode(
+        _ rule: Mitigation, staleSince: Date, hostsByBuild: [(build: String, hosts: Int)], catalog: BuildCatalog, audience: Audience, in db: any SQLTransaction
+    ) -> (sql: String, arguments: SQLArguments) {
+        let inScope = hostsByBuild.map(\.build).filter { CoverageFacts.scope(of: rule, build: $0, catalog: catalog) == .inScope }
+        let quotedRule = "\"\(rule.id)\""
+        let sql = """
+            ((CASE WHEN build IS NULL THEN \(CoverageFacts.Scope.unknownBuild.rawValue)
+                   WHEN build IN (SELECT value FROM \(db.engine.jsonArrayElements("?"))) AND \(audience.sql) THEN \(CoverageFacts.Scope.inScope.rawValue)
+                   ELSE \(CoverageFacts.Scope.outOfScope.rawValue) END) * 16
+             + (CASE WHEN last_seen < ? THEN 8 ELSE 0 END)
+             + (CASE WHEN \(db.engine.position(of: "?", in: "blocked")) > 0 THEN 4 ELSE 0 END)
+             + (CASE WHEN \(db.engine.position(of: "?", in: "applied")) > 0 THEN 2 ELSE 0 END)
+             + \(mitigationsDisabled))
+            """
+        let inScopeBuilds: SQLArguments = [jsonArray(inScope.map { "\"\($0)\"" })]
+        return (sql, inScopeBuilds + audience.arguments + [DatabaseTimestamp(staleSince), quotedRule, quotedRule])
     }
 
     /// Which hosts a published rule is served to, as an SQL condition on `hosts` with its
-    /// arguments: `1` for everyone; for groups, what `HostGroup.contains` decides for a poll, on
+    /// arguments: `TRUE` for everyone; for groups, what `HostGroup.contains` decides for a poll, on
     /// the host's last reported serverId, name and org. Name patterns hold only letters, digits,
-    /// `.-_*?` (`NamePattern.isValid`), so SQLite's GLOB on lower-cased text matches as they do.
-    static func audience(of ruleID: String, in db: Database) throws -> Audience {
-        let stored = try String?.fetchOne(db, sql: "SELECT release_groups FROM rules WHERE id = ? AND state = 'published'", arguments: [ruleID]) ?? nil
-        guard case .groups(let names) = try RuleStore.release(stored, id: ruleID) else { return Audience(sql: "1", arguments: [:]) }
+    /// `.-_*?` (`NamePattern.isValid`), so as LIKE patterns (`likePattern`) on lower-cased text
+    /// they match as they do.
+    static func audience(of ruleID: String, in db: any SQLTransaction) throws -> Audience {
+        let stored = try db.value(String.self, "SELECT release_groups FROM rules WHERE id = ? AND state = 'published'", [ruleID])
+        guard case .groups(let names) = try RuleStore.release(stored, id: ruleID) else { return Audience(sql: "TRUE", arguments: []) }
         let groups = try HostGroupStore.all(db).filter { names.contains($0.name) }
+        let elements = db.engine.jsonArrayElements("?")
         var conditions: [String] = []
-        var arguments: [String: (any DatabaseValueConvertible)?] = [:]
-        for (index, group) in groups.enumerated() {
-            let key = "audience\(index)"
+        var arguments: [(any SQLValueConvertible)?] = []
+        for group in groups {
             switch group.selector {
             case .hosts(let members):
-                arguments[key] = String(decoding: try JSONSerialization.data(withJSONObject: members.map { $0.lowercased() }), as: UTF8.self)
-                conditions.append("(server_id IN (SELECT value FROM json_each(:\(key))) OR lower(server_name) IN (SELECT value FROM json_each(:\(key))))")
+                let lowered = String(decoding: try JSONSerialization.data(withJSONObject: members.map { $0.lowercased() }), as: UTF8.self)
+                arguments += [lowered, lowered]
+                conditions.append("(server_id IN (SELECT value FROM \(elements)) OR lower(server_name) IN (SELECT value FROM \(elements)))")
             case .names(let patterns):
                 // One JSON array a group: an OR term per pattern would pass SQLite's expression
                 // depth limit (1000) with a group of many patterns.
-                arguments[key] = String(decoding: try JSONSerialization.data(withJSONObject: patterns.map { $0.lowercased() }), as: UTF8.self)
-                conditions.append("EXISTS (SELECT 1 FROM json_each(:\(key)) WHERE lower(server_name) GLOB value)")
+                arguments.append(String(decoding: try JSONSerialization.data(withJSONObject: patterns.map { likePattern($0.lowercased()) }), as: UTF8.self))
+                conditions.append("EXISTS (SELECT 1 FROM \(elements) WHERE lower(server_name) LIKE value ESCAPE '!')")
             case .org(let guid):
-                arguments[key] = guid
-                conditions.append("org_id = :\(key)")
+                arguments.append(guid)
+                conditions.append("org_id = ?")
             }
         }
-        return Audience(sql: conditions.isEmpty ? "0" : "(" + conditions.joined(separator: " OR ") + ")", arguments: StatementArguments(arguments))
+        return Audience(sql: conditions.isEmpty ? "FALSE" : "(" + conditions.joined(separator: " OR ") + ")", arguments: SQLArguments(arguments))
+    }
+
+    /// A name pattern as a LIKE pattern escaped by `!`: `*` any run of characters, `?` one
+    /// character, `_` itself. (LIKE ignores ASCII case on SQLite only: both sides are lower-cased.)
+    static func likePattern(_ pattern: String) -> String {
+        var like = ""
+        for character in pattern {
+            switch character {
+            case "*": like.append("%")
+            case "?": like.append("_")
+            case "_", "%", "!": like.append("!"); like.append(character)
+            default: like.append(character)
+            }
+        }
+        return like
     }
 
     /// The hosts a rule is served to, as an SQL condition on `hosts` and its arguments.
     struct Audience {
         let sql: String
-        let arguments: StatementArguments
+        let arguments: SQLArguments
         /// Released to everyone: every host is in the audience.
-        var isEveryone: Bool { sql == "1" }
-    }
-
-    private func factsArguments(_ rule: Mitigation, staleSince: Date, hostsByBuild: [(build: String, hosts: Int)], catalog: BuildCatalog) -> StatementArguments {
-        let inScope = hostsByBuild.map(\.build).filter { CoverageFacts.scope(of: rule, build: $0, catalog: catalog) == .inScope }
-        return [
-            "inScopeBuilds": Self.jsonArray(inScope.map { "\"\($0)\"" }),
-            "staleSince": DatabaseTimestamp(staleSince),
-            "quotedRule": "\"\(rule.id)\"",
-        ]
+        var isEveryone: Bool { sql == "TRUE" }
     }
 
     /// `[a,b]` from elements already in JSON form (numbers, or builds quoted: digits and dots).

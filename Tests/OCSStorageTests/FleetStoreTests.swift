@@ -97,4 +97,26 @@ struct FleetStoreTests {
         let summary = try fleet.summary(rules: [(Self.m1, 1)], staleSince: Date(timeIntervalSince1970: 1_800_000_500), staleAfterSeconds: 3600)
         #expect(summary.rules.first?.hosts.inScope == 1)
     }
+
+    /// Name patterns select in SQL the hosts `HostGroup.contains` puts in the group: `_` only
+    /// itself, `?` one character, `*` any run, in any case.
+    @Test func namePatternsSelectTheHostsTheDomainDoes() throws {
+        let temporary = try TemporaryDatabase()
+        let context = ChangeContext(actor: "test")
+        let names = ["ex19_lab1", "EX19XLAB1", "ex19_lab", "ex19_lab12", "EX19-LAB-7", "ex19-", "prod"]
+        try CheckInStore(database: temporary.database).record(names.enumerated().map { Self.poll($1, build: "15.2.1118.7", at: 1000 + Double($0)) })
+        let group = try HostGroup(name: "lab", selector: .names(["EX19_LAB?", "ex19-*"]))
+        try HostGroupStore(database: temporary.database).create(name: group.name, selector: group.selector, context: context)
+        let rules = RuleStore(database: temporary.database)
+        var rule = Self.m1
+        rule.state = .draft
+        try rules.put(rule, context: context)
+        try rules.publish(id: "M1", to: .to([group.name]), context: context)
+        let expected = names.filter { group.contains(PollingHost(name: $0)) }
+        #expect(expected == ["ex19_lab1", "EX19-LAB-7", "ex19-"])
+        let fleet = FleetStore(database: temporary.database)
+        let staleSince = Date(timeIntervalSince1970: 1_800_000_500)
+        #expect(try fleet.hosts(of: Self.m1, in: CoverageState.inScope, staleSince: staleSince).items.map(\.displayName) == expected)
+        #expect(try fleet.coverage(of: Self.m1, revision: 1, staleSince: staleSince).hosts.inScope == expected.count)
+    }
 }

@@ -13,6 +13,15 @@ public enum SQLEngine: String, Sendable {
         }
     }
 
+    /// `table` read through `index`: SQLite's `INDEXED BY`, where the query's speed rests on that
+    /// index; PostgreSQL takes no hints and its planner chooses.
+    public func table(_ table: String, indexedBy index: String) -> String {
+        switch self {
+        case .sqlite: "\(table) INDEXED BY \(index)"
+        case .postgres: table
+        }
+    }
+
     /// The 1-based position of `needle` in `haystack`, 0 when absent.
     public func position(of needle: String, in haystack: String) -> String {
         switch self {
