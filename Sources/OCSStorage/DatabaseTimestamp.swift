@@ -66,8 +66,8 @@ struct DatabaseTimestamp: DatabaseValueConvertible, SQLValueConvertible {
     }
 
     /// The date `text` holds, as `text` writes it (`yyyy-MM-dd HH:mm:ss.SSS`, UTC; a `T` for the
-    /// space, and the fraction or the seconds left out, are read too, as GRDB reads them); nil for
-    /// anything else.
+    /// space, the fraction or the seconds left out, and a time zone after the time, `Z` or
+    /// `+HH:MM` or `-HH:MM`, are read too, as GRDB reads them); nil for anything else.
     static func date(from text: String) -> Date? {
         let bytes = Array(text.utf8)
         func number(_ start: Int, _ width: Int) -> Int32? {
@@ -82,36 +82,52 @@ struct DatabaseTimestamp: DatabaseValueConvertible, SQLValueConvertible {
         func separator(_ index: Int, _ allowed: String) -> Bool {
             index < bytes.count && allowed.utf8.contains(bytes[index])
         }
+        /// The time zone from `index` to the end, in seconds east of UTC; nil when there is none.
+        func zone(_ index: Int) -> Int? {
+            if index == bytes.count - 1, bytes[index] == UInt8(ascii: "Z") { return 0 }
+            guard index + 6 == bytes.count, separator(index, "+-"), let hours = number(index + 1, 2), separator(index + 3, ":"),
+                  let minutes = number(index + 4, 2)
+            else { return nil }
+            let seconds = Int(hours) * 3600 + Int(minutes) * 60
+            return bytes[index] == UInt8(ascii: "-") ? -seconds : seconds
+        }
         guard let year = number(0, 4), separator(4, "-"), let month = number(5, 2), separator(7, "-"), let day = number(8, 2) else { return nil }
         var parts = tm()
         parts.tm_year = year - 1900
         parts.tm_mon = month - 1
         parts.tm_mday = day
-        var index = 10
         var milliseconds = 0.0
-        if index < bytes.count {
+        var offset = 0
+        if bytes.count > 10 {
             guard separator(10, " T"), let hour = number(11, 2), separator(13, ":"), let minute = number(14, 2) else { return nil }
             parts.tm_hour = hour
             parts.tm_min = minute
-            index = 16
-            if index < bytes.count {
+            if let east = zone(16) {
+                offset = east
+            } else if bytes.count > 16 {
                 guard separator(16, ":"), let second = number(17, 2) else { return nil }
                 parts.tm_sec = second
-                index = 19
-                if index < bytes.count {
+                if let east = zone(19) {
+                    offset = east
+                } else if bytes.count > 19 {
                     guard separator(19, "."), bytes.count > 20 else { return nil }
+                    var index = 20
                     var scale = 100.0
-                    for byte in bytes[20...] {
-                        guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
-                        milliseconds += Double(byte - UInt8(ascii: "0")) * scale
+                    while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+                        milliseconds += Double(bytes[index] - UInt8(ascii: "0")) * scale
                         scale /= 10
+                        index += 1
+                    }
+                    if index < bytes.count {
+                        guard index > 20, let east = zone(index) else { return nil }
+                        offset = east
                     }
                 }
             }
         }
         guard (1...12).contains(month), (1...31).contains(day), parts.tm_hour < 24, parts.tm_min < 60, parts.tm_sec < 61 else { return nil }
         let seconds = timegm(&parts)
-        return Date(timeIntervalSince1970: Double(seconds) + milliseconds / 1000)
+        return Date(timeIntervalSince1970: Double(seconds - offset) + milliseconds / 1000)
     }
 
     static func fromDatabaseValue(_ dbValue: DatabaseValue) -> DatabaseTimestamp? {
