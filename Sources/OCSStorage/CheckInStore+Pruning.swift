@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 extension CheckInStore {
     /// Deletes history entries that changed before `cutoff`, except each host's newest one (what
@@ -12,21 +11,26 @@ extension CheckInStore {
         var after = Int64.min
         var deleted = 0
         while true {
-            let batch = try database.writer.write { db -> (deleted: Int, last: Int64, done: Bool) in
+            let batch = try database.write { db -> (deleted: Int, last: Int64, done: Bool) in
                 // The batch: the next `batchSize` entries by id, which follows time.
-                let window = try Row.fetchOne(
-                    db, sql: "SELECT max(id) AS last, count(*) AS entries, max(changed_at >= ?) AS reachedCutoff FROM (SELECT id, changed_at FROM host_history WHERE id > ? ORDER BY id LIMIT ?)",
-                    arguments: [DatabaseTimestamp(cutoff), after, batchSize]
+                let window = try db.row(
+                    """
+                    SELECT max(id) AS last, count(*) AS entries, max(CASE WHEN changed_at >= ? THEN 1 ELSE 0 END) AS reached_cutoff
+                    FROM (SELECT id, changed_at FROM host_history WHERE id > ? ORDER BY id LIMIT ?) batch
+                    """,
+                    [DatabaseTimestamp(cutoff), after, batchSize]
                 )
-                guard let last: Int64 = window?["last"] else { return (0, after, true) }
-                try db.execute(sql: """
+                guard let window, let last: Int64 = try window["last"] else { return (0, after, true) }
+                let deleted = try db.execute("""
                     DELETE FROM host_history WHERE id IN (
-                        SELECT id FROM host_history old
+                        SELECT id FROM host_history older
                         WHERE id > ? AND id <= ? AND changed_at < ?
-                          AND EXISTS (SELECT 1 FROM host_history newer WHERE newer.host_id = old.host_id AND newer.id > old.id))
-                    """, arguments: [after, last, DatabaseTimestamp(cutoff)])
-                let done = (window?["entries"] as Int? ?? 0) < batchSize || (window?["reachedCutoff"] as Bool? ?? false)
-                return (db.changesCount, last, done)
+                          AND EXISTS (SELECT 1 FROM host_history newer WHERE newer.host_id = older.host_id AND newer.id > older.id))
+                    """, [after, last, DatabaseTimestamp(cutoff)])
+                let entries: Int? = try window["entries"]
+                let reachedCutoff: Bool? = try window["reached_cutoff"]
+                let done = (entries ?? 0) < batchSize || (reachedCutoff ?? false)
+                return (deleted, last, done)
             }
             deleted += batch.deleted
             if batch.done { return deleted }
@@ -44,15 +48,17 @@ extension CheckInStore {
         precondition(batchSize > 0)
         var forgotten = 0
         while true {
-            let count = try database.writer.write { db -> Int in
-                let ids = try Int64.fetchAll(
-                    db, sql: "SELECT id FROM hosts WHERE last_seen < ? AND credential_hash IS NULL ORDER BY last_seen LIMIT ?",
-                    arguments: [DatabaseTimestamp(cutoff), batchSize]
+            let count = try database.write { db -> Int in
+                let ids = try db.values(
+                    Int64.self, "SELECT id FROM hosts WHERE last_seen < ? AND credential_hash IS NULL ORDER BY last_seen LIMIT ?",
+                    [DatabaseTimestamp(cutoff), batchSize]
                 )
                 guard !ids.isEmpty else { return 0 }
                 let list = "[" + ids.map(String.init).joined(separator: ",") + "]"
-                try db.execute(sql: "DELETE FROM host_history WHERE host_id IN (SELECT value FROM json_each(?))", arguments: [list])
-                try db.execute(sql: "DELETE FROM hosts WHERE id IN (SELECT value FROM json_each(?))", arguments: [list])
+                // The elements are text on PostgreSQL: cast to compare them with ids.
+                let listed = "SELECT CAST(value AS BIGINT) FROM \(db.engine.jsonArrayElements("?"))"
+                try db.execute("DELETE FROM host_history WHERE host_id IN (\(listed))", [list])
+                try db.execute("DELETE FROM hosts WHERE id IN (\(listed))", [list])
                 return ids.count
             }
             forgotten += count

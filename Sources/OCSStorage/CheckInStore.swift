@@ -148,7 +148,7 @@ public struct CheckInStore: Sendable {
             if let hostCount {
                 count = hostCount
             } else {
-                count = Int64(try CheckInStore.hostCount(db))
+                count = Int64(try CheckInStore.hostCount(GRDBTransaction(db: db)))
             }
             hostCount = count
             guard count < limits.maximumHosts else { return .maximumHosts }
@@ -291,79 +291,80 @@ public struct CheckInStore: Sendable {
     /// not polled since then (stale ones), `lastSeenSince` only those that have.
     public func hosts(lastSeenBefore: Date? = nil, lastSeenSince: Date? = nil, page: PageRequest = PageRequest()) throws -> Page<HostState> {
         var sql = "SELECT * FROM hosts WHERE id > ?"
-        var arguments: StatementArguments = [page.cursor?.key ?? 0]
+        var arguments: [(any SQLValueConvertible)?] = [page.cursor?.key ?? 0]
         if let lastSeenBefore {
             sql += " AND last_seen < ?"
-            arguments += [DatabaseTimestamp(lastSeenBefore)]
+            arguments.append(DatabaseTimestamp(lastSeenBefore))
         }
         if let lastSeenSince {
             sql += " AND last_seen >= ?"
-            arguments += [DatabaseTimestamp(lastSeenSince)]
+            arguments.append(DatabaseTimestamp(lastSeenSince))
         }
         sql += " ORDER BY id LIMIT ?"
-        arguments += [page.limit + 1]
-        let rows = try database.writer.read { db in try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.host) }
+        arguments.append(page.limit + 1)
+        let rows = try database.read { db in try db.rows(sql, SQLArguments(arguments)).map(Self.host) }
         return Page(reading: rows, limit: page.limit, kind: .hosts, key: \.id)
     }
 
     /// The host a reference names (see `HostReference`), or nil.
     public func host(_ reference: HostReference) throws -> HostState? {
-        try database.writer.read { db in try Self.host(reference, in: db) }
+        try database.read { db in try Self.host(reference, in: db) }
     }
 
-    static func host(_ reference: HostReference, in db: Database) throws -> HostState? {
+    static func host(_ reference: HostReference, in db: any SQLTransaction) throws -> HostState? {
         for lookup in reference.lookups {
             let sql: String
-            let argument: any DatabaseValueConvertible
+            let argument: any SQLValueConvertible
             switch lookup {
             case .id(let id): (sql, argument) = ("SELECT * FROM hosts WHERE id = ?", id)
             case .serverID(let serverID): (sql, argument) = ("SELECT * FROM hosts WHERE server_id = ?", serverID)
             case .name(let name):
                 (sql, argument) = ("SELECT * FROM hosts WHERE lower(server_name) = ? ORDER BY server_id IS NULL, last_seen DESC LIMIT 1", name.lowercased())
             }
-            if let row = try Row.fetchOne(db, sql: sql, arguments: [argument]) { return host(row) }
+            if let row = try db.row(sql, [argument]) { return try host(row) }
         }
         return nil
     }
 
     /// A host's history, newest change first.
     public func history(hostID: Int64, page: PageRequest = PageRequest()) throws -> Page<HostHistoryEntry> {
-        let rows = try database.writer.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM host_history WHERE host_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
-                arguments: [hostID, page.cursor?.key ?? Int64.max, page.limit + 1]
-            ).map { HostHistoryEntry(id: $0["id"], state: Self.checkIn($0, time: $0["changed_at"])) }
+        let rows = try database.read { db in
+            try db.rows(
+                "SELECT * FROM host_history WHERE host_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                [hostID, page.cursor?.key ?? Int64.max, page.limit + 1]
+            ).map { row in HostHistoryEntry(id: try row["id"], state: try Self.checkIn(row, time: try row["changed_at"])) }
         }
         return Page(reading: rows, limit: page.limit, kind: .history, key: \.id)
     }
 
     /// From `host_count`, kept by triggers: one row, however many hosts (`/metrics` reads it on every scrape).
     public func hostCount() throws -> Int {
-        try database.writer.read { db in try Self.hostCount(db) }
+        try database.read { db in try Self.hostCount(db) }
     }
 
-    static func hostCount(_ db: Database) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT hosts FROM host_count WHERE id = 1") ?? 0
+    static func hostCount(_ db: any SQLTransaction) throws -> Int {
+        try db.value(Int.self, "SELECT hosts FROM host_count WHERE id = 1") ?? 0
     }
 
     public func historyCount() throws -> Int {
-        try database.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM host_history") ?? 0 }
+        try database.read { db in try db.value(Int.self, "SELECT COUNT(*) FROM host_history") ?? 0 }
     }
 
-    static func host(_ row: Row) -> HostState {
+    /// A `hosts` row as a host.
+    static func host(_ row: SQLRow) throws -> HostState {
         HostState(
-            id: row["id"], latest: checkIn(row, time: row["last_seen"]), firstSeen: row["first_seen"], pollCount: row["poll_count"],
-            verified: row["credential_hash"] != nil
+            id: try row["id"], latest: try checkIn(row, time: try row["last_seen"]), firstSeen: try row["first_seen"], pollCount: try row["poll_count"],
+            verified: try row.value("credential_hash") != .null
         )
     }
 
     /// The reported state in a `hosts` or `host_history` row (they share these columns).
-    private static func checkIn(_ row: Row, time: Date) -> CheckIn {
+    private static func checkIn(_ row: SQLRow, time: Date) throws -> CheckIn {
         CheckIn(
-            serverID: row["server_id"], serverName: row["server_name"], build: row["build"], orgID: row["org_id"],
-            applied: list(row["applied"]), blocked: list(row["blocked"]),
-            mitigationsEnabled: row["mitigations_enabled"], dataCollectionEnabled: row["data_collection_enabled"],
-            remoteAddress: row["remote_address"], userAgent: row["user_agent"], time: time
+            serverID: try row["server_id"], serverName: try row["server_name"], build: try row["build"], orgID: try row["org_id"],
+            applied: list(try row["applied"]), blocked: list(try row["blocked"]),
+            mitigationsEnabled: try row["mitigations_enabled"], dataCollectionEnabled: try row["data_collection_enabled"],
+            remoteAddress: try row["remote_address"], userAgent: try row["user_agent"], time: time
         )
     }
 
@@ -375,16 +376,16 @@ public struct CheckInStore: Sendable {
     public func forget(_ reference: HostReference, context: ChangeContext) throws(HostChangeError) -> HostState {
         let time = Date()
         do {
-            return try database.writer.write { db in
+            return try database.write { db in
                 guard let host = try Self.host(reference, in: db) else { throw HostChangeError.notFound(reference.text) }
-                let entries = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM host_history WHERE host_id = ?", arguments: [host.id]) ?? 0
-                try db.execute(sql: "DELETE FROM host_history WHERE host_id = ?", arguments: [host.id])
-                try db.execute(sql: "DELETE FROM hosts WHERE id = ?", arguments: [host.id])
+                let entries = try db.value(Int.self, "SELECT COUNT(*) FROM host_history WHERE host_id = ?", [host.id]) ?? 0
+                try db.execute("DELETE FROM host_history WHERE host_id = ?", [host.id])
+                try db.execute("DELETE FROM hosts WHERE id = ?", [host.id])
                 let serverID = host.latest.serverID.map { " serverId \($0)" } ?? ""
                 try AuditLog.append(AuditEntry(
                     time: time, context: context, action: Self.forgetAction, ruleID: nil, revision: nil,
                     outcome: "ok: host \(host.id) \(host.latest.serverName ?? "-")\(serverID), \(entries) history entries"
-                ), in: GRDBTransaction(db: db))
+                ), in: db)
                 return host
             }
         } catch {

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import OCSDomain
 
 /// A signed-in dashboard browser: who it acts as (the API token it signed in with, and that
@@ -33,25 +32,26 @@ public struct DashboardSessionStore: Sendable {
         let secret = Self.randomToken()
         let csrf = Self.randomToken()
         let expires = now.addingTimeInterval(Self.lifetime)
-        return try database.writer.write { db in
-            try db.execute(sql: "DELETE FROM dashboard_sessions WHERE expires_at <= ?", arguments: [DatabaseTimestamp(now)])
+        return try database.write { db in
+            try db.execute("DELETE FROM dashboard_sessions WHERE expires_at <= ?", [DatabaseTimestamp(now)])
             var match: (id: Int64, name: String, role: Role)?
-            for row in try Row.fetchAll(db, sql: "SELECT id, name, role, token_hash FROM api_tokens WHERE revoked_at IS NULL") {
+            for row in try db.rows("SELECT id, name, role, token_hash FROM api_tokens WHERE revoked_at IS NULL") {
+                let stored: Data = try row["token_hash"]
                 // Every live hash compared in full, as TokenStore.authenticate does.
-                if TokenStore.constantTimeEqual(row["token_hash"], presented) {
-                    match = (row["id"], row["name"], Role(rawValue: row["role"]) ?? .reader)
+                if TokenStore.constantTimeEqual(stored, presented) {
+                    match = (try row["id"], try row["name"], Role(rawValue: try row["role"]) ?? .reader)
                 }
             }
             guard let match else { return nil }
-            try db.execute(
-                sql: "INSERT INTO dashboard_sessions (secret_hash, token_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [TokenStore.hash(secret), match.id, csrf, DatabaseTimestamp(now), DatabaseTimestamp(expires)]
-            )
-            let session = DashboardSession(id: db.lastInsertedRowID, actor: match.name, role: match.role, csrf: csrf, expiresAt: expires)
+            guard let id = try db.value(
+                Int64.self, "INSERT INTO dashboard_sessions (secret_hash, token_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                [TokenStore.hash(secret), match.id, csrf, DatabaseTimestamp(now), DatabaseTimestamp(expires)]
+            ) else { throw SQLError.unexpectedValue(column: "id", value: .null, expected: "Int64") }
+            let session = DashboardSession(id: id, actor: match.name, role: match.role, csrf: csrf, expiresAt: expires)
             try AuditLog.append(AuditEntry(
                 time: now, actor: match.name, action: Self.signInAction, ruleID: nil, revision: nil,
                 remoteAddress: remoteAddress, outcome: "ok: session until \(ISO8601DateFormatter().string(from: expires))"
-            ), in: GRDBTransaction(db: db))
+            ), in: db)
             return (secret, session)
         }
     }
@@ -59,31 +59,32 @@ public struct DashboardSessionStore: Sendable {
     /// The live session whose cookie secret this is: not expired, its token not revoked.
     public func session(secret: String, now: Date = Date()) throws -> DashboardSession? {
         guard !secret.isEmpty, secret.utf8.count <= 128 else { return nil }
-        return try database.writer.read { db in
-            try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT s.id, s.csrf, s.expires_at, t.name, t.role FROM dashboard_sessions s
-                    JOIN api_tokens t ON t.id = s.token_id
-                    WHERE s.secret_hash = ? AND s.expires_at > ? AND t.revoked_at IS NULL
-                    """,
-                arguments: [TokenStore.hash(secret), DatabaseTimestamp(now)]
+        return try database.read { db in
+            try db.row(
+                """
+                SELECT s.id, s.csrf, s.expires_at, t.name, t.role FROM dashboard_sessions s
+                JOIN api_tokens t ON t.id = s.token_id
+                WHERE s.secret_hash = ? AND s.expires_at > ? AND t.revoked_at IS NULL
+                """,
+                [TokenStore.hash(secret), DatabaseTimestamp(now)]
             ).map { row in
-                DashboardSession(id: row["id"], actor: row["name"], role: Role(rawValue: row["role"]) ?? .reader, csrf: row["csrf"], expiresAt: row["expires_at"])
+                DashboardSession(
+                    id: try row["id"], actor: try row["name"], role: Role(rawValue: try row["role"]) ?? .reader, csrf: try row["csrf"], expiresAt: try row["expires_at"]
+                )
             }
         }
     }
 
     /// Ends the session with this cookie secret (sign-out); nothing if there is none.
     public func close(secret: String) throws {
-        _ = try database.writer.write { db in
-            try db.execute(sql: "DELETE FROM dashboard_sessions WHERE secret_hash = ?", arguments: [TokenStore.hash(secret)])
+        _ = try database.write { db in
+            try db.execute("DELETE FROM dashboard_sessions WHERE secret_hash = ?", [TokenStore.hash(secret)])
         }
     }
 
     /// Sessions stored, live or not yet pruned.
     public func count() throws -> Int {
-        try database.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM dashboard_sessions") ?? 0 }
+        try database.read { db in try db.value(Int.self, "SELECT COUNT(*) FROM dashboard_sessions") ?? 0 }
     }
 
     /// 32 random bytes, base64url: session secrets, CSRF tokens, the sign-in form's token.
@@ -115,12 +116,12 @@ extension CheckInStore {
     /// Hosts by id, as `hosts(page:)` lists them, that pass `filter`. Product and CU are decided by
     /// the catalog for each distinct reported build (a few hundred), then matched by build.
     public func hosts(_ filter: HostFilter, staleSince: Date, catalog: BuildCatalog = .embedded, page: PageRequest = PageRequest()) throws -> Page<HostState> {
-        let rows = try database.writer.read { db in
+        let rows = try database.read { db in
             var sql = "SELECT * FROM hosts WHERE id > ?"
-            var arguments: StatementArguments = [page.cursor?.key ?? 0]
+            var arguments: [(any SQLValueConvertible)?] = [page.cursor?.key ?? 0]
             switch filter.stale {
-            case true?: sql += " AND last_seen < ?"; arguments += [DatabaseTimestamp(staleSince)]
-            case false?: sql += " AND last_seen >= ?"; arguments += [DatabaseTimestamp(staleSince)]
+            case true?: sql += " AND last_seen < ?"; arguments.append(DatabaseTimestamp(staleSince))
+            case false?: sql += " AND last_seen >= ?"; arguments.append(DatabaseTimestamp(staleSince))
             case nil: break
             }
             if filter.product != nil || filter.cumulativeUpdate != nil {
@@ -132,16 +133,18 @@ extension CheckInStore {
                     }
                     return true
                 }
-                sql += " AND build IN (SELECT value FROM json_each(?))"
-                arguments += ["[" + builds.map { "\"\($0)\"" }.joined(separator: ",") + "]"]
+                sql += " AND build IN (SELECT value FROM \(db.engine.jsonArrayElements("?")))"
+                arguments.append("[" + builds.map { "\"\($0)\"" }.joined(separator: ",") + "]")
             }
             if let name = filter.name?.lowercased(), !name.isEmpty {
-                sql += " AND (instr(lower(server_name), ?) > 0 OR instr(lower(server_id), ?) > 0)"
+                let inName = db.engine.position(of: "?", in: "lower(server_name)")
+                let inServerID = db.engine.position(of: "?", in: "lower(server_id)")
+                sql += " AND (\(inName) > 0 OR \(inServerID) > 0)"
                 arguments += [name, name]
             }
             sql += " ORDER BY id LIMIT ?"
-            arguments += [page.limit + 1]
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.host)
+            arguments.append(page.limit + 1)
+            return try db.rows(sql, SQLArguments(arguments)).map(Self.host)
         }
         return Page(reading: rows, limit: page.limit, kind: .hosts, key: \.id)
     }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import OCSDomain
 
 /// Enrollment of hosts: one-time tokens an admin hands out, exchanged by an agent for a
@@ -24,20 +23,20 @@ public struct EnrollmentStore: Sendable {
         let secrets = (0..<count).map { _ in Secret.make(prefix: Self.tokenPrefix) }
         let expires = now.addingTimeInterval(validity)
         do {
-            let ids = try database.writer.write { db -> [Int64] in
+            let ids = try database.write { db -> [Int64] in
                 var ids: [Int64] = []
                 for secret in secrets {
-                    try db.execute(
-                        sql: "INSERT INTO enrollment_tokens (token_hash, created_at, created_by, expires_at) VALUES (?, ?, ?, ?)",
-                        arguments: [Secret.hexDigest(secret), DatabaseTimestamp(now), context.actor, DatabaseTimestamp(expires)]
-                    )
-                    ids.append(db.lastInsertedRowID)
+                    guard let id = try db.value(
+                        Int64.self, "INSERT INTO enrollment_tokens (token_hash, created_at, created_by, expires_at) VALUES (?, ?, ?, ?) RETURNING id",
+                        [Secret.hexDigest(secret), DatabaseTimestamp(now), context.actor, DatabaseTimestamp(expires)]
+                    ) else { throw SQLError.unexpectedValue(column: "id", value: .null, expected: "Int64") }
+                    ids.append(id)
                 }
                 let range = ids.count == 1 ? "\(ids[0])" : "\(ids[0])-\(ids[ids.count - 1])"
                 try AuditLog.append(AuditEntry(
                     time: now, context: context, action: "enrollment.create", ruleID: nil, revision: nil,
                     outcome: "ok: \(count) token\(count == 1 ? "" : "s") (\(range)), expire \(DatabaseTimestamp(expires).text) UTC"
-                ), in: GRDBTransaction(db: db))
+                ), in: db)
                 return ids
             }
             return EnrollmentTokens(secrets: secrets, firstID: ids[0], expiresAt: expires)
@@ -60,37 +59,35 @@ public struct EnrollmentStore: Sendable {
         let digest = Secret.hexDigest(token)
         do {
             // Anyone can send tokens to /enroll: a token that cannot enroll is refused from a read,
-            // so made-up ones never take the write lock that check-ins commit under.
-            try database.writer.read { db in _ = try Self.usableToken(digest, at: now, in: db) }
-            return try database.writer.write { db in
+            // so made-up ones never open a write transaction (on SQLite, the lock check-ins commit under).
+            try database.read { db in _ = try Self.usableToken(digest, at: now, in: db) }
+            return try database.write { db in
                 // Again in the write: another enrollment may have used the token meanwhile.
                 let tokenID = try Self.usableToken(digest, at: now, in: db)
 
-                let existing = try Row.fetchOne(
-                    db, sql: "SELECT id, credential_hash IS NOT NULL AS live, enrolled_at IS NOT NULL AS enrolled FROM hosts WHERE server_id = ?",
-                    arguments: [serverID]
-                )
+                let existing = try db.row("SELECT id, credential_hash, enrolled_at FROM hosts WHERE server_id = ?", [serverID])
                 let hostID: Int64
                 if let existing {
-                    hostID = existing["id"]
+                    hostID = try existing["id"]
                     try db.execute(
-                        sql: "UPDATE hosts SET credential_hash = ?, enrolled_at = ?, server_name = coalesce(?, server_name) WHERE id = ?",
-                        arguments: [Secret.hexDigest(credential), time, serverName, hostID]
+                        "UPDATE hosts SET credential_hash = ?, enrolled_at = ?, server_name = coalesce(?, server_name) WHERE id = ?",
+                        [Secret.hexDigest(credential), time, serverName, hostID]
                     )
                 } else {
-                    try db.execute(sql: """
+                    guard let id = try db.value(Int64.self, """
                         INSERT INTO hosts (server_id, server_name, applied, blocked, remote_address, first_seen, last_seen, poll_count, credential_hash, enrolled_at)
-                        VALUES (?, ?, '[]', '[]', ?, ?, ?, 0, ?, ?)
-                        """, arguments: [serverID, serverName, remoteAddress, time, time, Secret.hexDigest(credential), time])
-                    hostID = db.lastInsertedRowID
+                        VALUES (?, ?, '[]', '[]', ?, ?, ?, 0, ?, ?) RETURNING id
+                        """, [serverID, serverName, remoteAddress, time, time, Secret.hexDigest(credential), time])
+                    else { throw SQLError.unexpectedValue(column: "id", value: .null, expected: "Int64") }
+                    hostID = id
                 }
-                let reenrolled = (existing?["enrolled"] as Bool?) ?? false
-                let replaced = (existing?["live"] as Bool?) ?? false
-                try db.execute(sql: "UPDATE enrollment_tokens SET used_at = ?, used_by = ? WHERE id = ?", arguments: [time, hostID, tokenID])
+                let reenrolled = try existing.map { try $0.value("enrolled_at") != .null } ?? false
+                let replaced = try existing.map { try $0.value("credential_hash") != .null } ?? false
+                try db.execute("UPDATE enrollment_tokens SET used_at = ?, used_by = ? WHERE id = ?", [time, hostID, tokenID])
                 try AuditLog.append(AuditEntry(
                     time: now, actor: "enrollment-token-\(tokenID)", action: "host.enroll", ruleID: nil, revision: nil, remoteAddress: remoteAddress,
                     outcome: "ok: host \(hostID) \(serverName ?? "-") serverId \(serverID)\(reenrolled ? ", re-enrolled" : "")\(replaced ? ": its previous credential no longer works" : "")"
-                ), in: GRDBTransaction(db: db))
+                ), in: db)
                 return Enrollment(hostID: hostID, serverID: serverID, credential: credential, reenrolled: reenrolled)
             }
         } catch let error as EnrollmentError {
@@ -105,14 +102,14 @@ public struct EnrollmentStore: Sendable {
     @discardableResult
     public func revoke(_ reference: HostReference, context: ChangeContext, now: Date = Date()) throws(HostChangeError) -> HostState {
         do {
-            return try database.writer.write { db in
+            return try database.write { db in
                 guard let host = try CheckInStore.host(reference, in: db) else { throw HostChangeError.notFound(reference.text) }
                 guard host.verified else { throw HostChangeError.notEnrolled(reference.text) }
-                try db.execute(sql: "UPDATE hosts SET credential_hash = NULL WHERE id = ?", arguments: [host.id])
+                try db.execute("UPDATE hosts SET credential_hash = NULL WHERE id = ?", [host.id])
                 try AuditLog.append(AuditEntry(
                     time: now, context: context, action: Self.revokeAction, ruleID: nil, revision: nil,
                     outcome: "ok: host \(host.id) \(host.latest.serverName ?? "-") serverId \(host.latest.serverID ?? "-")"
-                ), in: GRDBTransaction(db: db))
+                ), in: db)
                 var revoked = host
                 revoked.verified = false
                 return revoked
@@ -127,14 +124,14 @@ public struct EnrollmentStore: Sendable {
     }
 
     /// The id of the token with `digest` if it can still enroll, else why not.
-    private static func usableToken(_ digest: String, at now: Date, in db: Database) throws -> Int64 {
-        guard let row = try Row.fetchOne(db, sql: "SELECT id, expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?", arguments: [digest]) else {
+    private static func usableToken(_ digest: String, at now: Date, in db: any SQLTransaction) throws -> Int64 {
+        guard let row = try db.row("SELECT id, expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?", [digest]) else {
             throw EnrollmentError.unknownToken
         }
-        let tokenID: Int64 = row["id"]
-        if let used = row["used_at"] as DatabaseTimestamp? { throw EnrollmentError.usedToken(tokenID, used.date) }
-        let expires: DatabaseTimestamp = row["expires_at"]
-        guard expires.date > now else { throw EnrollmentError.expiredToken(tokenID, expires.date) }
+        let tokenID: Int64 = try row["id"]
+        if let used: Date = try row["used_at"] { throw EnrollmentError.usedToken(tokenID, used) }
+        let expires: Date = try row["expires_at"]
+        guard expires > now else { throw EnrollmentError.expiredToken(tokenID, expires) }
         return tokenID
     }
 

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import OCSDomain
 
 /// The certificate a database's feed is signed with, as recorded on the first start.
@@ -20,9 +19,9 @@ public struct ServerState: Sendable {
 
     /// The pinned signing certificate; nil before the first start.
     public func pinnedSigningIdentity() throws -> PinnedSigningIdentity? {
-        try database.writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT fingerprint, subject, recorded_at FROM signing_identity WHERE id = 1").map { row in
-                PinnedSigningIdentity(fingerprint: row["fingerprint"], subject: row["subject"], recordedAt: (row["recorded_at"] as DatabaseTimestamp).date)
+        try database.read { db in
+            try db.row("SELECT fingerprint, subject, recorded_at FROM signing_identity WHERE id = 1").map { row in
+                PinnedSigningIdentity(fingerprint: try row["fingerprint"], subject: try row["subject"], recordedAt: try row["recorded_at"])
             }
         }
     }
@@ -30,21 +29,21 @@ public struct ServerState: Sendable {
     /// Records `fingerprint` as the signing certificate: the first one, or a rotation (audited,
     /// with both fingerprints).
     public func pinSigningIdentity(fingerprint: String, subject: String, context: ChangeContext) throws {
-        try database.writer.write { db in
-            let previous = try String.fetchOne(db, sql: "SELECT fingerprint FROM signing_identity WHERE id = 1")
+        try database.write { db in
+            let previous = try db.value(String.self, "SELECT fingerprint FROM signing_identity WHERE id = 1")
             guard previous != fingerprint else { return }
             try db.execute(
-                sql: """
-                    INSERT INTO signing_identity (id, fingerprint, subject, recorded_at) VALUES (1, ?, ?, ?)
-                    ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, subject = excluded.subject, recorded_at = excluded.recorded_at
-                    """,
-                arguments: [fingerprint, subject, DatabaseTimestamp(Date())]
+                """
+                INSERT INTO signing_identity (id, fingerprint, subject, recorded_at) VALUES (1, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, subject = excluded.subject, recorded_at = excluded.recorded_at
+                """,
+                [fingerprint, subject, DatabaseTimestamp(Date())]
             )
             if let previous {
                 try AuditLog.append(AuditEntry(
                     context: context, action: "signing.rotate", ruleID: nil, revision: nil,
                     outcome: "ok: \(previous) -> \(fingerprint)"
-                ), in: GRDBTransaction(db: db))
+                ), in: db)
             }
         }
     }
@@ -53,22 +52,22 @@ public struct ServerState: Sendable {
     /// `any` for a database whose hosts checked in before enrollment existed (migration 0019
     /// recorded it), so an upgrade does not silently stop a fleet's check-ins; else `enrolled`.
     public func checkInAcceptance() throws -> CheckInAcceptance {
-        try database.writer.read { db in
-            try String.fetchOne(db, sql: "SELECT value FROM policies WHERE name = 'check-ins'").flatMap(CheckInAcceptance.init(rawValue:)) ?? .enrolled
+        try database.read { db in
+            try db.value(String.self, "SELECT value FROM policies WHERE name = 'check-ins'").flatMap(CheckInAcceptance.init(rawValue:)) ?? .enrolled
         }
     }
 
     /// Hosts that did not enroll: with `--check-ins enrolled` their polls are no longer recorded.
     public func unverifiedHostCount() throws -> Int {
-        try database.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM hosts WHERE credential_hash IS NULL") ?? 0 }
+        try database.read { db in try db.value(Int.self, "SELECT COUNT(*) FROM hosts WHERE credential_hash IS NULL") ?? 0 }
     }
 
     /// Reads the rule-set serial and rewrites the probe row: proof that the database answers
-    /// reads and takes writes. Throws what SQLite reports.
+    /// reads and takes writes. Throws what the database reports.
     public func probe() throws {
-        _ = try database.writer.read { db in try Int64.fetchOne(db, sql: RuleStore.selectSerial) }
-        try database.writer.write { db in
-            try db.execute(sql: "UPDATE readiness_probe SET checked_at = ? WHERE id = 1", arguments: [DatabaseTimestamp(Date())])
+        _ = try database.read { db in try db.value(Int64.self, RuleStore.selectSerial) }
+        _ = try database.write { db in
+            try db.execute("UPDATE readiness_probe SET checked_at = ? WHERE id = 1", [DatabaseTimestamp(Date())])
         }
     }
 }

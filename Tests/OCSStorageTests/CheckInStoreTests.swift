@@ -169,6 +169,37 @@ struct CheckInStoreTests {
         #expect(try store.hosts(lastSeenSince: cutoff).items.map(\.displayName) == ["host0", "host4", "host5", "host6"])
     }
 
+    /// The dashboard's host list: stale or not, product and CU as the catalog decides them for
+    /// each reported build, and text found in the name or serverId whatever its case.
+    @Test func hostsAreFilteredByStalenessProductCUAndText() throws {
+        let temporary = try TemporaryDatabase()
+        let store = CheckInStore(database: temporary.database)
+        try store.record([
+            Self.checkIn(id: Self.guid(1), name: "EX19-A", build: "15.2.1118.7", at: 0),
+            Self.checkIn(id: Self.guid(2), name: "ex19-b", build: "15.2.1118.15", at: 500),
+            Self.checkIn(id: Self.guid(3), name: "EX16", build: "15.1.2507.6", at: 500),
+            Self.checkIn(id: nil, name: "nobuild", build: nil, at: 500),
+        ])
+        let since = Date(timeIntervalSince1970: 1_800_000_100)
+        func names(_ filter: HostFilter, page: PageRequest = PageRequest()) throws -> [String] {
+            try store.hosts(filter, staleSince: since, page: page).items.map(\.displayName)
+        }
+        #expect(try names(HostFilter()) == ["EX19-A", "ex19-b", "EX16", "nobuild"])
+        #expect(try names(HostFilter(stale: true)) == ["EX19-A"])
+        #expect(try names(HostFilter(stale: false)) == ["ex19-b", "EX16", "nobuild"])
+        #expect(try names(HostFilter(product: .exchange2019)) == ["EX19-A", "ex19-b"])
+        #expect(try names(HostFilter(product: .exchange2016, cumulativeUpdate: "cu23")) == ["EX16"])
+        #expect(try names(HostFilter(cumulativeUpdate: "CU12")) == ["EX19-A", "ex19-b"])
+        #expect(try names(HostFilter(product: .exchange2016, cumulativeUpdate: "CU12")).isEmpty)
+        #expect(try names(HostFilter(stale: false, product: .exchange2019, name: "EX19")) == ["ex19-b"])
+        #expect(try names(HostFilter(name: "Ex19-")) == ["EX19-A", "ex19-b"])
+        #expect(try names(HostFilter(name: "-000000000003")) == ["EX16"], "found by serverId")
+        #expect(try names(HostFilter(name: "EX99")).isEmpty)
+        let first = try store.hosts(HostFilter(name: "ex19"), staleSince: since, page: PageRequest(limit: 1))
+        #expect(first.items.map(\.displayName) == ["EX19-A"])
+        #expect(try names(HostFilter(name: "ex19"), page: PageRequest(limit: 1, cursor: first.next)) == ["ex19-b"])
+    }
+
     @Test func forgettingRemovesTheHostAndItsHistoryAndIsAudited() throws {
         let temporary = try TemporaryDatabase()
         let store = CheckInStore(database: temporary.database)
