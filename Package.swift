@@ -171,7 +171,12 @@ let package = Package(
         .testTarget(name: "OCSDomainTests", dependencies: ["OCSDomain"]),
         .testTarget(
             name: "OCSPostgresTests",
-            dependencies: ["OCSPostgres", "OCSStorage", "OCSTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]
+            dependencies: [
+                "OCSPostgres", "OCSStorage", "OCSTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                // The SQLite schema, read to compare with PostgreSQL's.
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(name: "OCSRuleFilesTests", dependencies: ["OCSRuleFiles", "OCSTestSupport"]),
         .testTarget(name: "OCSStorageTests", dependencies: ["OCSStorage", "OCSTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -23,7 +23,12 @@ public struct PostgresMigrator: Sendable {
     private let logger: Logger
 
     public init(logger: Logger) {
-        self.migrations = Self.embedded
+        self.init(migrations: Self.embedded, logger: logger)
+    }
+
+    /// A migrator of other migrations: for the tests of the migrator itself.
+    init(migrations: [(id: String, sql: String)], logger: Logger) {
+        self.migrations = migrations
         self.logger = logger
     }
 
@@ -31,7 +36,17 @@ public struct PostgresMigrator: Sendable {
     /// the database was current). Refuses, changing nothing, a database that has applied migrations
     /// this binary does not know (a newer ocs migrated it).
     @discardableResult
-    public func migrate(_ client: PostgresClient) async throws -> [String] {
+    public func migrate(_ client: PostgresClient) async throws(PostgresMigrationError) -> [String] {
+        do {
+            return try await migrateHoldingTheLock(client)
+        } catch let error as PostgresMigrationError {
+            throw error
+        } catch {
+            throw .database(reason: PostgresErrorText.describe(error))
+        }
+    }
+
+    private func migrateHoldingTheLock(_ client: PostgresClient) async throws -> [String] {
         try await client.withConnection { connection in
             try await withMigrationLock(connection) {
                 try await connection.query(
@@ -112,6 +127,8 @@ public enum PostgresMigrationError: Error, Equatable, CustomStringConvertible {
     case unknownMigrations([String])
     /// A migration failed and was rolled back.
     case failed(id: String, reason: String)
+    /// The database could not be reached or read before any migration ran.
+    case database(reason: String)
 
     public var description: String {
         switch self {
@@ -119,6 +136,8 @@ public enum PostgresMigrationError: Error, Equatable, CustomStringConvertible {
             "the database has applied migrations this ocs does not know (\(ids.joined(separator: ", "))): it was migrated by a newer ocs; run that version"
         case .failed(let id, let reason):
             "PostgreSQL migration \(id) failed and was rolled back: \(reason)"
+        case .database(let reason):
+            "cannot migrate the PostgreSQL database: \(reason)"
         }
     }
 }
@@ -134,7 +153,7 @@ enum PostgresErrorText {
         }
         if let error = error as? PSQLError {
             guard let server = error.serverInfo, let message = server[.message] else {
-                return "PostgreSQL: \(error.code)"
+                return "\(error.code)" + (error.underlying.map { ": \(describe($0))" } ?? "")
             }
             return [server[.sqlState].map { "SQLSTATE \($0): " } ?? "", message, server[.detail].map { " (\($0))" } ?? ""].joined()
         }
