@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Pure domain: Exchange builds, the catalog, rules, applicability, feed rendering. No I/O.
@@ -47,6 +48,19 @@ let package = Package(
                 // SQLite's C API, for the check-in writer's statements (RawStatement).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            plugins: ["EmbedMigrations"]
+        ),
+        // PostgreSQL through postgres-nio: its migrations (Migrations/postgres/), the migrator, connections.
+        .target(
+            name: "OCSPostgres",
+            dependencies: [
+                "OCSDomain", "OCSStorage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             plugins: ["EmbedMigrations"]
         ),
@@ -145,8 +159,25 @@ let package = Package(
             dependencies: ["MigrationEmbedder"]
         ),
         // Shared test fixtures: temporary databases, the `ocs` binary and its server process.
-        .target(name: "OCSTestSupport", dependencies: ["OCSStorage"], path: "Tests/OCSTestSupport"),
+        .target(
+            name: "OCSTestSupport",
+            dependencies: [
+                "OCSStorage", "OCSPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/OCSTestSupport"
+        ),
         .testTarget(name: "OCSDomainTests", dependencies: ["OCSDomain"]),
+        .testTarget(
+            name: "OCSPostgresTests",
+            dependencies: [
+                "OCSPostgres", "OCSStorage", "OCSTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                // The SQLite schema, read to compare with PostgreSQL's.
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .testTarget(name: "OCSRuleFilesTests", dependencies: ["OCSRuleFiles", "OCSTestSupport"]),
         .testTarget(name: "OCSStorageTests", dependencies: ["OCSStorage", "OCSTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "OCSOperationsTests", dependencies: ["OCSOperations", "OCSStorage", "OCSDomain"]),

@@ -8,9 +8,9 @@ cd "$(dirname "$0")/.."
 # xmlsec1 judges signatures, openssl makes CA chains, promtool (Debian's prometheus) judges
 # /metrics, headless Chromium driven by Selenium (Debian's python3-selenium, run by /usr/bin/python3)
 # judges the dashboard, python3 runs the agent tests' CONNECT proxy; the SQLite and zlib headers are
-# for GRDB and gzip.
+# for GRDB and gzip; postgresql is the server the PostgreSQL tests run against.
 packages=(curl libxml2-utils xmlsec1 openssl gzip libsqlite3-dev zlib1g-dev ca-certificates prometheus
-          chromium chromium-driver python3-selenium python3)
+          chromium chromium-driver python3-selenium python3 postgresql)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -21,6 +21,17 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# A throwaway PostgreSQL cluster for the tests that need one (they fail without it, never skip),
+# stopped and removed however this script ends.
+# In /tmp: the server runs as the postgres user, who must reach the folder.
+postgres_cluster=$(mktemp -d /tmp/ocs-postgres.XXXXXX)
+trap 'bash scripts/postgres-cluster.sh stop "$postgres_cluster" || true; rm -rf "$postgres_cluster"' EXIT
+postgres_settings=$(bash scripts/postgres-cluster.sh start "$postgres_cluster")
+while IFS= read -r setting; do
+    export "${setting?}"
+done <<<"$postgres_settings"
+echo "PostgreSQL for the tests: $OCS_TEST_POSTGRES_URL"
 
 swift build --build-tests
 # Includes DashboardEndToEndTests, which runs Tests/Browser/dashboard_test.py against a real server.
