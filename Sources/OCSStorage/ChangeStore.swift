@@ -91,8 +91,8 @@ public struct ChangeStore: Sendable {
                 }
                 let resolved = try Self.resolved(request, existing)
                 let (revision, release) = try Self.columns(resolved)
-                let changeID = try db.value(
-                    Int64.self, """
+                let changeID = try db.insert(
+                    """
                         INSERT INTO pending_changes (action, rule_id, revision, release_groups, base_revision, base_state, content_digest, author, reason, created_at, expires_at)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
                         """,
@@ -102,7 +102,7 @@ public struct ChangeStore: Sendable {
                         DatabaseTimestamp(time), DatabaseTimestamp(time.addingTimeInterval(Self.lifetime)),
                     ]
                 )
-                let change = try Self.change(db, id: changeID!, at: time)!
+                let change = try Self.change(db, id: changeID, at: time)!
                 try AuditLog.append(AuditEntry(
                     time: time, context: context, action: "change.request", ruleID: request.ruleID, revision: existing.latestRevision,
                     outcome: "ok: change \(change.id) pending: \(resolved.summary)"

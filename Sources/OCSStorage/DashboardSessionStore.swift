@@ -43,10 +43,10 @@ public struct DashboardSessionStore: Sendable {
                 }
             }
             guard let match else { return nil }
-            guard let id = try db.value(
-                Int64.self, "INSERT INTO dashboard_sessions (secret_hash, token_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            let id = try db.insert(
+                "INSERT INTO dashboard_sessions (secret_hash, token_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
                 [TokenStore.hash(secret), match.id, csrf, DatabaseTimestamp(now), DatabaseTimestamp(expires)]
-            ) else { throw SQLError.unexpectedValue(column: "id", value: .null, expected: "Int64") }
+            )
             let session = DashboardSession(id: id, actor: match.name, role: match.role, csrf: csrf, expiresAt: expires)
             try AuditLog.append(AuditEntry(
                 time: now, actor: match.name, action: Self.signInAction, ruleID: nil, revision: nil,

@@ -26,11 +26,10 @@ public struct EnrollmentStore: Sendable {
             let ids = try database.write { db -> [Int64] in
                 var ids: [Int64] = []
                 for secret in secrets {
-                    guard let id = try db.value(
-                        Int64.self, "INSERT INTO enrollment_tokens (token_hash, created_at, created_by, expires_at) VALUES (?, ?, ?, ?) RETURNING id",
+                    ids.append(try db.insert(
+                        "INSERT INTO enrollment_tokens (token_hash, created_at, created_by, expires_at) VALUES (?, ?, ?, ?) RETURNING id",
                         [Secret.hexDigest(secret), DatabaseTimestamp(now), context.actor, DatabaseTimestamp(expires)]
-                    ) else { throw SQLError.unexpectedValue(column: "id", value: .null, expected: "Int64") }
-                    ids.append(id)
+                    ))
                 }
                 let range = ids.count == 1 ? "\(ids[0])" : "\(ids[0])-\(ids[ids.count - 1])"
                 try AuditLog.append(AuditEntry(
@@ -74,12 +73,10 @@ public struct EnrollmentStore: Sendable {
                         [Secret.hexDigest(credential), time, serverName, hostID]
                     )
                 } else {
-                    guard let id = try db.value(Int64.self, """
+                    hostID = try db.insert("""
                         INSERT INTO hosts (server_id, server_name, applied, blocked, remote_address, first_seen, last_seen, poll_count, credential_hash, enrolled_at)
                         VALUES (?, ?, '[]', '[]', ?, ?, ?, 0, ?, ?) RETURNING id
                         """, [serverID, serverName, remoteAddress, time, time, Secret.hexDigest(credential), time])
-                    else { throw SQLError.unexpectedValue(column: "id", value: .null, expected: "Int64") }
-                    hostID = id
                 }
                 let reenrolled = try existing.map { try $0.value("enrolled_at") != .null } ?? false
                 let replaced = try existing.map { try $0.value("credential_hash") != .null } ?? false

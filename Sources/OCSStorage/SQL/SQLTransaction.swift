@@ -70,6 +70,14 @@ extension SQLTransaction {
         try row(sql, arguments)?.first(type)
     }
 
+    /// Runs an `INSERT ... RETURNING id` (both engines) and returns the new row's id.
+    public func insert(_ sql: String, _ arguments: SQLArguments) throws -> Int64 {
+        guard let id = try value(Int64.self, sql, arguments) else {
+            throw SQLError.unexpectedValue(column: "id", value: .null, expected: "the new row's id")
+        }
+        return id
+    }
+
     /// The first column of every row, NULLs left out.
     public func values<Value: SQLValueConvertible>(_ type: Value.Type, _ sql: String, _ arguments: SQLArguments = []) throws -> [Value] {
         try rows(sql, arguments).compactMap { row throws(SQLError) in try row.first(type) }
