@@ -70,9 +70,13 @@ public struct PostgresMigrator: Sendable {
 
     /// The ids of the migrations the database has applied, in order; none for a database no
     /// migrator has touched.
-    public func appliedMigrations(_ client: PostgresClient) async throws -> [String] {
-        try await client.withConnection { connection in
-            try await appliedMigrations(connection)
+    public func appliedMigrations(_ client: PostgresClient) async throws(PostgresMigrationError) -> [String] {
+        do {
+            return try await client.withConnection { connection in
+                try await appliedMigrations(connection)
+            }
+        } catch {
+            throw .database(reason: PostgresErrorText.describe(error))
         }
     }
 

@@ -20,8 +20,12 @@ public struct PostgresTestDatabase: Sendable {
         let cluster = try clusterLocation()
         // Made here, never from input: safe to write into the statements as an identifier.
         let name = "ocs_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try await withClient(cluster) { admin in
-            _ = try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+        do {
+            try await withClient(cluster) { admin in
+                _ = try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+            }
+        } catch {
+            throw PostgresTestDatabaseError.revealed(error)
         }
         var location = cluster
         location.database = name
@@ -31,9 +35,13 @@ public struct PostgresTestDatabase: Sendable {
             result = try await withClient(location) { client in try await body(database, client) }
         } catch {
             try? await database.drop(from: cluster)
-            throw error
+            throw PostgresTestDatabaseError.revealed(error)
         }
-        try await database.drop(from: cluster)
+        do {
+            try await database.drop(from: cluster)
+        } catch {
+            throw PostgresTestDatabaseError.revealed(error)
+        }
         return result
     }
 
@@ -78,6 +86,16 @@ public struct PostgresTestDatabase: Sendable {
 public enum PostgresTestDatabaseError: Error, CustomStringConvertible {
     case noCluster
     case notPostgres(String)
+    /// A PostgreSQL error a test did not expect, with the server's words: postgres-nio's own
+    /// description hides them, and a failing test must say why it failed.
+    case postgres(String)
+
+    static func revealed(_ error: any Error) -> any Error {
+        if error is PSQLError || error is PostgresTransactionError {
+            return PostgresTestDatabaseError.postgres(String(reflecting: error))
+        }
+        return error
+    }
 
     public var description: String {
         switch self {
@@ -86,6 +104,8 @@ public enum PostgresTestDatabaseError: Error, CustomStringConvertible {
                 + "`scripts/postgres-cluster.sh start $(mktemp -d)` and export the URL it prints (scripts/test.sh does both)"
         case .notPostgres(let url):
             "OCS_TEST_POSTGRES_URL=\(url) is not a postgres:// URL"
+        case .postgres(let details):
+            details
         }
     }
 }
