@@ -180,7 +180,7 @@ let package = Package(
         ),
         .testTarget(name: "OCSRuleFilesTests", dependencies: ["OCSRuleFiles", "OCSTestSupport"]),
         .testTarget(name: "OCSStorageTests", dependencies: ["OCSStorage", "OCSTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "OCSOperationsTests", dependencies: ["OCSOperations", "OCSStorage", "OCSDomain"]),
+        .testTarget(name: "OCSOperationsTests", dependencies: ["OCSOperations", "OCSStorage", "OCSDomain", "OCSTestSupport"]),
         .testTarget(name: "OCSSigningTests", dependencies: ["OCSSigning", "OCSDomain", "OCSTestSupport"]),
         .testTarget(
             name: "OCSFeedTests",

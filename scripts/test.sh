@@ -39,6 +39,9 @@ swift build --build-tests
 # of Swift's cooperative pool, which would hold every PostgreSQL client's work for minutes.
 swift test --skip-build --skip '^OCSPostgresTests\.'
 swift test --skip-build --filter '^OCSPostgresTests\.'
+# The conformance run: the store, operation and feed suites again, each test on a database of its
+# own on the PostgreSQL cluster (Tests/OCSTestSupport/TestDatabase.swift): one behaviour, two engines.
+OCS_TEST_ENGINE=postgres swift test --skip-build --filter '^(OCSStorageTests|OCSOperationsTests|OCSFeedTests)\.'
 
 # The README's and the docs' examples, in order, on a fresh clone against a real server, with the
 # debug binary just built (no second build; seconds), then the command reference (docs/ocs.1)

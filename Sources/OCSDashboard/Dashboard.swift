@@ -102,7 +102,7 @@ public struct Dashboard: Sendable {
     let logger: Logger
 
     public init(
-        database: OCSDatabase, staleAfterSeconds: Int, isHTTPS: Bool, publicURL: URL? = nil, catalog: BuildCatalog = .embedded,
+        database: any SQLDatabase, staleAfterSeconds: Int, isHTTPS: Bool, publicURL: URL? = nil, catalog: BuildCatalog = .embedded,
         threadPool: NIOThreadPool, logger: Logger
     ) {
         rules = RuleStore(database: database, catalog: catalog)

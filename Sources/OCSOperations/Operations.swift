@@ -2,10 +2,10 @@ import OCSDomain
 import OCSStorage
 
 /// The composition root of the application: every store and operation on one database, built
-/// once and handed to the server, the dashboard and the command line. Takes an `OCSDatabase`,
-/// which wraps any GRDB writer, so unit tests run on an in-memory database.
+/// once and handed to the server, the dashboard and the command line. Takes either engine's
+/// `SQLDatabase`: an `OCSDatabase` (SQLite, in memory for unit tests) or a `PostgresDatabase`.
 public struct Operations: Sendable {
-    public let database: OCSDatabase
+    public let database: any SQLDatabase
     public let rules: RuleStore
     public let changes: ChangeStore
     public let checkIns: CheckInStore
@@ -24,7 +24,7 @@ public struct Operations: Sendable {
 
     /// `checkInLimits` and `checkInAcceptance` decide what polls may add (the server's settings;
     /// elsewhere nothing records check-ins).
-    public init(database: OCSDatabase, checkInLimits: CheckInLimits = .standard, checkInAcceptance: CheckInAcceptance = .any) {
+    public init(database: any SQLDatabase, checkInLimits: CheckInLimits = .standard, checkInAcceptance: CheckInAcceptance = .any) {
         self.database = database
         rules = RuleStore(database: database)
         changes = ChangeStore(database: database)

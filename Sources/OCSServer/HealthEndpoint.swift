@@ -17,7 +17,7 @@ struct HealthEndpoint: Sendable {
     static let readinessPath = "/readyz"
 
     let state: ServerState
-    let database: OCSDatabase
+    let database: any SQLDatabase
     /// Free space the database's file system must have.
     let minimumFreeBytes: UInt64
     let signer: FeedSigner
@@ -36,7 +36,7 @@ struct HealthEndpoint: Sendable {
                 return Self.status(.serviceUnavailable, "unavailable", reason: "the database does not take reads and writes")
             }
             if let problem = database.durabilityProblem(minimumFreeBytes: minimumFreeBytes) {
-                logger.error("readiness: \(problem)", metadata: ["db": "\(database.path)"])
+                logger.error("readiness: \(problem)", metadata: ["db": "\(database.name)"])
                 return Self.status(.serviceUnavailable, "unavailable", reason: problem)
             }
             let now = Date()

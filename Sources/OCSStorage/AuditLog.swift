@@ -39,9 +39,9 @@ extension AuditEntry {
 
 /// The append-only audit trail. Nothing here updates or deletes, and triggers forbid both.
 public struct AuditLog: Sendable {
-    let database: OCSDatabase
+    let database: any SQLDatabase
 
-    public init(database: OCSDatabase) {
+    public init(database: any SQLDatabase) {
         self.database = database
     }
 

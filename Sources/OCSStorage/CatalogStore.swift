@@ -4,13 +4,13 @@ import OCSDomain
 /// The build catalog in effect: the one compiled into the binary plus the rows added to the
 /// database (`catalog_builds`), which every process reads, so a new update needs no rebuild.
 public struct CatalogStore: Sendable {
-    let database: OCSDatabase
+    let database: any SQLDatabase
     /// The catalog compiled into the binary, under the added rows.
     public let base: BuildCatalog
 
     public static let addAction = "catalog.add"
 
-    public init(database: OCSDatabase, base: BuildCatalog = .embedded) {
+    public init(database: any SQLDatabase, base: BuildCatalog = .embedded) {
         self.database = database
         self.base = base
     }

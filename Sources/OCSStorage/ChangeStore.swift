@@ -26,7 +26,7 @@ public enum ChangeOutcome: Sendable, Equatable {
 /// other than their author approves them. Every decision is audited; an approval applies the
 /// change in the same transaction.
 public struct ChangeStore: Sendable {
-    let database: OCSDatabase
+    let database: any SQLDatabase
     /// The clock; tests pass one to see changes expire.
     let now: @Sendable () -> Date
 
@@ -35,7 +35,7 @@ public struct ChangeStore: Sendable {
     /// The policy's name.
     public static let requireApproval = "require-approval"
 
-    public init(database: OCSDatabase, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(database: any SQLDatabase, now: @escaping @Sendable () -> Date = { Date() }) {
         self.database = database
         self.now = now
     }

@@ -19,9 +19,9 @@ public struct DashboardSessionStore: Sendable {
     public static let lifetime: TimeInterval = 8 * 3600
     public static let signInAction = "dashboard.signin"
 
-    let database: OCSDatabase
+    let database: any SQLDatabase
 
-    public init(database: OCSDatabase) {
+    public init(database: any SQLDatabase) {
         self.database = database
     }
 

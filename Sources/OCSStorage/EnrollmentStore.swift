@@ -5,9 +5,9 @@ import OCSDomain
 /// credential bound to its serverId. A host with a credential is verified: only polls that carry
 /// it change the host (see `CheckInStore`). Tokens and credentials are stored as SHA-256 digests.
 public struct EnrollmentStore: Sendable {
-    let database: OCSDatabase
+    let database: any SQLDatabase
 
-    public init(database: OCSDatabase) {
+    public init(database: any SQLDatabase) {
         self.database = database
     }
 

@@ -5,11 +5,11 @@ import OCSDomain
 /// database (one pass over `hosts` per rule, grouped by build and coverage facts), never by
 /// loading every host. The API and any other view of the fleet read it from here.
 public struct FleetStore: Sendable {
-    let database: OCSDatabase
+    let database: any SQLDatabase
     /// The catalog compiled into the binary; each read adds the database's rows to it.
     let catalogBase: BuildCatalog
 
-    public init(database: OCSDatabase, catalog: BuildCatalog = .embedded) {
+    public init(database: any SQLDatabase, catalog: BuildCatalog = .embedded) {
         self.database = database
         catalogBase = catalog
     }

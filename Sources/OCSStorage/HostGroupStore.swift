@@ -12,9 +12,9 @@ public struct HostGroupRecord: Sendable, Equatable {
 /// Host groups for staged rollouts: created and deleted (never edited in place, so a rule's
 /// stage means what it meant when it was set), each change audited.
 public struct HostGroupStore: Sendable {
-    let database: OCSDatabase
+    let database: any SQLDatabase
 
-    public init(database: OCSDatabase) {
+    public init(database: any SQLDatabase) {
         self.database = database
     }
 

@@ -5,11 +5,11 @@ import OCSDomain
 /// published serial. Every change appends an immutable revision or moves a rule between states,
 /// with an audit entry in the same transaction.
 public struct RuleStore: Sendable {
-    let database: OCSDatabase
+    let database: any SQLDatabase
     /// The catalog compiled into the binary; rows added to the database go on top of it.
     let catalogBase: BuildCatalog
 
-    public init(database: OCSDatabase, catalog: BuildCatalog = .embedded) {
+    public init(database: any SQLDatabase, catalog: BuildCatalog = .embedded) {
         self.database = database
         catalogBase = catalog
     }

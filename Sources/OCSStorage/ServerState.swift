@@ -11,9 +11,9 @@ public struct PinnedSigningIdentity: Sendable, Equatable {
 /// Facts about the server kept in its database: the signing certificate every host pins, and
 /// a probe row that readiness checks write.
 public struct ServerState: Sendable {
-    let database: OCSDatabase
+    let database: any SQLDatabase
 
-    public init(database: OCSDatabase) {
+    public init(database: any SQLDatabase) {
         self.database = database
     }
 

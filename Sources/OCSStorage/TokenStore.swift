@@ -5,9 +5,9 @@ import OCSDomain
 /// API bearer tokens. Only a SHA-256 hash of each secret is stored; a presented token is
 /// compared against every live hash in constant time, so timing tells nothing about any of them.
 public struct TokenStore: Sendable {
-    let database: OCSDatabase
+    let database: any SQLDatabase
 
-    public init(database: OCSDatabase) {
+    public init(database: any SQLDatabase) {
         self.database = database
     }
 

@@ -17,7 +17,7 @@ struct FeedServiceTests {
     static let m1 = Mitigation(id: "M1", description: "m1", state: .published, applies: Applicability(products: [.exchange2019], narrowing: .fixedBy("Oct22SU")), actions: [.doNothing(description: nil)])
 
     @Test func servesTheRulesForEachBuild() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = RuleStore(database: temporary.database)
         try store.importRules([Self.ping, Self.m1])
         let signingTime = Date(timeIntervalSince1970: 1_795_500_000)
@@ -38,7 +38,7 @@ struct FeedServiceTests {
     /// Hosts that receive the same rules share one signed feed: the cache is keyed by the set
     /// of rules received, never by host.
     @Test func aStagedRuleReachesOnlyItsGroupAndHostsShareFeedsBySetOfRules() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = RuleStore(database: temporary.database)
         let context = ChangeContext(actor: "test")
         try store.importRules([Self.ping])
@@ -64,7 +64,7 @@ struct FeedServiceTests {
 
     /// The gzip representation is made with the feed, once, and shared by every build served it.
     @Test func eachFeedIsGzippedOnceWhenSigned() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = RuleStore(database: temporary.database)
         try store.importRules([Self.ping, Self.m1])
         let signings = Mutex(0)
@@ -82,7 +82,7 @@ struct FeedServiceTests {
     }
 
     @Test func feedsAreVerifiableByThePinnedCertificate() async throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = RuleStore(database: temporary.database)
         try store.importRules([Self.ping, Self.m1])
         let feed = try FeedService(store: store, signer: Self.signer).feed(for: ExchangeBuild(parsing: "15.2.1118.7"))
@@ -92,7 +92,7 @@ struct FeedServiceTests {
     }
 
     @Test func seesChangesFromAnotherConnectionOnTheNextCall() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let service = FeedService(store: RuleStore(database: temporary.database), signer: Self.signer)
         let build = try ExchangeBuild(parsing: "15.2.1118.7")
         #expect(try service.feed(for: build).configIDs == [])
@@ -136,7 +136,7 @@ struct FeedExpiryTests {
     }
 
     @Test func signsEachFeedAgainOnceHalfItsValidityHasPassedWithTheSameSerialAndALaterExpiry() async throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = RuleStore(database: temporary.database)
         try store.importRules([FeedServiceTests.ping, FeedServiceTests.m1])
         let start = Self.wholeSecondNow()
@@ -188,7 +188,7 @@ struct FeedExpiryTests {
     }
 
     @Test func aRuleChangeIsServedWithAFullValidity() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = RuleStore(database: temporary.database)
         try store.importRules([FeedServiceTests.ping])
         let start = Self.wholeSecondNow()
@@ -206,7 +206,7 @@ struct FeedExpiryTests {
 
 struct CheckInRecorderTests {
     @Test func completesEachCheckInAfterItsCommitOnItsEventLoop() async throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = CheckInStore(database: temporary.database)
         let rules = RuleStore(database: temporary.database)
         try rules.importRules([FeedServiceTests.ping])
@@ -242,7 +242,7 @@ struct CheckInRecorderTests {
     /// A server waits for the check-ins queued before it stops its event loops: every poll's
     /// result is then delivered (run as the loops shut down), none dropped with a stopped loop.
     @Test func finishingPendingCheckInsBeforeTheLoopsStopDeliversEveryResult() async throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = CheckInStore(database: temporary.database)
         let recorder = CheckInRecorder(store: store)
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: 2)

@@ -1,6 +1,7 @@
 import OCSDomain
 import OCSOperations
 import OCSStorage
+import OCSTestSupport
 import Testing
 
 /// Builds added under require-approval: an addition that changes which builds a published rule
@@ -11,7 +12,7 @@ struct CatalogOperationsTests {
     static let seDec26 = CatalogRowInput(product: "ExchangeSE", cu: "RTM", update: "Dec26SU", build: "15.2.2562.57", released: "2026-12")
 
     @Test func underApprovalABuildThatChangesARulesReachIsAnAdminsEmergency() throws {
-        let operations = Operations(database: try .inMemory())
+        let operations = Operations(database: try TestDatabase.fresh())
         let admin = ChangeContext(actor: "adam")
         _ = try operations.builds.add([(nil, Self.nov26)], context: admin, role: .admin)
         // Until the November SU: CU16, released after it, carries the fix, so adding it changes the rule's builds.

@@ -1,6 +1,7 @@
 import OCSDomain
 import OCSOperations
 import OCSStorage
+import OCSTestSupport
 import Testing
 
 /// The rule lifecycle as every front end performs it, on an in-memory database.
@@ -13,7 +14,7 @@ struct RuleOperationsTests {
     }
 
     @Test func aPublishReturnsTheSerialItCommitted() throws {
-        let operations = Operations(database: try .inMemory())
+        let operations = Operations(database: try TestDatabase.fresh())
         let before = try operations.rules.serial()
         _ = try operations.lifecycle.save(Self.rule("R"), expectedRevision: nil, context: alice)
         guard case .applied(let change) = try operations.lifecycle.publish("R", to: .everyone, .init(context: alice, role: .publisher)) else {
@@ -27,7 +28,7 @@ struct RuleOperationsTests {
     /// The release rule is the operation's, judged in its transaction for every front end: a rule
     /// not published must be given one, the refusal is audited, and nothing changes.
     @Test func aRuleNotPublishedMustBeGivenARelease() throws {
-        let operations = Operations(database: try .inMemory())
+        let operations = Operations(database: try TestDatabase.fresh())
         _ = try operations.lifecycle.save(Self.rule("R"), expectedRevision: nil, context: alice)
         let serial = try operations.rules.serial()
         #expect(throws: OperationError.rule(.releaseRequired(id: "R", state: "draft"))) {
@@ -40,7 +41,7 @@ struct RuleOperationsTests {
     }
 
     @Test func anEmergencyIsAnAdminsWithAReason() throws {
-        let operations = Operations(database: try .inMemory())
+        let operations = Operations(database: try TestDatabase.fresh())
         _ = try operations.lifecycle.save(Self.rule("R"), expectedRevision: nil, context: alice)
         try operations.lifecycle.setRequireApproval(true, context: alice)
         #expect(throws: OperationError.emergencyNeedsAdmin(actor: "alice", role: .publisher)) {
@@ -58,7 +59,7 @@ struct RuleOperationsTests {
     /// Issue 19's approval bypass, through the operations: while A's change waits, B cannot delete
     /// the rule and put other content under its id; the approval serves what A asked for.
     @Test func aPendingChangeKeepsTheContentItWasAskedFor() throws {
-        let operations = Operations(database: try .inMemory())
+        let operations = Operations(database: try TestDatabase.fresh())
         let lifecycle = operations.lifecycle
         _ = try lifecycle.save(Self.rule("M20", "narrow"), expectedRevision: nil, context: alice)
         try lifecycle.setRequireApproval(true, context: alice)
@@ -75,7 +76,7 @@ struct RuleOperationsTests {
     }
 
     @Test func aRejectedChangeIsReturnedAsDecided() throws {
-        let operations = Operations(database: try .inMemory())
+        let operations = Operations(database: try TestDatabase.fresh())
         _ = try operations.lifecycle.save(Self.rule("R"), expectedRevision: nil, context: alice)
         try operations.lifecycle.setRequireApproval(true, context: alice)
         guard case .pending(let change) = try operations.lifecycle.retire("R", .init(context: alice, role: .publisher)) else {

@@ -21,7 +21,7 @@ struct AuditLogTests {
 
     /// The forged-line attack, as the store would have recorded it: one entry, escaped, bounded.
     @Test func appendStoresEveryFieldOnOneLineAndBounded() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let log = AuditLog(database: temporary.database)
         let forged = "M1\n2026-01-01T00:00:00Z  admin  rule.publish  EVIL  ok"
         try log.append(AuditEntry(

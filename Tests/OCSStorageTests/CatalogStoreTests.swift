@@ -13,7 +13,7 @@ struct CatalogStoreTests {
     }
 
     @Test func addedBuildsJoinTheCatalogAuditedAndAllOrNothing() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = CatalogStore(database: temporary.database)
         let result = try store.add([(nil, Self.nov26)], context: ChangeContext(actor: "alice"))
         #expect(result.added.map(\.catalogName.canonical) == ["Exchange2019 CU15 Nov26SU"])
@@ -36,7 +36,7 @@ struct CatalogStoreTests {
     }
 
     @Test func listsPageByPageWithFilters() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = CatalogStore(database: temporary.database)
         try store.add([(nil, Self.nov26)], context: .localUser)
         var seen: [CatalogStore.Row] = []
@@ -51,7 +51,7 @@ struct CatalogStoreTests {
     }
 
     @Test func raisesTheSerialOnlyWhenAPublishedRuleNowAppliesElsewhere() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let rules = RuleStore(database: temporary.database)
         let catalog = CatalogStore(database: temporary.database)
         try rules.importRules([Self.rule("ALL", nil), Self.rule("OLD", Applicability(narrowing: .fixedBy("Oct22SU")))])
@@ -76,7 +76,7 @@ struct CatalogStoreTests {
     }
 
     @Test func publishingRefusesARuleThatCanMatchNothing() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let rules = RuleStore(database: temporary.database)
         let nothing = Applicability(products: [.exchange2016], narrowing: .ranges([BuildRange(fromBuild: try ExchangeBuild(parsing: "15.2.1118.7"), untilBuild: nil)]))
         try rules.put(Self.rule("DEAD", nothing, .draft), context: .localUser)
@@ -89,9 +89,9 @@ struct CatalogStoreTests {
 
         // A rule naming an update the catalog learns later publishes once it is added.
         let later = Applicability(products: [.exchange2019], narrowing: .fixedBy("Nov26SU"))
-        try temporary.database.writer.write { db in
-            try db.execute(sql: "INSERT INTO rule_revisions (rule_id, revision, content, author, created_at) VALUES ('LATER', 1, ?, 'test', '2026-11-23T00:00:00.000Z')", arguments: [RuleStore.content(Self.rule("LATER", later))])
-            try db.execute(sql: "INSERT INTO rules (id, state, content, created_at, updated_at, revision, latest_revision) VALUES ('LATER', 'draft', ?, '2026-11-23T00:00:00.000Z', '2026-11-23T00:00:00.000Z', 1, 1)", arguments: [RuleStore.content(Self.rule("LATER", later))])
+        try temporary.database.write { db in
+            try db.execute("INSERT INTO rule_revisions (rule_id, revision, content, author, created_at) VALUES ('LATER', 1, ?, 'test', '2026-11-23T00:00:00.000Z')", [RuleStore.content(Self.rule("LATER", later))])
+            try db.execute("INSERT INTO rules (id, state, content, created_at, updated_at, revision, latest_revision) VALUES ('LATER', 'draft', ?, '2026-11-23T00:00:00.000Z', '2026-11-23T00:00:00.000Z', 1, 1)", [RuleStore.content(Self.rule("LATER", later))])
         }
         #expect(throws: RuleChangeError.self) { try rules.publish(id: "LATER", to: .everyone, context: .localUser) }
         try CatalogStore(database: temporary.database).add([(nil, Self.nov26)], context: .localUser)

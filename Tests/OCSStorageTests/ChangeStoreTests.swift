@@ -16,7 +16,7 @@ struct ChangeStoreTests {
     }
 
     @Test func aPendingChangeExpiresAfterADayAndCannotBeApproved() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let clock = Clock()
         let changes = ChangeStore(database: temporary.database) { clock.now.withLock { $0 } }
         try RuleStore(database: temporary.database).put(Fixtures.rule("R", .draft, description: "one"), context: alice)
@@ -38,7 +38,7 @@ struct ChangeStoreTests {
     }
 
     @Test func approvalRechecksTheRuleAndAppliesInOneStep() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let changes = ChangeStore(database: temporary.database)
         let rules = RuleStore(database: temporary.database)
         try rules.put(Fixtures.rule("R", .draft, description: "one"), context: alice)
@@ -67,7 +67,7 @@ struct ChangeStoreTests {
     /// The attack: a request for canary waits; a newer one (to everyone) is approved; approving
     /// the old one afterwards would narrow the rule back, though its revision never moved.
     @Test func anOldRequestCannotUndoANewerApprovedChange() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let changes = ChangeStore(database: temporary.database)
         let rules = RuleStore(database: temporary.database)
         try rules.put(Fixtures.rule("R", .draft), context: alice)
@@ -85,7 +85,7 @@ struct ChangeStoreTests {
     /// The attack: a pending change names canary; deleting canary and creating a wider group of
     /// the same name would widen what the approver approves. The delete is refused.
     @Test func aGroupNamedByAPendingChangeCannotBeDeleted() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let changes = ChangeStore(database: temporary.database)
         let groups = HostGroupStore(database: temporary.database)
         try RuleStore(database: temporary.database).put(Fixtures.rule("R", .draft), context: alice)
@@ -104,7 +104,7 @@ struct ChangeStoreTests {
     /// A group of 200,000 host ids is refused by its size before any id is looked up inside the
     /// write transaction (which would hold up every check-in meanwhile).
     @Test func aGroupOfTooManyMembersIsRefusedBeforeLookingThemUp() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let groups = HostGroupStore(database: temporary.database)
         let members = (1...200_000).map { String($0) }
         #expect(throws: HostGroupChangeError.self) { try groups.create(name: "huge", selector: .hosts(members), context: alice) }
@@ -116,7 +116,7 @@ struct ChangeStoreTests {
     /// with the same state string; an admin's approval then served B's content as A's. The delete
     /// is refused while the change waits, and approval serves what A asked for.
     @Test func aRuleWithAPendingChangeCannotBeDeletedAndPutAnew() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let changes = ChangeStore(database: temporary.database)
         let rules = RuleStore(database: temporary.database)
         let admin = ChangeContext(actor: "admin")
@@ -136,7 +136,7 @@ struct ChangeStoreTests {
     /// Deleting a rule never published keeps its revisions: one created again under the id
     /// numbers on, so a revision number never names two contents.
     @Test func revisionNumbersAreNeverReused() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let rules = RuleStore(database: temporary.database)
         try rules.put(Fixtures.rule("R", .draft, description: "first"), context: alice)
         try rules.delete(id: "R", context: alice)
@@ -146,7 +146,7 @@ struct ChangeStoreTests {
         #expect(try rules.revisions(id: "R").map(\.revision) == [1, 2])
         #expect(try rules.revisions(id: "R").map(\.rule.description) == ["first", "second"])
         #expect(throws: (any Error).self) {
-            try temporary.database.writer.write { db in try db.execute(sql: "DELETE FROM rule_revisions WHERE rule_id = 'R'") }
+            try temporary.database.write { db in try db.execute("DELETE FROM rule_revisions WHERE rule_id = 'R'") }
         }
     }
 
@@ -154,7 +154,7 @@ struct ChangeStoreTests {
     /// under a pending change by any path (here the database itself, past its triggers) is refused,
     /// and so is a change asked for before changes carried a digest.
     @Test func approvalRefusesContentOtherThanWhatWasAskedFor() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let changes = ChangeStore(database: temporary.database)
         let rules = RuleStore(database: temporary.database)
         try rules.put(Fixtures.rule("R", .draft, description: "reviewed"), context: alice)
@@ -164,12 +164,12 @@ struct ChangeStoreTests {
         else {
             Issue.record("pending expected"); return
         }
-        try temporary.database.writer.write { db in
-            try db.execute(sql: "UPDATE pending_changes SET content_digest = NULL WHERE id = ?", arguments: [legacy.id])
-            try db.execute(sql: "DROP TRIGGER rule_revisions_immutable")
+        try temporary.database.write { db in
+            try db.execute("UPDATE pending_changes SET content_digest = NULL WHERE id = ?", [legacy.id])
+            try db.execute(db.engine == .sqlite ? "DROP TRIGGER rule_revisions_immutable" : "DROP TRIGGER rule_revisions_immutable ON rule_revisions")
             let other = try RuleStore.content(Fixtures.rule("R", .draft, description: "swapped"))
-            try db.execute(sql: "UPDATE rule_revisions SET content = ? WHERE rule_id = 'R'", arguments: [other])
-            try db.execute(sql: "UPDATE rules SET content = ? WHERE id = 'R'", arguments: [other])
+            try db.execute("UPDATE rule_revisions SET content = ? WHERE rule_id = 'R'", [other])
+            try db.execute("UPDATE rules SET content = ? WHERE id = 'R'", [other])
         }
         #expect(throws: ChangeDecisionError.rule(.conflict("the content of rule R is not what change \(swapped.id) was asked for: reject it and ask again"))) {
             try changes.approve(swapped.id, context: bob)

@@ -22,7 +22,7 @@ struct CheckInStoreTests {
     }
 
     @Test func keepsLatestStatePerHostAndOnlyChangesInHistory() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = CheckInStore(database: temporary.database)
         try store.record([Self.checkIn(at: 0), Self.checkIn(at: 10)])
         try store.record([Self.checkIn(build: "15.2.1118.15", applied: ["PING1", "M1"], at: 60), Self.checkIn(id: nil, name: "Ex02", at: 61)])
@@ -48,7 +48,7 @@ struct CheckInStoreTests {
     /// back as given (an empty string is not NULL, false is not absent), and the commit returns
     /// the serial its transaction saw.
     @Test func everyReportedValueRoundTripsAndTheCommitReturnsTheSerial() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = CheckInStore(database: temporary.database)
         let rules = RuleStore(database: temporary.database)
         var poll = Self.checkIn(build: "15.1.2507.6", applied: [], enabled: false, at: 0.25)
@@ -77,7 +77,7 @@ struct CheckInStoreTests {
     /// A repeat poll (the same report) is written by a narrower update: it still moves the
     /// address, agent, last poll and count, and adds no history; a later change still does.
     @Test func aRepeatMovesWhatEveryPollMovesAndAChangeAfterItIsHistory() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = CheckInStore(database: temporary.database)
         try store.record([Self.checkIn(at: 0)])
         var repeated = Self.checkIn(at: 30)
@@ -98,7 +98,7 @@ struct CheckInStoreTests {
     /// The attack: a name-only poll (`?server=ex16-01&applied=M1,PING1`, no serverId) made the
     /// host that reported a serverId look protected.
     @Test func aNameOnlyPollNeverChangesAHostThatReportedAServerID() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = CheckInStore(database: temporary.database)
         try store.record([Self.checkIn(name: "EX16-01", applied: ["PING1"], at: 0)])
         let forged = try store.record([Self.checkIn(id: nil, name: "ex16-01", build: "15.2.1118.15", applied: ["M1", "PING1"], at: 1)])
@@ -119,7 +119,7 @@ struct CheckInStoreTests {
     /// The attack: `?server=EX16-A&serverId=<B's serverId>` merged the name-only host EX16-A into
     /// B (two hosts became one, one exposed host fewer).
     @Test func noPollMergesTwoHosts() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = CheckInStore(database: temporary.database)
         try store.record([Self.checkIn(id: nil, name: "EX16-A", applied: [], at: 0), Self.checkIn(id: Self.otherGUID, name: "EX16-B", at: 1)])
         let before = try Self.all(store)
@@ -137,7 +137,7 @@ struct CheckInStoreTests {
     }
 
     @Test func hostsAreFoundByIDServerIDOrName() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = CheckInStore(database: temporary.database)
         try store.record([Self.checkIn(name: "EX19-01", at: 0), Self.checkIn(id: nil, name: "7", at: 1)])
         let ex19 = try #require(try Self.all(store).first)
@@ -151,7 +151,7 @@ struct CheckInStoreTests {
     }
 
     @Test func pagesWalkEveryHostOnceAndFilterStaleOnes() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = CheckInStore(database: temporary.database)
         try store.record((0..<7).map { Self.checkIn(id: nil, name: "host\($0)", at: TimeInterval($0) * 100) })
         var seen: [String] = []
@@ -172,7 +172,7 @@ struct CheckInStoreTests {
     /// The dashboard's host list: stale or not, product and CU as the catalog decides them for
     /// each reported build, and text found in the name or serverId whatever its case.
     @Test func hostsAreFilteredByStalenessProductCUAndText() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = CheckInStore(database: temporary.database)
         try store.record([
             Self.checkIn(id: Self.guid(1), name: "EX19-A", build: "15.2.1118.7", at: 0),
@@ -201,7 +201,7 @@ struct CheckInStoreTests {
     }
 
     @Test func forgettingRemovesTheHostAndItsHistoryAndIsAudited() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = CheckInStore(database: temporary.database)
         try store.record([Self.checkIn(at: 0), Self.checkIn(build: "15.2.1118.15", at: 1), Self.checkIn(id: nil, name: "EX02", at: 2)])
         let forgotten = try store.forget(HostReference("ex01")!, context: ChangeContext(actor: "alice"))
@@ -219,7 +219,7 @@ struct CheckInStoreTests {
     }
 
     @Test func pruningKeepsRecentHistoryAndEachHostsNewestEntry() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         // Twenty changes in 2,000 s: above the standard hourly bound, which another test covers.
         let store = CheckInStore(database: temporary.database, limits: CheckInLimits(maximumHosts: 10, newHostsPerAddressPerMinute: 10, historyEntriesPerHostPerHour: 100))
         // EX01 changes build every 100 s; EX02 reported once, long ago.
@@ -236,12 +236,12 @@ struct CheckInStoreTests {
     }
 
     @Test func historyEntriesAreImmutableAndTheAuditTrailStaysAppendOnly() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         try CheckInStore(database: temporary.database).record([Self.checkIn(at: 0)])
         try AuditLog(database: temporary.database).append(AuditEntry(actor: "a", action: "x", ruleID: nil, revision: nil, remoteAddress: nil, outcome: "ok"))
-        #expect(throws: DatabaseError.self) { try temporary.database.writer.write { try $0.execute(sql: "UPDATE host_history SET build = 'x'") } }
-        #expect(throws: DatabaseError.self) { try temporary.database.writer.write { try $0.execute(sql: "DELETE FROM audit_log") } }
-        #expect(throws: DatabaseError.self) { try temporary.database.writer.write { try $0.execute(sql: "UPDATE audit_log SET actor = 'x'") } }
+        #expect(throws: (any Error).self) { try temporary.database.write { try $0.execute("UPDATE host_history SET build = 'x'") } }
+        #expect(throws: (any Error).self) { try temporary.database.write { try $0.execute("DELETE FROM audit_log") } }
+        #expect(throws: (any Error).self) { try temporary.database.write { try $0.execute("UPDATE audit_log SET actor = 'x'") } }
         #expect(try CheckInStore(database: temporary.reopen()).hostCount() == 1)
     }
 
@@ -270,7 +270,7 @@ struct CheckInStoreTests {
     }
 
     @Test func newHostsStopAtTheMostHostsWhileKnownHostsStillCheckIn() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = CheckInStore(database: temporary.database, limits: Self.limits(hosts: 3))
         let first = try store.record((1...2).map { Self.checkIn(id: Self.guid($0), name: "EX\($0)", at: 0) })
         #expect(first.outcomes == [.recorded, .recorded])
@@ -286,7 +286,7 @@ struct CheckInStoreTests {
     }
 
     @Test func newHostsPerAddressAreLimitedPerMinute() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = CheckInStore(database: temporary.database, limits: Self.limits(perAddress: 2))
         func poll(_ number: Int, from address: String, at seconds: TimeInterval) -> CheckIn {
             var poll = Self.checkIn(id: Self.guid(number), name: "EX\(number)", at: seconds)
@@ -303,7 +303,7 @@ struct CheckInStoreTests {
     }
 
     @Test func historyIsBoundedPerHostPerHourWhileTheHostStaysCurrent() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = CheckInStore(database: temporary.database, limits: Self.limits(history: 3))
         // A host alternating what it reports every 10 s: its first entry and two changes are kept.
         let alternating = (0..<6).map { Self.checkIn(applied: $0 % 2 == 0 ? ["PING1"] : ["PING1", "M1"], at: TimeInterval($0) * 10) }
@@ -319,7 +319,7 @@ struct CheckInStoreTests {
     }
 
     @Test func hostsNotSeenSinceTheCutoffAreForgottenWithTheirHistory() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = CheckInStore(database: temporary.database)
         try store.record((1...5).map { Self.checkIn(id: Self.guid($0), name: "EX\($0)", at: TimeInterval($0) * 100) })
         try store.record([Self.checkIn(id: Self.guid(1), name: "EX1", build: "15.2.1118.15", at: 1000)])

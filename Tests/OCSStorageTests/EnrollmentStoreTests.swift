@@ -22,7 +22,7 @@ struct EnrollmentStoreTests {
     }
 
     @Test func aTokenEnrollsOneHostOnceAndOnlyItsCredentialChangesIt() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let enrollment = EnrollmentStore(database: temporary.database)
         let store = CheckInStore(database: temporary.database, acceptance: .enrolled)
         let tokens = try enrollment.createTokens(count: 2, validFor: 3600, context: Self.admin)
@@ -64,7 +64,7 @@ struct EnrollmentStoreTests {
     }
 
     @Test func reenrollingReplacesTheCredentialAndRevokingEndsIt() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let enrollment = EnrollmentStore(database: temporary.database)
         let store = CheckInStore(database: temporary.database, acceptance: .enrolled)
         let tokens = try enrollment.createTokens(count: 2, validFor: 3600, context: Self.admin)
@@ -86,7 +86,7 @@ struct EnrollmentStoreTests {
     }
 
     @Test func badTokensAndRequestsEnrollNothing() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let enrollment = EnrollmentStore(database: temporary.database)
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         let tokens = try enrollment.createTokens(count: 1, validFor: 60, context: Self.admin, now: now)
@@ -114,7 +114,7 @@ struct EnrollmentStoreTests {
     }
 
     @Test func thePrunerKeepsEnrolledHostsThatWentQuiet() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let enrollment = EnrollmentStore(database: temporary.database)
         let store = CheckInStore(database: temporary.database)
         let tokens = try enrollment.createTokens(count: 1, validFor: 3600, context: Self.admin)
@@ -128,7 +128,7 @@ struct EnrollmentStoreTests {
     /// During an incident: counting only verified hosts, a host that anyone could have reported as
     /// protected does not count.
     @Test func coverageCanCountVerifiedHostsAlone() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let enrollment = EnrollmentStore(database: temporary.database)
         let store = CheckInStore(database: temporary.database, acceptance: .any)
         let tokens = try enrollment.createTokens(count: 1, validFor: 3600, context: Self.admin)
@@ -153,7 +153,7 @@ struct EnrollmentStoreTests {
     /// with hosts that checked in before enrollment keeps recording them (an upgrade must not stop
     /// a fleet's check-ins silently).
     @Test func theDefaultFollowsTheDatabase() throws {
-        #expect(try ServerState(database: OCSDatabase.inMemory()).checkInAcceptance() == .enrolled)
+        #expect(try ServerState(database: TestDatabase.fresh()).checkInAcceptance() == .enrolled)
         let queue = try DatabaseQueue()
         let before = try #require(OCSDatabase.migrations.map(\.name).last { $0 < "0019" })
         try OCSDatabase.migrator.migrate(queue, upTo: before)

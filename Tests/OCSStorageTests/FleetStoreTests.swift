@@ -22,7 +22,7 @@ struct FleetStoreTests {
     }
 
     @Test func countsAndListsEveryStateInOrder() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = CheckInStore(database: temporary.database)
         let exposed = "15.2.1118.7"  // 2019 CU12 before Oct22SU
         try store.record([
@@ -58,7 +58,7 @@ struct FleetStoreTests {
     }
 
     @Test func summarizesTheFleetFromCounts() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         try CheckInStore(database: temporary.database).record([
             Self.poll("a", build: "15.2.1118.7", at: 0),
             Self.poll("b", build: "15.2.1118.7", at: 1000),
@@ -78,7 +78,7 @@ struct FleetStoreTests {
     /// The attack: a rule released to a group of 1,000 name patterns. One OR term a pattern
     /// passed SQLite's expression depth limit and failed every coverage and fleet read.
     @Test func aRuleReleasedToAGroupOfManyPatternsIsCounted() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let context = ChangeContext(actor: "test")
         try CheckInStore(database: temporary.database).record([
             Self.poll("lab-0999", build: "15.2.1118.7", at: 1000),
@@ -101,7 +101,7 @@ struct FleetStoreTests {
     /// Name patterns select in SQL the hosts `HostGroup.contains` puts in the group: `_` only
     /// itself, `?` one character, `*` any run, in any case.
     @Test func namePatternsSelectTheHostsTheDomainDoes() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let context = ChangeContext(actor: "test")
         let names = ["ex19_lab1", "EX19XLAB1", "ex19_lab", "ex19_lab12", "EX19-LAB-7", "ex19-", "prod"]
         try CheckInStore(database: temporary.database).record(names.enumerated().map { Self.poll($1, build: "15.2.1118.7", at: 1000 + Double($0)) })

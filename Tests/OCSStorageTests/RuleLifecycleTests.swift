@@ -9,7 +9,7 @@ struct RuleLifecycleTests {
     let alice = ChangeContext(actor: "alice", remoteAddress: "127.0.0.1")
 
     @Test func draftsEditsPublishRollbackAndRetire() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = RuleStore(database: temporary.database)
         let v1 = Fixtures.rule("R", .draft, description: "one")
         #expect(try store.put(v1, context: alice).revision == 1)
@@ -41,7 +41,7 @@ struct RuleLifecycleTests {
     }
 
     @Test func staleRevisionsAreRefusedAndChangeNothing() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = RuleStore(database: temporary.database)
         try store.put(Fixtures.rule("R", .draft), context: alice)
         #expect(throws: RuleChangeError.stale(id: "R", expected: 5, latest: 1)) {
@@ -53,7 +53,7 @@ struct RuleLifecycleTests {
     }
 
     @Test func onlyNeverPublishedRulesCanBeDeleted() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = RuleStore(database: temporary.database)
         try store.put(Fixtures.rule("D", .draft), context: alice)
         try store.delete(id: "D", context: alice)
@@ -70,7 +70,7 @@ struct RuleLifecycleTests {
     /// caller that read the rule as published just before it was retired cannot republish it to
     /// every host by naming none.
     @Test func aRuleThatIsNotPublishedIsServedOnlyToAReleaseTheChangeNames() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = RuleStore(database: temporary.database)
         try store.put(Fixtures.rule("R", .draft), context: alice)
         #expect(throws: RuleChangeError.releaseRequired(id: "R", state: "draft")) { try store.publish(id: "R", context: alice) }
@@ -94,15 +94,15 @@ struct RuleLifecycleTests {
     }
 
     @Test func revisionsAndAuditCannotBeRewritten() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         try RuleStore(database: temporary.database).put(Fixtures.rule("R", .draft), context: alice)
-        #expect(throws: DatabaseError.self) { try temporary.database.writer.write { try $0.execute(sql: "UPDATE rule_revisions SET author = 'mallory'") } }
-        #expect(throws: DatabaseError.self) { try temporary.database.writer.write { try $0.execute(sql: "UPDATE audit_log SET actor = 'mallory'") } }
-        #expect(throws: DatabaseError.self) { try temporary.database.writer.write { try $0.execute(sql: "DELETE FROM audit_log") } }
+        #expect(throws: (any Error).self) { try temporary.database.write { try $0.execute("UPDATE rule_revisions SET author = 'mallory'") } }
+        #expect(throws: (any Error).self) { try temporary.database.write { try $0.execute("UPDATE audit_log SET actor = 'mallory'") } }
+        #expect(throws: (any Error).self) { try temporary.database.write { try $0.execute("DELETE FROM audit_log") } }
     }
 
     @Test func importWithPublishAndReimportIsANoOp() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = RuleStore(database: temporary.database)
         #expect(try store.importRules([Fixtures.rule("A", .draft)], publish: true, context: alice) == .init(created: ["A"]))
         #expect(try store.record(id: "A")?.rule.state == .published)
@@ -113,7 +113,7 @@ struct RuleLifecycleTests {
 
 struct TokenStoreTests {
     @Test func createsAuthenticatesAndRevokes() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let tokens = TokenStore(database: temporary.database)
         let secret = try tokens.create(name: "ci", role: .publisher, context: .localUser)
         #expect(secret.hasPrefix("ocs_") && secret.count > 40)
@@ -125,14 +125,14 @@ struct TokenStoreTests {
         #expect(try tokens.authenticate(secret) == nil)
         #expect(throws: TokenError.notFound("ci")) { try tokens.revoke(name: "ci", context: .localUser) }
         // Only the hash is stored.
-        let stored = try temporary.database.writer.read { try Data.fetchOne($0, sql: "SELECT token_hash FROM api_tokens") }
+        let stored = try temporary.database.read { try $0.value(Data.self, "SELECT token_hash FROM api_tokens") }
         #expect(stored?.count == 32)
         let audit = try AuditLog(database: temporary.database).entries().items
         #expect(!audit.contains { $0.outcome.contains(secret) })
     }
 
     @Test func aRevokedNameCanBeReusedWhileALiveNameStaysUnique() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let tokens = TokenStore(database: temporary.database)
         let first = try tokens.create(name: "ci", role: .admin, context: .localUser)
         try tokens.revoke(name: "ci", context: .localUser)
@@ -143,9 +143,9 @@ struct TokenStoreTests {
         #expect(try tokens.list().map { "\($0.name) \($0.role.rawValue) \($0.revokedAt == nil)" } == ["ci reader true"])
         #expect(try tokens.list(includingRevoked: true).map { "\($0.name) \($0.role.rawValue) \($0.revokedAt == nil)" } == ["ci admin false", "ci reader true"])
         // The partial index holds even against a write that skips the store's check.
-        #expect(throws: DatabaseError.self) {
-            try temporary.database.writer.write { db in
-                try db.execute(sql: "INSERT INTO api_tokens (name, role, token_hash, created_at) VALUES ('ci', 'admin', x'00', '2026-01-01T00:00:00.000Z')")
+        #expect(throws: (any Error).self) {
+            try temporary.database.write { db in
+                try db.execute("INSERT INTO api_tokens (name, role, token_hash, created_at) VALUES ('ci', 'admin', ?, '2026-01-01T00:00:00.000Z')", [Data([0])])
             }
         }
         try tokens.revoke(name: "ci", context: .localUser)

@@ -7,7 +7,7 @@ import Testing
 
 struct RuleStoreTests {
     @Test func importsCreatesUpdatesAndSkipsUnchanged() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = RuleStore(database: temporary.database)
         #expect(try store.isEmpty())
         #expect(try store.importRules([Fixtures.rule("A", .published), Fixtures.rule("B", .draft)]) == .init(created: ["A", "B"]))
@@ -18,7 +18,7 @@ struct RuleStoreTests {
     }
 
     @Test func serialMovesOnlyWithThePublishedSet() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = RuleStore(database: temporary.database)
         #expect(try store.serial() == 0)
         try store.importRules([Fixtures.rule("A", .published)])
@@ -43,7 +43,7 @@ struct RuleStoreTests {
     /// future; once the clock is fixed, every later serial must still carry an `issued` no earlier
     /// than that one, whichever way the serial moves (rule triggers, the catalog's bump).
     @Test func issuedNeverGoesBackWhenTheClockDoes() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let store = RuleStore(database: temporary.database)
         func issued() throws -> String { try store.publishedSet().issued }
         let now = FeedTimeText.now()
@@ -55,8 +55,8 @@ struct RuleStoreTests {
         try store.importRules([CatalogStoreTests.rule("NOV", Applicability(narrowing: .fixedBy("Nov26SU")))])
 
         let fast = FeedTimeText.format(Date().addingTimeInterval(2 * 86400))
-        try temporary.database.writer.write { db in
-            try db.execute(sql: "UPDATE feed_state SET issued_at = ? WHERE id = 1", arguments: [fast])
+        try temporary.database.write { db in
+            try db.execute("UPDATE feed_state SET issued_at = ? WHERE id = 1", [fast])
         }
         var serial = try store.serial()
         let bumps: [(String, () throws -> Void)] = [
@@ -64,10 +64,10 @@ struct RuleStoreTests {
             ("a published rule edited", { try store.importRules([Fixtures.rule("B", .published, description: "new")]) }),
             ("a rule retired", { try store.importRules([Fixtures.rule("B", .retired, description: "new")]) }),
             ("a release changed", {
-                try temporary.database.writer.write { db in try db.execute(sql: "UPDATE rules SET release_groups = '[\"pilot\"]' WHERE id = 'A'") }
+                try temporary.database.write { db in _ = try db.execute("UPDATE rules SET release_groups = '[\"pilot\"]' WHERE id = 'A'") }
             }),
             ("a published rule deleted", {
-                try temporary.database.writer.write { db in try db.execute(sql: "DELETE FROM rules WHERE id = 'A'") }
+                try temporary.database.write { db in _ = try db.execute("DELETE FROM rules WHERE id = 'A'") }
             }),
             ("a catalog build that changes a published rule", {
                 let cu16 = CatalogRowInput(product: "Exchange2019", cu: "CU16", update: nil, build: "15.2.1800.5", released: "2026-12-01")
@@ -83,15 +83,15 @@ struct RuleStoreTests {
 
         // A clock stepped back a few minutes behind a right issued time: the same.
         let recent = FeedTimeText.format(Date().addingTimeInterval(180))
-        try temporary.database.writer.write { db in
-            try db.execute(sql: "UPDATE feed_state SET issued_at = ? WHERE id = 1", arguments: [recent])
+        try temporary.database.write { db in
+            try db.execute("UPDATE feed_state SET issued_at = ? WHERE id = 1", [recent])
         }
         try store.importRules([Fixtures.rule("C", .published)])
         #expect(try issued() == recent)
     }
 
     @Test func serialSeesWritesFromAnotherConnection() throws {
-        let temporary = try TemporaryDatabase()
+        let temporary = try TestDatabase()
         let server = RuleStore(database: temporary.database)
         let other = RuleStore(database: try temporary.reopen())
         #expect(try server.serial() == 0)
@@ -101,9 +101,9 @@ struct RuleStoreTests {
     }
 
     @Test func reportsACorruptRuleRow() throws {
-        let temporary = try TemporaryDatabase()
-        try temporary.database.writer.write { db in
-            try db.execute(sql: "INSERT INTO rules (id, state, content, created_at, updated_at) VALUES ('Z', 'published', '{not json', '', '')")
+        let temporary = try TestDatabase()
+        try temporary.database.write { db in
+            try db.execute("INSERT INTO rules (id, state, content, created_at, updated_at) VALUES ('Z', 'published', '{not json', '', '')")
         }
         #expect(throws: StorageError.self) { try RuleStore(database: temporary.database).all() }
     }

@@ -58,6 +58,7 @@ struct GRDBTransaction: SQLTransaction {
 
 extension OCSDatabase: SQLDatabase {
     public var engine: SQLEngine { .sqlite }
+    public var name: String { path }
 
     public func read<Value>(_ body: (any SQLTransaction) throws -> Value) throws -> Value {
         try writer.read { db in try body(GRDBTransaction(db: db)) }

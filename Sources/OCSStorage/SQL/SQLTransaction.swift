@@ -22,6 +22,14 @@ public enum SQLEngine: String, Sendable {
         }
     }
 
+    /// The greater of two values: SQLite's two-argument `max`, PostgreSQL's `GREATEST`.
+    public func greatest(_ first: String, _ second: String) -> String {
+        switch self {
+        case .sqlite: "max(\(first), \(second))"
+        case .postgres: "GREATEST(\(first), \(second))"
+        }
+    }
+
     /// The 1-based position of `needle` in `haystack`, 0 when absent.
     public func position(of needle: String, in haystack: String) -> String {
         switch self {
@@ -88,6 +96,12 @@ extension SQLTransaction {
 /// Blocking: call off event loops.
 public protocol SQLDatabase: Sendable {
     var engine: SQLEngine { get }
+    /// Where the database is, for logs and messages: a file's path, or a PostgreSQL location
+    /// without its password.
+    var name: String { get }
+    /// Why a commit now might not be there after a restart, or nil (see `OCSDatabase`'s; a
+    /// PostgreSQL server keeps its own durability, and its reachability shows in every statement).
+    func durabilityProblem(minimumFreeBytes: UInt64) -> String?
     /// Runs `body` in a read-only transaction: one consistent snapshot.
     func read<Value>(_ body: (any SQLTransaction) throws -> Value) throws -> Value
     /// Runs `body` in a write transaction, committed when it returns, rolled back when it throws.

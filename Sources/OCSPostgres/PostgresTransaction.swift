@@ -1,0 +1,163 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import OCSStorage
+import PostgresNIO
+
+/// A PostgreSQL transaction as an `SQLTransaction`: the stores' one SQL, `?` parameters
+/// numbered for PostgreSQL, each statement waited for on the calling thread (never an event
+/// loop), every value read back as SQLite would hand it over.
+final class PostgresTransaction: SQLTransaction {
+    let connection: PostgresConnection
+    let logger: Logger
+    /// Longest a statement may take before its connection is closed (and the statement fails).
+    let statementDeadline: TimeAmount
+    private var savepoints = 0
+
+    init(connection: PostgresConnection, logger: Logger, statementDeadline: TimeAmount) {
+        self.connection = connection
+        self.logger = logger
+        self.statementDeadline = statementDeadline
+    }
+
+    var engine: SQLEngine { .postgres }
+
+    func execute(_ sql: String, _ arguments: SQLArguments) throws -> Int {
+        try run(sql, arguments).metadata.rows ?? 0
+    }
+
+    func rows(_ sql: String, _ arguments: SQLArguments) throws -> [SQLRow] {
+        let result = try run(sql, arguments)
+        var columns: SQLRow.Columns?
+        var rows: [SQLRow] = []
+        rows.reserveCapacity(result.rows.count)
+        for row in result.rows {
+            var values: [SQLValue] = []
+            var names: [String] = []
+            for cell in row {
+                if columns == nil { names.append(cell.columnName) }
+                values.append(try Self.value(cell))
+            }
+            let shared = columns ?? SQLRow.Columns(names)
+            columns = shared
+            rows.append(SQLRow(columns: shared, values: values))
+        }
+        return rows
+    }
+
+    func inSavepoint(_ body: () throws -> SavepointEnd) throws {
+        savepoints += 1
+        let name = "ocs_savepoint_\(savepoints)"
+        defer { savepoints -= 1 }
+        try run("SAVEPOINT \(name)", [])
+        let end: SavepointEnd
+        do {
+            end = try body()
+        } catch {
+            try run("ROLLBACK TO SAVEPOINT \(name)", [])
+            throw error
+        }
+        switch end {
+        case .commit: try run("RELEASE SAVEPOINT \(name)", [])
+        case .rollback: try run("ROLLBACK TO SAVEPOINT \(name)", [])
+        }
+    }
+
+    /// Runs one statement and waits for its result, closing the connection if it outlives
+    /// `statementDeadline` (a server or network that stopped answering): the wait then ends with
+    /// the connection's failure instead of never.
+    @discardableResult
+    func run(_ sql: String, _ arguments: SQLArguments) throws -> PostgresQueryResult {
+        var binds = PostgresBindings(capacity: arguments.values.count)
+        for value in arguments.values {
+            switch value {
+            case .null: binds.appendNull()
+            case .integer(let integer): binds.append(integer)
+            case .real(let real): binds.append(real)
+            case .text(let text): binds.append(text)
+            case .blob(let bytes): binds.append(ByteBuffer(bytes: bytes))
+            }
+        }
+        let query = PostgresQuery(unsafeSQL: Self.numberingParameters(sql), binds: binds)
+        let connection = connection
+        let deadline = connection.eventLoop.scheduleTask(in: statementDeadline) { connection.close().whenComplete { _ in } }
+        defer { deadline.cancel() }
+        do {
+            return try connection.query(query, logger: logger).wait()
+        } catch {
+            throw SQLError.engine(Self.describe(error))
+        }
+    }
+
+    /// `sql` with each `?` outside quotes and comments replaced by `$1`, `$2`, ... in order.
+    static func numberingParameters(_ sql: String) -> String {
+        guard sql.utf8.contains(UInt8(ascii: "?")) else { return sql }
+        var output: [UInt8] = []
+        output.reserveCapacity(sql.utf8.count + 16)
+        var number = 0
+        var quote: UInt8? = nil
+        var lineComment = false
+        var previous: UInt8 = 0
+        for byte in sql.utf8 {
+            if lineComment {
+                if byte == UInt8(ascii: "\n") { lineComment = false }
+            } else if let open = quote {
+                if byte == open { quote = nil }
+            } else if byte == UInt8(ascii: "'") || byte == UInt8(ascii: "\"") {
+                quote = byte
+            } else if byte == UInt8(ascii: "-") && previous == UInt8(ascii: "-") {
+                lineComment = true
+            } else if byte == UInt8(ascii: "?") {
+                number += 1
+                output.append(UInt8(ascii: "$"))
+                output.append(contentsOf: String(number).utf8)
+                previous = byte
+                continue
+            }
+            output.append(byte)
+            previous = byte
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// A cell as SQLite would return it: integers (booleans as 0 or 1), reals, text, blobs, NULL.
+    static func value(_ cell: PostgresCell) throws -> SQLValue {
+        guard cell.bytes != nil else { return .null }
+        do {
+            switch cell.dataType {
+            case .int2, .int4, .int8, .oid:
+                return .integer(try cell.decode(Int64.self))
+            case .bool:
+                return .integer(try cell.decode(Bool.self) ? 1 : 0)
+            case .float4, .float8:
+                return .real(try cell.decode(Double.self))
+            case .numeric:
+                // sum() and avg() of integers: whole counts as integers, as SQLite gives them.
+                let decimal = try cell.decode(Decimal.self)
+                let integer = NSDecimalNumber(decimal: decimal).int64Value
+                return Decimal(integer) == decimal ? .integer(integer) : .real(NSDecimalNumber(decimal: decimal).doubleValue)
+            case .bytea:
+                var buffer = try cell.decode(ByteBuffer.self)
+                return .blob(buffer.readBytes(length: buffer.readableBytes) ?? [])
+            default:
+                return .text(try cell.decode(String.self))
+            }
+        } catch {
+            throw SQLError.engine("column \(cell.columnName) of type \(cell.dataType) cannot be read: \(describe(error))")
+        }
+    }
+
+    /// PostgreSQL's own message and SQLSTATE, or what failed on the way: never the statement's
+    /// parameter values (a token's hash, a host's name), which a `PSQLError` may carry.
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? SQLError { return error.description }
+        guard let failure = error as? PSQLError else { return "\(error)" }
+        if let message = failure.serverInfo?[.message] {
+            let state = failure.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
+            let detail = failure.serverInfo?[.detail].map { ": \($0)" } ?? ""
+            return "PostgreSQL: \(message)\(detail)\(state)"
+        }
+        return "PostgreSQL connection: \(failure.code)"
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import OCSDomain
+
+/// What recording a batch of check-ins decides, once for both engines: which host a poll is,
+/// whether it may add a host or a history entry, and what changes. The statements it runs come
+/// from a `CheckInStatements`: SQLite's through its C API, or any engine's through `SQLTransaction`.
+struct CheckInWriter {
+    let limits: CheckInLimits
+    let acceptance: CheckInAcceptance
+    let newHosts: NewHostRate
+
+    /// Records `checkIns` inside the write transaction `statements` runs in.
+    func record(_ checkIns: [CheckIn], with statements: some CheckInStatements) throws -> CheckInBatch {
+        var batch = Batch(writer: self, statements: statements)
+        var outcomes: [CheckInOutcome] = []
+        outcomes.reserveCapacity(checkIns.count)
+        for checkIn in checkIns {
+            outcomes.append(try batch.record(checkIn))
+        }
+        return CheckInBatch(serial: try statements.serial(), outcomes: outcomes)
+    }
+
+    /// One transaction's recording: it counts the hosts once, on its first new host.
+    private struct Batch<Statements: CheckInStatements> {
+        let writer: CheckInWriter
+        let statements: Statements
+        var hostCount: Int64?
+
+        init(writer: CheckInWriter, statements: Statements) {
+            self.writer = writer
+            self.statements = statements
+        }
+
+        mutating func record(_ poll: CheckIn) throws -> CheckInOutcome {
+            let time = DatabaseTimestamp(poll.time).text
+            switch try destination(of: poll) {
+            case .refused(let refusal):
+                return .refused(refusal)
+            case .known(let id, let previous):
+                let report = previous.updated(by: poll)
+                guard report != previous else {
+                    // A repeat, nearly every poll: only what moves on every poll is set, so
+                    // SQLite leaves alone the indexes of the columns that did not change (it moves
+                    // the entries of every index holding a column an UPDATE assigns, changed or not).
+                    try statements.updateSeen(host: id, by: poll, at: time)
+                    return .recorded
+                }
+                try statements.updateHost(id, to: report, by: poll, at: time)
+                guard try historyHasRoom(host: id, at: poll.time) else { return .recordedWithoutHistory }
+                try statements.insertHistory(report, by: poll, host: id, at: time)
+                return .recorded
+            case .new:
+                if let refusal = try admitNewHost(poll) { return .refused(refusal) }
+                let report = HostReport().updated(by: poll)
+                let id = try statements.insertHost(report, by: poll, at: time)
+                try statements.insertHistory(report, by: poll, host: id, at: time)
+                return .recorded
+            }
+        }
+
+        /// Nil when a poll may add a host: the database is below its most hosts (`host_count`,
+        /// kept by triggers, read once a transaction) and the poll's address added fewer than its
+        /// minute's most (`NewHostRate`). Runs only for a new host (rare once a fleet has polled).
+        private mutating func admitNewHost(_ poll: CheckIn) throws -> CheckInRefusal? {
+            let count = try hostCount ?? statements.hostCount()
+            hostCount = count
+            guard count < writer.limits.maximumHosts else { return .maximumHosts }
+            if let address = poll.remoteAddress,
+               !writer.newHosts.admit(from: address, at: poll.time, limit: writer.limits.newHostsPerAddressPerMinute) {
+                return .newHostRate
+            }
+            hostCount = count + 1
+            return nil
+        }
+
+        /// Whether the host added fewer than its hour's most history entries before `time`: true
+        /// unless its entry that many back changed within the hour. Runs only for a change.
+        private func historyHasRoom(host: Int64, at time: Date) throws -> Bool {
+            guard let bound = try statements.historyEntryTime(host: host, back: writer.limits.historyEntriesPerHostPerHour - 1) else { return true }
+            return bound <= time.addingTimeInterval(-3600)
+        }
+
+        enum Destination {
+            case known(Int64, HostReport)
+            case new
+            case refused(CheckInRefusal)
+        }
+
+        /// The host a poll belongs to:
+        /// - with a credential, the host holding it, if the poll names no other serverId;
+        /// - without one, nothing while only enrolled hosts are recorded; otherwise
+        ///   - with a `serverId`, the host with that serverId unless it enrolled, else a new one (a
+        ///     name-only host of the same name is left as it is: a poll cannot prove it is that server);
+        ///   - with only a name, the name-only host of that name (case-insensitively), else a new
+        ///     one, unless a host with a serverId reported the name: that host is not changed.
+        private func destination(of poll: CheckIn) throws -> Destination {
+            if let credential = poll.credentialDigest {
+                guard let host = try statements.host(byCredential: credential),
+                      poll.serverID == nil || poll.serverID == host.report.serverID
+                else { return .refused(.invalidCredential) }
+                return .known(host.id, host.report)
+            }
+            guard writer.acceptance == .any else { return .refused(.unauthenticated) }
+            guard let serverID = poll.serverID else {
+                guard let nameKey = poll.serverName?.lowercased() else { return .new }
+                if let host = try statements.nameOnlyHost(nameKey: nameKey) {
+                    return .known(host.id, host.report)
+                }
+                if try statements.host(byNameKey: nameKey) != nil {
+                    return .refused(.nameOfIdentifiedHost)
+                }
+                return .new
+            }
+            if let host = try statements.host(byServerID: serverID) {
+                return host.enrolled ? .refused(.enrolledHost) : .known(host.id, host.report)
+            }
+            return .new
+        }
+    }
+}
+
+/// What a host reports, as stored: two reports are compared column by column to tell a change
+/// from a repeat (the id lists as their stored JSON text, without decoding).
+struct HostReport: Equatable {
+    var serverID: String?
+    var serverName: String?
+    var build: String?
+    var orgID: String?
+    var applied = "[]"
+    var blocked = "[]"
+    var mitigationsEnabled: Bool?
+    var dataCollectionEnabled: Bool?
+
+    /// This report as a poll updates it: facts the poll leaves out keep their value, the id
+    /// lists are the poll's, and a name that differs only in case keeps the stored spelling.
+    func updated(by poll: CheckIn) -> HostReport {
+        var report = self
+        report.serverID = poll.serverID ?? serverID
+        if let name = poll.serverName, !(serverName.map(name.equalsIgnoringASCIICase) ?? false) { report.serverName = name }
+        report.build = poll.build ?? build
+        report.orgID = poll.orgID ?? orgID
+        report.applied = CheckInStore.json(poll.applied)
+        report.blocked = CheckInStore.json(poll.blocked)
+        report.mitigationsEnabled = poll.mitigationsEnabled ?? mitigationsEnabled
+        report.dataCollectionEnabled = poll.dataCollectionEnabled ?? dataCollectionEnabled
+        return report
+    }
+}
+
+/// A host as the writer finds it: its id, its report, and whether it enrolled.
+struct KnownHost {
+    let id: Int64
+    let report: HostReport
+    let enrolled: Bool
+}

@@ -1,0 +1,95 @@
+import Foundation
+import OCSStorage
+import OCSTestSupport
+import Testing
+@testable import OCSPostgres
+
+struct PostgresDatabaseTests {
+    /// The stores write `?`; PostgreSQL numbers its parameters. A `?` inside quotes or a comment
+    /// is not a parameter.
+    @Test func numbersParametersOutsideQuotesAndComments() {
+        #expect(PostgresTransaction.numberingParameters("SELECT 1") == "SELECT 1")
+        #expect(PostgresTransaction.numberingParameters("SELECT ?, ? FROM t WHERE a = ?") == "SELECT $1, $2 FROM t WHERE a = $3")
+        #expect(
+            PostgresTransaction.numberingParameters("SELECT '?', \"a?\", ? -- why?\n, ? - ?")
+                == "SELECT '?', \"a?\", $1 -- why?\n, $2 - $3"
+        )
+        #expect(PostgresTransaction.numberingParameters("SELECT 'it''s ?', ?") == "SELECT 'it''s ?', $1")
+    }
+
+    /// Every kind of value goes in and comes back as SQLite would hand it over: integers
+    /// (booleans as 0 or 1, whole sums as integers), reals, text, blobs, NULL.
+    @Test func valuesRoundTripAsOnSQLite() throws {
+        let database = try TestDatabase.freshPostgres()
+        let row = try database.write { db in
+            try db.execute("CREATE TEMP TABLE kinds (i BIGINT, r DOUBLE PRECISION, s TEXT, b BYTEA, n TEXT) ON COMMIT DROP")
+            #expect(try db.execute("INSERT INTO kinds VALUES (?, ?, ?, ?, ?), (2, 0.5, '', ?, NULL)", [Int64.max, 1.25, "é?", Data([0, 255]), nil, Data()]) == 2)
+            return try #require(try db.row("SELECT i, r, s, b, n, i > 0 AS flag, (SELECT sum(i) FROM kinds WHERE i = 2) AS total FROM kinds ORDER BY i DESC LIMIT 1"))
+        }
+        #expect(try row.value("i") == .integer(Int64.max))
+        #expect(try row.value("r") == .real(1.25))
+        #expect(try row.value("s") == .text("é?"))
+        #expect(try row.value("b") == .blob([0, 255]))
+        #expect(try row.value("n") == .null)
+        #expect(try row.value("flag") == .integer(1))
+        #expect(try row.value("total") == .integer(2))
+    }
+
+    /// A write that throws leaves nothing behind, and a savepoint undoes only its own work.
+    @Test func aFailedWriteChangesNothingAndSavepointsNest() throws {
+        let database = try TestDatabase.freshPostgres()
+        struct Refused: Error {}
+        #expect(throws: Refused.self) {
+            try database.write { db in
+                try db.execute("INSERT INTO audit_log (time, actor, action, outcome) VALUES ('2026-01-01T00:00:00.000Z', 'a', 'x', 'ok')")
+                throw Refused()
+            }
+        }
+        #expect(try database.read { try $0.value(Int.self, "SELECT COUNT(*) FROM audit_log") } == 0)
+        try database.write { db in
+            try db.execute("INSERT INTO audit_log (time, actor, action, outcome) VALUES ('2026-01-01T00:00:00.000Z', 'a', 'kept', 'ok')")
+            try db.inSavepoint {
+                try db.execute("INSERT INTO audit_log (time, actor, action, outcome) VALUES ('2026-01-01T00:00:00.000Z', 'a', 'undone', 'ok')")
+                return .rollback
+            }
+        }
+        #expect(try database.read { try $0.values(String.self, "SELECT action FROM audit_log") } == ["kept"])
+    }
+
+    /// A statement PostgreSQL refuses is named in its words, and the connection goes on serving.
+    @Test func aRefusedStatementSaysWhy() throws {
+        let database = try TestDatabase.freshPostgres()
+        do {
+            _ = try database.read { try $0.rows("SELECT no_such_column FROM hosts") }
+            Issue.record("the statement should fail")
+        } catch {
+            #expect("\(error)".contains("no_such_column"))
+            #expect("\(error)".contains("42703"))
+        }
+        #expect(try database.read { try $0.value(Int.self, "SELECT 1") } == 1)
+    }
+
+    /// No server: opening fails within the lease deadline, saying so, instead of hanging.
+    @Test func noServerIsNamedNotWaitedFor() throws {
+        let port = try Self.closedPort()
+        let location = PostgresLocation(user: "ocs", server: .tcp(host: "127.0.0.1", port: port), database: "ocs", sslMode: .disable)
+        do {
+            _ = try PostgresDatabase(location, password: nil, logger: PostgresTestDatabase.quietLogger)
+            Issue.record("opening should fail")
+        } catch {
+            #expect(error.description.contains("PostgreSQL gave no connection within 5 s"), "\(error)")
+        }
+    }
+
+    private static func closedPort() throws -> Int {
+        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
