@@ -140,7 +140,7 @@ let package = Package(
         .executableTarget(
             name: "ocs",
             dependencies: [
-                "OCSDomain", "OCSRuleFiles", "OCSStorage", "OCSOperations", "OCSSigning", "OCSFeed", "OCSServer", "OCSAgent",
+                "OCSDomain", "OCSRuleFiles", "OCSStorage", "OCSPostgres", "OCSOperations", "OCSSigning", "OCSFeed", "OCSServer", "OCSAgent",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

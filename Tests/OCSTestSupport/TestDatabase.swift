@@ -68,8 +68,8 @@ public final class TestDatabase {
         return try PostgresDatabase(location, password: nil, logger: PostgresTestDatabase.quietLogger, options: options)
     }
 
-    /// Creates a database on the test cluster with psql, which needs no client of ours running.
-    private static func createPostgresDatabase() throws -> PostgresLocation {
+    /// Creates an empty database on the test cluster with psql, which needs no client of ours running.
+    public static func createPostgresDatabase() throws -> PostgresLocation {
         guard let url = ProcessInfo.processInfo.environment["OCS_TEST_POSTGRES_URL"], !url.isEmpty else {
             throw PostgresTestDatabaseError.noCluster
         }

@@ -36,8 +36,8 @@ extension DatabaseOptions {
     /// database exists, else the embedded catalog alone (commands that work without a database).
     func catalogInEffect() throws -> BuildCatalog {
         var settings = try settings()
-        let path = resolvedPath(&settings)
-        guard FileManager.default.fileExists(atPath: path) else { return .embedded }
-        return try CatalogStore(database: try Self.open(path, creating: false)).catalog()
+        let location = try resolvedLocation(&settings)
+        guard Self.exists(location) else { return .embedded }
+        return try CatalogStore(database: try Self.open(location, password: password(&settings), creating: false)).catalog()
     }
 }

@@ -43,7 +43,7 @@ struct Feed: AsyncParsableCommand {
         let host = query.pollingHost
         var settings = try database.settings()
         let validity = try settings.integer(.feedValidity, feedValidity, default: Int(FeedService.defaultValidity), in: ServeSettings.feedValidityRange)
-        let db = try DatabaseOptions.open(database.resolvedPath(&settings), creating: false)
+        let db = try DatabaseOptions.open(database.resolvedLocation(&settings), password: database.password(&settings), creating: false)
         // Warnings go to stderr; stdout carries only the document.
         let logger = Logger(label: "ocs") { StreamLogHandler.standardError(label: $0) }
         let signer = try FeedSigner(identity: await signing.resolve(&settings).identity(for: db, recording: false, logger: logger))

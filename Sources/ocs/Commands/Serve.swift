@@ -34,7 +34,7 @@ struct Serve: AsyncParsableCommand {
         // TLS files are checked before anything is created, so a refused start leaves nothing behind.
         let tls = try Self.loadTLS(settings, logger: logger)
         let accessLog = try Self.accessLog(settings.accessLog)
-        let db = try DatabaseOptions.open(settings.database, creating: true)
+        let db = try DatabaseOptions.open(settings.database, password: settings.databasePassword, creating: true)
         let acceptance = try Self.checkInAcceptance(settings.checkIns, of: ServerState(database: db), logger: logger)
         let operations = Operations(database: db, checkInLimits: settings.checkInLimits, checkInAcceptance: acceptance)
         let ruleStore = operations.rules
@@ -61,7 +61,7 @@ struct Serve: AsyncParsableCommand {
             metrics: metrics,
             logger: logger
         ) { [host = settings.host, port = settings.port] address in
-            logger.info("listening", metadata: ["address": "\(address)", "db": "\(db.path)"])
+            logger.info("listening", metadata: ["address": "\(address)", "db": "\(db.name)"])
             // One machine-readable line on stdout, for scripts and tests that start the server.
             let line = "listening on \(scheme)://\(address.ipAddress ?? host):\(address.port ?? port)\n"
             FileHandle.standardOutput.write(Data(line.utf8))

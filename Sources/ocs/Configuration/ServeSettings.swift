@@ -11,7 +11,8 @@ import OCSServer
 struct ServeSettings {
     var host: String
     var port: Int
-    var database: String
+    var database: DatabaseLocation
+    var databasePassword: String?
     var rules: String
     var signing: SigningSettings
     var idleTimeout: Int
@@ -42,7 +43,8 @@ struct ServeSettings {
 
     init(_ options: ServeOptions, _ settings: inout SettingsReader) throws {
         host = settings.text(.host, options.host, default: "127.0.0.1") ?? "127.0.0.1"
-        database = options.database.resolvedPath(&settings)
+        database = try options.database.resolvedLocation(&settings)
+        databasePassword = try options.database.password(&settings)
         rules = settings.text(.rules, options.rules, default: "Rules") ?? "Rules"
         signing = try options.signing.resolve(&settings)
         let tlsCertificate = settings.text(.tlsCert, options.tlsCert)

@@ -28,7 +28,8 @@ struct Setting: Hashable, Sendable {
 
 extension Setting {
     static let configFile = Setting(key: "config", summary: "YAML file of settings")
-    static let db = Setting(key: "db", summary: "SQLite database file")
+    static let db = Setting(key: "db", summary: "SQLite database file or postgres:// URL")
+    static let dbPasswordFile = Setting(key: "dbPasswordFile", summary: "file holding the PostgreSQL password")
     static let host = Setting(key: "host", summary: "address to listen on")
     static let port = Setting(key: "port", summary: "port to listen on (0: any free port)")
     static let rules = Setting(key: "rules", summary: "rules imported into an empty database")
@@ -58,7 +59,7 @@ extension Setting {
 
     /// Every key the configuration file may hold.
     static let fileKeys: [Setting] = [
-        .db, .host, .port, .rules, .signingKey, .signingCert, .signingChain, .rotateSigningKey, .tlsCert, .tlsKey, .tlsChain,
+        .db, .dbPasswordFile, .host, .port, .rules, .signingKey, .signingCert, .signingChain, .rotateSigningKey, .tlsCert, .tlsKey, .tlsChain,
         .allowPlainHttp, .publicUrl, .idleTimeout, .headerTimeout, .bodyTimeout, .maxConnections, .shutdownGrace, .staleAfter, .retainHistory,
         .checkIns, .forgetHostsAfter, .maxHosts, .newHostsPerAddress,
         .feedValidity, .logLevel, .accessLog,

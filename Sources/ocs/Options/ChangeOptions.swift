@@ -64,7 +64,7 @@ struct ApprovalOptions: ParsableArguments {
     /// database makes them an admin): applied now (then `applied` reports it), or, with
     /// require-approval on, recorded as pending with its number printed.
     func perform(
-        on database: OCSDatabase,
+        on database: any SQLDatabase,
         _ operation: (RuleOperations, RuleOperations.Request) throws(OperationError) -> ChangeOutcome,
         applied: (RuleRecord) -> Void
     ) throws {

@@ -47,7 +47,7 @@ struct SigningSettings {
     /// one's fingerprint; another is refused, naming both, unless `rotate` is set, when the server
     /// records the change and audits it. A refusal creates no file: a development key is made only
     /// when the database has recorded none (or `rotate` is set).
-    func identity(for database: OCSDatabase, recording: Bool, logger: Logger) async throws -> SigningIdentity {
+    func identity(for database: any SQLDatabase, recording: Bool, logger: Logger) async throws -> SigningIdentity {
         let state = ServerState(database: database)
         let pinned = try state.pinnedSigningIdentity()
         let identity: SigningIdentity
@@ -63,7 +63,12 @@ struct SigningSettings {
                 throw CommandFailure("cannot sign the feed: \(([certificateFile] + (chainFile.map { [$0] } ?? [])).joined(separator: " and ")): \(error.description)")
             }
         } else {
-            let folder = URL(fileURLWithPath: database.path).deletingLastPathComponent().path
+            guard database.engine == .sqlite else {
+                // Replicas must sign alike, and a generated key would live on one machine only.
+                throw CommandFailure("a PostgreSQL database needs \(Setting.signingKey.places) and \(Setting.signingCert.option): every replica signs the feed with the same identity")
+            }
+            // An SQLite database's name is its file's path.
+            let folder = URL(fileURLWithPath: database.name).deletingLastPathComponent().path
             let certificate = (folder as NSString).appendingPathComponent(SigningIdentity.developmentCertificateName)
             if let pinned, !rotate, !FileManager.default.fileExists(atPath: certificate) {
                 throw CommandFailure("""

@@ -1,0 +1,81 @@
+import Foundation
+import OCSTestSupport
+import Testing
+
+/// `ocs serve` and the commands on one PostgreSQL database, as replicas behind a load balancer
+/// run: what one replica records or an operator changes, the others serve.
+struct PostgresEndToEndTests {
+    static let feedPath = "/getexchangemitigations"
+
+    @Test func replicasShareHostsRulesAndTheSignedFeed() throws {
+        let workspace = try Workspace()
+        let database = try TestDatabase.createPostgresDatabase().description
+        let keys = workspace.folder.appendingPathComponent("keys").path
+        #expect(try workspace.ocs("keys", "init", "--dir", keys).status == 0)
+        let signing = ["--signing-key", keys + "/signing-key.pem", "--signing-cert", keys + "/signing-cert.pem"]
+        let first = try ServerProcess(database: database, arguments: ["--rules", workspace.rules] + signing)
+        defer { first.stop() }
+        let second = try ServerProcess(database: database, arguments: signing)
+        defer { second.stop() }
+
+        // A poll through each replica: both hosts are in the one database.
+        let build = "15.2.1544.4"
+        for (server, guid, name) in [(first, "11111111-2222-3333-4444-555555555555", "EX01"), (second, "66666666-7777-8888-9999-000000000000", "EX02")] {
+            let poll = try Curl.request(server.baseURL + Self.feedPath + "?build=\(build)&serverid=%7B\(guid)%7D&servername=\(name)")
+            #expect(poll.status == 200)
+        }
+        let hosts = try workspace.ocs("hosts", "--db", database)
+        #expect(hosts.status == 0, "\(hosts.stderr)")
+        #expect(hosts.output.contains("11111111-2222-3333-4444-555555555555") && hosts.output.contains("66666666-7777-8888-9999-000000000000"), "\(hosts.output)")
+
+        // The rules the first replica imported are the second's too, signed by the one identity.
+        let certificate = keys + "/signing-cert.pem"
+        let fromFirst = try Curl.request(first.baseURL + Self.feedPath + "?build=\(build)").body
+        let fromSecond = try Curl.request(second.baseURL + Self.feedPath + "?build=\(build)").body
+        #expect(try XMLSec.verify(fromSecond, trusting: certificate).status == 0)
+        let served = try XMLLint.configIDs(fromFirst)
+        #expect(!served.isEmpty)
+        #expect(try XMLLint.configIDs(fromSecond) == served)
+
+        // A rule imported by a command reaches both replicas (bounded wait).
+        let rule = try workspace.write("""
+            id: PGRULE
+            description: published through the command line on PostgreSQL
+            state: published
+            actions:
+              - type: DisableService
+                service: MSExchangeTest
+            """, to: "new/PGRULE.yaml")
+        let imported = try workspace.ocs("rules", "import", rule, "--db", database)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        for server in [first, second] {
+            let deadline = Date().addingTimeInterval(10)
+            var ids: [String] = []
+            for _ in 0..<500 where Date() < deadline {
+                ids = try XMLLint.configIDs(Curl.request(server.baseURL + Self.feedPath + "?build=\(build)").body)
+                if ids.contains("PGRULE") { break }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            #expect(ids.contains("PGRULE"), "replica on port \(server.port) serves \(ids)")
+        }
+        #expect(try Curl.request(second.baseURL + "/readyz").status == 200)
+    }
+
+    /// Replicas must sign alike: a generated development key would be one machine's.
+    @Test func aPostgresDatabaseNeedsASigningIdentity() throws {
+        let database = try TestDatabase.createPostgresDatabase().description
+        #expect(throws: ServerDidNotStart.self) { _ = try ServerProcess(database: database) }
+        let refused = try Command.run(Command.ocs, ["feed", "--build", "15.2.1544.4", "--db", database])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("every replica signs the feed with the same identity"), "\(refused.stderr)")
+    }
+
+    /// A password never travels in the URL (it would be in process lists and logs): refused,
+    /// without repeating it.
+    @Test func aPasswordInTheURLIsRefusedWithoutBeingRepeated() throws {
+        let refused = try Command.run(Command.ocs, ["rules", "list", "--db", "postgres://ocs:hunter2@127.0.0.1:1/ocs"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("password"), "\(refused.stderr)")
+        #expect(!refused.stderr.contains("hunter2"))
+    }
+}
