@@ -72,9 +72,11 @@ public final class Feed: Sendable, Equatable {
 /// receives the rules released to everyone and those released to a group it is in.
 ///
 /// Each distinct feed (rule-set serial and applicable configs) is rendered, signed and gzipped
-/// once, then served from memory. Each feed carries `expires`, its signing time plus `validity`;
-/// once half of that has passed it is rendered and signed again on the next poll that wants it,
-/// with the same serial, so a host always receives a feed with half its validity left at least.
+/// once, then served from memory. Each feed carries `expires`: the start of its signing window
+/// plus `validity`. Windows are half a validity long and counted from the rule set's `issued`
+/// time, so a changed rule set is signed with a full validity, a host always receives a feed with
+/// half its validity left at least, and every replica on one database signs the same bytes for
+/// the same state (RSA PKCS#1 v1.5 signatures are deterministic): ETags hold behind a load balancer.
 ///
 /// Freshness: the service holds the latest rule-set serial it has learnt (`knownSerial`), and
 /// `cachedFeed(for:)` serves only feeds rendered at that serial, without any database trip. The
@@ -207,15 +209,25 @@ public final class FeedService: Sendable {
     }
 
     private func render(_ configs: [Mitigation], of ruleSet: PublishedRuleSet) throws -> Feed {
-        let signingTime = clock()
-        let expires = FeedTime.format(signingTime.addingTimeInterval(validity))
+        let window = signingWindow(issued: ruleSet.issued, at: clock())
+        let expires = FeedTime.format(window.addingTimeInterval(validity))
         let document = renderer.render(configs, rootAttributes: [("serial", String(ruleSet.serial)), ("issued", ruleSet.issued), ("expires", expires)])
         let signature = try signer.signatureElement(digestInput: Data(document.digestInput.utf8))
         let body = Array(document.signed(with: signature).utf8)
         signed()
         let digest = SHA256.hash(data: body).prefix(16).map { String(format: "%02x", $0) }.joined()
         return Feed(body: body, serial: ruleSet.serial, configIDs: configs.map(\.id), etag: "\"\(digest)\"",
-                    refreshAfter: signingTime.addingTimeInterval(validity / 2))
+                    refreshAfter: window.addingTimeInterval(validity / 2))
+    }
+
+    /// The start of the signing window `now` is in: `issued` plus a whole number of half
+    /// validities (`issued` itself when the clock is behind it). Whole seconds, as `expires` is written.
+    func signingWindow(issued: String, at now: Date) -> Date {
+        guard let start = FeedTime.parse(issued) else { return now }
+        let half = (validity / 2).rounded(.down)
+        let elapsed = now.timeIntervalSince(start)
+        guard elapsed > 0, half >= 1 else { return start }
+        return start.addingTimeInterval((elapsed / half).rounded(.down) * half)
     }
 
     /// The published rules at `serial` or later, re-read only when the serial has moved.

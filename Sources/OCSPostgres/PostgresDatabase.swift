@@ -101,7 +101,11 @@ public final class PostgresDatabase: SQLDatabase {
     }
 
     private func transaction<Value>(begin: String, lock: Bool, _ body: (any SQLTransaction) throws -> Value) throws -> Value {
-        precondition(MultiThreadedEventLoopGroup.currentEventLoop == nil, "a PostgreSQL transaction waited on an event loop")
+        // Waiting here on an event loop could wait for that very loop: refuse (the request fails)
+        // rather than hang or crash the server.
+        guard MultiThreadedEventLoopGroup.currentEventLoop == nil else {
+            throw SQLError.engine("a PostgreSQL transaction was started on an event loop; stores are called off event loops")
+        }
         let lease = try Lease(client: client, executor: executor, eventLoop: eventLoop, deadline: leaseDeadline)
         defer { lease.release() }
         let transaction = PostgresTransaction(connection: lease.connection, logger: logger, statementDeadline: statementDeadline)

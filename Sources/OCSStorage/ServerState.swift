@@ -62,6 +62,23 @@ public struct ServerState: Sendable {
         try database.read { db in try db.value(Int.self, "SELECT COUNT(*) FROM hosts WHERE credential_hash IS NULL") ?? 0 }
     }
 
+    /// Claims this period of `job` for the caller: true when no server sharing the database
+    /// started it in the last `interval` (less a tenth, so a server whose timer runs a little
+    /// early still finds its period due), recording now as its start. Servers that wake in one
+    /// period share one write lock, so exactly one of them gets true.
+    public func claim(job: String, every interval: TimeInterval, at now: Date = Date()) throws -> Bool {
+        try database.write { db in
+            let started = DatabaseTimestamp(now)
+            let due = DatabaseTimestamp(now.addingTimeInterval(-interval * 0.9))
+            if try db.execute("UPDATE job_runs SET started_at = ? WHERE job = ? AND started_at <= ?", [started, job, due]) == 1 {
+                return true
+            }
+            guard try db.value(Int.self, "SELECT 1 FROM job_runs WHERE job = ?", [job]) == nil else { return false }
+            try db.execute("INSERT INTO job_runs (job, started_at) VALUES (?, ?)", [job, started])
+            return true
+        }
+    }
+
     /// Reads the rule-set serial and rewrites the probe row: proof that the database answers
     /// reads and takes writes. Throws what the database reports.
     public func probe() throws {

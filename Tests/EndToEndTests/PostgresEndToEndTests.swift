@@ -36,6 +36,7 @@ struct PostgresEndToEndTests {
         let served = try XMLLint.configIDs(fromFirst)
         #expect(!served.isEmpty)
         #expect(try XMLLint.configIDs(fromSecond) == served)
+        #expect(fromFirst == fromSecond, "replicas sign the same bytes for the same state, so ETags hold across them")
 
         // A rule imported by a command reaches both replicas (bounded wait).
         let rule = try workspace.write("""
@@ -77,5 +78,33 @@ struct PostgresEndToEndTests {
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("password"), "\(refused.stderr)")
         #expect(!refused.stderr.contains("hunter2"))
+    }
+
+    /// `--database` and `OCS_DATABASE` name the database; `OCS_DB`, the former name, still works,
+    /// and is refused when it names another database rather than one being silently chosen.
+    @Test func theDatabaseSettingAndItsFormerNameAgreeOrAreRefused() throws {
+        let workspace = try Workspace()
+        try workspace.createDatabase()
+        let viaNew = try Command.run("/usr/bin/env", ["OCS_DATABASE=sqlite:\(workspace.database)", Command.ocs, "rules", "list"])
+        #expect(viaNew.status == 0, "\(viaNew.stderr)")
+        let viaFormer = try Command.run("/usr/bin/env", ["OCS_DB=\(workspace.database)", Command.ocs, "rules", "list", "--database", workspace.database])
+        #expect(viaFormer.status == 0, "\(viaFormer.stderr)")
+        let conflicting = try Command.run("/usr/bin/env", ["OCS_DB=/elsewhere/ocs.sqlite", Command.ocs, "rules", "list", "--database", workspace.database])
+        #expect(conflicting.status != 0)
+        #expect(conflicting.stderr.contains("/elsewhere/ocs.sqlite") && conflicting.stderr.contains("keep one"), "\(conflicting.stderr)")
+    }
+
+    /// The password comes from one place: a file, or the environment; both, or an unreadable
+    /// file, are refused before anything connects.
+    @Test func thePasswordComesFromOnePlace() throws {
+        let workspace = try Workspace()
+        let database = "postgres://ocs@127.0.0.1:1/ocs"
+        let file = try workspace.write("s3cret\n", to: "password")
+        let both = try Command.run("/usr/bin/env", ["OCS_DATABASE_PASSWORD=envsecret9", Command.ocs, "rules", "list", "--database", database, "--database-password-file", file])
+        #expect(both.status != 0)
+        #expect(both.stderr.contains("keep one") && !both.stderr.contains("s3cret") && !both.stderr.contains("envsecret9"), "\(both.stderr)")
+        let missing = try Command.run(Command.ocs, ["rules", "list", "--database", database, "--database-password-file", workspace.folder.appendingPathComponent("none").path])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("cannot read the database password file"), "\(missing.stderr)")
     }
 }

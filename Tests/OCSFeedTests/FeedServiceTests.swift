@@ -28,9 +28,11 @@ struct FeedServiceTests {
         let feed = try service.feed(for: ExchangeBuild(parsing: "15.2.986.5"))
         let text = String(decoding: feed.body, as: UTF8.self)
         let set = try store.publishedSet()
-        let document = FeedRenderer().render([Self.m1, Self.ping], rootAttributes: [("serial", "2"), ("issued", set.issued), ("expires", "2026-11-25T06:00:00Z")])
+        // The clock is behind `issued`: the window starts at `issued`.
+        let expires = FeedTime.format(try #require(FeedTime.parse(set.issued)).addingTimeInterval(86400))
+        let document = FeedRenderer().render([Self.m1, Self.ping], rootAttributes: [("serial", "2"), ("issued", set.issued), ("expires", expires)])
         #expect(text == document.signed(with: try Self.signer.signatureElement(digestInput: Data(document.digestInput.utf8))))
-        #expect(text.contains("<EOCS expires=\"2026-11-25T06:00:00Z\" issued=\"\(set.issued)\" serial=\"2\" version=\"1.0.4\">"), "signed for a day")
+        #expect(text.contains("<EOCS expires=\"\(expires)\" issued=\"\(set.issued)\" serial=\"2\" version=\"1.0.4\">"), "signed for a day")
         #expect(try service.feed(for: ExchangeBuild(parsing: "15.2.986.5")) == feed, "the same bytes from the cache")
         #expect(feed.etag.count == 34 && feed.etag.hasPrefix("\"") && feed.etag.hasSuffix("\""))
     }
@@ -139,7 +141,8 @@ struct FeedExpiryTests {
         let temporary = try TestDatabase()
         let store = RuleStore(database: temporary.database)
         try store.importRules([FeedServiceTests.ping, FeedServiceTests.m1])
-        let start = Self.wholeSecondNow()
+        // Signing windows are counted from the rule set's issued time.
+        let start = try #require(FeedTime.parse(try store.publishedSet().issued))
         let clock = MovableClock(start)
         let signings = Mutex(0)
         let service = FeedService(store: store, signer: FeedServiceTests.signer, validity: 3600, clock: { clock.now }) {
@@ -199,8 +202,32 @@ struct FeedExpiryTests {
         try store.importRules([FeedServiceTests.ping, FeedServiceTests.m1])
         let changed = try service.feed(for: nil)
         #expect(changed.serial == first.serial + 1)
-        #expect(Self.text(changed).contains("expires=\"\(FeedTime.format(start + 660))\""))
-        #expect(changed.refreshAfter == start + 360)
+        // A full validity from the change's issued time.
+        let issued = try #require(FeedTime.parse(try store.publishedSet().issued))
+        #expect(Self.text(changed).contains("expires=\"\(FeedTime.format(issued + 600))\""))
+        #expect(changed.refreshAfter == issued + 300)
+    }
+
+    /// Replicas on one database sign the same bytes for the same state whenever they sign within
+    /// one window, so a load balancer may send each poll elsewhere and `If-None-Match` still holds.
+    @Test func replicasSignTheSameBytesWithinAWindow() throws {
+        let temporary = try TestDatabase()
+        let store = RuleStore(database: temporary.database)
+        try store.importRules([FeedServiceTests.ping, FeedServiceTests.m1])
+        let issued = try #require(FeedTime.parse(try store.publishedSet().issued))
+        let build = try ExchangeBuild(parsing: "15.2.1118.7")
+        func feed(at offset: TimeInterval) throws -> Feed {
+            // A replica of its own: its own cache and clock, the one database.
+            try FeedService(store: RuleStore(database: temporary.database), signer: FeedServiceTests.signer, validity: 3600, clock: { issued + offset })
+                .feed(for: build)
+        }
+        let early = try feed(at: 1900)
+        let late = try feed(at: 3599)
+        #expect(early.body == late.body && early.etag == late.etag)
+        #expect(Self.text(early).contains("expires=\"\(FeedTime.format(issued + 5400))\""))
+        let next = try feed(at: 3600)
+        #expect(next.body != early.body, "the next window signs a later expiry")
+        #expect(Self.text(next).contains("expires=\"\(FeedTime.format(issued + 7200))\""))
     }
 }
 

@@ -7,10 +7,12 @@ import ServiceLifecycle
 /// Prunes host history and forgets hosts off the request path, as a service of the server's
 /// `ServiceGroup`: once at start, then every `interval`, deleting history older than `retention`
 /// (see `CheckInStore.pruneHistory`) and hosts that have not polled for `forgetHostsAfter` (see
-/// `CheckInStore.forgetHosts`). A graceful stop ends the wait between passes; a pass under way
-/// finishes its current short batch transaction first.
+/// `CheckInStore.forgetHosts`). Of the servers sharing one database, only the one that claims
+/// the period (`ServerState.claim`) runs its pass. A graceful stop ends the wait between passes;
+/// a pass under way finishes its current short batch transaction first.
 public struct HistoryPruning: Service {
     let store: CheckInStore
+    let state: ServerState
     let retention: Duration
     let forgetHostsAfter: Duration
     let interval: Duration
@@ -18,10 +20,11 @@ public struct HistoryPruning: Service {
     let logger: Logger
 
     public init(
-        store: CheckInStore, retention: Duration, forgetHostsAfter: Duration, interval: Duration = .seconds(3600),
+        store: CheckInStore, state: ServerState, retention: Duration, forgetHostsAfter: Duration, interval: Duration = .seconds(3600),
         threadPool: NIOThreadPool, logger: Logger
     ) {
         self.store = store
+        self.state = state
         self.retention = retention
         self.forgetHostsAfter = forgetHostsAfter
         self.interval = interval
@@ -37,12 +40,20 @@ public struct HistoryPruning: Service {
         }
     }
 
-    /// One pass, on the thread pool (SQLite blocks).
+    /// The job's name in `job_runs`.
+    static let job = "history-pruning"
+
+    /// One pass, on the thread pool (the stores block), if this server claims the period.
     func prune() async {
         let now = Date.now
         let cutoff = now.addingTimeInterval(-TimeInterval(retention.components.seconds))
         let unseenSince = now.addingTimeInterval(-TimeInterval(forgetHostsAfter.components.seconds))
         do {
+            let period = TimeInterval(interval.components.seconds)
+            guard try await threadPool.runIfActive({ [state] in try state.claim(job: Self.job, every: period, at: now) }) else {
+                logger.debug("history pruning: another server has this period")
+                return
+            }
             let deleted = try await threadPool.runIfActive { [store] in try store.pruneHistory(before: cutoff) }
             if deleted > 0 {
                 logger.info("pruned host history", metadata: ["entries": "\(deleted)", "olderThanDays": "\(retention.components.seconds / 86400)"])

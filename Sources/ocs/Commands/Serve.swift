@@ -68,7 +68,7 @@ struct Serve: AsyncParsableCommand {
         }
         // Pruning runs a pass an hour on NIO's shared thread pool, which outlives the server's own.
         let pruning = HistoryPruning(
-            store: operations.checkIns, retention: .seconds(settings.retainHistory * 86400),
+            store: operations.checkIns, state: operations.state, retention: .seconds(settings.retainHistory * 86400),
             forgetHostsAfter: .seconds(settings.forgetHostsAfter * 86400), threadPool: .singleton, logger: logger
         )
         let services: [any Service] = [server, pruning, TLSReloader(store: tls, logger: logger)]

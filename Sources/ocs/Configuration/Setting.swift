@@ -28,8 +28,10 @@ struct Setting: Hashable, Sendable {
 
 extension Setting {
     static let configFile = Setting(key: "config", summary: "YAML file of settings")
-    static let db = Setting(key: "db", summary: "SQLite database file or postgres:// URL")
-    static let dbPasswordFile = Setting(key: "dbPasswordFile", summary: "file holding the PostgreSQL password")
+    static let database = Setting(key: "database", summary: "sqlite:PATH (or a bare path) or a postgres:// URL")
+    /// The former name of `database`, still read: deployments set `OCS_DB`.
+    static let db = Setting(key: "db", summary: "former name of database")
+    static let databasePasswordFile = Setting(key: "databasePasswordFile", summary: "file holding the PostgreSQL password")
     static let host = Setting(key: "host", summary: "address to listen on")
     static let port = Setting(key: "port", summary: "port to listen on (0: any free port)")
     static let rules = Setting(key: "rules", summary: "rules imported into an empty database")
@@ -59,7 +61,7 @@ extension Setting {
 
     /// Every key the configuration file may hold.
     static let fileKeys: [Setting] = [
-        .db, .dbPasswordFile, .host, .port, .rules, .signingKey, .signingCert, .signingChain, .rotateSigningKey, .tlsCert, .tlsKey, .tlsChain,
+        .database, .db, .databasePasswordFile, .host, .port, .rules, .signingKey, .signingCert, .signingChain, .rotateSigningKey, .tlsCert, .tlsKey, .tlsChain,
         .allowPlainHttp, .publicUrl, .idleTimeout, .headerTimeout, .bodyTimeout, .maxConnections, .shutdownGrace, .staleAfter, .retainHistory,
         .checkIns, .forgetHostsAfter, .maxHosts, .newHostsPerAddress,
         .feedValidity, .logLevel, .accessLog,

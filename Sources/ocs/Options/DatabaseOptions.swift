@@ -5,21 +5,29 @@ import OCSOperations
 import OCSPostgres
 import OCSStorage
 
-/// `--config`, `--db` and `--db-password-file`, shared by every subcommand that touches data.
-/// `--db` names an SQLite file (the default) or a PostgreSQL server. Only `ocs serve` creates an
-/// SQLite file: elsewhere a missing one is an error, not an empty table and a new file.
+/// `--config`, `--database` (or `--db`) and `--database-password-file`, shared by every
+/// subcommand that touches data. `--database` names an SQLite file (the default) or a PostgreSQL
+/// server. Only `ocs serve` creates an SQLite file: elsewhere a missing one is an error, not an
+/// empty table and a new file.
 struct DatabaseOptions: ParsableArguments {
     @Option(name: .customLong("config"), help: "YAML file of settings (also OCS_CONFIG); see ocs config show.")
     var configFile: String?
 
     @Option(
-        name: .customLong("db"),
-        help: "SQLite database file, or postgres://USER@HOST:PORT/DATABASE?sslmode=verify-full (also OCS_DB, or 'db' in --config). [default: data/ocs.sqlite]"
+        name: [.customLong("database"), .customLong("db")],
+        help: "sqlite:PATH (or a bare path), or postgres://USER@HOST:PORT/DATABASE?sslmode=verify-full (also OCS_DATABASE, or 'database' in --config). [default: data/ocs.sqlite]"
     )
     var location: String?
 
-    @Option(name: .customLong("db-password-file"), help: "File holding the PostgreSQL password (also OCS_DB_PASSWORD_FILE, or 'dbPasswordFile' in --config).")
+    @Option(
+        name: .customLong("database-password-file"),
+        help: "File whose first line is the PostgreSQL password (also OCS_DATABASE_PASSWORD_FILE, 'databasePasswordFile' in --config, or the password itself in OCS_DATABASE_PASSWORD)."
+    )
     var passwordFile: String?
+
+    /// The environment variable that may hold the password itself, as a container platform's
+    /// secret injection sets it. Never a command-line option: that would show in process lists.
+    static let passwordVariable = "OCS_DATABASE_PASSWORD"
 
     static let defaultPath = "data/ocs.sqlite"
 
@@ -28,19 +36,29 @@ struct DatabaseOptions: ParsableArguments {
         try SettingsReader(configFile: configFile)
     }
 
-    /// The database from the command line, `OCS_DB`, the configuration file or the default.
+    /// The database from the command line, `OCS_DATABASE`, the configuration file or the default;
+    /// `OCS_DB` and `db`, its former names, are read too, and refused when they name another.
     func resolvedLocation(_ settings: inout SettingsReader) throws -> DatabaseLocation {
-        let text = settings.text(.db, location, default: Self.defaultPath) ?? Self.defaultPath
+        let named = settings.optionalText(.database, location, shownDefault: Self.defaultPath)
+        let former = settings.optionalText(.db, nil, shownDefault: "none")
+        if let named, let former, named != former {
+            throw CommandFailure("\(Setting.database.places) names \(named), but \(Setting.db.environmentVariable) or 'db', its former name, names \(former): keep one")
+        }
+        let text = named ?? former ?? Self.defaultPath
         do {
             return try DatabaseLocation(parsing: text)
         } catch {
-            throw CommandFailure("\(Setting.db.places) is not a database: \(error.description)")
+            throw CommandFailure("\(Setting.database.places) is not a database: \(error.description)")
         }
     }
 
-    /// The database's password: the first line of the password file, when one is set.
-    func password(_ settings: inout SettingsReader) throws -> String? {
-        guard let file = settings.text(.dbPasswordFile, passwordFile) else { return nil }
+    /// The database's password: the first line of the password file, or `OCS_DATABASE_PASSWORD`.
+    func password(_ settings: inout SettingsReader, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String? {
+        let variable = environment[Self.passwordVariable].flatMap { $0.isEmpty ? nil : $0 }
+        guard let file = settings.text(.databasePasswordFile, passwordFile) else { return variable }
+        guard variable == nil else {
+            throw CommandFailure("both \(Setting.databasePasswordFile.places) and \(Self.passwordVariable) give the database password: keep one")
+        }
         let contents: String
         do {
             contents = try String(contentsOfFile: file, encoding: .utf8)
@@ -71,7 +89,7 @@ struct DatabaseOptions: ParsableArguments {
         switch location {
         case .sqlite(let path):
             if !creating && !FileManager.default.fileExists(atPath: path) {
-                throw CommandFailure("no database at \(path): give the right --db (or OCS_DB), or start 'ocs serve' once to create it there")
+                throw CommandFailure("no database at \(path): give the right --database (or OCS_DATABASE), or start 'ocs serve' once to create it there")
             }
             do {
                 return try OCSDatabase(path: path)
