@@ -40,8 +40,11 @@ public struct HistoryPruning: Service {
         }
     }
 
-    /// The job's name in `job_runs`.
-    static let job = "history-pruning"
+    /// The job's name in `job_runs`: with its settings, so a server started with others (a
+    /// shorter retention) runs its pass at once rather than waiting out another's period.
+    var job: String {
+        "history-pruning retain=\(retention.components.seconds)s forget=\(forgetHostsAfter.components.seconds)s every=\(interval.components.seconds)s"
+    }
 
     /// One pass, on the thread pool (the stores block), if this server claims the period.
     func prune() async {
@@ -50,7 +53,7 @@ public struct HistoryPruning: Service {
         let unseenSince = now.addingTimeInterval(-TimeInterval(forgetHostsAfter.components.seconds))
         do {
             let period = TimeInterval(interval.components.seconds)
-            guard try await threadPool.runIfActive({ [state] in try state.claim(job: Self.job, every: period, at: now) }) else {
+            guard try await threadPool.runIfActive({ [state, job] in try state.claim(job: job, every: period, at: now) }) else {
                 logger.debug("history pruning: another server has this period")
                 return
             }
