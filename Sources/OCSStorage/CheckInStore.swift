@@ -31,7 +31,7 @@ public struct CheckInStore: Sendable {
     /// saw it, which no commit can change before it ends (one writer at a time, on either engine):
     /// what a poll answered after its check-in needs to serve a feed at least as fresh as its commit.
     ///
-    /// Each finds its host (see `CheckInWriter.destination`), whose `last_seen` and poll count it
+    /// Each finds its host (see `CheckInWriter`), whose `last_seen` and poll count it
     /// moves; a check-in that changes what the host reports also adds a history entry.
     @discardableResult
     public func record(_ checkIns: [CheckIn]) throws -> CheckInBatch {
