@@ -81,7 +81,7 @@ public final class Feed: Sendable, Equatable {
 /// Freshness: the service holds the latest rule-set serial it has learnt (`knownSerial`), and
 /// `cachedFeed(for:)` serves only feeds rendered at that serial, without any database trip. The
 /// serial is raised by `refreshSerial()` (the server calls it after every change made through
-/// its API, before answering, and every 50 ms to see commits by other processes), by the serial
+/// its API, before answering, and when other processes commit: `SerialWatcher`), by the serial
 /// a check-in commit returns (`noteSerial`), and by every blocking `feed(for:)` call.
 ///
 /// Feeds are looked up by build and the set of rules the host receives (never by host), and

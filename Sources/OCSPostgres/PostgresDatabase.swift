@@ -125,6 +125,49 @@ public final class PostgresDatabase: SQLDatabase {
     }
 }
 
+extension PostgresDatabase: SerialAnnouncing {
+    /// The channel migration 0021's trigger notifies on each move of the serial.
+    static let serialChannel = "ocs_serial"
+
+    /// Listens on a connection of the client's pool held for as long as it listens (one of
+    /// `maximumConnections`), on this database's event loop. A lost connection is logged once and
+    /// made again after `retryDelay`; each new one announces at once, so a change made while no
+    /// connection listened is read then.
+    public func listenForSerialChanges(_ announced: @escaping @Sendable () -> Void) -> Task<Void, Never> {
+        Task(executorPreference: executor) { [client, logger] in
+            var failing = false
+            while !Task.isCancelled {
+                do {
+                    try await client.withConnection { connection in
+                        try await connection.listen(on: Self.serialChannel) { notifications in
+                            if failing {
+                                failing = false
+                                logger.notice("listening for changes of the rule-set serial again")
+                            }
+                            announced()
+                            for try await _ in notifications {
+                                announced()
+                            }
+                        }
+                    }
+                } catch {
+                    if !failing, !Task.isCancelled {
+                        failing = true
+                        logger.error(
+                            "listening for changes of the rule-set serial failed; the serial is read on a slower timer until it works again",
+                            metadata: ["error": "\(PostgresTransaction.describe(error))"]
+                        )
+                    }
+                }
+                try? await Task.sleep(for: Self.listenRetryDelay)
+            }
+        }
+    }
+
+    /// Wait before listening again after the listening connection was lost.
+    static let listenRetryDelay: Duration = .seconds(1)
+}
+
 /// How a `PostgresDatabase` bounds its work.
 public struct PostgresDatabaseOptions: Sendable {
     /// Connections the client may open.

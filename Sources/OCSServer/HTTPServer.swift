@@ -94,7 +94,7 @@ public final class HTTPServer: Service, Sendable {
         self.logger = logger
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         threadPool = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
-        serialWatcher = SerialWatcher(feeds: feeds, threadPool: threadPool, logger: logger)
+        serialWatcher = SerialWatcher(feeds: feeds, database: operations.database, threadPool: threadPool, logger: logger)
         router = Router(
             feed: FeedEndpoint(feeds: feeds, recorder: recorder, threadPool: threadPool, metrics: metrics, logger: logger),
             enroll: EnrollmentEndpoint(enrollment: operations.enrollment, threadPool: threadPool, logger: logger),

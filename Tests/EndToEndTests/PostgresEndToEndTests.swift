@@ -62,6 +62,51 @@ struct PostgresEndToEndTests {
         #expect(try Curl.request(second.baseURL + "/readyz").status == 200)
     }
 
+    /// Three replicas behind one load balancer: a publish through one is served by the other two
+    /// within a second (they hear it as it commits: LISTEN/NOTIFY), and all three then answer with
+    /// the same ETag, so a `304` holds whichever replica a poll reaches.
+    @Test func aPublishThroughOneReplicaIsServedByTheOthersWithinASecond() throws {
+        let workspace = try Workspace()
+        let database = try TestDatabase.createPostgresDatabase().description
+        let keys = workspace.folder.appendingPathComponent("keys").path
+        #expect(try workspace.ocs("keys", "init", "--dir", keys).status == 0)
+        let signing = ["--signing-key", keys + "/signing-key.pem", "--signing-cert", keys + "/signing-cert.pem"]
+        let replicas = try (0..<3).map { _ in try ServerProcess(database: database, arguments: signing) }
+        defer { replicas.forEach { $0.stop() } }
+        let created = try workspace.ocs("tokens", "create", "--name", "alice", "--role", "publisher", "--db", database)
+        #expect(created.status == 0, "\(created.stderr)")
+        let token = created.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let build = "15.2.1544.4"
+        let feedURL = Self.feedPath + "?build=\(build)"
+        // Every replica has served the feed before the publish, so each has it cached at the old serial.
+        for replica in replicas { #expect(try Curl.request(replica.baseURL + feedURL).status == 200) }
+
+        let api = ["-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/json"]
+        let rule = #"{"id": "FRESH", "description": "published through one replica", "actions": [{"type": "DisableService", "service": "MSExchangeTest"}]}"#
+        #expect(try Curl.request(replicas[0].baseURL + "/api/v1/rules/FRESH", ["-X", "PUT", "--data-binary", rule] + api).status == 201)
+        let published = try Curl.request(replicas[0].baseURL + "/api/v1/rules/FRESH/publish", ["-X", "POST", "--data-binary", #"{"everyone": true}"#] + api)
+        #expect(published.status == 200, "\(published.text)")
+        let publishedAt = Date()
+
+        for replica in replicas.dropFirst() {
+            var served = false
+            for _ in 0..<500 where Date().timeIntervalSince(publishedAt) < 10 {
+                if try XMLLint.configIDs(Curl.request(replica.baseURL + feedURL).body).contains("FRESH") {
+                    served = true
+                    break
+                }
+                Thread.sleep(forTimeInterval: 0.005)
+            }
+            let delay = Date().timeIntervalSince(publishedAt)
+            print("freshness: replica on port \(replica.port) served the publish \(Int(delay * 1000)) ms after it was acknowledged")
+            #expect(served && delay < 1, "replica on port \(replica.port) served FRESH after \(delay) s")
+        }
+        let tags = try replicas.map { try Curl.request($0.baseURL + feedURL).header("ETag") }
+        #expect(tags[0] != nil && Set(tags).count == 1, "one ETag from every replica: \(tags)")
+        let revalidated = try Curl.request(replicas[2].baseURL + feedURL, ["-H", "If-None-Match: \(tags[0] ?? "")"])
+        #expect(revalidated.status == 304)
+    }
+
     /// Replicas must sign alike: a generated development key would be one machine's.
     @Test func aPostgresDatabaseNeedsASigningIdentity() throws {
         let database = try TestDatabase.createPostgresDatabase().description

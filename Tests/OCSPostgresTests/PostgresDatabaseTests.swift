@@ -1,6 +1,7 @@
 import Foundation
 import OCSStorage
 import OCSTestSupport
+import Synchronization
 import Testing
 @testable import OCSPostgres
 
@@ -91,5 +92,46 @@ struct PostgresDatabaseTests {
         _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) } }
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
         return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Replicas hear of a publish as it commits: each commit that moves the serial is announced to a
+/// listener (migration 0021's NOTIFY), a rolled-back one is not, and a listener announces once as
+/// it starts, since a change may have passed while it was not listening.
+struct PostgresSerialAnnouncementTests {
+    @Test func aCommitThatMovesTheSerialIsAnnounced() throws {
+        let database = try #require(try TestDatabase.freshPostgres() as? any SerialAnnouncing)
+        let heard = Announcements()
+        let listening = database.listenForSerialChanges { heard.note() }
+        defer { listening.cancel() }
+        #expect(heard.wait(forAtLeast: 1), "a listener announces once it listens")
+
+        let bump = "UPDATE feed_state SET serial = serial + 1 WHERE id = 1"
+        struct Refused: Error {}
+        _ = try? database.write { db in
+            try db.execute(bump)
+            throw Refused()
+        }
+        try database.write { db in try db.execute(bump) }
+        #expect(heard.wait(forAtLeast: 2), "the commit is announced")
+        // The rolled-back bump was not: one announcement per commit, nothing more.
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(heard.count == 2)
+    }
+
+    /// Counts announcements, and lets the test wait for one (bounded).
+    final class Announcements: Sendable {
+        private let heard = Mutex(0)
+
+        var count: Int { heard.withLock { $0 } }
+
+        func note() { heard.withLock { $0 += 1 } }
+
+        func wait(forAtLeast count: Int) -> Bool {
+            for _ in 0..<1000 where self.count < count {
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            return self.count >= count
+        }
     }
 }

@@ -108,6 +108,16 @@ public protocol SQLDatabase: Sendable {
     func write<Value>(_ body: (any SQLTransaction) throws -> Value) throws -> Value
 }
 
+/// A database that announces each commit that moved the rule-set serial (PostgreSQL's
+/// `NOTIFY`), so servers sharing it hear of a publish as it commits instead of reading the serial
+/// over and over. SQLite has no such channel: its servers read the serial on a short timer.
+public protocol SerialAnnouncing: SQLDatabase {
+    /// Starts listening: `announced` is called after each commit that moved the serial, and each
+    /// time the listener (re)connects, since a change may have passed unheard while it was down.
+    /// Listens, reconnecting as needed, until the returned task is cancelled.
+    func listenForSerialChanges(_ announced: @escaping @Sendable () -> Void) -> Task<Void, Never>
+}
+
 /// A statement the engine refused, or a row that does not hold what the store reads from it.
 public enum SQLError: Error, Sendable, Equatable, CustomStringConvertible {
     case noSuchColumn(String)
