@@ -8,12 +8,14 @@
 #                                               OCS_TEST_POSTGRES_URL=URL (also written to FOLDER/url)
 #                                               and OCS_TEST_POSTGRES_SOCKET_URL=URL (the socket)
 #   scripts/postgres-cluster.sh stop FOLDER    stop that server (FOLDER is left for the caller)
+#   scripts/postgres-cluster.sh resume FOLDER  start a stopped one again, on the same port (for
+#                                               tests of what happens while the database is down)
 #
 # Trust authentication, for local test use only: nothing but this machine reaches it. The server
 # refuses to run as root, so a root caller runs it as the `postgres` user.
 set -euo pipefail
 
-usage() { echo "usage: $0 start|stop FOLDER" >&2; exit 64; }
+usage() { echo "usage: $0 start|stop|resume FOLDER" >&2; exit 64; }
 [ $# -eq 2 ] || usage
 command=$1
 folder=$(cd "$2" && pwd)
@@ -32,6 +34,23 @@ as_server_user() {
     fi
 }
 
+# The server inherits pg_ctl's descriptors, so it gets none of the caller's: a caller that
+# learns of this script's exit from a descriptor closing (Foundation's Process, in the tests)
+# would otherwise wait for the server to exit.
+start_server() {
+    port=$(cat "$folder/port")
+    local path descriptor
+    for path in /proc/$BASHPID/fd/*; do
+        descriptor=${path##*/}
+        [ "$descriptor" -gt 2 ] 2>/dev/null || continue
+        eval "exec $descriptor>&-" 2>/dev/null || true
+    done
+    as_server_user "$bin/pg_ctl" --pgdata="$folder/data" --log="$folder/server.log" --wait \
+        --options="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$folder -c fsync=off -c ssl=on -c ssl_cert_file=$folder/server.crt -c ssl_key_file=$folder/server.key" \
+        start </dev/null >/dev/null 2>>"$folder/pg_ctl.log" \
+        || { cat "$folder/pg_ctl.log" "$folder/server.log" >&2; exit 1; }
+}
+
 case "$command" in
 start)
     [ "$(id -u)" -ne 0 ] || chown postgres: "$folder"
@@ -45,10 +64,8 @@ start)
     [ "$(id -u)" -ne 0 ] || chown postgres: "$folder/server.key" "$folder/server.crt"
     # A free port: the kernel picks one for a socket that is then closed.
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    as_server_user "$bin/pg_ctl" --pgdata="$folder/data" --log="$folder/server.log" --wait \
-        --options="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$folder -c fsync=off -c ssl=on -c ssl_cert_file=$folder/server.crt -c ssl_key_file=$folder/server.key" \
-        start >/dev/null \
-        || { cat "$folder/server.log" >&2; exit 1; }
+    echo "$port" >"$folder/port"
+    start_server
     as_server_user "$bin/psql" --quiet --no-psqlrc --host="$folder" --port="$port" --username=postgres \
         --dbname=postgres --set=ON_ERROR_STOP=1 \
         --command="CREATE ROLE ocs LOGIN CREATEDB" --command="CREATE DATABASE ocs OWNER ocs" >/dev/null
@@ -58,7 +75,10 @@ start)
     echo "OCS_TEST_POSTGRES_SOCKET_URL=postgres://ocs@:$port/ocs?host=$folder"
     ;;
 stop)
-    as_server_user "$bin/pg_ctl" --pgdata="$folder/data" --mode=fast --wait stop >/dev/null
+    as_server_user "$bin/pg_ctl" --pgdata="$folder/data" --mode=fast --wait stop </dev/null >/dev/null
+    ;;
+resume)
+    start_server
     ;;
 *)
     usage

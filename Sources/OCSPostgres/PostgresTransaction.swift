@@ -81,13 +81,41 @@ final class PostgresTransaction: SQLTransaction {
         }
         let query = PostgresQuery(unsafeSQL: Self.numberingParameters(sql), binds: binds)
         let connection = connection
-        let deadline = connection.eventLoop.scheduleTask(in: statementDeadline) { connection.close().whenComplete { _ in } }
+        // postgres-nio writes a query to its channel without a write promise, so a query sent to
+        // a connection that is already closed (PostgreSQL restarted) is never answered nor
+        // failed: that held the check-in writer for good. On the connection's event loop the
+        // channel cannot close between the check and the write; the deadline bounds the rest.
+        let answer = connection.eventLoop.makePromise(of: PostgresQueryResult.self)
+        connection.eventLoop.execute { [logger] in
+            guard !connection.isClosed else {
+                answer.fail(SQLError.connectionLost("the connection to PostgreSQL is closed"))
+                return
+            }
+            connection.query(query, logger: logger).cascade(to: answer)
+        }
+        let seconds = statementDeadline.nanoseconds / 1_000_000_000
+        let deadline = connection.eventLoop.scheduleTask(in: statementDeadline) {
+            answer.fail(SQLError.connectionLost("PostgreSQL did not answer within \(seconds) s; the connection was closed"))
+            connection.close().whenComplete { _ in }
+        }
         defer { deadline.cancel() }
         do {
-            return try connection.query(query, logger: logger).wait()
+            return try answer.futureResult.wait()
+        } catch let error as SQLError {
+            throw error
         } catch {
-            throw SQLError.engine(Self.describe(error))
+            throw Self.lostConnection(error) ? SQLError.connectionLost(Self.describe(error)) : SQLError.engine(Self.describe(error))
         }
+    }
+
+    /// Whether `error` ended the connection rather than refused the statement: the connection
+    /// closed or failed, or the server is shutting down or lost it (SQLSTATE classes 08 and 57P).
+    static func lostConnection(_ error: any Error) -> Bool {
+        guard let failure = error as? PSQLError else { return false }
+        if let state = failure.serverInfo?[.sqlState] {
+            return state.hasPrefix("08") || state.hasPrefix("57P")
+        }
+        return [.serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown].contains(failure.code)
     }
 
     /// `sql` with each `?` outside quotes and comments replaced by `$1`, `$2`, ... in order.

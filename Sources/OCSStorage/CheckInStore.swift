@@ -41,8 +41,19 @@ public struct CheckInStore: Sendable {
                 try writer().record(checkIns, with: try SQLiteCheckInStatements(db))
             }
         }
-        return try database.write { db in
-            try writer().record(checkIns, with: PortableCheckInStatements(db))
+        do {
+            return try database.write { db in
+                try writer().record(checkIns, with: PortableCheckInStatements(db))
+            }
+        } catch SQLError.connectionLost {
+            // Lost mid-transaction (PostgreSQL restarted, a network failure): the batch may or
+            // may not have committed, and its polls are still waiting. Once more, on a new
+            // connection: recording is idempotent but for the poll count, since a committed check-in
+            // makes its repeat a known host reporting what it already reported (no second
+            // history entry). A second failure fails the batch: its polls are answered 503.
+            return try database.write { db in
+                try writer().record(checkIns, with: PortableCheckInStatements(db))
+            }
         }
     }
 

@@ -124,6 +124,9 @@ public enum SQLError: Error, Sendable, Equatable, CustomStringConvertible {
     case unexpectedValue(column: String, value: SQLValue, expected: String)
     /// The engine's own message.
     case engine(String)
+    /// The connection to the database server was lost during a statement: whether the
+    /// transaction committed is unknown (a server restart, a network failure).
+    case connectionLost(String)
 
     public var description: String {
         switch self {
@@ -131,6 +134,7 @@ public enum SQLError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unexpectedValue(let column, let value, let expected):
             "column \(column) holds \(Self.kind(of: value)), not \(expected)"
         case .engine(let message): message
+        case .connectionLost(let message): message
         }
     }
 
