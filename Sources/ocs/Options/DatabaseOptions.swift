@@ -54,10 +54,16 @@ struct DatabaseOptions: ParsableArguments {
 
     /// The database's password: the first line of the password file, or `OCS_DATABASE_PASSWORD`.
     func password(_ settings: inout SettingsReader, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String? {
-        let variable = environment[Self.passwordVariable].flatMap { $0.isEmpty ? nil : $0 }
-        guard let file = settings.text(.databasePasswordFile, passwordFile) else { return variable }
+        try Self.password(file: settings.text(.databasePasswordFile, passwordFile), fileNamedBy: Setting.databasePasswordFile.places, environment: environment)
+    }
+
+    /// The first line of `file`, or `OCS_DATABASE_PASSWORD`; both are refused (`fileNamedBy`
+    /// says where the file was named), and so are an unreadable or empty file.
+    static func password(file: String?, fileNamedBy: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String? {
+        let variable = environment[passwordVariable].flatMap { $0.isEmpty ? nil : $0 }
+        guard let file else { return variable }
         guard variable == nil else {
-            throw CommandFailure("both \(Setting.databasePasswordFile.places) and \(Self.passwordVariable) give the database password: keep one")
+            throw CommandFailure("both \(fileNamedBy) and \(passwordVariable) give the database password: keep one")
         }
         let contents: String
         do {
