@@ -182,7 +182,7 @@ say "every library the binary links is installed: $(chroot "$root" ldd /usr/loca
 # Settings from the environment, as the image gives them (only host and port differ: loopback,
 # and a free port, since the chroot shares this machine's network).
 env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/var/lib/ocs \
-    OCS_DB=/var/lib/ocs/ocs.sqlite OCS_RULES=/usr/share/ocs/Rules OCS_HOST=127.0.0.1 OCS_PORT=0 \
+    OCS_DATABASE=sqlite:/var/lib/ocs/ocs.sqlite OCS_RULES=/usr/share/ocs/Rules OCS_HOST=127.0.0.1 OCS_PORT=0 \
     "$chroot" --userspec=$ocs_uid:$ocs_uid "$root" /bin/sh -c 'cd /var/lib/ocs && exec ocs serve' \
     >"$work/serve.out" 2>"$work/serve.err" &
 server=$!
@@ -214,7 +214,7 @@ say "the healthcheck answers"
 # ocs agent enroll for a credential in its state folder), then polls with the chroot's curl,
 # identified and carrying the credential, so the poll is recorded as a check-in.
 server_id=5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a
-enrollment=$(as_ocs env OCS_DB=/var/lib/ocs/ocs.sqlite ocs enrollment create 2>"$work/enrollment.err") \
+enrollment=$(as_ocs env OCS_DATABASE=sqlite:/var/lib/ocs/ocs.sqlite ocs enrollment create 2>"$work/enrollment.err") \
     || fail "ocs enrollment create failed in the chroot: $(cat "$work/enrollment.err")"
 enrolled=$(as_ocs env OCS_ENROLLMENT_TOKEN="$enrollment" ocs agent enroll --server "http://127.0.0.1:$port" \
     --state /var/lib/ocs/agent --name check-runtime --server-id $server_id 2>&1) \
@@ -231,9 +231,9 @@ verified=$(as_ocs ocs verify /tmp/feed.xml --cert /var/lib/ocs/dev-signing-cert.
     || fail "ocs verify refused the feed in the chroot: $verified"
 say "the feed is well-formed, signed, and ocs verify accepts it"
 
-hosts=$(as_ocs env OCS_DB=/var/lib/ocs/ocs.sqlite ocs hosts) || fail "ocs hosts failed in the chroot: $hosts"
+hosts=$(as_ocs env OCS_DATABASE=sqlite:/var/lib/ocs/ocs.sqlite ocs hosts) || fail "ocs hosts failed in the chroot: $hosts"
 grep -qi 'check-runtime' <<<"$hosts" || fail "the poll was not recorded: ocs hosts shows no check-runtime"
-token=$(as_ocs env OCS_DB=/var/lib/ocs/ocs.sqlite ocs tokens create --name check-runtime --role reader) \
+token=$(as_ocs env OCS_DATABASE=sqlite:/var/lib/ocs/ocs.sqlite ocs tokens create --name check-runtime --role reader) \
     || fail "ocs tokens create failed in the chroot: $token"
 status=$(as_ocs curl --silent --max-time 10 --output /dev/null --write-out '%{http_code}' \
     -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/rules")

@@ -12,7 +12,9 @@
 #                                               tests of what happens while the database is down)
 #
 # Trust authentication, for local test use only: nothing but this machine reaches it. The server
-# refuses to run as root, so a root caller runs it as the `postgres` user.
+# refuses to run as root, so a root caller runs it as the `postgres` user. fsync is off (tests
+# need no durability across a machine crash) unless OCS_POSTGRES_FSYNC=on (the benchmarks, which
+# compare durable commits with SQLite's).
 set -euo pipefail
 
 usage() { echo "usage: $0 start|stop|resume FOLDER" >&2; exit 64; }
@@ -46,7 +48,7 @@ start_server() {
         eval "exec $descriptor>&-" 2>/dev/null || true
     done
     as_server_user "$bin/pg_ctl" --pgdata="$folder/data" --log="$folder/server.log" --wait \
-        --options="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$folder -c fsync=off -c ssl=on -c ssl_cert_file=$folder/server.crt -c ssl_key_file=$folder/server.key" \
+        --options="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$folder -c fsync=${OCS_POSTGRES_FSYNC:-off} -c ssl=on -c ssl_cert_file=$folder/server.crt -c ssl_key_file=$folder/server.key" \
         start </dev/null >/dev/null 2>>"$folder/pg_ctl.log" \
         || { cat "$folder/pg_ctl.log" "$folder/server.log" >&2; exit 1; }
 }
