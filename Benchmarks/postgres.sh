@@ -93,9 +93,13 @@ measure() { # hosts-per-thread run server...
     pg_list=$(postgres_pids)
     ocs_before=$(cpu_ticks "${ocs_list[@]}"); pg_before=$(cpu_ticks $pg_list)
     outputs=()
+    # New hosts: each wrk a run number of its own (its threads number from 1 again), so no two
+    # send the same host. Returning hosts: the same run, so the same hosts reach every replica.
+    local offset=0
     for server in "$@"; do
-        wrk -t"$threads" -c"$connections" -d"${DURATION}s" -s Benchmarks/identified.lua "http://127.0.0.1:${ports[$server]}" -- "$BUILD" "$hosts" "$run" > "$work/wrk.$server" &
+        wrk -t"$threads" -c"$connections" -d"${DURATION}s" -s Benchmarks/identified.lua "http://127.0.0.1:${ports[$server]}" -- "$BUILD" "$hosts" "$((run + offset))" > "$work/wrk.$server" &
         outputs+=($!)
+        [ "$hosts" -eq 0 ] && offset=$((offset + 1))
     done
     wait "${outputs[@]}"
     ocs_after=$(cpu_ticks "${ocs_list[@]}"); pg_after=$(cpu_ticks $(postgres_pids))
@@ -168,6 +172,8 @@ CPU per request (utime + stime over each round / requests served, median µs), o
 | hosts polling in turn | ${results[returning.sqlite.ocs]} | ${results[returning.one.ocs]} | ${results[returning.one.pg]} | ${results[returning.three.ocs]} | ${results[returning.three.pg]} |
 
 Rounds (req/s): a new host each ${results[identified.rounds]}; polling in turn ${results[returning.rounds]}.
+Three replicas polled in turn: each wrk has one thread, so the hosts of the first thread ($RETURNING_HOSTS)
+poll through every replica, as a fleet behind a load balancer does.
 Machine: $(nproc) cores, shared by wrk, every ocs and PostgreSQL.
 REPORT
 )
@@ -179,4 +185,4 @@ if [ -f Benchmarks/RESULTS.md ]; then
 else
     : > "$work/results.md"
 fi
-{ cat "$work/results.md"; printf '\n%s\n' "$report"; } | cat -s > Benchmarks/RESULTS.md
+{ sed -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$work/results.md"; printf '\n%s\n' "$report"; } > Benchmarks/RESULTS.md

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import OCSStorage
 import PostgresNIO
+import ServiceLifecycle
 
 /// A PostgreSQL database as an `SQLDatabase`: transactions on connections leased from the
 /// `PostgresClient` it runs for as long as it lives.
@@ -166,6 +167,16 @@ extension PostgresDatabase: SerialAnnouncing {
 
     /// Wait before listening again after the listening connection was lost.
     static let listenRetryDelay: Duration = .seconds(1)
+}
+
+/// As a service in `ocs serve`'s group: the client runs from the start (stores are used before the
+/// group starts), and ends, its connections closed, once the group shuts down gracefully.
+extension PostgresDatabase: Service {
+    public func run() async throws {
+        try? await gracefulShutdown()
+        running.cancel()
+        await running.value
+    }
 }
 
 /// How a `PostgresDatabase` bounds its work.

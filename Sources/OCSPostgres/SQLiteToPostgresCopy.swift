@@ -96,15 +96,20 @@ public struct SQLiteToPostgresCopy {
         for table in order {
             try to.execute("ALTER TABLE \(Self.quoted(table)) ENABLE TRIGGER USER")
         }
-        // Each identity continues after the largest id copied, as SQLite's rowid would.
+        // Each identity continues after the largest id SQLite ever gave (AUTOINCREMENT remembers
+        // those of deleted rows in sqlite_sequence), so no id of a forgotten host comes back.
+        var given: [String: Int64] = [:]
+        for row in try from.rows("SELECT name, seq FROM sqlite_sequence") {
+            given[try row["name"]] = try row["seq"]
+        }
         for row in try to.rows(
             "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() AND is_identity = 'YES'"
         ) {
             let table: String = try row["table_name"]
             let column: String = try row["column_name"]
             _ = try to.rows(
-                "SELECT setval(pg_get_serial_sequence(?, ?), (SELECT COALESCE(MAX(\(Self.quoted(column))), 0) + 1 FROM \(Self.quoted(table))), false)",
-                [Self.quoted(table), column]
+                "SELECT setval(pg_get_serial_sequence(?, ?), GREATEST((SELECT COALESCE(MAX(\(Self.quoted(column))), 0) FROM \(Self.quoted(table))), ?) + 1, false)",
+                [Self.quoted(table), column, given[table] ?? 0]
             )
         }
         return copied

@@ -30,6 +30,13 @@ final class SerialWatcher: Sendable {
     private let failing = Atomic<Bool>(false)
     /// Set by `stop`: an announcement heard after it must not schedule work on loops shutting down.
     private let stopped = Atomic<Bool>(false)
+    /// Reads asked for by announcements: one runs at a time, and announcements heard meanwhile
+    /// make one more read after it, however many they are.
+    private let announcedReads = Mutex(AnnouncedReads.idle)
+
+    private enum AnnouncedReads {
+        case idle, reading, readingThenAgain
+    }
 
     init(feeds: FeedService, database: any SQLDatabase, threadPool: NIOThreadPool, logger: Logger) {
         self.feeds = feeds
@@ -49,11 +56,32 @@ final class SerialWatcher: Sendable {
         timer.withLock { $0 = repeated }
         if let announcing {
             let listening = announcing.listenForSerialChanges { [self] in
-                // Announcements are rare (one per publish): each is one read, never skipped.
-                guard !stopped.load(ordering: .acquiring) else { return }
-                _ = read(on: eventLoop)
+                announced(on: eventLoop)
             }
             listener.withLock { $0 = listening }
+        }
+    }
+
+    private func announced(on eventLoop: any EventLoop) {
+        let start = announcedReads.withLock { state in
+            switch state {
+            case .idle: state = .reading; return true
+            case .reading, .readingThenAgain: state = .readingThenAgain; return false
+            }
+        }
+        if start { readAnnounced(on: eventLoop) }
+    }
+
+    private func readAnnounced(on eventLoop: any EventLoop) {
+        guard !stopped.load(ordering: .acquiring) else { return }
+        read(on: eventLoop).whenComplete { [self] _ in
+            let again = announcedReads.withLock { state in
+                switch state {
+                case .readingThenAgain: state = .reading; return true
+                case .reading, .idle: state = .idle; return false
+                }
+            }
+            if again { readAnnounced(on: eventLoop) }
         }
     }
 

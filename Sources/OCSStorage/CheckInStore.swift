@@ -48,9 +48,11 @@ public struct CheckInStore: Sendable {
         } catch SQLError.connectionLost {
             // Lost mid-transaction (PostgreSQL restarted, a network failure): the batch may or
             // may not have committed, and its polls are still waiting. Once more, on a new
-            // connection: recording is idempotent but for the poll count, since a committed check-in
-            // makes its repeat a known host reporting what it already reported (no second
-            // history entry). A second failure fails the batch: its polls are answered 503.
+            // connection. When the first did commit, its repeat finds known hosts reporting what
+            // they already reported: only the poll count moves again (and a host that reported
+            // two states in one batch gets its two history entries again). When it did not, new
+            // hosts count twice against the per-address rate for this minute. A second failure
+            // fails the batch: its polls are answered 503.
             return try database.write { db in
                 try writer().record(checkIns, with: PortableCheckInStatements(db))
             }

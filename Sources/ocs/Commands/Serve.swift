@@ -7,6 +7,7 @@ import OCSDomain
 import OCSFeed
 import OCSOperations
 import OCSRuleFiles
+import OCSPostgres
 import OCSServer
 import OCSSigning
 import OCSStorage
@@ -71,7 +72,10 @@ struct Serve: AsyncParsableCommand {
             store: operations.checkIns, state: operations.state, retention: .seconds(settings.retainHistory * 86400),
             forgetHostsAfter: .seconds(settings.forgetHostsAfter * 86400), threadPool: .singleton, logger: logger
         )
-        let services: [any Service] = [server, pruning, TLSReloader(store: tls, logger: logger)]
+        // The group stops its services in reverse order: PostgreSQL's client, first, stops last,
+        // once the server has answered every poll it took.
+        let database: [any Service] = (db as? PostgresDatabase).map { [$0] } ?? []
+        let services: [any Service] = database + [server, pruning, TLSReloader(store: tls, logger: logger)]
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
