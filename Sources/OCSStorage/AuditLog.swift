@@ -100,18 +100,19 @@ public struct AuditLog: Sendable {
         if let until = filter.until { conditions.append("time < ?"); arguments.append(DatabaseTimestamp(until)) }
         arguments.append(page.limit + 1)
         let rows = try database.read { db in
-            try db.rows(
-                "SELECT * FROM audit_log WHERE \(conditions.joined(separator: " AND ")) ORDER BY id LIMIT ?",
-                SQLArguments(arguments)
-            ).map { row in
-                var entry = AuditEntry(
-                    time: try row["time"], actor: try row["actor"], action: try row["action"], ruleID: try row["rule_id"],
-                    revision: try row["revision"], remoteAddress: try row["remote_address"], outcome: try row["outcome"], reason: try row["reason"]
-                )
-                entry.id = try row["id"]
-                return entry
-            }
+            try db.records(AuditEntry.self, "SELECT * FROM audit_log WHERE \(conditions.joined(separator: " AND ")) ORDER BY id LIMIT ?", SQLArguments(arguments))
         }
         return Page(reading: rows, limit: page.limit, kind: .audit) { $0.id ?? 0 }
+    }
+}
+
+extension AuditEntry: SQLRowDecodable {
+    /// A row of `audit_log`.
+    public init(row: SQLRow) throws {
+        self.init(
+            time: try row["time"], actor: try row["actor"], action: try row["action"], ruleID: try row["rule_id"],
+            revision: try row["revision"], remoteAddress: try row["remote_address"], outcome: try row["outcome"], reason: try row["reason"]
+        )
+        id = try row["id"]
     }
 }

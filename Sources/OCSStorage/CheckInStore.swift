@@ -81,7 +81,7 @@ public struct CheckInStore: Sendable {
         }
         sql += " ORDER BY id LIMIT ?"
         arguments.append(page.limit + 1)
-        let rows = try database.read { db in try db.rows(sql, SQLArguments(arguments)).map(Self.host) }
+        let rows = try database.read { db in try db.rows(sql, SQLArguments(arguments)).map(HostState.init(row:)) }
         return Page(reading: rows, limit: page.limit, kind: .hosts, key: \.id)
     }
 
@@ -100,7 +100,7 @@ public struct CheckInStore: Sendable {
             case .name(let name):
                 (sql, argument) = ("SELECT * FROM hosts WHERE lower(server_name) = ? ORDER BY server_id IS NULL, last_seen DESC LIMIT 1", name.lowercased())
             }
-            if let row = try db.row(sql, [argument]) { return try host(row) }
+            if let host = try db.record(HostState.self, sql, [argument]) { return host }
         }
         return nil
     }
@@ -111,7 +111,7 @@ public struct CheckInStore: Sendable {
             try db.rows(
                 "SELECT * FROM host_history WHERE host_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
                 [hostID, page.cursor?.key ?? Int64.max, page.limit + 1]
-            ).map { row in HostHistoryEntry(id: try row["id"], state: try Self.checkIn(row, time: try row["changed_at"])) }
+            ).map(HostHistoryEntry.init(row:))
         }
         return Page(reading: rows, limit: page.limit, kind: .history, key: \.id)
     }
@@ -129,16 +129,8 @@ public struct CheckInStore: Sendable {
         try database.read { db in try db.value(Int.self, "SELECT COUNT(*) FROM host_history") ?? 0 }
     }
 
-    /// A `hosts` row as a host.
-    static func host(_ row: SQLRow) throws -> HostState {
-        HostState(
-            id: try row["id"], latest: try checkIn(row, time: try row["last_seen"]), firstSeen: try row["first_seen"], pollCount: try row["poll_count"],
-            verified: try row.value("credential_hash") != .null
-        )
-    }
-
     /// The reported state in a `hosts` or `host_history` row (they share these columns).
-    private static func checkIn(_ row: SQLRow, time: Date) throws -> CheckIn {
+    fileprivate static func checkIn(_ row: SQLRow, time: Date) throws -> CheckIn {
         CheckIn(
             serverID: try row["server_id"], serverName: try row["server_name"], build: try row["build"], orgID: try row["org_id"],
             applied: list(try row["applied"]), blocked: list(try row["blocked"]),
@@ -238,5 +230,22 @@ public enum HostChangeError: Error, Sendable, Equatable, CustomStringConvertible
         case .notEnrolled(let reference): "host '\(reference.prefix(80))' holds no credential: it never enrolled, or its credential was revoked"
         case .storage(let message): "the database failed: \(message)"
         }
+    }
+}
+
+extension HostState: SQLRowDecodable {
+    /// A row of `hosts`.
+    public init(row: SQLRow) throws {
+        self.init(
+            id: try row["id"], latest: try CheckInStore.checkIn(row, time: try row["last_seen"]), firstSeen: try row["first_seen"],
+            pollCount: try row["poll_count"], verified: try row.value("credential_hash") != .null
+        )
+    }
+}
+
+extension HostHistoryEntry: SQLRowDecodable {
+    /// A row of `host_history`.
+    public init(row: SQLRow) throws {
+        self.init(id: try row["id"], state: try CheckInStore.checkIn(row, time: try row["changed_at"]))
     }
 }

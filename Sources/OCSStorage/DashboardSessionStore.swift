@@ -28,21 +28,13 @@ public struct DashboardSessionStore: Sendable {
     /// Opens a session for the live API token `apiSecret`: its cookie secret and the session, or
     /// nil when the token is not a live one. Expired sessions are removed on the way.
     public func open(apiSecret: String, remoteAddress: String?, now: Date = Date()) throws -> (secret: String, session: DashboardSession)? {
-        let presented = TokenStore.hash(apiSecret)
         let secret = Self.randomToken()
         let csrf = Self.randomToken()
         let expires = now.addingTimeInterval(Self.lifetime)
         return try database.write { db in
             try db.execute("DELETE FROM dashboard_sessions WHERE expires_at <= ?", [DatabaseTimestamp(now)])
-            var match: (id: Int64, name: String, role: Role)?
-            for row in try db.rows("SELECT id, name, role, token_hash FROM api_tokens WHERE revoked_at IS NULL") {
-                let stored: Data = try row["token_hash"]
-                // Every live hash compared in full, as TokenStore.authenticate does.
-                if TokenStore.constantTimeEqual(stored, presented) {
-                    match = (try row["id"], try row["name"], Role(rawValue: try row["role"]) ?? .reader)
-                }
-            }
-            guard let match else { return nil }
+            guard let (tokenID, token) = try TokenStore.liveToken(matching: apiSecret, in: db) else { return nil }
+            let match = (id: tokenID, name: token.name, role: token.role)
             let id = try db.insert(
                 "INSERT INTO dashboard_sessions (secret_hash, token_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
                 [TokenStore.hash(secret), match.id, csrf, DatabaseTimestamp(now), DatabaseTimestamp(expires)]
@@ -60,18 +52,15 @@ public struct DashboardSessionStore: Sendable {
     public func session(secret: String, now: Date = Date()) throws -> DashboardSession? {
         guard !secret.isEmpty, secret.utf8.count <= 128 else { return nil }
         return try database.read { db in
-            try db.row(
+            try db.record(
+                DashboardSession.self,
                 """
                 SELECT s.id, s.csrf, s.expires_at, t.name, t.role FROM dashboard_sessions s
                 JOIN api_tokens t ON t.id = s.token_id
                 WHERE s.secret_hash = ? AND s.expires_at > ? AND t.revoked_at IS NULL
                 """,
                 [TokenStore.hash(secret), DatabaseTimestamp(now)]
-            ).map { row in
-                DashboardSession(
-                    id: try row["id"], actor: try row["name"], role: Role(rawValue: try row["role"]) ?? .reader, csrf: try row["csrf"], expiresAt: try row["expires_at"]
-                )
-            }
+            )
         }
     }
 
@@ -144,8 +133,17 @@ extension CheckInStore {
             }
             sql += " ORDER BY id LIMIT ?"
             arguments.append(page.limit + 1)
-            return try db.rows(sql, SQLArguments(arguments)).map(Self.host)
+            return try db.records(HostState.self, sql, SQLArguments(arguments))
         }
         return Page(reading: rows, limit: page.limit, kind: .hosts, key: \.id)
+    }
+}
+
+extension DashboardSession: SQLRowDecodable {
+    /// A session joined with its token: its id, csrf and expires_at, the token's name and role.
+    public init(row: SQLRow) throws {
+        self.init(
+            id: try row["id"], actor: try row["name"], role: Role(rawValue: try row["role"]) ?? .reader, csrf: try row["csrf"], expiresAt: try row["expires_at"]
+        )
     }
 }

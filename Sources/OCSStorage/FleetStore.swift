@@ -46,7 +46,7 @@ public struct FleetStore: Sendable {
                   AND \(facts.sql) IN (SELECT CAST(value AS BIGINT) FROM \(db.engine.jsonArrayElements("?"))) ORDER BY id LIMIT ?
                 """,
                 arguments + facts.arguments + [Self.jsonArray(CoverageFacts.codes(giving: states).map(String.init)), page.limit + 1]
-            ).map { try CheckInStore.host($0) }
+            ).map(HostState.init(row:))
         }
         return Page(reading: rows, limit: page.limit, kind: .hosts, key: \.id)
     }

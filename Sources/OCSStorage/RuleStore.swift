@@ -36,7 +36,7 @@ public struct RuleStore: Sendable {
     /// Every revision of a rule, oldest first.
     public func revisions(id: String) throws -> [RuleRevision] {
         try database.read { db in
-            try db.rows("SELECT * FROM rule_revisions WHERE rule_id = ? ORDER BY revision", [id]).map(Self.revision)
+            try db.records(RuleRevision.self, "SELECT * FROM rule_revisions WHERE rule_id = ? ORDER BY revision", [id])
         }
     }
 
@@ -397,19 +397,7 @@ public struct RuleStore: Sendable {
     }
 
     private static func records(_ db: any SQLTransaction, _ sql: String, _ arguments: SQLArguments = []) throws -> [RuleRecord] {
-        try db.rows(sql, arguments).map { row in
-            let id: String = try row["id"]
-            var rule = try decode(try row["content"], id: id)
-            guard let state = RuleState(rawValue: try row["state"]) else {
-                throw StorageError.corruptRule(id: id, reason: "unknown state")
-            }
-            rule.state = state
-            return RuleRecord(
-                rule: rule, revision: try row["revision"], latestRevision: try row["latest_revision"],
-                createdAt: try row["created_at"], updatedAt: try row["updated_at"], firstPublishedAt: try row["first_published_at"],
-                release: state == .published ? try release(try row["release_groups"], id: id) : nil
-            )
-        }
+        try db.records(RuleRecord.self, sql, arguments)
     }
 
     /// A stored `release_groups`: NULL for everyone, else a JSON array of group names.
@@ -421,10 +409,31 @@ public struct RuleStore: Sendable {
         return .to(names)
     }
 
-    private static func revision(_ row: SQLRow) throws -> RuleRevision {
+}
+
+extension RuleRecord: SQLRowDecodable {
+    /// A row of `rules`.
+    public init(row: SQLRow) throws {
+        let id: String = try row["id"]
+        var rule = try RuleStore.decode(try row["content"], id: id)
+        guard let state = RuleState(rawValue: try row["state"]) else {
+            throw StorageError.corruptRule(id: id, reason: "unknown state")
+        }
+        rule.state = state
+        self.init(
+            rule: rule, revision: try row["revision"], latestRevision: try row["latest_revision"],
+            createdAt: try row["created_at"], updatedAt: try row["updated_at"], firstPublishedAt: try row["first_published_at"],
+            release: state == .published ? try RuleStore.release(try row["release_groups"], id: id) : nil
+        )
+    }
+}
+
+extension RuleRevision: SQLRowDecodable {
+    /// A row of `rule_revisions`.
+    public init(row: SQLRow) throws {
         let id: String = try row["rule_id"]
-        return RuleRevision(
-            ruleID: id, revision: try row["revision"], rule: try decode(try row["content"], id: id),
+        self.init(
+            ruleID: id, revision: try row["revision"], rule: try RuleStore.decode(try row["content"], id: id),
             author: try row["author"], createdAt: try row["created_at"]
         )
     }

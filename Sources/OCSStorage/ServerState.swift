@@ -20,9 +20,7 @@ public struct ServerState: Sendable {
     /// The pinned signing certificate; nil before the first start.
     public func pinnedSigningIdentity() throws -> PinnedSigningIdentity? {
         try database.read { db in
-            try db.row("SELECT fingerprint, subject, recorded_at FROM signing_identity WHERE id = 1").map { row in
-                PinnedSigningIdentity(fingerprint: try row["fingerprint"], subject: try row["subject"], recordedAt: try row["recorded_at"])
-            }
+            try db.record(PinnedSigningIdentity.self, "SELECT fingerprint, subject, recorded_at FROM signing_identity WHERE id = 1")
         }
     }
 
@@ -86,5 +84,12 @@ public struct ServerState: Sendable {
         _ = try database.write { db in
             try db.execute("UPDATE readiness_probe SET checked_at = ? WHERE id = 1", [DatabaseTimestamp(Date())])
         }
+    }
+}
+
+extension PinnedSigningIdentity: SQLRowDecodable {
+    /// The row of `signing_identity`.
+    public init(row: SQLRow) throws {
+        self.init(fingerprint: try row["fingerprint"], subject: try row["subject"], recordedAt: try row["recorded_at"])
     }
 }

@@ -45,9 +45,7 @@ public struct TokenStore: Sendable {
     public func list(includingRevoked: Bool = false) throws -> [APIToken] {
         let condition = includingRevoked ? "" : "WHERE revoked_at IS NULL"
         return try database.read { db in
-            try db.rows("SELECT name, role, created_at, revoked_at FROM api_tokens \(condition) ORDER BY name, id").map { row in
-                APIToken(name: try row["name"], role: Role(rawValue: try row["role"]) ?? .reader, createdAt: try row["created_at"], revokedAt: try row["revoked_at"])
-            }
+            try db.records(APIToken.self, "SELECT name, role, created_at, revoked_at FROM api_tokens \(condition) ORDER BY name, id")
         }
     }
 
@@ -68,16 +66,18 @@ public struct TokenStore: Sendable {
 
     /// The live token matching `secret`, if any.
     public func authenticate(_ secret: String) throws -> APIToken? {
-        let presented = Self.hash(secret)
-        let live = try database.read { db in
-            try db.rows("SELECT name, role, token_hash, created_at FROM api_tokens WHERE revoked_at IS NULL")
-        }
-        var match: APIToken?
-        for row in live {
+        try database.read { db in try Self.liveToken(matching: secret, in: db)?.token }
+    }
+
+    /// The live token whose secret this is, with its row id: every live hash is compared in full,
+    /// match or not, so the time taken says nothing about which token matched or how closely.
+    static func liveToken(matching secret: String, in db: any SQLTransaction) throws -> (id: Int64, token: APIToken)? {
+        let presented = hash(secret)
+        var match: (id: Int64, token: APIToken)?
+        for row in try db.rows("SELECT id, name, role, token_hash, created_at, revoked_at FROM api_tokens WHERE revoked_at IS NULL") {
             let stored: Data = try row["token_hash"]
-            // Compare every hash in full, match or not: no early exit to time.
-            if Self.constantTimeEqual(stored, presented) {
-                match = APIToken(name: try row["name"], role: Role(rawValue: try row["role"]) ?? .reader, createdAt: try row["created_at"], revokedAt: nil)
+            if constantTimeEqual(stored, presented) {
+                match = (try row["id"], try APIToken(row: row))
             }
         }
         return match
@@ -109,5 +109,12 @@ public enum TokenError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notFound(let name): "no live token named '\(name.prefix(80))': `ocs tokens list` shows them"
         case .storage(let message): "the database failed: \(message)"
         }
+    }
+}
+
+extension APIToken: SQLRowDecodable {
+    /// A row of `api_tokens`; a role this binary does not know reads as the least, reader.
+    public init(row: SQLRow) throws {
+        self.init(name: try row["name"], role: Role(rawValue: try row["role"]) ?? .reader, createdAt: try row["created_at"], revokedAt: try row["revoked_at"])
     }
 }

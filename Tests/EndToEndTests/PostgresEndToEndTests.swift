@@ -10,9 +10,7 @@ struct PostgresEndToEndTests {
     @Test func replicasShareHostsRulesAndTheSignedFeed() throws {
         let workspace = try Workspace()
         let database = try TestDatabase.createPostgresDatabase().description
-        let keys = workspace.folder.appendingPathComponent("keys").path
-        #expect(try workspace.ocs("keys", "init", "--dir", keys).status == 0)
-        let signing = ["--signing-key", keys + "/signing-key.pem", "--signing-cert", keys + "/signing-cert.pem"]
+        let signing = try workspace.signingArguments()
         let first = try ServerProcess(database: database, arguments: ["--rules", workspace.rules] + signing)
         defer { first.stop() }
         let second = try ServerProcess(database: database, arguments: signing)
@@ -29,7 +27,7 @@ struct PostgresEndToEndTests {
         #expect(hosts.output.contains("11111111-2222-3333-4444-555555555555") && hosts.output.contains("66666666-7777-8888-9999-000000000000"), "\(hosts.output)")
 
         // The rules the first replica imported are the second's too, signed by the one identity.
-        let certificate = keys + "/signing-cert.pem"
+        let certificate = workspace.folder.appendingPathComponent("keys/signing-cert.pem").path
         let fromFirst = try Curl.request(first.baseURL + Self.feedPath + "?build=\(build)").body
         let fromSecond = try Curl.request(second.baseURL + Self.feedPath + "?build=\(build)").body
         #expect(try XMLSec.verify(fromSecond, trusting: certificate).status == 0)
@@ -68,9 +66,7 @@ struct PostgresEndToEndTests {
     @Test func aPublishThroughOneReplicaIsServedByTheOthersWithinASecond() throws {
         let workspace = try Workspace()
         let database = try TestDatabase.createPostgresDatabase().description
-        let keys = workspace.folder.appendingPathComponent("keys").path
-        #expect(try workspace.ocs("keys", "init", "--dir", keys).status == 0)
-        let signing = ["--signing-key", keys + "/signing-key.pem", "--signing-cert", keys + "/signing-cert.pem"]
+        let signing = try workspace.signingArguments()
         let replicas = try (0..<3).map { _ in try ServerProcess(database: database, arguments: signing) }
         defer { replicas.forEach { $0.stop() } }
         let created = try workspace.ocs("tokens", "create", "--name", "alice", "--role", "publisher", "--db", database)

@@ -11,12 +11,6 @@ import Testing
 struct PostgresFaultEndToEndTests {
     static let build = "15.2.1544.4"
 
-    static func signing(in workspace: Workspace) throws -> [String] {
-        let keys = workspace.folder.appendingPathComponent("keys").path
-        #expect(try workspace.ocs("keys", "init", "--dir", keys).status == 0)
-        return ["--signing-key", keys + "/signing-key.pem", "--signing-cert", keys + "/signing-cert.pem"]
-    }
-
     /// Every host of the load polls from 127.0.0.1: all are recorded (the default admits 120 new
     /// hosts a minute from one address).
     static let manyNewHosts = ["--new-hosts-per-address", "100000"]
@@ -39,7 +33,7 @@ struct PostgresFaultEndToEndTests {
     @Test func whilePostgresIsDownPollsAre503AndServiceResumesByItself() throws {
         let cluster = try PostgresCluster()
         let workspace = try Workspace()
-        let server = try ServerProcess(database: cluster.url, arguments: try Self.signing(in: workspace))
+        let server = try ServerProcess(database: cluster.url, arguments: try workspace.signingArguments())
         defer { server.stop() }
         #expect(try Curl.request(Self.pollURL(server, host: 1)).status == 200)
 
@@ -105,7 +99,7 @@ struct PostgresFaultEndToEndTests {
     @Test func aReplicaKilledUnderLoadLosesNoAcknowledgedCheckIn() throws {
         let workspace = try Workspace()
         let database = try TestDatabase.createPostgresDatabase().description
-        let server = try ServerProcess(database: database, arguments: try Self.signing(in: workspace) + Self.manyNewHosts)
+        let server = try ServerProcess(database: database, arguments: try workspace.signingArguments() + Self.manyNewHosts)
         defer { server.stop() }
         let statuses = try Self.load(server, hosts: 0..<3000, in: workspace.folder, after: 500) {
             kill(server.process.processIdentifier, SIGKILL)
@@ -120,7 +114,7 @@ struct PostgresFaultEndToEndTests {
     @Test func postgresRestartedUnderLoadLosesNoAcknowledgedCheckIn() throws {
         let cluster = try PostgresCluster()
         let workspace = try Workspace()
-        let server = try ServerProcess(database: cluster.url, arguments: try Self.signing(in: workspace) + Self.manyNewHosts)
+        let server = try ServerProcess(database: cluster.url, arguments: try workspace.signingArguments() + Self.manyNewHosts)
         defer { server.stop() }
         let statuses = try Self.load(server, hosts: 0..<3000, in: workspace.folder, after: 500) {
             try cluster.stop()

@@ -30,6 +30,15 @@ final class Workspace {
         try ServerProcess(database: database, arguments: ["--rules", rules] + arguments)
     }
 
+    /// A signing key and certificate made by `ocs keys init` in `keys/`, as `ocs serve` takes them:
+    /// replicas on one PostgreSQL database must all be given the same.
+    func signingArguments() throws -> [String] {
+        let keys = folder.appendingPathComponent("keys").path
+        let made = try ocs("keys", "init", "--dir", keys)
+        guard made.status == 0 else { throw CommandFailedError(message: made.stderr) }
+        return ["--signing-key", keys + "/signing-key.pem", "--signing-cert", keys + "/signing-cert.pem"]
+    }
+
     /// Runs `ocs` with `arguments`.
     func ocs(_ arguments: String...) throws -> CommandResult {
         try ocs(arguments)

@@ -58,3 +58,21 @@ public struct SQLRow: Sendable {
         return converted
     }
 }
+
+/// A stored value read from one row. Each type the stores read has one conformance, so its
+/// columns are named in one place, whichever query selects them.
+public protocol SQLRowDecodable {
+    init(row: SQLRow) throws
+}
+
+extension SQLTransaction {
+    /// Every row of `sql`, each read as a `Record`.
+    public func records<Record: SQLRowDecodable>(_ type: Record.Type, _ sql: String, _ arguments: SQLArguments = []) throws -> [Record] {
+        try rows(sql, arguments).map(Record.init(row:))
+    }
+
+    /// The first row of `sql` as a `Record`, if any.
+    public func record<Record: SQLRowDecodable>(_ type: Record.Type, _ sql: String, _ arguments: SQLArguments = []) throws -> Record? {
+        try row(sql, arguments).map(Record.init(row:))
+    }
+}
