@@ -51,9 +51,14 @@ $(grep -F '✗' <<<"$report" || echo "$report")"
 fi
 echo "check-unit: systemd-analyze security --offline $unit: exposure $exposure of 10"
 
-# The variables `ocs serve` reads; a misspelt one would be silently ignored at run time.
-# Kept in step with Sources/ocs/Configuration/Setting.swift (the settings table of docs/operations.md lists them all).
-known='OCS_(CONFIG|DB|HOST|PORT|RULES|SIGNING_KEY|SIGNING_CERT|SIGNING_CHAIN|ROTATE_SIGNING_KEY|TLS_CERT|TLS_KEY|TLS_CHAIN|ALLOW_PLAIN_HTTP|PUBLIC_URL|IDLE_TIMEOUT|HEADER_TIMEOUT|BODY_TIMEOUT|MAX_CONNECTIONS|SHUTDOWN_GRACE|STALE_AFTER|RETAIN_HISTORY|FEED_VALIDITY|LOG_LEVEL|ACCESS_LOG)'
+# The variables `ocs serve` reads; a misspelt one would be silently ignored at run time. Asked
+# of the binary itself (`ocs config show` lists every setting by key; the variable is OCS_ and
+# the key in capitals, words joined by _), with OCS_CONFIG for the configuration file's key and
+# OCS_DATABASE_PASSWORD, which holds a secret and is no setting of its own.
+ocs=${OCS_BINARY:-.build/debug/ocs}
+[ -x "$ocs" ] || fail "no ocs binary at $ocs: build first (swift build), or name one in OCS_BINARY"
+known=$("$ocs" config show | awk 'NR > 1 {print $1}' | sed -E 's/([A-Z])/_\1/g' | tr '[:lower:]' '[:upper:]' | sed 's/^/OCS_/' | paste -sd '|')
+known="OCS_CONFIG|OCS_DATABASE_PASSWORD|$known"
 unknown=$( { grep -Eo '^#?Environment=[A-Z_]+' "$unit" | sed 's/.*=//'
              grep -Eo '^#?[A-Z_]+=' "$environment_file" | tr -d '#='; } | grep -Evx "$known" || true)
 [ -z "$unknown" ] || fail "variables ocs does not read: $(echo $unknown)"
