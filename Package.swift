@@ -173,7 +173,7 @@ let package = Package(
         .testTarget(
             name: "OCSPostgresTests",
             dependencies: [
-                "OCSPostgres", "OCSStorage", "OCSTestSupport",
+                "OCSDomain", "OCSPostgres", "OCSStorage", "OCSTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 // The SQLite schema, read to compare with PostgreSQL's.
                 .product(name: "GRDB", package: "GRDB.swift"),

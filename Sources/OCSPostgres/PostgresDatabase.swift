@@ -30,6 +30,7 @@ public final class PostgresDatabase: SQLDatabase {
     /// Longest a statement may run before its connection is closed.
     let statementDeadline: TimeAmount
     private let running: Task<Void, Never>
+    let prepared = PreparedStatements()
 
     /// The `pg_advisory_xact_lock` key every write takes ('ocs' 'w').
     static let writerLock: Int64 = 0x6F63_7377
@@ -109,7 +110,7 @@ public final class PostgresDatabase: SQLDatabase {
         }
         let lease = try Lease(client: client, executor: executor, eventLoop: eventLoop, deadline: leaseDeadline)
         defer { lease.release() }
-        let transaction = PostgresTransaction(connection: lease.connection, logger: logger, statementDeadline: statementDeadline)
+        let transaction = PostgresTransaction(connection: lease.connection, logger: logger, statementDeadline: statementDeadline, prepared: prepared)
         try transaction.run(begin, [])
         do {
             if lock {

@@ -15,8 +15,12 @@ final class PostgresTransaction: SQLTransaction {
     let statementDeadline: TimeAmount
     private var savepoints = 0
 
-    init(connection: PostgresConnection, logger: Logger, statementDeadline: TimeAmount) {
+    /// Statements this connection has prepared (the check-in's, `PostgresCheckInStatements`).
+    let prepared: PreparedStatements
+
+    init(connection: PostgresConnection, logger: Logger, statementDeadline: TimeAmount, prepared: PreparedStatements) {
         self.connection = connection
+        self.prepared = prepared
         self.logger = logger
         self.statementDeadline = statementDeadline
     }
@@ -24,7 +28,7 @@ final class PostgresTransaction: SQLTransaction {
     var engine: SQLEngine { .postgres }
 
     func execute(_ sql: String, _ arguments: SQLArguments) throws -> Int {
-        try run(sql, arguments).metadata.rows ?? 0
+        try run(sql, arguments).changed
     }
 
     func rows(_ sql: String, _ arguments: SQLArguments) throws -> [SQLRow] {
@@ -35,8 +39,9 @@ final class PostgresTransaction: SQLTransaction {
         for row in result.rows {
             var values: [SQLValue] = []
             var names: [String] = []
-            for cell in row {
+            for var cell in row {
                 if columns == nil { names.append(cell.columnName) }
+                if result.binaryCells { cell.format = .binary }
                 values.append(try Self.value(cell))
             }
             let shared = columns ?? SQLRow.Columns(names)
@@ -68,7 +73,16 @@ final class PostgresTransaction: SQLTransaction {
     /// `statementDeadline` (a server or network that stopped answering): the wait then ends with
     /// the connection's failure instead of never.
     @discardableResult
-    func run(_ sql: String, _ arguments: SQLArguments) throws -> PostgresQueryResult {
+    func run(_ sql: String, _ arguments: SQLArguments) throws -> Answer {
+        let connection = connection
+        if PostgresCheckInStatements.texts.contains(sql) {
+            let binds = arguments.values.map(Self.data)
+            return try wait(for: "the prepared statement") { [prepared, logger] in
+                prepared.statement(Self.numberingParameters(sql), on: connection, logger: logger)
+                    .flatMap { $0.execute(binds) }
+                    .map { Answer(rows: $0, changed: $0.count, binaryCells: true) }
+            }
+        }
         var binds = PostgresBindings(capacity: arguments.values.count)
         for value in arguments.values {
             switch value {
@@ -80,22 +94,42 @@ final class PostgresTransaction: SQLTransaction {
             }
         }
         let query = PostgresQuery(unsafeSQL: Self.numberingParameters(sql), binds: binds)
+        return try wait(for: "the statement") { [logger] in
+            connection.query(query, logger: logger).map { Answer(rows: $0.rows, changed: $0.metadata.rows ?? 0, binaryCells: false) }
+        }
+    }
+
+    /// What a statement answered: its rows, and how many rows it changed (for a prepared
+    /// statement, how many it returned).
+    struct Answer {
+        let rows: [PostgresRow]
+        let changed: Int
+        /// postgres-nio's `PreparedQuery` asks for binary values but keeps the text format of the
+        /// statement's description in each cell (its newer prepared statements correct it; these
+        /// do not): the cells of a prepared statement are read as the binary they are.
+        let binaryCells: Bool
+    }
+
+    /// Starts `send` on the connection's event loop and waits for its answer, at most
+    /// `statementDeadline`, after which the connection is closed.
+    ///
+    /// postgres-nio writes requests to its channel without a write promise, so one sent to a
+    /// connection that is already closed (PostgreSQL restarted) is never answered nor failed:
+    /// that held the check-in writer for good. On the connection's event loop the channel cannot
+    /// close between the check and the write; the deadline bounds the rest.
+    private func wait(for what: String, _ send: @escaping @Sendable () -> EventLoopFuture<Answer>) throws -> Answer {
         let connection = connection
-        // postgres-nio writes a query to its channel without a write promise, so a query sent to
-        // a connection that is already closed (PostgreSQL restarted) is never answered nor
-        // failed: that held the check-in writer for good. On the connection's event loop the
-        // channel cannot close between the check and the write; the deadline bounds the rest.
-        let answer = connection.eventLoop.makePromise(of: PostgresQueryResult.self)
-        connection.eventLoop.execute { [logger] in
+        let answer = connection.eventLoop.makePromise(of: Answer.self)
+        connection.eventLoop.execute {
             guard !connection.isClosed else {
                 answer.fail(SQLError.connectionLost("the connection to PostgreSQL is closed"))
                 return
             }
-            connection.query(query, logger: logger).cascade(to: answer)
+            send().cascade(to: answer)
         }
         let seconds = statementDeadline.nanoseconds / 1_000_000_000
         let deadline = connection.eventLoop.scheduleTask(in: statementDeadline) {
-            answer.fail(SQLError.connectionLost("PostgreSQL did not answer within \(seconds) s; the connection was closed"))
+            answer.fail(SQLError.connectionLost("PostgreSQL did not answer \(what) within \(seconds) s; the connection was closed"))
             connection.close().whenComplete { _ in }
         }
         defer { deadline.cancel() }
@@ -105,6 +139,17 @@ final class PostgresTransaction: SQLTransaction {
             throw error
         } catch {
             throw Self.lostConnection(error) ? SQLError.connectionLost(Self.describe(error)) : SQLError.engine(Self.describe(error))
+        }
+    }
+
+    /// A value as the legacy prepared-statement API binds it.
+    private static func data(_ value: SQLValue) -> PostgresData {
+        switch value {
+        case .null: .null
+        case .integer(let integer): PostgresData(int64: integer)
+        case .real(let real): PostgresData(double: real)
+        case .text(let text): PostgresData(string: text)
+        case .blob(let bytes): PostgresData(bytes: bytes)
         }
     }
 

@@ -75,6 +75,19 @@ struct CheckInSQL: Sendable {
     }
 }
 
+/// The texts a check-in runs on PostgreSQL, as the seam passes them: its connections prepare each
+/// once and run it by name after (parsed and planned once, not on every poll). They report the
+/// rows they return, never how many they changed, which the check-in writer never asks.
+public enum PostgresCheckInStatements {
+    public static let texts: Set<String> = {
+        let sql = CheckInSQL.postgres
+        return [
+            sql.hostByName, sql.hostByServerID, sql.hostByCredential, sql.nameOnlyHost, sql.insertHost, sql.updateHost,
+            sql.updateSeen, sql.insertHistory, sql.historyEntryTime, sql.hostCount, RuleStore.selectSerial,
+        ]
+    }()
+}
+
 /// SQLite's check-in statements, fetched from the connection's cache once per transaction and
 /// run through its C API (see `RawStatement`). Measured: GRDB's `Row` mapping and argument
 /// arrays cost more than the rest of a repeat poll's check-in, so this writer alone stays on the C API.

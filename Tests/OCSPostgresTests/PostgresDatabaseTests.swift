@@ -1,4 +1,5 @@
 import Foundation
+import OCSDomain
 import OCSStorage
 import OCSTestSupport
 import Synchronization
@@ -133,5 +134,31 @@ struct PostgresSerialAnnouncementTests {
             }
             return self.count >= count
         }
+    }
+}
+
+/// A check-in's statements run prepared (parsed and planned once per connection), with the
+/// results the unprepared path gives: the whole conformance run records check-ins this way too.
+struct PostgresPreparedCheckInTests {
+    @Test func checkInStatementsArePreparedOnceAndGiveTheSameHosts() throws {
+        let database = try #require(try TestDatabase.freshPostgres() as? PostgresDatabase)
+        let store = CheckInStore(database: database)
+        #expect(database.prepared.count == 0)
+        func poll(_ host: Int, at seconds: TimeInterval) -> CheckIn {
+            CheckIn(
+                serverID: String(format: "00000000-0000-4000-8000-%012d", host), serverName: "EX\(host)", build: "15.2.1118.7", orgID: nil,
+                applied: ["PING1"], blocked: [], mitigationsEnabled: true, dataCollectionEnabled: nil, remoteAddress: "127.0.0.1",
+                userAgent: "test", time: Date(timeIntervalSince1970: 1_800_000_000 + seconds)
+            )
+        }
+        try store.record([poll(1, at: 0), poll(2, at: 0)])
+        let afterFirst = database.prepared.count
+        #expect(afterFirst > 0, "the check-in ran prepared statements")
+        for round in 1...5 {
+            try store.record([poll(1, at: Double(round)), poll(2, at: Double(round)), poll(3, at: Double(round))])
+        }
+        let hosts = try store.hosts(page: PageRequest(limit: 10)).items
+        #expect(hosts.map(\.pollCount) == [6, 6, 5])
+        #expect(hosts.map(\.latest.serverName) == ["EX1", "EX2", "EX3"])
     }
 }
