@@ -9,6 +9,9 @@ public struct HTTPResponse: Sendable {
     public private(set) var body: ByteBuffer?
     /// The host a check-in recorded, for the access log; never sent.
     public var hostKey: String?
+    /// A refusal's words, as the body gives them, for the audit trail; never sent. Kept when the
+    /// answer is made, so nobody reads them back out of the JSON.
+    public var refusal: String?
     /// Whether `headers` already hold the body's `Content-Length`; otherwise the writer adds it.
     public private(set) var includesContentLength = false
 

@@ -64,7 +64,7 @@ struct AuditEndToEndTests {
         let refused = try #require(try auditJSON(fixture).last)
         #expect(refused["ruleID"] as? String == "M7")
         let outcome = try #require(refused["outcome"] as? String)
-        #expect(outcome.hasPrefix("refused: 422"))
+        #expect(outcome.hasPrefix("refused: 422 id: "), "the refusal's field and words are audited: \(outcome)")
         #expect(!outcome.contains("\n") && outcome.utf8.count <= 400, "\(outcome)")
         let text = try auditText(fixture)
         #expect(!text.split(separator: "\n").contains { $0.hasPrefix("2026-01-01T00:00:00Z") })

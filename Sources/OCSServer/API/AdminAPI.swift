@@ -122,7 +122,7 @@ struct AdminAPI: Sendable {
         if let action = route.auditAction, response.status.code >= 400, response.status != .internalServerError, !audited {
             try? audit.append(AuditEntry(
                 context: context, action: action, ruleID: route.ruleID, revision: nil,
-                outcome: "refused: \(response.status.code) \(Self.message(of: response))"
+                outcome: "refused: \(response.status.code) \(response.refusal ?? "")"
             ))
         }
         return (response, answer.serial)
@@ -419,7 +419,9 @@ struct AdminAPI: Sendable {
     }
 
     static func error(_ status: HTTPResponseStatus, _ message: String) -> HTTPResponse {
-        json(status, ErrorView(error: message))
+        var response = json(status, ErrorView(error: message))
+        response.refusal = message
+        return response
     }
 
     static func notFound(_ id: String) -> HTTPResponse {
@@ -427,18 +429,9 @@ struct AdminAPI: Sendable {
     }
 
     static func problems(_ status: HTTPResponseStatus, _ problems: [ProblemView]) -> HTTPResponse {
-        json(status, problems)
-    }
-
-    /// The message of an error response, for the audit trail.
-    static func message(of response: HTTPResponse) -> String {
-        guard let body = response.body else { return "" }
-        let data = Data(body.readableBytesView)
-        if let view = try? JSONDecoder().decode([String: String].self, from: data), let message = view["error"] { return message }
-        if let problems = try? JSONSerialization.jsonObject(with: data) as? [[String: String]] {
-            return problems.map { "\($0["field"] ?? ""): \($0["message"] ?? "")" }.joined(separator: "; ")
-        }
-        return ""
+        var response = json(status, problems)
+        response.refusal = problems.map { "\($0.field): \($0.message)" }.joined(separator: "; ")
+        return response
     }
 }
 
