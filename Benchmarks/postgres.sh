@@ -15,6 +15,7 @@
 # of Benchmarks/RESULTS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source Benchmarks/measure.sh
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
@@ -75,11 +76,6 @@ postgres_pids() {
     local master; master=$(head -n 1 "$work/pg/data/postmaster.pid")
     echo "$master" $(ps -o pid= --ppid "$master")
 }
-cpu_ticks() { # pid...
-    local total=0 pid
-    for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0))); done
-    echo "$total"
-}
 hz=$(getconf CLK_TCK)
 
 # One measurement: wrk on each of the given servers at once (the connections and threads split
@@ -110,7 +106,6 @@ measure() { # hosts-per-thread run server...
         /^Requests\/sec:/ {rate += $2}
         END {printf "%.2f %.1f %.1f\n", rate, o * 1000000 / hz / requests, pg ? p * 1000000 / hz / requests : 0}'
 }
-median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 declare -A results
 setups=(sqlite one three)

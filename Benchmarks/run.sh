@@ -16,6 +16,7 @@
 # ocs/nginx, ocs/plain-NIO and plain-NIO/nginx ratios, and writes them to Benchmarks/RESULTS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source Benchmarks/measure.sh
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
@@ -123,11 +124,6 @@ server_pids() { # server
         nginx) local master; master=$(cat "$work/nginx.pid"); echo "$master" $(ps -o pid= --ppid "$master") ;;
     esac
 }
-cpu_ticks() { # pid...
-    local total=0
-    for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
-    echo "$total"
-}
 # Requests/s, and the server's CPU per request in µs, which other load on the machine disturbs
 # less than requests/s: "RATE CPU".
 rate() { # server url [lua script hosts-per-wrk-thread run]
@@ -143,7 +139,6 @@ rate() { # server url [lua script hosts-per-wrk-thread run]
         /^Requests\/sec:/ {rate = $2}
         END {printf "%s %.1f\n", rate, ticks * 1000000 / hz / requests}' <<< "$out"
 }
-median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 declare -A results
 servers=(ocs nginx plain)

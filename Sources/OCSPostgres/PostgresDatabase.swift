@@ -133,7 +133,7 @@ extension PostgresDatabase: SerialAnnouncing {
 
     /// Listens on a connection of the client's pool held for as long as it listens (one of
     /// `maximumConnections`), on this database's event loop. A lost connection is logged once and
-    /// made again after `retryDelay`; each new one announces at once, so a change made while no
+    /// made again after `listenRetryDelay`; each new one announces at once, so a change made while no
     /// connection listened is read then.
     public func listenForSerialChanges(_ announced: @escaping @Sendable () -> Void) -> Task<Void, Never> {
         Task(executorPreference: executor) { [client, logger] in

@@ -69,9 +69,8 @@ final class PostgresTransaction: SQLTransaction {
         }
     }
 
-    /// Runs one statement and waits for its result, closing the connection if it outlives
-    /// `statementDeadline` (a server or network that stopped answering): the wait then ends with
-    /// the connection's failure instead of never.
+    /// Runs one statement, a check-in's prepared (`PostgresCheckInStatements`), and waits for its
+    /// answer, at most `statementDeadline` (see `wait`).
     @discardableResult
     func run(_ sql: String, _ arguments: SQLArguments) throws -> Answer {
         let connection = connection

@@ -41,10 +41,11 @@ public struct CheckInStore: Sendable {
                 try writer().record(checkIns, with: try SQLiteCheckInStatements(db))
             }
         }
+        let record = {
+            try database.write { db in try writer().record(checkIns, with: PortableCheckInStatements(db)) }
+        }
         do {
-            return try database.write { db in
-                try writer().record(checkIns, with: PortableCheckInStatements(db))
-            }
+            return try record()
         } catch SQLError.connectionLost {
             // Lost mid-transaction (PostgreSQL restarted, a network failure): the batch may or
             // may not have committed, and its polls are still waiting. Once more, on a new
@@ -53,9 +54,7 @@ public struct CheckInStore: Sendable {
             // two states in one batch gets its two history entries again). When it did not, new
             // hosts count twice against the per-address rate for this minute. A second failure
             // fails the batch: its polls are answered 503.
-            return try database.write { db in
-                try writer().record(checkIns, with: PortableCheckInStatements(db))
-            }
+            return try record()
         }
     }
 

@@ -34,14 +34,13 @@ public struct DashboardSessionStore: Sendable {
         return try database.write { db in
             try db.execute("DELETE FROM dashboard_sessions WHERE expires_at <= ?", [DatabaseTimestamp(now)])
             guard let (tokenID, token) = try TokenStore.liveToken(matching: apiSecret, in: db) else { return nil }
-            let match = (id: tokenID, name: token.name, role: token.role)
             let id = try db.insert(
                 "INSERT INTO dashboard_sessions (secret_hash, token_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
-                [TokenStore.hash(secret), match.id, csrf, DatabaseTimestamp(now), DatabaseTimestamp(expires)]
+                [TokenStore.hash(secret), tokenID, csrf, DatabaseTimestamp(now), DatabaseTimestamp(expires)]
             )
-            let session = DashboardSession(id: id, actor: match.name, role: match.role, csrf: csrf, expiresAt: expires)
+            let session = DashboardSession(id: id, actor: token.name, role: token.role, csrf: csrf, expiresAt: expires)
             try AuditLog.append(AuditEntry(
-                time: now, actor: match.name, action: Self.signInAction, ruleID: nil, revision: nil,
+                time: now, actor: token.name, action: Self.signInAction, ruleID: nil, revision: nil,
                 remoteAddress: remoteAddress, outcome: "ok: session until \(ISO8601DateFormatter().string(from: expires))"
             ), in: db)
             return (secret, session)
