@@ -96,16 +96,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The web dashboard under /ui/: escaping HTML builders, pages, SVG coverage bars, sessions and CSRF.
+        // The web dashboard's pages: escaping HTML builders, pages, SVG coverage bars, the stylesheet
+        // (no I/O; its controller, sessions and CSRF, is in OCSServer).
         .target(
             name: "OCSDashboard",
-            dependencies: [
-                "OCSDomain", "OCSStorage", "OCSOperations", "OCSRuleFiles",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
+            dependencies: ["OCSDomain", "OCSStorage"]
         ),
         // HTTP on SwiftNIO: the listener, routing and the feed endpoint.
         .target(
@@ -189,13 +184,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OCSDashboardTests",
-            dependencies: [
-                "OCSDashboard", "OCSTestSupport", "OCSStorage",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
+            dependencies: ["OCSDashboard", "OCSDomain", "OCSStorage"]
         ),
         .testTarget(name: "OCSAgentTests", dependencies: ["OCSAgent", "OCSSigning", "OCSDomain", "OCSTestSupport"]),
         // The HTTP handlers in process, on SwiftNIO's EmbeddedChannel, and the whole server in process.

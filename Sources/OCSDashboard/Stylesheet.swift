@@ -1,16 +1,16 @@
 /// The dashboard's only stylesheet, served at `/ui/static/ocs.css`: no inline styles anywhere, so
 /// `Content-Security-Policy: default-src 'self'` holds without exceptions.
-enum Stylesheet {
-    static let path = "/ui/static/ocs.css"
-    static let iconPath = "/ui/static/icon.svg"
+public enum Stylesheet {
+    public static let path = "/ui/static/ocs.css"
+    public static let iconPath = "/ui/static/icon.svg"
 
     /// The tab icon: a shield, so browsers do not ask for /favicon.ico.
-    static let icon = """
+    public static let icon = """
         <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><path d="M16 2 4 7v8c0 7.5 5.1 13.3 12 15 6.9-1.7 12-7.5 12-15V7z" fill="#14213d"/>\
         <path d="m10 16 4 4 8-9" fill="none" stroke="#2e8b57" stroke-width="3"/></svg>
         """
 
-    static let text = """
+    public static let text = """
         :root { --ink: #1d2430; --muted: #5b6472; --line: #d8dde5; --bg: #f6f7f9; --accent: #1f5fbf;
           --applied: #2e8b57; --pending: #e0a526; --disabled: #8a6fbf; --blocked: #c0392b; --stale: #8c95a3; }
         * { box-sizing: border-box; }

@@ -5,7 +5,6 @@ import NIOExtras
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
-import OCSDashboard
 import OCSFeed
 import OCSOperations
 import OCSStorage
@@ -106,8 +105,8 @@ public final class HTTPServer: Service, Sendable {
                 signer: feeds.signer, threadPool: threadPool, logger: logger
             ),
             metrics: MetricsEndpoint(metrics: metrics, checkIns: operations.checkIns, rules: operations.rules, threadPool: threadPool),
-            dashboard: Dashboard(
-                database: operations.database, staleAfterSeconds: configuration.staleAfterSeconds,
+            dashboard: DashboardController(
+                operations: operations, staleAfterSeconds: configuration.staleAfterSeconds,
                 isHTTPS: configuration.tls != nil || configuration.publicURL?.scheme?.lowercased() == "https",
                 publicURL: configuration.publicURL, threadPool: threadPool, logger: logger
             )

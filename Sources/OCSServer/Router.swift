@@ -1,6 +1,5 @@
 import NIOCore
 import NIOHTTP1
-import OCSDashboard
 import OCSDomain
 import OCSStorage
 
@@ -71,7 +70,7 @@ struct Router: Sendable {
     let api: AdminAPI
     let health: HealthEndpoint
     let metrics: MetricsEndpoint
-    let dashboard: Dashboard
+    let dashboard: DashboardController
 
     func admit(_ head: HTTPRequestHead, on eventLoop: any EventLoop) -> Admission {
         let path = Self.path(of: head)
@@ -82,8 +81,8 @@ struct Router: Sendable {
         if path.hasPrefix(AdminAPI.prefix) {
             return api.admit(head, on: eventLoop)
         }
-        if Dashboard.handles(path: path) {
-            return Self.admission(dashboard.admit(head, on: eventLoop))
+        if DashboardController.handles(path: path) {
+            return dashboard.admit(head, on: eventLoop)
         }
         if path == EnrollmentEndpoint.path {
             guard head.method == .POST else {
@@ -129,24 +128,8 @@ struct Router: Sendable {
             // The API notes the serial of its changes itself, in the same trip off the event loop.
             return .later(api.respond(to: request, caller: caller, on: eventLoop))
         case .dashboard(let session):
-            let asked = DashboardRequest(
-                method: request.head.method, uri: request.head.uri, headers: request.head.headers,
-                body: request.body.map { Array($0.readableBytesView) } ?? [], remoteAddress: request.remoteAddress
-            )
-            return .later(feed.servingChanges(of: request, dashboard.respond(to: asked, session: session, on: eventLoop).map(Self.response), on: eventLoop))
+            return .later(feed.servingChanges(of: request, dashboard.respond(to: request, session: session, on: eventLoop), on: eventLoop))
         }
-    }
-
-    private static func admission(_ decision: DashboardAdmission) -> Admission {
-        switch decision {
-        case .accept(let session): .accept(.dashboard(session: session))
-        case .refuse(let response): .refuse(Self.response(response))
-        case .decideLater(let later): .decideLater(later.map(Self.admission))
-        }
-    }
-
-    private static func response(_ response: DashboardResponse) -> HTTPResponse {
-        HTTPResponse(status: response.status, headers: response.headers, body: response.body.isEmpty ? nil : ByteBuffer(bytes: response.body))
     }
 
     /// A refusal in the form of the endpoint the request was for: JSON for the API, else text.

@@ -86,13 +86,6 @@ public struct TokenStore: Sendable {
     static func hash(_ secret: String) -> Data {
         Secret.digest(secret)
     }
-
-    static func constantTimeEqual(_ lhs: Data, _ rhs: Data) -> Bool {
-        guard lhs.count == rhs.count else { return false }
-        var difference: UInt8 = 0
-        for (left, right) in zip(lhs, rhs) { difference |= left ^ right }
-        return difference == 0
-    }
 }
 
 /// Why a token operation failed.

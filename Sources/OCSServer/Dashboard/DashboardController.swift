@@ -3,70 +3,17 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import OCSDashboard
 import OCSDomain
 import OCSOperations
 import OCSRuleFiles
 import OCSStorage
 
-/// A dashboard response: status, headers (the security headers included) and body.
-public struct DashboardResponse: Sendable {
-    public var status: HTTPResponseStatus
-    public var headers: HTTPHeaders
-    public var body: [UInt8]
-
-    public init(status: HTTPResponseStatus, headers: HTTPHeaders = [:], body: [UInt8] = []) {
-        self.status = status
-        self.headers = headers
-        self.body = body
-        for (name, value) in Dashboard.securityHeaders where !self.headers.contains(name: name) {
-            self.headers.add(name: name, value: value)
-        }
-    }
-
-    public static func html(_ status: HTTPResponseStatus, _ page: HTML, headers: HTTPHeaders = [:]) -> DashboardResponse {
-        var all: HTTPHeaders = ["Content-Type": "text/html; charset=utf-8"]
-        all.add(contentsOf: headers)
-        return DashboardResponse(status: status, headers: all, body: Array(page.text.utf8))
-    }
-
-    /// `303 See Other` to `location` (a `/ui/` path this module built).
-    public static func redirect(_ location: String, headers: HTTPHeaders = [:]) -> DashboardResponse {
-        var all: HTTPHeaders = ["Location": location]
-        all.add(contentsOf: headers)
-        return DashboardResponse(status: .seeOther, headers: all)
-    }
-}
-
-/// What the dashboard decides at a request's head, before any body is read.
-public enum DashboardAdmission: Sendable {
-    /// Read the body (if any) and respond; `session` is set for POSTs checked at the head.
-    case accept(session: DashboardSession?)
-    case refuse(DashboardResponse)
-    case decideLater(EventLoopFuture<DashboardAdmission>)
-}
-
-/// A request as the dashboard needs it.
-public struct DashboardRequest: Sendable {
-    public var method: HTTPMethod
-    public var uri: String
-    public var headers: HTTPHeaders
-    public var body: [UInt8]
-    public var remoteAddress: String?
-
-    public init(method: HTTPMethod, uri: String, headers: HTTPHeaders, body: [UInt8] = [], remoteAddress: String? = nil) {
-        self.method = method
-        self.uri = uri
-        self.headers = headers
-        self.body = body
-        self.remoteAddress = remoteAddress
-    }
-}
-
 /// The web dashboard under `/ui/`: server-rendered pages over the same stores as the admin API,
 /// signed in with an API token, a session cookie, CSRF tokens on every form that changes state.
 /// Every database call runs on the thread pool.
-public struct Dashboard: Sendable {
-    public static let prefix = "/ui"
+struct DashboardController: Sendable {
+    static let prefix = "/ui"
     static let cookieName = "ocs_session"
     /// The pre-session cookie: its value is the sign-in form's token (double submit), so a sign-in
     /// posted by another site, which can neither read the cookie nor set it, is refused.
@@ -75,20 +22,24 @@ public struct Dashboard: Sendable {
     static let maximumFormSize = 16 * 1024
 
     /// Sent with every `/ui/` response.
-    public static let securityHeaders: [(String, String)] = [
+    static let securityHeaders: [(String, String)] = [
         ("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "no-referrer"),
         ("X-Frame-Options", "DENY"),
     ]
 
-    let rules: RuleStore
+    /// The stores and operations the API and the command line use: the dashboard builds none.
+    let operations: Operations
+    var rules: RuleStore { operations.rules }
     /// Publish, retire and roll back: the same operations as the API and the command line.
-    let lifecycle: RuleOperations
-    let checkIns: CheckInStore
-    let fleet: FleetStore
-    let audit: AuditLog
-    let sessions: DashboardSessionStore
+    var lifecycle: RuleOperations { operations.lifecycle }
+    var checkIns: CheckInStore { operations.checkIns }
+    var fleet: FleetStore { operations.fleet }
+    var audit: AuditLog { operations.audit }
+    var sessions: DashboardSessionStore { operations.sessions }
+    /// The catalog in effect (embedded plus added rows), read for each page that names builds.
+    var catalogs: CatalogStore { operations.catalogs }
     let staleAfterSeconds: Int
     /// Whether browsers reach the dashboard over HTTPS (the server terminates TLS, or the public
     /// URL a proxy serves is https): cookies are then `Secure`.
@@ -96,30 +47,19 @@ public struct Dashboard: Sendable {
     /// `host[:port]` of the public URL, lowercased: forms may come from it as well as from `Host`
     /// (a proxy may rewrite `Host`).
     let publicAuthority: String?
-    /// The catalog in effect (embedded plus added rows), read for each page that names builds.
-    let catalogs: CatalogStore
     let threadPool: NIOThreadPool
     let logger: Logger
 
-    public init(
-        database: any SQLDatabase, staleAfterSeconds: Int, isHTTPS: Bool, publicURL: URL? = nil, catalog: BuildCatalog = .embedded,
-        threadPool: NIOThreadPool, logger: Logger
-    ) {
-        rules = RuleStore(database: database, catalog: catalog)
-        lifecycle = RuleOperations(rules: rules, changes: ChangeStore(database: database))
-        checkIns = CheckInStore(database: database)
-        fleet = FleetStore(database: database, catalog: catalog)
-        audit = AuditLog(database: database)
-        sessions = DashboardSessionStore(database: database)
+    init(operations: Operations, staleAfterSeconds: Int, isHTTPS: Bool, publicURL: URL? = nil, threadPool: NIOThreadPool, logger: Logger) {
+        self.operations = operations
         self.staleAfterSeconds = staleAfterSeconds
         self.isHTTPS = isHTTPS
         publicAuthority = publicURL.flatMap { url in url.host.map { ($0 + (url.port.map { ":\($0)" } ?? "")).lowercased() } }
-        catalogs = CatalogStore(database: database, base: catalog)
         self.threadPool = threadPool
         self.logger = logger
     }
 
-    public static func handles(path: Substring) -> Bool {
+    static func handles(path: Substring) -> Bool {
         path == prefix || path.hasPrefix(prefix + "/")
     }
 
@@ -128,12 +68,12 @@ public struct Dashboard: Sendable {
     /// Decides at the head: pages are GET/HEAD without a body; forms are POSTs with bounded
     /// bodies; a POST other than sign-in needs a live session (checked off the event loop) and,
     /// except sign-out, the publisher role. Refused bodies are never read.
-    public func admit(_ head: HTTPRequestHead, on eventLoop: any EventLoop) -> DashboardAdmission {
+    func admit(_ head: HTTPRequestHead, on eventLoop: any EventLoop) -> Admission {
         let path = head.uri.prefix { $0 != "?" && $0 != "#" }
         switch head.method {
         case .GET, .HEAD:
             if head.announcesBody { return .refuse(Self.page(.payloadTooLarge, "Request body not allowed", "Pages take no request body.")) }
-            return .accept(session: nil)
+            return .accept(.dashboard(session: nil))
         case .POST:
             break
         default:
@@ -147,12 +87,12 @@ public struct Dashboard: Sendable {
         if let site = Self.crossSite(head.headers, publicAuthority: publicAuthority) {
             return .refuse(Self.page(.forbidden, "Form from another site", "This form was posted from \(site): only the dashboard's own pages may post it."))
         }
-        if path == "/ui/login" { return .accept(session: nil) }
+        if path == "/ui/login" { return .accept(.dashboard(session: nil)) }
         guard let secret = Self.cookie(Self.cookieName, in: head.headers) else {
             return .refuse(.redirect("/ui/login"))
         }
         let remoteAddress: String? = nil
-        let decision = threadPool.runIfActive(eventLoop: eventLoop) { [sessions, audit] () -> DashboardAdmission in
+        let decision = threadPool.runIfActive(eventLoop: eventLoop) { [sessions, audit] () -> Admission in
             guard let session = try sessions.session(secret: secret) else { return .refuse(.redirect("/ui/login")) }
             if path != "/ui/logout", session.role < .publisher {
                 let action = Self.auditAction(path: path)
@@ -162,7 +102,7 @@ public struct Dashboard: Sendable {
                 ))
                 return .refuse(Self.page(.forbidden, "Not allowed", "Your token has role \(session.role.rawValue): changing rules needs publisher."))
             }
-            return .accept(session: session)
+            return .accept(.dashboard(session: session))
         }.recover { [logger] error in
             logger.error("dashboard session lookup failed", metadata: ["error": "\(error)"])
             return .refuse(Self.page(.internalServerError, "Internal error", "See the server log."))
@@ -182,7 +122,7 @@ public struct Dashboard: Sendable {
 
     // MARK: Responding
 
-    public func respond(to request: DashboardRequest, session: DashboardSession?, on eventLoop: any EventLoop) -> EventLoopFuture<DashboardResponse> {
+    func respond(to request: HTTPRequest, session: DashboardSession?, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
         threadPool.runIfActive(eventLoop: eventLoop) { handle(request, session: session) }.flatMapErrorThrowing { [logger] error in
             logger.error("dashboard request failed", metadata: ["error": "\(error)"])
             return Self.page(.internalServerError, "Internal error", "See the server log.")
@@ -190,7 +130,7 @@ public struct Dashboard: Sendable {
     }
 
     /// Answers one request. Blocking.
-    public func handle(_ request: DashboardRequest, session given: DashboardSession?) -> DashboardResponse {
+    func handle(_ request: HTTPRequest, session given: DashboardSession?) -> HTTPResponse {
         do {
             return try route(request, session: given)
         } catch let error as DashboardInputError {
@@ -201,8 +141,8 @@ public struct Dashboard: Sendable {
         }
     }
 
-    private func route(_ request: DashboardRequest, session given: DashboardSession?) throws -> DashboardResponse {
-        guard let components = URLComponents(string: request.uri) else {
+    private func route(_ request: HTTPRequest, session given: DashboardSession?) throws -> HTTPResponse {
+        guard let components = URLComponents(string: request.head.uri) else {
             return Self.page(.badRequest, "Bad request", "The request URI is not valid.")
         }
         let path = components.path
@@ -213,26 +153,26 @@ public struct Dashboard: Sendable {
         let segments = path.dropFirst("/ui/".count).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
 
         if path == "/ui/login" {
-            if request.method == .POST { return try signIn(request) }
-            if let secret = Self.cookie(Self.cookieName, in: request.headers), try sessions.session(secret: secret) != nil { return .redirect("/ui/") }
+            if request.head.method == .POST { return try signIn(request) }
+            if let secret = Self.cookie(Self.cookieName, in: request.head.headers), try sessions.session(secret: secret) != nil { return .redirect("/ui/") }
             return signInPage(.ok, message: nil, request)
         }
 
         // Everything else needs a session: POSTs were checked at the head, pages are checked here.
         var session = given
-        if session == nil, let secret = Self.cookie(Self.cookieName, in: request.headers) {
+        if session == nil, let secret = Self.cookie(Self.cookieName, in: request.head.headers) {
             session = try sessions.session(secret: secret)
         }
         guard let session else { return .redirect("/ui/login") }
         let viewer = Pages.Viewer(name: session.actor, canPublish: session.role >= .publisher, csrf: session.csrf)
 
-        if request.method == .POST {
+        if request.head.method == .POST {
             let form = try Self.form(request)
-            guard let sent = form["csrf"], Self.constantTimeEqual(sent, session.csrf) else {
+            guard let sent = form["csrf"], constantTimeEqual(sent.utf8, session.csrf.utf8) else {
                 return Self.page(.forbidden, "Form expired", "The form's CSRF token does not match your session: reload the page and try again.", viewer: viewer)
             }
             if path == "/ui/logout" {
-                if let secret = Self.cookie(Self.cookieName, in: request.headers) { try sessions.close(secret: secret) }
+                if let secret = Self.cookie(Self.cookieName, in: request.head.headers) { try sessions.close(secret: secret) }
                 return .redirect("/ui/login", headers: ["Set-Cookie": clearCookie])
             }
             guard segments.count == 3, segments[0] == "rules" else {
@@ -271,10 +211,10 @@ public struct Dashboard: Sendable {
 
     /// Signs in with an API token, from the sign-in form of this browser: its token must match
     /// the pre-session cookie, as the CSRF token of a signed-in form matches its session.
-    private func signIn(_ request: DashboardRequest) throws -> DashboardResponse {
+    private func signIn(_ request: HTTPRequest) throws -> HTTPResponse {
         let form = try Self.form(request)
-        guard let expected = Self.cookie(Self.signInCookieName, in: request.headers), let sent = form["csrf"],
-              Self.constantTimeEqual(sent, expected)
+        guard let expected = Self.cookie(Self.signInCookieName, in: request.head.headers), let sent = form["csrf"],
+              constantTimeEqual(sent.utf8, expected.utf8)
         else {
             return signInPage(.forbidden, message: "The sign-in form expired or was not this dashboard's: sign in again.", request)
         }
@@ -291,8 +231,8 @@ public struct Dashboard: Sendable {
 
     /// The sign-in form with the token of this browser's pre-session cookie: the one it has, or a
     /// new one, set with the page.
-    private func signInPage(_ status: HTTPResponseStatus, message: String?, _ request: DashboardRequest) -> DashboardResponse {
-        if let token = Self.cookie(Self.signInCookieName, in: request.headers), token.utf8.count <= 128 {
+    private func signInPage(_ status: HTTPResponseStatus, message: String?, _ request: HTTPRequest) -> HTTPResponse {
+        if let token = Self.cookie(Self.signInCookieName, in: request.head.headers), token.utf8.count <= 128 {
             return .html(status, Pages.login(message: message, csrf: token))
         }
         let token = DashboardSessionStore.randomToken()
@@ -311,7 +251,7 @@ public struct Dashboard: Sendable {
 
     // MARK: Rules
 
-    private func rulePage(_ id: String, viewer: Pages.Viewer, notice: HTML = .empty, status: HTTPResponseStatus = .ok) throws -> DashboardResponse {
+    private func rulePage(_ id: String, viewer: Pages.Viewer, notice: HTML = .empty, status: HTTPResponseStatus = .ok) throws -> HTTPResponse {
         guard RuleValidator.isValidID(id), let record = try rules.record(id: id) else {
             return Self.page(.notFound, "No such rule", "There is no rule with that id.", viewer: viewer)
         }
@@ -345,7 +285,7 @@ public struct Dashboard: Sendable {
     }
 
     /// Publish, retire or roll back through the same `RuleStore` calls as the API, which audit them.
-    private func change(rule id: String, action: String, form: [String: String], request: DashboardRequest, session: DashboardSession, viewer: Pages.Viewer) throws -> DashboardResponse {
+    private func change(rule id: String, action: String, form: [String: String], request: HTTPRequest, session: DashboardSession, viewer: Pages.Viewer) throws -> HTTPResponse {
         guard RuleValidator.isValidID(id) else { return Self.page(.notFound, "No such rule", "There is no rule with that id.", viewer: viewer) }
         guard session.role >= .publisher else {
             return Self.page(.forbidden, "Not allowed", "Changing rules needs the publisher role.", viewer: viewer)
@@ -432,7 +372,7 @@ public struct Dashboard: Sendable {
         }
     }
 
-    private func ruleHosts(_ id: String, query: [String: String], viewer: Pages.Viewer) throws -> DashboardResponse {
+    private func ruleHosts(_ id: String, query: [String: String], viewer: Pages.Viewer) throws -> HTTPResponse {
         guard RuleValidator.isValidID(id), let record = try rules.record(id: id) else {
             return Self.page(.notFound, "No such rule", "There is no rule with that id.", viewer: viewer)
         }
@@ -451,7 +391,7 @@ public struct Dashboard: Sendable {
 
     // MARK: Hosts
 
-    private func hostList(query: [String: String], viewer: Pages.Viewer) throws -> DashboardResponse {
+    private func hostList(query: [String: String], viewer: Pages.Viewer) throws -> HTTPResponse {
         var filter = HostFilter()
         switch query["stale"] ?? "" {
         case "": break
@@ -472,7 +412,7 @@ public struct Dashboard: Sendable {
         return .html(.ok, Pages.hosts(hosts.items, filter: filter, next: hosts.next?.token, staleSince: staleSince, catalog: try catalogs.catalog(), viewer: viewer))
     }
 
-    private func hostPage(_ text: String, query: [String: String], viewer: Pages.Viewer) throws -> DashboardResponse {
+    private func hostPage(_ text: String, query: [String: String], viewer: Pages.Viewer) throws -> HTTPResponse {
         guard let reference = HostReference(text), let host = try checkIns.host(reference) else {
             return Self.page(.notFound, "No such host", "There is no host with that id, serverId or name.", viewer: viewer)
         }
@@ -482,7 +422,7 @@ public struct Dashboard: Sendable {
 
     // MARK: Audit
 
-    private func auditPage(query: [String: String], viewer: Pages.Viewer) throws -> DashboardResponse {
+    private func auditPage(query: [String: String], viewer: Pages.Viewer) throws -> HTTPResponse {
         func value(_ name: String) -> String? { query[name].flatMap { $0.isEmpty ? nil : String($0.prefix(200)) } }
         let shown = Pages.AuditQuery(rule: value("rule"), actor: value("actor"), since: value("since"), until: value("until"))
         var filter = AuditLog.Filter(ruleID: shown.rule, actor: shown.actor)
@@ -500,12 +440,12 @@ public struct Dashboard: Sendable {
     // MARK: Static
 
     /// A static file, cached a day and revalidated by its ETag.
-    private func asset(_ request: DashboardRequest, _ text: String, type: String, tag: String) -> DashboardResponse {
-        if request.headers[canonicalForm: "If-None-Match"].contains(where: { $0 == tag || $0 == "*" }) {
-            return DashboardResponse(status: .notModified, headers: ["ETag": tag, "Cache-Control": "public, max-age=86400"])
+    private func asset(_ request: HTTPRequest, _ text: String, type: String, tag: String) -> HTTPResponse {
+        if request.head.headers[canonicalForm: "If-None-Match"].contains(where: { $0 == tag || $0 == "*" }) {
+            return .dashboard(.notModified, headers: ["ETag": tag, "Cache-Control": "public, max-age=86400"])
         }
-        return DashboardResponse(
-            status: .ok, headers: ["Content-Type": type, "ETag": tag, "Cache-Control": "public, max-age=86400"],
+        return .dashboard(
+            .ok, headers: ["Content-Type": type, "ETag": tag, "Cache-Control": "public, max-age=86400"],
             body: Array(text.utf8)
         )
     }
@@ -531,22 +471,23 @@ public struct Dashboard: Sendable {
     }
 
     /// An `application/x-www-form-urlencoded` body as names and values (the first of each name).
-    static func form(_ request: DashboardRequest) throws -> [String: String] {
-        let type = request.headers.first(name: "Content-Type")?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+    static func form(_ request: HTTPRequest) throws -> [String: String] {
+        let type = request.head.headers.first(name: "Content-Type")?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
         guard type == "application/x-www-form-urlencoded" else {
             throw DashboardInputError(response: page(.unsupportedMediaType, "Unsupported form", "Forms are sent as application/x-www-form-urlencoded."))
         }
-        guard request.body.count <= maximumFormSize else {
+        let body = request.body.map { Array($0.readableBytesView) } ?? []
+        guard body.count <= maximumFormSize else {
             throw DashboardInputError(response: page(.payloadTooLarge, "Form too large", "A form body may hold at most \(maximumFormSize) bytes."))
         }
-        guard let text = String(validating: request.body, as: UTF8.self) else {
+        guard let text = String(validating: body, as: UTF8.self) else {
             throw DashboardInputError(response: page(.badRequest, "Bad form", "The form is not UTF-8."))
         }
         return parseForm(text)
     }
 
     /// Decodes `a=1&b=x+y%21`: `+` is a space, percent escapes are bytes of UTF-8.
-    public static func parseForm(_ text: String) -> [String: String] {
+    static func parseForm(_ text: String) -> [String: String] {
         var components = URLComponents()
         components.percentEncodedQuery = text.replacingOccurrences(of: "+", with: "%20")
         var fields: [String: String] = [:]
@@ -588,22 +529,14 @@ public struct Dashboard: Sendable {
         return nil
     }
 
-    static func constantTimeEqual(_ lhs: String, _ rhs: String) -> Bool {
-        let left = Array(lhs.utf8), right = Array(rhs.utf8)
-        guard left.count == right.count else { return false }
-        var difference: UInt8 = 0
-        for (a, b) in zip(left, right) { difference |= a ^ b }
-        return difference == 0
-    }
-
-    static func page(_ status: HTTPResponseStatus, _ title: String, _ message: String, viewer: Pages.Viewer? = nil) -> DashboardResponse {
+    static func page(_ status: HTTPResponseStatus, _ title: String, _ message: String, viewer: Pages.Viewer? = nil) -> HTTPResponse {
         .html(status, Pages.error(title: title, message: message, viewer: viewer))
     }
 }
 
 /// A request the dashboard refuses before touching data; carries its response.
 struct DashboardInputError: Error {
-    let response: DashboardResponse
+    let response: HTTPResponse
 }
 
 /// A publish or rollback form whose release is missing or malformed; the message says what to fix.
@@ -611,13 +544,26 @@ struct ReleaseFormError: Error {
     let message: String
 }
 
-extension HTTPRequestHead {
-    var announcesBody: Bool {
-        if headers.contains(name: "Transfer-Encoding") { return true }
-        return (contentLength ?? 0) > 0
+extension HTTPResponse {
+    /// A dashboard response: every one carries the dashboard's security headers.
+    fileprivate static func dashboard(_ status: HTTPResponseStatus, headers: HTTPHeaders = [:], body: [UInt8] = []) -> HTTPResponse {
+        var all = headers
+        for (name, value) in DashboardController.securityHeaders where !all.contains(name: name) {
+            all.add(name: name, value: value)
+        }
+        return HTTPResponse(status: status, headers: all, body: body.isEmpty ? nil : ByteBuffer(bytes: body))
     }
 
-    var contentLength: Int? {
-        headers.first(name: "Content-Length").flatMap { Int($0) }
+    fileprivate static func html(_ status: HTTPResponseStatus, _ page: HTML, headers: HTTPHeaders = [:]) -> HTTPResponse {
+        var all: HTTPHeaders = ["Content-Type": "text/html; charset=utf-8"]
+        all.add(contentsOf: headers)
+        return .dashboard(status, headers: all, body: Array(page.text.utf8))
+    }
+
+    /// `303 See Other` to `location` (a `/ui/` path this module built).
+    fileprivate static func redirect(_ location: String, headers: HTTPHeaders = [:]) -> HTTPResponse {
+        var all: HTTPHeaders = ["Location": location]
+        all.add(contentsOf: headers)
+        return .dashboard(.seeOther, headers: all)
     }
 }
