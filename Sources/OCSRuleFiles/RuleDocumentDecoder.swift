@@ -66,11 +66,18 @@ public struct RuleDocumentDecoder: Sendable {
     /// never pass for text.
     public func decode(json body: [UInt8]) -> Result<Mitigation, BodyRefusal> {
         if body.count > RuleLimits.documentSize { return .failure(.tooLarge(size: body.count)) }
-        if JSONTree.depth(of: body) > RuleLimits.documentDepth {
+        do throws(JSONValue.Refusal) {
+            return decode(json: try JSONValue.parse(body, maximumDepth: RuleLimits.documentDepth))
+        } catch .tooDeep {
             return .failure(.invalid([RuleProblem(field: "", message: "the body nests more than \(RuleLimits.documentDepth) levels deep: a rule needs five")]))
+        } catch {
+            return .failure(.malformed)
         }
-        guard let tree = JSONTree.parse(body) else { return .failure(.malformed) }
-        return RuleTreeDecoder.decode(tree, validator: validator).map(\.rule).mapError { BodyRefusal.invalid($0.all.map(\.problem)) }
+    }
+
+    /// The rule in a JSON value already parsed.
+    public func decode(json value: JSONValue) -> Result<Mitigation, BodyRefusal> {
+        RuleTreeDecoder.decode(JSONTree.node(value), validator: validator).map(\.rule).mapError { BodyRefusal.invalid($0.all.map(\.problem)) }
     }
 
     /// The neutral tree of a composed YAML document, with each scalar's resolved YAML type.

@@ -5,6 +5,7 @@ import NIOHTTP1
 import NIOPosix
 import OCSDomain
 import OCSOperations
+import OCSRuleFiles
 import OCSStorage
 
 /// `POST /enroll`: an agent exchanges a one-time enrollment token (`Authorization: Bearer
@@ -51,20 +52,15 @@ struct EnrollmentEndpoint: Sendable {
         if (request.body?.readableBytes ?? 0) > maximumBodySize {
             throw APIInputError(response: AdminAPI.error(.payloadTooLarge, "the body is \(maximumBodySize) bytes at most: {\"serverId\": GUID, \"server\": NAME}"))
         }
-        let text: String
-        do {
-            text = try AdminAPI.jsonBody(request, required: true)
-        } catch let error as APIInputError {
-            throw error
-        } catch {
-            throw APIInputError(response: AdminAPI.error(.badRequest, "the body is not valid JSON"))
-        }
-        func refuse(_ field: String, _ message: String) -> APIInputError {
-            APIInputError(response: AdminAPI.problems(.unprocessableEntity, [ProblemView(field: field, message: message)]))
-        }
+        let body = try AdminAPI.jsonBody(request, required: true)
+        func refuse(_ field: String, _ message: String) -> APIInputError { AdminAPI.refusal(field, message) }
         let expected = "expected {\"serverId\": GUID, \"server\": NAME}, both strings, serverId required"
-        guard let fields = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) else { throw refuse("", expected) }
-        if let unknown = Set(fields.keys).subtracting(["serverId", "server"]).sorted().first { throw refuse(unknown, "unknown field: \(expected)") }
+        let object = try AdminAPI.fields(of: body ?? .null, allowed: ["serverId", "server"], expected: expected)
+        var fields: [String: String] = [:]
+        for (name, value) in object {
+            guard let text = value.string else { throw refuse(name, expected) }
+            fields[name] = text
+        }
         guard let serverID = fields["serverId"].flatMap(HostIdentity.normalizedGUID) else {
             throw refuse("serverId", EnrollmentError.invalidServerID.description)
         }

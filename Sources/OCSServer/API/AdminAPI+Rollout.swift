@@ -2,6 +2,7 @@ import Foundation
 import NIOHTTP1
 import OCSDomain
 import OCSOperations
+import OCSRuleFiles
 import OCSStorage
 
 /// The staged-rollout and approval part of the admin API: publish, promote and retire through
@@ -73,9 +74,9 @@ extension AdminAPI {
         case .getPolicy:
             return Self.ok(PolicyView(requireApproval: try changes.requiresApproval()))
         case .setPolicy:
-            let text = try Self.jsonBody(request, required: true)
-            guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], Set(object.keys) == [ChangeStore.requireApproval],
-                  let value = object[ChangeStore.requireApproval] as? String, value == "on" || value == "off"
+            let body = try Self.jsonBody(request, required: true)
+            guard let object = body?.object, Set(object.keys) == [ChangeStore.requireApproval],
+                  let value = object[ChangeStore.requireApproval]?.string, value == "on" || value == "off"
             else {
                 return Self.problems(.unprocessableEntity, [ProblemView(field: ChangeStore.requireApproval, message: "expected {\"require-approval\": \"on\"} or \"off\"")])
             }
@@ -96,31 +97,26 @@ extension AdminAPI {
     /// `{"revision": N, "to": [GROUP, ...], "everyone": true, "emergency": true}`, only the
     /// `allowed` keys, or no body: `422` naming the field otherwise.
     static func changeBody(_ request: HTTPRequest, allowed: Set<String>) throws -> ChangeBody {
-        let text = try jsonBody(request, required: false)
         var body = ChangeBody()
-        guard !text.isEmpty else { return body }
+        guard let value = try jsonBody(request, required: false) else { return body }
         let expected = "expected an object with " + allowed.sorted().map { "\"\($0)\"" }.joined(separator: ", ") + ", or no body"
-        func refuse(_ field: String, _ message: String) -> APIInputError {
-            APIInputError(response: problems(.unprocessableEntity, [ProblemView(field: field, message: message)]))
+        let fields = try fields(of: value, allowed: allowed, expected: expected)
+        if let revision = fields["revision"] {
+            guard let number = revision.integer, number >= 1 else { throw refusal("revision", "expected {\"revision\": N} with N a revision number") }
+            body.revision = number
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { throw refuse("", expected) }
-        if let unknown = Set(object.keys).subtracting(allowed).sorted().first { throw refuse(unknown, "unknown field: \(expected)") }
-        struct Fields: Decodable { let revision: Int?; let to: [String]?; let everyone: Bool?; let emergency: Bool? }
-        guard let fields = try? JSONDecoder().decode(Fields.self, from: Data(text.utf8)) else {
-            throw refuse("", "\(expected): revision a number, to a list of group names, everyone and emergency true or false")
+        for name in ["everyone", "emergency"] {
+            guard let field = fields[name] else { continue }
+            guard let flag = field.bool else { throw refusal(name, "\(name) is true or false") }
+            if name == "everyone" { body.release = flag ? .everyone : nil } else { body.emergency = flag }
         }
-        if let revision = fields.revision {
-            guard revision >= 1 else { throw refuse("revision", "expected {\"revision\": N} with N a revision number") }
-            body.revision = revision
-        }
-        if fields.everyone == true { body.release = .everyone }
-        body.emergency = fields.emergency ?? false
-        if let names = fields.to {
-            guard body.release == nil else { throw refuse("to", "give \"to\" or \"everyone\", not both") }
+        if let to = fields["to"] {
+            guard let names = to.strings else { throw refusal("to", "to is a list of group names") }
+            guard body.release == nil else { throw refusal("to", "give \"to\" or \"everyone\", not both") }
             do throws(ReleaseProblem) {
                 body.release = try Release.groups(named: names)
             } catch {
-                throw refuse("to", error.description)
+                throw refusal("to", error.description)
             }
         }
         return body
@@ -128,21 +124,20 @@ extension AdminAPI {
 
     /// `{"name": NAME, "hosts": [...]}`, or `"names": [...]`, or `"org": GUID`.
     static func groupBody(_ request: HTTPRequest) throws -> (String, HostGroup.Selector) {
-        let text = try jsonBody(request, required: true)
         let expected = "expected {\"name\": NAME, and one of \"hosts\": [ID, ...], \"names\": [PATTERN, ...], \"org\": GUID}"
-        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], let name = object["name"] as? String else {
-            throw APIInputError(response: problems(.unprocessableEntity, [ProblemView(field: "name", message: expected)]))
+        guard let object = try jsonBody(request, required: true)?.object, let name = object["name"]?.string else {
+            throw refusal("name", expected)
         }
         let kinds = Set(object.keys).subtracting(["name"])
-        guard kinds.count == 1, let kind = kinds.first else {
-            throw APIInputError(response: problems(.unprocessableEntity, [ProblemView(field: kinds.sorted().last ?? "hosts", message: expected)]))
+        guard kinds.count == 1, let kind = kinds.first, let value = object[kind] else {
+            throw refusal(kinds.sorted().last ?? "hosts", expected)
         }
-        switch (kind, object[kind]) {
-        case ("hosts", let hosts as [String]): return (name, .hosts(hosts))
-        case ("names", let names as [String]): return (name, .names(names))
-        case ("org", let org as String): return (name, .org(org))
-        default: throw APIInputError(response: problems(.unprocessableEntity, [ProblemView(field: kind, message: expected)]))
+        switch kind {
+        case "hosts": if let hosts = value.strings { return (name, .hosts(hosts)) }
+        case "names": if let names = value.strings { return (name, .names(names)) }
+        case "org": if let org = value.string { return (name, .org(org)) }
+        default: break
         }
+        throw refusal(kind, expected)
     }
-
 }

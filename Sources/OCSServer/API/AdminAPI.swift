@@ -290,10 +290,10 @@ struct AdminAPI: Sendable {
     }
 
     private func put(_ id: String, _ request: HTTPRequest, catalog: BuildCatalog, context: ChangeContext) throws -> HTTPResponse {
-        let text = try Self.jsonBody(request, required: true)
+        let bytes = try Self.jsonBytes(request, required: true) ?? []
         let rule: Mitigation
         let validator = RuleValidator(catalog: catalog)
-        switch RuleDocumentDecoder(validator: validator).decode(json: Array(text.utf8)) {
+        switch RuleDocumentDecoder(validator: validator).decode(json: bytes) {
         case .failure(.tooLarge(let size)):
             return Self.error(.payloadTooLarge, "the rule is \(size) bytes: a rule may hold at most \(RuleLimits.documentSize)")
         case .failure(.malformed):
@@ -316,16 +316,16 @@ struct AdminAPI: Sendable {
         return Self.ruleResponse(created ? .created : .ok, record, warnings: warnings)
     }
 
+    /// `{"name": NAME, "role": "reader" | "publisher" | "admin"}`.
     private func createToken(_ request: HTTPRequest, context: ChangeContext) throws -> HTTPResponse {
-        struct Body: Decodable { let name: String; let role: Role }
         struct Created: Encodable { let name: String; let role: Role; let token: String }
-        let text = try Self.jsonBody(request, required: true)
-        guard let body = try? JSONDecoder().decode(Body.self, from: Data(text.utf8)) else {
-            throw APIInputError(response: Self.problems(.unprocessableEntity, [ProblemView(field: "", message: "expected {\"name\": NAME, \"role\": \"reader\" | \"publisher\" | \"admin\"}")]))
-        }
+        let expected = "expected {\"name\": NAME, \"role\": \"reader\" | \"publisher\" | \"admin\"}"
+        let fields = try Self.fields(of: try Self.jsonBody(request, required: true) ?? .null, allowed: ["name", "role"], expected: expected)
+        guard let name = fields["name"]?.string else { throw Self.refusal("name", expected) }
+        guard let role = fields["role"]?.string.flatMap(Role.init(rawValue:)) else { throw Self.refusal("role", expected) }
         do {
-            let secret = try tokens.create(name: body.name, role: body.role, context: context)
-            return Self.json(.created, Created(name: body.name, role: body.role, token: secret))
+            let secret = try tokens.create(name: name, role: role, context: context)
+            return Self.json(.created, Created(name: name, role: role, token: secret))
         } catch {
             throw OperationError(error)
         }
@@ -333,24 +333,25 @@ struct AdminAPI: Sendable {
 
     /// `{"count": N, "validForHours": H}`, both optional (1 token, 24 hours).
     private func createEnrollmentTokens(_ request: HTTPRequest, context: ChangeContext) throws -> HTTPResponse {
-        struct Body: Decodable { let count: Int?; let validForHours: Int? }
         struct Created: Encodable { let tokens: [String]; let firstId: Int64; let expiresAt: Date }
-        let text = try Self.jsonBody(request, required: false)
-        let expected = "expected {\"count\": N, \"validForHours\": H}, both optional numbers (1 token, 24 hours)"
-        var body = Body(count: nil, validForHours: nil)
-        if !text.isEmpty {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-                  Set(object.keys).isSubset(of: ["count", "validForHours"]),
-                  let decoded = try? JSONDecoder().decode(Body.self, from: Data(text.utf8))
-            else { throw APIInputError(response: Self.problems(.unprocessableEntity, [ProblemView(field: "", message: expected)])) }
-            body = decoded
+        let expected = "expected {\"count\": N, \"validForHours\": H}, both optional whole numbers (1 token, 24 hours)"
+        var count = 1, hours = 24
+        if let body = try Self.jsonBody(request, required: false) {
+            let fields = try Self.fields(of: body, allowed: ["count", "validForHours"], expected: expected)
+            if let value = fields["count"] {
+                guard let number = value.integer else { throw Self.refusal("count", expected) }
+                count = number
+            }
+            if let value = fields["validForHours"] {
+                guard let number = value.integer else { throw Self.refusal("validForHours", expected) }
+                hours = number
+            }
         }
-        let hours = body.validForHours ?? 24
         guard hours >= 1, hours <= Int(EnrollmentStore.maximumValidity / 3600) else {
             throw OperationError.enrollment(.invalidValidity(TimeInterval(hours) * 3600))
         }
         do {
-            let made = try operations.enrollment.createTokens(count: body.count ?? 1, validFor: TimeInterval(hours) * 3600, context: context)
+            let made = try operations.enrollment.createTokens(count: count, validFor: TimeInterval(hours) * 3600, context: context)
             return Self.json(.created, Created(tokens: made.secrets, firstId: made.firstID, expiresAt: made.expiresAt))
         } catch {
             throw OperationError(error)
@@ -384,24 +385,42 @@ struct AdminAPI: Sendable {
         return revision
     }
 
-    /// The body as JSON text: `415` when not JSON, `400` when malformed. (The handler refused
-    /// bodies over the limit before reading them.)
-    static func jsonBody(_ request: HTTPRequest, required: Bool) throws -> String {
+    /// The body's bytes when its type is JSON (`415` otherwise); nil for no body when none is
+    /// `required`. (The handler refused bodies over the limit before reading them.)
+    static func jsonBytes(_ request: HTTPRequest, required: Bool) throws(APIInputError) -> [UInt8]? {
         let bytes = request.body.map { Array($0.readableBytesView) } ?? []
-        if bytes.isEmpty && !required { return "" }
+        if bytes.isEmpty && !required { return nil }
         let type = request.head.headers.first(name: "Content-Type")?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
         guard type == "application/json" else {
             throw APIInputError(response: error(.unsupportedMediaType, "send the body as Content-Type: application/json"))
         }
-        do {
-            _ = try JSONSerialization.jsonObject(with: Data(bytes))
+        return bytes
+    }
+
+    /// The body parsed, once: `415` when not JSON by its type, `400` when malformed or nested
+    /// deeper than any body here needs; nil for no body when none is `required`.
+    static func jsonBody(_ request: HTTPRequest, required: Bool) throws(APIInputError) -> JSONValue? {
+        guard let bytes = try jsonBytes(request, required: required) else { return nil }
+        do throws(JSONValue.Refusal) {
+            return try JSONValue.parse(bytes)
+        } catch .tooDeep(let depth) {
+            throw APIInputError(response: Self.error(.badRequest, "the body nests \(depth) levels deep: at most \(JSONValue.maximumDepth)"))
         } catch {
             throw APIInputError(response: Self.error(.badRequest, "the body is not valid JSON"))
         }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw APIInputError(response: Self.error(.badRequest, "the body is not UTF-8"))
-        }
-        return text
+    }
+
+    /// A `422` naming the field and what was expected of it.
+    static func refusal(_ field: String, _ message: String) -> APIInputError {
+        APIInputError(response: problems(.unprocessableEntity, [ProblemView(field: field, message: message)]))
+    }
+
+    /// The fields of a JSON object body holding only `allowed` names; a `422` otherwise, naming
+    /// the first unknown field or the body.
+    static func fields(of body: JSONValue, allowed: Set<String>, expected: String) throws(APIInputError) -> [String: JSONValue] {
+        guard let object = body.object else { throw refusal("", expected) }
+        if let unknown = Set(object.keys).subtracting(allowed).sorted().first { throw refusal(unknown, "unknown field: \(expected)") }
+        return object
     }
 
     // MARK: Responses

@@ -2,6 +2,7 @@ import Foundation
 import NIOHTTP1
 import OCSDomain
 import OCSOperations
+import OCSRuleFiles
 import OCSStorage
 
 extension AdminAPI {
@@ -28,41 +29,39 @@ extension AdminAPI {
         case "true": emergency = true
         case let other?: return Self.error(.badRequest, "emergency '\(other.prefix(40))' is not true or false")
         }
-        let text = try Self.jsonBody(request, required: true)
-        let rows = try Self.catalogRows(json: Data(text.utf8))
+        let rows = try Self.catalogRows(try Self.jsonBody(request, required: true) ?? .null)
         let result = try operations.builds.add(rows, context: context, role: caller.role, emergency: emergency)
         return Self.json(result.added.isEmpty ? .ok : .created, BuildsAddedView(result))
     }
 
     /// The rows of a body: an object or a list of objects with exactly the catalog's fields, as
     /// text; a `422` naming each malformed item otherwise.
-    static func catalogRows(json: Data) throws(APIInputError) -> [(line: Int?, row: CatalogRowInput)] {
+    static func catalogRows(_ body: JSONValue) throws(APIInputError) -> [(line: Int?, row: CatalogRowInput)] {
         func refuse(_ problems: [ProblemView]) -> APIInputError { APIInputError(response: Self.problems(.unprocessableEntity, problems)) }
         let fields: Set<String> = ["product", "cu", "update", "build", "released"]
         let form = "expected {\"product\": \"Exchange2019\", \"cu\": \"CU15\", \"update\": \"Nov26SU\", \"build\": \"15.2.1748.45\", \"released\": \"2026-11\"} or a list of them (update absent or null for a CU's own build)"
-        let parsed = try? JSONSerialization.jsonObject(with: json)
-        let objects: [(field: String, line: Int?, value: Any)]
-        if let list = parsed as? [Any] {
+        let objects: [(field: String, line: Int?, value: JSONValue)]
+        if let list = body.array {
             guard !list.isEmpty else { throw refuse([ProblemView(field: "", message: "the list is empty: \(form)")]) }
             guard list.count <= PageRequest.maximumLimit else {
                 throw refuse([ProblemView(field: "", message: "the list holds \(list.count) builds: send at most \(PageRequest.maximumLimit) at a time")])
             }
             objects = list.enumerated().map { ("[\($0.offset)]", $0.offset + 1, $0.element) }
         } else {
-            objects = [("", nil, parsed as Any)]
+            objects = [("", nil, body)]
         }
         var rows: [(line: Int?, row: CatalogRowInput)] = []
         var problems: [ProblemView] = []
         for (field, line, value) in objects {
-            guard let object = value as? [String: Any], Set(object.keys).isSubset(of: fields),
-                  let product = object["product"] as? String, let cu = object["cu"] as? String,
-                  let build = object["build"] as? String, let released = object["released"] as? String,
-                  object["update"] == nil || object["update"] is NSNull || object["update"] is String
+            guard let object = value.object, Set(object.keys).isSubset(of: fields),
+                  let product = object["product"]?.string, let cu = object["cu"]?.string,
+                  let build = object["build"]?.string, let released = object["released"]?.string,
+                  object["update"] == nil || object["update"] == .null || object["update"]?.string != nil
             else {
                 problems.append(ProblemView(field: field, message: form))
                 continue
             }
-            rows.append((line, CatalogRowInput(product: product, cu: cu, update: object["update"] as? String, build: build, released: released)))
+            rows.append((line, CatalogRowInput(product: product, cu: cu, update: object["update"]?.string, build: build, released: released)))
         }
         guard problems.isEmpty else { throw refuse(problems) }
         return rows
