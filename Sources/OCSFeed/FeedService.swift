@@ -94,6 +94,8 @@ public final class FeedService: Sendable {
     private let cache = Mutex(Cache())
     /// Latest serial learnt from the database; -1 until the first read.
     private let latestSerial = Atomic<Int64>(-1)
+    /// Told of each serial learnt that is higher than every one before (held polls wake on it).
+    private let serialObservers = Mutex<[@Sendable (Int64) -> Void]>([])
 
     /// Most feeds kept per lookup table; a full table is emptied and refilled as polls arrive.
     public static let cacheCapacity = 4096
@@ -149,9 +151,18 @@ public final class FeedService: Sendable {
         var known = latestSerial.load(ordering: .relaxed)
         while serial > known {
             let (exchanged, original) = latestSerial.compareExchange(expected: known, desired: serial, ordering: .acquiringAndReleasing)
-            if exchanged { return }
+            if exchanged {
+                for observer in serialObservers.withLock({ $0 }) { observer(serial) }
+                return
+            }
             known = original
         }
+    }
+
+    /// Calls `observer` with every serial learnt that is higher than all learnt before, on the
+    /// thread that learnt it (an event loop, the thread pool, the serial watcher): it must not block.
+    public func observeSerial(_ observer: @escaping @Sendable (Int64) -> Void) {
+        serialObservers.withLock { $0.append(observer) }
     }
 
     /// Reads the serial from the database and records it: after this returns, polls are served

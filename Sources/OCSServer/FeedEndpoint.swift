@@ -16,6 +16,10 @@ struct FeedEndpoint: Sendable {
     let recorder: CheckInRecorder
     let threadPool: NIOThreadPool
     let metrics: ServerMetrics
+    /// Polls waiting for a change of their feed.
+    let held: HeldPolls
+    /// Longest wait a poll is held for, in seconds: a longer `Prefer: wait` is cut to it.
+    let maximumWait: Int
     let logger: Logger
 
     /// Longest User-Agent kept with a check-in.
@@ -31,6 +35,8 @@ struct FeedEndpoint: Sendable {
             return .now(.text(.badRequest, error.description))
         }
         let form = Representation(request.head)
+        // Only a client holding a feed (`If-None-Match`) may wait for it to change.
+        let wait = form.ifNoneMatch.isEmpty || form.isHead ? nil : Self.requestedWait(request.head.headers, maximum: maximumWait)
 
         // An anonymous poll (naming no host, so in no group: it receives only rules released to
         // everyone) is served from memory at the serial the server knows, which is never older
@@ -39,11 +45,13 @@ struct FeedEndpoint: Sendable {
         guard query.identifiesHost else {
             if let cached = feeds.cachedFeed(for: query.build) {
                 metrics.feedCacheHits.increment()
-                return .now(form.response(cached))
+                return answer(with: cached, form, wait: wait, build: query.build, host: .anonymous, hostKey: nil, request: request, on: eventLoop)
             }
             metrics.feedCacheMisses.increment()
             return .later(threadPool.runIfActive(eventLoop: eventLoop) { [feeds, build = query.build] in try feeds.feed(for: build) }
-                .map { form.response($0) }
+                .flatMap { feed in
+                    answer(with: feed, form, wait: wait, build: query.build, host: .anonymous, hostKey: nil, request: request, on: eventLoop).future(on: eventLoop)
+                }
                 .recover { [logger] error in Self.answer(error, logger: logger) })
         }
 
@@ -63,7 +71,7 @@ struct FeedEndpoint: Sendable {
         // Group membership is decided from what the poll says about its host.
         let host = query.pollingHost
         let answered = eventLoop.makePromise(of: HTTPResponse.self)
-        recorder.record(checkIn, on: eventLoop).whenComplete { [feeds, threadPool, metrics] recorded in
+        recorder.record(checkIn, on: eventLoop).whenComplete { [feeds, threadPool, metrics, self] recorded in
             // A check-in refused by a limit or a conflict is still served: the feed is public, and
             // the host must not lose its mitigations because of what someone else sent.
             let serial: Int64
@@ -81,22 +89,56 @@ struct FeedEndpoint: Sendable {
             feeds.noteSerial(serial)
             if let cached = feeds.cachedFeed(for: query.build, host: host, serial: serial) {
                 metrics.feedCacheHits.increment()
-                var response = form.response(cached)
-                response.hostKey = hostKey
-                answered.succeed(response)
+                switch answer(with: cached, form, wait: wait, build: query.build, host: host, hostKey: hostKey, request: request, on: eventLoop) {
+                case .now(let response): answered.succeed(response)
+                case .later(let response): response.cascade(to: answered)
+                }
                 return
             }
             metrics.feedCacheMisses.increment()
             threadPool.runIfActive(eventLoop: eventLoop) { try feeds.feed(for: query.build, host: host, serial: serial) }
-                .map { feed in
-                    var response = form.response(feed)
-                    response.hostKey = hostKey
-                    return response
+                .flatMap { feed in
+                    answer(with: feed, form, wait: wait, build: query.build, host: host, hostKey: hostKey, request: request, on: eventLoop).future(on: eventLoop)
                 }
                 .recover { error in Self.answer(error, logger: logger) }
                 .cascade(to: answered)
         }
         return .later(answered.futureResult)
+    }
+
+    /// The answer with `feed`: held until it changes when the client has it and asked to wait
+    /// (and a poll may be held now), else at once. On `eventLoop`.
+    private func answer(
+        with feed: Feed, _ form: Representation, wait: Int?, build: ExchangeBuild?, host: PollingHost, hostKey: String?, request: HTTPRequest,
+        on eventLoop: any EventLoop
+    ) -> Reply {
+        if let wait, Self.matches(form.ifNoneMatch, etag: feed.etag),
+           let later = held.hold(
+               feed: feed, build: build, host: host, form: form, hostKey: hostKey, seconds: wait, closed: request.connectionClosed, on: eventLoop
+           ) {
+            return .later(later)
+        }
+        var response = form.response(feed)
+        response.hostKey = hostKey
+        return .now(response)
+    }
+
+    /// The wait a poll asks for with `Prefer: wait=SECONDS` (RFC 7240), cut to `maximum`; nil for
+    /// none. A preference is a hint: one that cannot be read is ignored, as RFC 7240 asks, and
+    /// the poll is answered at once.
+    static func requestedWait(_ headers: HTTPHeaders, maximum: Int) -> Int? {
+        for value in headers[canonicalForm: "Prefer"] {
+            for preference in value.split(separator: ",") {
+                let token = preference.split(separator: ";", maxSplits: 1).first ?? ""
+                let parts = token.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces).lowercased() == "wait" else { continue }
+                var text = parts[1].trimmingCharacters(in: .whitespaces)[...]
+                if text.count >= 2, text.first == "\"", text.last == "\"" { text = text.dropFirst().dropLast() }
+                guard text.count <= 9, let seconds = Int(text), seconds >= 1 else { return nil }
+                return min(seconds, maximum)
+            }
+        }
+        return nil
     }
 
     /// What a poll's Authorization header holds.

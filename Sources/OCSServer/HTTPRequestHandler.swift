@@ -37,7 +37,9 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            perform(machine.headReceived(HTTPRequest(head: head, remoteAddress: peer(context)), at: .now()), context: context)
+            var request = HTTPRequest(head: head, remoteAddress: peer(context))
+            request.connectionClosed = context.channel.closeFuture
+            perform(machine.headReceived(request, at: .now()), context: context)
         case .body(let chunk):
             perform(machine.bodyReceived(chunk), context: context)
         case .end:

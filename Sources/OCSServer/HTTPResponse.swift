@@ -50,6 +50,8 @@ public struct HTTPRequest: Sendable {
     public var head: HTTPRequestHead
     public var remoteAddress: String?
     public var body: ByteBuffer?
+    /// Completes when the request's connection closes: a poll held for a change is let go then.
+    public var connectionClosed: EventLoopFuture<Void>?
 
     /// Largest request body read: 1 MiB. Larger ones are refused with `413` unread.
     public static let maximumBodySize = 1 << 20

@@ -28,6 +28,11 @@ public final class HTTPServer: Service, Sendable {
         public var bodyTimeout: TimeAmount
         /// Connections open at once; more wait in the listen backlog until one closes.
         public var maxConnections: Int
+        /// Polls held waiting for a change at once (`Prefer: wait`); past it a poll is answered at
+        /// once. Below `maxConnections`, so waiting agents leave connections for everyone else.
+        public var maxHeldPolls: Int
+        /// Longest wait a poll is held for, in seconds.
+        public var maxWaitSeconds: Int
         /// How long a graceful shutdown waits for requests in flight.
         public var shutdownGrace: TimeAmount
         /// Where answered requests are logged.
@@ -49,7 +54,8 @@ public final class HTTPServer: Service, Sendable {
 
         public init(
             host: String, port: Int, idleTimeout: TimeAmount = .seconds(60), headerTimeout: TimeAmount = .seconds(10),
-            bodyTimeout: TimeAmount = .seconds(30), maxConnections: Int = 1024, shutdownGrace: TimeAmount = .seconds(10),
+            bodyTimeout: TimeAmount = .seconds(30), maxConnections: Int = 1024, maxHeldPolls: Int = 768, maxWaitSeconds: Int = 300,
+            shutdownGrace: TimeAmount = .seconds(10),
             accessLog: AccessLog = .off, tls: TLSIdentityStore? = nil, allowPlainHTTPOffLoopback: Bool = false, publicURL: URL? = nil,
             staleAfterSeconds: Int = 3 * 3600, maxPipelinedRequests: Int = 256, minimumFreeBytes: UInt64 = OCSDatabase.minimumFreeBytes
         ) {
@@ -66,6 +72,8 @@ public final class HTTPServer: Service, Sendable {
             self.headerTimeout = headerTimeout
             self.bodyTimeout = bodyTimeout
             self.maxConnections = maxConnections
+            self.maxHeldPolls = maxHeldPolls
+            self.maxWaitSeconds = maxWaitSeconds
             self.maxPipelinedRequests = maxPipelinedRequests
         }
     }
@@ -81,6 +89,8 @@ public final class HTTPServer: Service, Sendable {
     private let metrics: ServerMetrics
     private let serialWatcher: SerialWatcher
     private let recorder: CheckInRecorder
+    /// Internal, not private: tests read how many polls are held.
+    let heldPolls: HeldPolls
 
     public init(
         configuration: Configuration, operations: Operations, feeds: FeedService, recorder: CheckInRecorder,
@@ -94,8 +104,12 @@ public final class HTTPServer: Service, Sendable {
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         threadPool = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
         serialWatcher = SerialWatcher(feeds: feeds, database: operations.database, threadPool: threadPool, logger: logger)
+        heldPolls = HeldPolls(capacity: configuration.maxHeldPolls, feeds: feeds, threadPool: threadPool, metrics: metrics, logger: logger)
         router = Router(
-            feed: FeedEndpoint(feeds: feeds, recorder: recorder, threadPool: threadPool, metrics: metrics, logger: logger),
+            feed: FeedEndpoint(
+                feeds: feeds, recorder: recorder, threadPool: threadPool, metrics: metrics, held: heldPolls,
+                maximumWait: configuration.maxWaitSeconds, logger: logger
+            ),
             enroll: EnrollmentEndpoint(enrollment: operations.enrollment, threadPool: threadPool, logger: logger),
             api: AdminAPI(
                 operations: operations, feeds: feeds, staleAfterSeconds: configuration.staleAfterSeconds, threadPool: threadPool, logger: logger
@@ -178,6 +192,8 @@ public final class HTTPServer: Service, Sendable {
 
         try? await gracefulShutdown()
         logger.info("stopping: no new connections; finishing requests in flight", metadata: ["grace": "\(configuration.shutdownGrace)"])
+        // Held polls are answered now (each with the feed it holds), not when their waits pass.
+        heldPolls.releaseAll()
         await Self.drain(quiescing, on: group.next(), within: configuration.shutdownGrace, logger: logger)
     }
 

@@ -52,6 +52,14 @@ enum Route: Int, CaseIterable, Sendable {
 enum Reply: Sendable {
     case now(HTTPResponse)
     case later(EventLoopFuture<HTTPResponse>)
+
+    /// The answer as a future on `eventLoop`, for a caller already in a chain of futures.
+    func future(on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
+        switch self {
+        case .now(let response): eventLoop.makeSucceededFuture(response)
+        case .later(let response): response
+        }
+    }
 }
 
 /// The router's decision on a request head, made before any body is read.

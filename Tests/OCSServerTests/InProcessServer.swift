@@ -31,13 +31,20 @@ final class InProcessServer: Sendable {
     static func serving<T: Sendable>(
         database: OCSDatabase, configuration: HTTPServer.Configuration, _ body: @Sendable (SocketAddress) async throws -> T
     ) async throws -> T {
+        try await serving(database: database, configuration: configuration) { _, address in try await body(address) }
+    }
+
+    /// Runs the server until `body` returns, with the server and the address it bound; then stops it.
+    static func serving<T: Sendable>(
+        database: OCSDatabase, configuration: HTTPServer.Configuration, _ body: @Sendable (InProcessServer, SocketAddress) async throws -> T
+    ) async throws -> T {
         let (bound, continuation) = AsyncStream.makeStream(of: SocketAddress.self)
         let instance = InProcessServer(database: database, configuration: configuration) { continuation.yield($0) }
         let running = Task { try await instance.server.run() }
         defer { running.cancel() }
         var addresses = bound.makeAsyncIterator()
         guard let address = await addresses.next() else { throw CancellationError() }
-        let result = try await body(address)
+        let result = try await body(instance, address)
         running.cancel()
         try await running.value
         return result

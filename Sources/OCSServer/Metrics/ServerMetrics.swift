@@ -21,6 +21,9 @@ public final class ServerMetrics: Sendable {
     let tlsHandshakeFailures: Prometheus.Counter
     let knownHosts: Prometheus.Gauge
     let ruleSetSerial: Prometheus.Gauge
+    let heldPolls: Prometheus.Gauge
+    let heldPollsWoken: Prometheus.Counter
+    let pollsNotHeld: Prometheus.Counter
     /// Made once, so the request path does not look them up in the registry on every request;
     /// indexed by `Route.rawValue`, not hashed.
     private let requestDurations: [DurationHistogram]
@@ -51,6 +54,9 @@ public final class ServerMetrics: Sendable {
         tlsHandshakeFailures = registry.makeCounter(descriptor: Self.name("tls_handshake_failures", "total", "TLS handshakes that failed."))
         knownHosts = registry.makeGauge(descriptor: Self.name("known_hosts", "", "Hosts that have checked in."))
         ruleSetSerial = registry.makeGauge(descriptor: Self.name("rule_set_serial", "", "Serial of the published rule set."))
+        heldPolls = registry.makeGauge(descriptor: Self.name("held_polls", "", "Polls waiting for a change of their feed (Prefer: wait)."))
+        heldPollsWoken = registry.makeCounter(descriptor: Self.name("held_polls_woken", "total", "Held polls answered with a changed feed before their wait passed."))
+        pollsNotHeld = registry.makeCounter(descriptor: Self.name("polls_not_held", "total", "Polls that asked to wait but were answered at once: the held-poll cap was reached or the server was stopping."))
         requestDurations = Route.allCases.map { route in
             registry.makeDurationHistogram(descriptor: Self.requestDuration, labels: [("route", route.name)], buckets: Self.durationBuckets)
         }

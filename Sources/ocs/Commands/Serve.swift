@@ -45,11 +45,13 @@ struct Serve: AsyncParsableCommand {
         let scheme = tls == nil ? "http" : "https"
         let metrics = ServerMetrics()
         metrics.bootstrapMetricsSystem()
+        let connections = Self.connectionCap(settings.maxConnections, logger: logger)
         let server = HTTPServer(
             configuration: .init(
                 host: settings.host, port: settings.port, idleTimeout: .seconds(Int64(settings.idleTimeout)),
                 headerTimeout: .seconds(Int64(settings.headerTimeout)), bodyTimeout: .seconds(Int64(settings.bodyTimeout)),
-                maxConnections: Self.connectionCap(settings.maxConnections, logger: logger),
+                maxConnections: connections,
+                maxHeldPolls: Self.heldPollCap(settings.maxHeldPolls, connections: connections, logger: logger), maxWaitSeconds: settings.maxWait,
                 shutdownGrace: .seconds(Int64(settings.shutdownGrace)), accessLog: accessLog, tls: tls,
                 allowPlainHTTPOffLoopback: settings.allowPlainHttp, publicURL: settings.publicURL, staleAfterSeconds: settings.staleAfter
             ),
@@ -150,6 +152,15 @@ struct Serve: AsyncParsableCommand {
         }
         logger.warning("--max-connections \(wanted) exceeds what the open-file limit (ulimit -n \(budget.limit)) leaves room for (\(budget.connections)): at that point accepting waits for descriptors; raise ulimit -n")
         return wanted
+    }
+
+    /// The held-poll cap, leaving an eighth of the connections (at least 64) to everything else:
+    /// the API, the dashboard and polls that do not wait.
+    static func heldPollCap(_ wanted: Int, connections: Int, logger: Logger) -> Int {
+        let room = max(0, connections - max(64, connections / 8))
+        guard wanted > room else { return wanted }
+        logger.notice("--max-held-polls lowered from \(wanted) to \(room): \(connections) connections, of which an eighth (at least 64) is kept for the API, the dashboard and plain polls")
+        return room
     }
 
     private static func importInitialRules(from rules: String, into store: RuleStore, logger: Logger) throws {

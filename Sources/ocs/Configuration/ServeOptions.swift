@@ -27,10 +27,19 @@ struct ServeOptions: ParsableArguments {
     var bodyTimeout: Int?
 
     @Option(help: ArgumentHelp(
-        "Connections open at once; more wait in the listen backlog until one closes. [default: 1024]",
+        "Connections open at once; more wait in the listen backlog until one closes. [default: 16384]",
         discussion: "Each connection takes a file descriptor: the open-file limit (ulimit -n) is raised to fit when the hard limit allows. The default is lowered to what the limit leaves room for; a value given is kept, with a warning."
     ))
     var maxConnections: Int?
+
+    @Option(help: ArgumentHelp(
+        "Polls held at once waiting for a change of their feed (Prefer: wait). [default: 12000]",
+        discussion: "Past it a poll that asks to wait is answered at once. Each held poll keeps its connection open: the cap is lowered to leave an eighth of --max-connections (at least 64) to everything else."
+    ))
+    var maxHeldPolls: Int?
+
+    @Option(help: "Longest wait, in seconds, a poll is held for; a longer Prefer: wait is cut to it. [default: 300]")
+    var maxWait: Int?
 
     @Option(help: "Seconds a graceful stop (SIGTERM, SIGINT) waits for requests in flight before closing them. [default: 10]")
     var shutdownGrace: Int?

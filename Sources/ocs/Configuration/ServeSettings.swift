@@ -20,6 +20,8 @@ struct ServeSettings {
     var bodyTimeout: Int
     /// Nil: the default cap, fitted to the open-file limit.
     var maxConnections: Int?
+    var maxHeldPolls: Int
+    var maxWait: Int
     var shutdownGrace: Int
     var staleAfter: Int
     var retainHistory: Int
@@ -37,7 +39,9 @@ struct ServeSettings {
     /// `stdout`, `off` or a file path.
     var accessLog: String
 
-    static let defaultMaxConnections = 1024
+    /// Room for a fleet of 10,000 hosts holding waits, and everything else beside them.
+    static let defaultMaxConnections = 16_384
+    static let defaultMaxHeldPolls = 12_000
     /// Five minutes (shorter would re-sign on nearly every poll) to 30 days (longer defeats expiry).
     static let feedValidityRange = 300...(30 * 86400)
 
@@ -55,6 +59,8 @@ struct ServeSettings {
         headerTimeout = try settings.integer(.headerTimeout, options.headerTimeout, default: 10, in: 1...600)
         bodyTimeout = try settings.integer(.bodyTimeout, options.bodyTimeout, default: 30, in: 1...3600)
         maxConnections = try settings.optionalInteger(.maxConnections, options.maxConnections, in: 1...1_000_000)
+        maxHeldPolls = try settings.integer(.maxHeldPolls, options.maxHeldPolls, default: Self.defaultMaxHeldPolls, in: 0...1_000_000)
+        maxWait = try settings.integer(.maxWait, options.maxWait, default: 300, in: 1...3600)
         shutdownGrace = try settings.integer(.shutdownGrace, options.shutdownGrace, default: 10, in: 0...300)
         allowPlainHttp = try settings.flag(.allowPlainHttp, options.allowPlainHttp)
         publicURL = try settings.publicURL(.publicUrl, options.publicUrl)

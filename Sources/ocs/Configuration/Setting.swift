@@ -48,6 +48,8 @@ extension Setting {
     static let headerTimeout = Setting(key: "headerTimeout", summary: "seconds to receive a request head")
     static let bodyTimeout = Setting(key: "bodyTimeout", summary: "seconds to receive a request body")
     static let maxConnections = Setting(key: "maxConnections", summary: "connections open at once")
+    static let maxHeldPolls = Setting(key: "maxHeldPolls", summary: "polls held at once waiting for a change")
+    static let maxWait = Setting(key: "maxWait", summary: "longest wait a poll is held for, in seconds")
     static let shutdownGrace = Setting(key: "shutdownGrace", summary: "seconds a stop waits for requests in flight")
     static let staleAfter = Setting(key: "staleAfter", summary: "seconds without a poll before a host is stale")
     static let retainHistory = Setting(key: "retainHistory", summary: "days of host history kept")
@@ -62,8 +64,8 @@ extension Setting {
     /// Every key the configuration file may hold.
     static let fileKeys: [Setting] = [
         .database, .db, .databasePasswordFile, .host, .port, .rules, .signingKey, .signingCert, .signingChain, .rotateSigningKey, .tlsCert, .tlsKey, .tlsChain,
-        .allowPlainHttp, .publicUrl, .idleTimeout, .headerTimeout, .bodyTimeout, .maxConnections, .shutdownGrace, .staleAfter, .retainHistory,
-        .checkIns, .forgetHostsAfter, .maxHosts, .newHostsPerAddress,
+        .allowPlainHttp, .publicUrl, .idleTimeout, .headerTimeout, .bodyTimeout, .maxConnections, .maxHeldPolls, .maxWait, .shutdownGrace, .staleAfter,
+        .retainHistory, .checkIns, .forgetHostsAfter, .maxHosts, .newHostsPerAddress,
         .feedValidity, .logLevel, .accessLog,
     ]
 }
