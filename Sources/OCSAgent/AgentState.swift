@@ -6,11 +6,15 @@ public struct AgentState: Codable, Sendable, Equatable {
     public var highestSerial: Int?
     public var issued: String?
     public var applied: [String]
+    /// The `ETag` the accepted feed was served with: sent as `If-None-Match`, so a poll may wait
+    /// for the feed to change. Absent from state files written before waiting polls.
+    public var etag: String?
 
-    public init(highestSerial: Int? = nil, issued: String? = nil, applied: [String] = []) {
+    public init(highestSerial: Int? = nil, issued: String? = nil, applied: [String] = [], etag: String? = nil) {
         self.highestSerial = highestSerial
         self.issued = issued
         self.applied = applied
+        self.etag = etag
     }
 }
 

@@ -56,6 +56,22 @@ public struct PollOutcome: Sendable, Equatable {
     public let state: AgentState
 }
 
+/// What a poll that may wait for a change brought back.
+public enum WaitOutcome: Sendable, Equatable {
+    /// A new feed, verified and checked against the state.
+    case changed(PollOutcome)
+    /// The feed the host holds is still current (`304`). `held`: the server applied the wait
+    /// (`Preference-Applied`), so the next poll may follow at once; otherwise it did not (its cap
+    /// was reached, or it does not hold polls) and the agent waits its interval.
+    case unchanged(held: Bool)
+}
+
+/// A poll's answer before verification: a document, or word that the host's feed is current.
+public enum FetchedFeed: Sendable, Equatable {
+    case document([UInt8], etag: String?)
+    case notModified(held: Bool)
+}
+
 /// An EM-compatible agent: poll, verify against pinned trust, refuse rollback and expired feeds,
 /// apply the change.
 public struct EMAgent: Sendable {
@@ -100,16 +116,55 @@ public struct EMAgent: Sendable {
         return try Self.accept(feed, as: identity, state: state)
     }
 
+    /// Polls as `identity` holding the feed `state` accepted (`If-None-Match`), asking the server
+    /// to hold the poll up to `wait` seconds until that feed changes (`Prefer: wait`, nil: answer
+    /// at once). The caller stores a changed outcome's state.
+    public func poll(as identity: AgentIdentity, state: AgentState, wait: Int?, at time: Date = Date()) async throws(AgentError) -> WaitOutcome {
+        switch try await fetch(as: identity, applied: state.applied, etag: state.etag, wait: wait) {
+        case .notModified(let held):
+            return .unchanged(held: held)
+        case .document(let body, let etag):
+            let feed = try await verify(body, at: time)
+            return .changed(try Self.accept(feed, etag: etag, as: identity, state: state))
+        }
+    }
+
+    /// Reports what the host applied now, rather than on its next poll: one poll that does not
+    /// wait, holding the feed just accepted, so the server records the check-in and answers `304`.
+    /// A feed changed again in between is returned, to be applied as any other.
+    public func report(as identity: AgentIdentity, state: AgentState, at time: Date = Date()) async throws(AgentError) -> PollOutcome? {
+        guard case .changed(let outcome) = try await poll(as: identity, state: state, wait: nil, at: time) else { return nil }
+        return outcome
+    }
+
     /// The feed's bytes for a poll, or the HTTP failure.
     public func fetch(as identity: AgentIdentity, applied: [String]) async throws(AgentError) -> [UInt8] {
+        guard case .document(let body, _) = try await fetch(as: identity, applied: applied, etag: nil, wait: nil) else {
+            throw .httpStatus(304, "the server answered 304 to a poll holding no feed")
+        }
+        return body
+    }
+
+    /// A poll's answer: the document and its `ETag`, or `304` when `etag` is still current.
+    public func fetch(as identity: AgentIdentity, applied: [String], etag: String?, wait: Int?) async throws(AgentError) -> FetchedFeed {
         let url = try identity.pollURL(server: server, applied: applied)
-        let response = try await fetcher.get(url, headers: credential.map { [("Authorization", "Bearer " + $0)] } ?? [])
-        guard response.status == 200 else {
+        var headers = credential.map { [("Authorization", "Bearer " + $0)] } ?? []
+        if let etag {
+            headers.append(("If-None-Match", etag))
+            if let wait { headers.append(("Prefer", "wait=\(wait)")) }
+        }
+        let waiting = etag == nil ? 0 : wait ?? 0
+        let response = try await fetcher.get(url, headers: headers, waiting: .seconds(Int64(waiting)))
+        switch response.status {
+        case 200:
+            return .document(response.body, etag: response.header("ETag"))
+        case 304 where etag != nil:
+            return .notModified(held: response.header("Preference-Applied")?.lowercased().hasPrefix("wait=") == true)
+        default:
             let text = String(decoding: response.body.prefix(200), as: UTF8.self)
                 .split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
             throw .httpStatus(response.status, text.isEmpty ? "the server did not serve the feed" : text)
         }
-        return response.body
     }
 
     /// The verified feed, judged at `time`: its certificates and its `expires`.
@@ -126,7 +181,8 @@ public struct EMAgent: Sendable {
     /// Checks the verified feed against the state (rollback) and computes the change. The feed must
     /// carry `expires` (the verifier has refused it if that had passed): ocs signs one into every
     /// feed, and requiring it keeps a feed that never expires, such as Microsoft's, from being accepted.
-    public static func accept(_ feed: FeedVerifier.VerifiedFeed, as identity: AgentIdentity, state: AgentState) throws(AgentError) -> PollOutcome {
+    /// `etag`: the one the feed was served with, kept so the next poll can send it.
+    public static func accept(_ feed: FeedVerifier.VerifiedFeed, etag: String? = nil, as identity: AgentIdentity, state: AgentState) throws(AgentError) -> PollOutcome {
         guard feed.expires != nil else {
             throw .expired("the feed carries no expires time, so it would never expire: ocs signs one into every feed")
         }
@@ -140,7 +196,7 @@ public struct EMAgent: Sendable {
             throw .signature("the feed holds a Config id '\(id.prefix(40))' that is not a mitigation id")
         }
         let change = MitigationChange(feed: feed.configIDs, applied: state.applied, blocked: identity.blocked, autoApply: identity.autoApply)
-        let newState = AgentState(highestSerial: serial ?? state.highestSerial, issued: feed.issued ?? state.issued, applied: change.applied)
+        let newState = AgentState(highestSerial: serial ?? state.highestSerial, issued: feed.issued ?? state.issued, applied: change.applied, etag: etag)
         return PollOutcome(feed: feed, change: change, state: newState)
     }
 

@@ -71,16 +71,21 @@ public struct FeedFetcher: Sendable {
     }
 
     /// GETs `url` on a fresh connection and reads the whole response.
-    public func get(_ url: URL, headers extraHeaders: [(String, String)] = []) async throws(AgentError) -> Response {
-        try await send(.GET, url, headers: extraHeaders, body: nil)
+    /// GETs `url` on a fresh connection and reads the whole response. `waiting`: how long the
+    /// server may hold the request on purpose (a poll that waits for a change), allowed on top of
+    /// `timeout` for the response.
+    public func get(_ url: URL, headers extraHeaders: [(String, String)] = [], waiting: TimeAmount = .zero) async throws(AgentError) -> Response {
+        try await send(.GET, url, headers: extraHeaders, body: nil, waiting: waiting)
     }
 
     /// POSTs a JSON `body` to `url` on a fresh connection and reads the whole response.
     public func post(_ url: URL, json body: [UInt8], headers extraHeaders: [(String, String)] = []) async throws(AgentError) -> Response {
-        try await send(.POST, url, headers: [("Content-Type", "application/json")] + extraHeaders, body: body)
+        try await send(.POST, url, headers: [("Content-Type", "application/json")] + extraHeaders, body: body, waiting: .zero)
     }
 
-    private func send(_ method: HTTPMethod, _ url: URL, headers extraHeaders: [(String, String)], body requestBody: [UInt8]?) async throws(AgentError) -> Response {
+    private func send(
+        _ method: HTTPMethod, _ url: URL, headers extraHeaders: [(String, String)], body requestBody: [UInt8]?, waiting: TimeAmount
+    ) async throws(AgentError) -> Response {
         guard let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty else {
             throw .invalidURL("'\(url.absoluteString)' is not an http:// or https:// URL")
         }
@@ -129,8 +134,9 @@ public struct FeedFetcher: Sendable {
                     return channel.eventLoop.makeFailedFuture(error)
                 }
             }
-        let deadline = eventLoop.scheduleTask(in: timeout) {
-            completion.finish(.failure(AgentError.timeout("no complete response within \(Self.describe(timeout))")))
+        let allowed = timeout + waiting
+        let deadline = eventLoop.scheduleTask(in: allowed) {
+            completion.finish(.failure(AgentError.timeout("no complete response within \(Self.describe(allowed))")))
         }
         defer { deadline.cancel() }
         let connectHost = proxy?.host ?? host

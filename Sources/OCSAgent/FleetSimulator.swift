@@ -67,16 +67,26 @@ public struct SimulationSettings: Sendable {
     public var hosts: [AgentIdentity]
     public var interval: Duration
     public var duration: Duration
-    /// Polls in flight at once, at most.
+    /// Polls in flight at once, at most (polls held by the server are not counted: each host
+    /// holds one at most).
     public var maximumConcurrentPolls: Int
     public var progressEvery: Duration
+    /// Seconds each poll asks the server to hold it until the host's feed changes (`Prefer:
+    /// wait`), as `ocs agent run` does: hosts then poll again at once, and report what they
+    /// applied right after applying it. Nil: each host polls every `interval` and reports on its
+    /// next poll, as Microsoft's EM service does.
+    public var wait: Int?
 
-    public init(hosts: [AgentIdentity], interval: Duration, duration: Duration, maximumConcurrentPolls: Int = 256, progressEvery: Duration = .seconds(5)) {
+    public init(
+        hosts: [AgentIdentity], interval: Duration, duration: Duration, maximumConcurrentPolls: Int = 256, progressEvery: Duration = .seconds(5),
+        wait: Int? = nil
+    ) {
         self.hosts = hosts
         self.interval = interval
         self.duration = duration
         self.maximumConcurrentPolls = maximumConcurrentPolls
         self.progressEvery = progressEvery
+        self.wait = wait
     }
 }
 
@@ -112,8 +122,9 @@ public struct SimulationReport: Sendable, Codable, Equatable {
 }
 
 /// Runs virtual EM agents in one process through `EMAgent`: each polls every interval with
-/// jitter on a fresh connection, verifies (once per distinct document), applies the change to its
-/// in-memory state and reports it on its next poll.
+/// jitter on a fresh connection (or, with `wait`, polls that the server holds until a change),
+/// verifies (once per distinct document), applies the change to its in-memory state and reports
+/// it on its next poll (with `wait`, at once).
 public actor FleetSimulator {
     private let agent: EMAgent
     private let settings: SimulationSettings
@@ -152,15 +163,24 @@ public actor FleetSimulator {
                 }
             }
             for index in hosts.indices {
-                group.addTask { [weak self] in
+                group.addTask { [weak self, wait = settings.wait] in
                     var random = SeededRandom(seed: UInt64(index) &* 0x9E37_79B9 &+ 17)
                     // The first poll at a random point of the first interval, as restarts spread over an hour.
                     var next = ContinuousClock.now + interval * Double.random(in: 0..<1, using: &random)
+                    var failures = 0
                     while next < end {
                         try? await Task.sleep(until: next, clock: .continuous)
                         guard let self else { return }
-                        await self.pollOnce(index)
-                        next = next + interval * Double.random(in: 0.9..<1.1, using: &random)
+                        let answer = await self.pollOnce(index)
+                        if answer == .failed { failures += 1 } else { failures = 0 }
+                        switch (wait, answer) {
+                        case (nil, _): next = next + interval * Double.random(in: 0.9..<1.1, using: &random)
+                        case (_, .answered), (_, .held): next = ContinuousClock.now
+                        case (_, .notHeld): next = ContinuousClock.now + interval * Double.random(in: 0.9..<1.1, using: &random)
+                        case (_, .failed):
+                            let delay = RetryDelay.after(failures: failures, maximum: Double(interval.components.seconds), using: &random)
+                            next = ContinuousClock.now + .milliseconds(Int64(delay * 1000))
+                        }
                     }
                 }
             }
@@ -180,24 +200,49 @@ public actor FleetSimulator {
         if waiters.isEmpty { inFlight -= 1 } else { waiters.removeFirst().resume() }
     }
 
-    private func pollOnce(_ index: Int) async {
-        await acquire()
-        defer { release() }
+    /// How a poll ended, for when the host polls next.
+    enum PollAnswer: Equatable {
+        /// A feed, or a `304` to a poll that did not ask to wait.
+        case answered
+        /// A `304` after the server held the poll: poll again at once.
+        case held
+        /// A `304` to a poll that asked to wait, not held (the server's cap): poll after the interval.
+        case notHeld
+        case failed
+    }
+
+    /// One poll, and with `wait` the report right after applying a change.
+    private func pollOnce(_ index: Int) async -> PollAnswer {
+        let wait = settings.wait
+        if wait == nil { await acquire() }
+        defer { if wait == nil { release() } }
         let identity = settings.hosts[index]
-        let state = states[index]
-        let start = ContinuousClock.now
         do {
-            let body = try await agent.fetch(as: identity, applied: state.applied)
-            latencies.append(Self.milliseconds(ContinuousClock.now - start))
-            polls += 1
-            lastReported[index] = state.applied
-            let feed = try await verify(body)
-            let outcome = try EMAgent.accept(feed, as: identity, state: state)
-            states[index] = outcome.state
-            lastFeed[index] = feed.configIDs
+            var asked = wait
+            while true {
+                let state = states[index]
+                let start = ContinuousClock.now
+                let fetched = try await agent.fetch(as: identity, applied: state.applied, etag: wait == nil ? nil : state.etag, wait: asked)
+                // A held poll's time is the server's wait, not its latency.
+                if asked == nil || state.etag == nil { latencies.append(Self.milliseconds(ContinuousClock.now - start)) }
+                polls += 1
+                lastReported[index] = state.applied
+                guard case .document(let body, let etag) = fetched else {
+                    guard case .notModified(let held) = fetched, asked != nil else { return .answered }
+                    return held ? .held : .notHeld
+                }
+                let feed = try await verify(body)
+                let outcome = try EMAgent.accept(feed, etag: etag, as: identity, state: state)
+                states[index] = outcome.state
+                lastFeed[index] = feed.configIDs
+                // With waits, what was applied is reported at once, by a poll that does not wait.
+                guard wait != nil, outcome.change.changesSomething else { return .answered }
+                asked = nil
+            }
         } catch {
             errors += 1
             if errorSamples.count < 5 { errorSamples.append("\(identity.name): \(error)") }
+            return .failed
         }
     }
 

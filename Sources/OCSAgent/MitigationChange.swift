@@ -1,6 +1,7 @@
 /// What a host does with a verified feed: apply what the feed carries (unless blocked, already
 /// applied, or auto-apply is off) and remove what it applied that the feed no longer carries (the
-/// fixing update was installed). `applied` is what the host reports on its next poll.
+/// fixing update was installed). `applied` is what the host reports: at once, by a poll right
+/// after applying (`EMAgent.report`), and on every poll after.
 public struct MitigationChange: Sendable, Equatable {
     public let apply: [String]
     public let remove: [String]
@@ -11,6 +12,11 @@ public struct MitigationChange: Sendable, Equatable {
         apply = autoApply ? feed.filter { !blockedSet.contains($0) && !currentSet.contains($0) }.uniqued() : []
         remove = current.filter { !inFeed.contains($0) }.sorted()
         applied = Set(current).subtracting(remove).union(apply).sorted()
+    }
+
+    /// Whether the host applies or removes anything: then what it reports changes.
+    public var changesSomething: Bool {
+        !apply.isEmpty || !remove.isEmpty
     }
 
     /// An id as the feed query accepts it: A-Z a-z 0-9 . _ - (and not empty).

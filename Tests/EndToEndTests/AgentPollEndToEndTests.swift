@@ -24,7 +24,7 @@ struct AgentPollEndToEndTests {
         return try #require(object?["hosts"] as? [String: Int], "\(result.output) \(result.stderr)")
     }
 
-    @Test func appliesThenReportsSoCoverageShowsTheHostApplied() throws {
+    @Test func appliesAndReportsAtOnceSoCoverageShowsTheHostApplied() throws {
         let workspace = try Workspace()
         let server = try workspace.startServer()
         defer { server.stop() }
@@ -41,8 +41,11 @@ struct AgentPollEndToEndTests {
         let saved = try Self.stateFile(state)
         #expect(saved["applied"] as? [String] == ["M1", "PING1"])
         #expect((saved["highestSerial"] as? Int ?? 0) >= 1)
-        // The first poll reported nothing applied yet: M1 is still exposed for this host.
-        #expect(try Self.coverage(workspace, "M1")["exposed"] == 1)
+        // Having applied M1 and PING1, the agent polled again at once to report them: the host is
+        // covered now, not at its next poll.
+        let reported = try Self.coverage(workspace, "M1")
+        #expect(reported["applied"] == 1 && reported["exposed"] == 0, "\(reported)")
+        #expect(try Self.stateFile(state)["etag"] as? String != nil)
 
         let second = try Self.poll(workspace, server: server.baseURL, cert: cert, state: state, ["--json"])
         #expect(second.status == 0, "\(second.stderr)")

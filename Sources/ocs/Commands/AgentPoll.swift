@@ -63,23 +63,8 @@ struct AgentConnectionOptions: ParsableArguments {
     }
 }
 
-/// `ocs agent poll`: one poll as a host, verified, applied to the host's state folder.
-struct AgentPoll: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "poll",
-        abstract: "Poll the feed once as an EM-compatible agent, verify it and apply the change to the host state.",
-        discussion: """
-            The state folder holds agent-state.json: the highest serial and issued time accepted (an older feed \
-            is refused) and the mitigations applied (a record: no IIS is touched), and host-credential once the host \
-            enrolled (ocs agent enroll), sent with every poll. A feed whose signed expires has \
-            passed, or that carries none, is refused. Each failure is one line \
-            naming its cause (signature, rollback, expired, HTTP status, unreachable, timeout, TLS, proxy), exit status 1.
-            """
-    )
-
-    @OptionGroup var connection: AgentConnectionOptions
-    @OptionGroup var trust: FeedTrustOptions
-
+/// Who the agent polls as and where it keeps its state: shared by `agent poll` and `agent run`.
+struct AgentHostOptions: ParsableArguments {
     @Option(help: "The folder holding the host's state.")
     var state: String
 
@@ -101,11 +86,12 @@ struct AgentPoll: AsyncParsableCommand {
     @Flag(name: .customLong("disable-auto-apply"), help: "Report mitigationsEnabled=false and apply nothing.")
     var disableAutoApply = false
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
-
     var blockedIDs: [String] {
         (blocked ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    var identity: AgentIdentity {
+        AgentIdentity(build: build, name: name, serverID: serverID, orgID: orgID, blocked: blockedIDs, autoApply: !disableAutoApply)
     }
 
     func validate() throws {
@@ -114,21 +100,71 @@ struct AgentPoll: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
-        let file = AgentStateFile(folder: state)
+    /// The agent for this host: its credential read from the state folder.
+    func agent(_ connection: AgentConnectionOptions, _ trust: FeedTrustOptions, failure: String) throws -> EMAgent {
         let credential: String?
         do {
-            credential = try file.loadCredential()
+            credential = try AgentStateFile(folder: state).loadCredential()
         } catch {
-            throw CommandFailure("poll failed: \(error.description)")
+            throw CommandFailure("\(failure): \(error.description)")
         }
-        let agent = EMAgent(server: connection.serverURL, fetcher: try connection.fetcher(), verifier: try trust.verifier(), credential: credential)
-        let identity = AgentIdentity(build: build, name: name, serverID: serverID, orgID: orgID, blocked: blockedIDs, autoApply: !disableAutoApply)
-        let outcome: PollOutcome
+        return EMAgent(server: connection.serverURL, fetcher: try connection.fetcher(), verifier: try trust.verifier(), credential: credential)
+    }
+}
+
+/// `ocs agent poll`: one poll as a host, verified, applied to the host's state folder.
+struct AgentPoll: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "poll",
+        abstract: "Poll the feed once as an EM-compatible agent, verify it and apply the change to the host state.",
+        discussion: """
+            The state folder holds agent-state.json: the highest serial and issued time accepted (an older feed \
+            is refused), the mitigations applied (a record: no IIS is touched) and the feed's ETag, and \
+            host-credential once the host enrolled (ocs agent enroll), sent with every poll. A feed whose signed \
+            expires has passed, or that carries none, is refused. After applying a change the agent polls again at \
+            once, so the server records what it applied now rather than at the next poll. With --wait, the poll \
+            holds the feed accepted before and asks the server to answer only when it changes or the wait passes \
+            (Prefer: wait, see docs/agent.md); an unchanged feed prints 'unchanged'. Each failure is one line \
+            naming its cause (signature, rollback, expired, HTTP status, unreachable, timeout, TLS, proxy), exit status 1.
+            """
+    )
+
+    @OptionGroup var connection: AgentConnectionOptions
+    @OptionGroup var trust: FeedTrustOptions
+    @OptionGroup var host: AgentHostOptions
+
+    @Option(help: "Seconds the server may hold the poll until the feed changes (1 to 3600; the server cuts it to its --max-wait).")
+    var wait: Int?
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func validate() throws {
+        if let wait, !(1...3600).contains(wait) { throw ValidationError("--wait must be 1 to 3600 seconds") }
+    }
+
+    func run() async throws {
+        let agent = try host.agent(connection, trust, failure: "poll failed")
+        let file = AgentStateFile(folder: host.state)
+        let identity = host.identity
+        var outcome: PollOutcome
         do {
-            let current = try file.load { FileHandle.standardError.write(Data("agent: \($0)\n".utf8)) }
-            outcome = try await agent.poll(as: identity, state: current)
+            var current = try file.load { FileHandle.standardError.write(Data("agent: \($0)\n".utf8)) }
+            // Without --wait the feed is fetched and verified whatever the host holds.
+            if wait == nil { current.etag = nil }
+            switch try await agent.poll(as: identity, state: current, wait: wait) {
+            case .unchanged(let held):
+                print(json ? #"{"unchanged": true, "held": \#(held)}"# : "unchanged: serial \(current.highestSerial.map(String.init) ?? "-")\(held ? "" : " (the server did not hold the poll)")")
+                return
+            case .changed(let changed):
+                outcome = changed
+            }
             try file.save(outcome.state)
+            if outcome.change.changesSomething, let again = try await agent.report(as: identity, state: outcome.state) {
+                // The feed changed again between the poll and the report: that change is this poll's.
+                outcome = again
+                try file.save(outcome.state)
+            }
         } catch {
             throw CommandFailure("poll failed: \(error.description)")
         }
@@ -141,7 +177,7 @@ struct AgentPoll: AsyncParsableCommand {
                 "applied": outcome.change.apply,
                 "removed": outcome.change.remove,
                 "nowApplied": outcome.change.applied,
-                "blocked": blockedIDs,
+                "blocked": host.blockedIDs,
                 "signer": outcome.feed.signer,
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])

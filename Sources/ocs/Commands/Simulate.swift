@@ -10,7 +10,10 @@ struct Simulate: AsyncParsableCommand {
             Each host has a stable identity from the seed (SIM-000042 and a GUID) and a build drawn from the catalog \
             (most on the newest CU and update, some behind on updates, a few on older CUs). It polls every interval \
             (with jitter, on a fresh connection), verifies each distinct document once, applies the change to its \
-            state and reports it on its next poll. A progress line goes to standard error; the summary to standard \
+            state and reports it on its next poll. With --wait, each host polls as ocs agent run does: the server \
+            holds the poll until the host's feed changes (Prefer: wait), the host applies the change and reports it \
+            at once, then polls again; --interval is then the spread of the first polls and the delay after a poll \
+            the server did not hold. A progress line goes to standard error; the summary to standard \
             output. The server must be on a loopback address unless --allow-remote is given.
             """
     )
@@ -47,6 +50,9 @@ struct Simulate: AsyncParsableCommand {
     @Option(name: .customLong("max-concurrent"), help: "Polls in flight at once, at most (1 to 1024).")
     var maxConcurrent: Int = 256
 
+    @Option(help: "Seconds each poll asks the server to hold it until the feed changes (1 to 3600); without it, hosts poll every interval.")
+    var wait: Int?
+
     @Option(help: "Seconds between progress lines.")
     var progress: Int = 5
 
@@ -73,6 +79,7 @@ struct Simulate: AsyncParsableCommand {
         guard duration <= .seconds(86_400) else { throw ValidationError("--duration must be at most 24h") }
         guard (0...1).contains(blockedRate), (0...1).contains(autoApplyOffRate) else { throw ValidationError("rates must be 0 to 1") }
         guard (1...1024).contains(maxConcurrent) else { throw ValidationError("--max-concurrent must be 1 to 1024") }
+        if let wait, !(1...3600).contains(wait) { throw ValidationError("--wait must be 1 to 3600 seconds") }
         guard (1...3600).contains(progress) else { throw ValidationError("--progress must be 1 to 3600 seconds") }
         guard MitigationChange.isValidID(blockedID) else { throw ValidationError("--blocked-id '\(blockedID)' is not a mitigation id") }
         guard let url = URL(string: server), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), let host = url.host else {
@@ -87,8 +94,9 @@ struct Simulate: AsyncParsableCommand {
         let fetcher: FeedFetcher
         do {
             let trustRoots = try tlsCA.map { path throws(AgentError) in try FeedFetcher.certificates(inPEMFile: path) }
-            // No proxy: the simulator talks to the given server only.
-            fetcher = try FeedFetcher(timeout: .seconds(30), trustRoots: trustRoots, proxy: nil)
+            // No proxy: the simulator talks to the given server only. A minute per poll: with
+            // thousands of hosts a poll may queue in the server's accept backlog.
+            fetcher = try FeedFetcher(timeout: .seconds(60), trustRoots: trustRoots, proxy: nil)
         } catch {
             throw CommandFailure(error.description)
         }
@@ -96,7 +104,7 @@ struct Simulate: AsyncParsableCommand {
         let fleet = SimulatedFleet.hosts(count: hosts, seed: seed, blockedRate: blockedRate, autoApplyOffRate: autoApplyOffRate, blockedID: blockedID)
         let settings = SimulationSettings(
             hosts: fleet, interval: try Self.parseDuration(interval, "interval"), duration: try Self.parseDuration(duration, "duration"),
-            maximumConcurrentPolls: maxConcurrent, progressEvery: .seconds(progress)
+            maximumConcurrentPolls: maxConcurrent, progressEvery: .seconds(progress), wait: wait
         )
         let simulator = FleetSimulator(agent: agent, settings: settings)
         let report = await simulator.run { report in

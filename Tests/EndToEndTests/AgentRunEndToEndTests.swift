@@ -1,0 +1,96 @@
+import Foundation
+import OCSTestSupport
+import Testing
+
+/// `ocs agent run` against a live `ocs serve`: polls that wait for a change, the change applied
+/// and reported at once, and a poll the server would not hold.
+struct AgentRunEndToEndTests {
+    /// Starts `ocs agent run` with `arguments`; its standard output goes to a file.
+    static func startAgent(_ workspace: Workspace, server: ServerProcess, state: String, _ arguments: [String]) throws -> (Process, String) {
+        let cert = workspace.folder.appendingPathComponent("data/dev-signing-cert.pem").path
+        let output = workspace.folder.appendingPathComponent("agent-\(UUID().uuidString).out").path
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        _ = FileManager.default.createFile(atPath: output + ".err", contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = AgentPollEndToEndTests.unsetProxies + [
+            Command.ocs, "agent", "run", "--server", server.baseURL, "--cert", cert, "--state", state,
+            "--build", "15.1.2507.6", "--name", "EX16-01", "--server-id", AgentPollEndToEndTests.hostID, "--timeout", "10",
+        ] + arguments
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: output + ".err"))
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return (process, output)
+    }
+
+    /// Waits, bounded, until `condition` holds; false when it never did.
+    static func eventually(within seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            usleep(100_000)
+        }
+        return try condition()
+    }
+
+    static func exit(_ process: Process, within seconds: Double) -> Int32? {
+        guard eventually(within: seconds, { !process.isRunning }) else {
+            process.terminate()
+            process.waitUntilExit()
+            return nil
+        }
+        return process.terminationStatus
+    }
+
+    /// The agent's second poll waits 50 s for a change; the publish wakes it, it applies the new
+    /// rule, reports it and stops after its second poll, well inside the 40 s this test allows.
+    @Test func aPublishedRuleIsAppliedAndReportedWhileThePollWaits() throws {
+        let workspace = try Workspace()
+        let server = try workspace.startServer()
+        defer { server.stop() }
+        let state = workspace.folder.appendingPathComponent("host-state").path
+        let (agent, output) = try Self.startAgent(workspace, server: server, state: state, ["--wait", "50", "--max-polls", "2"])
+        defer { if agent.isRunning { agent.terminate() } }
+        // The first poll: M1 and PING1 applied and reported, then the second poll is held.
+        #expect(try Self.eventually(within: 20) { try AgentPollEndToEndTests.coverage(workspace, "M1")["applied"] == 1 })
+        #expect(Self.eventually(within: 20) { (try? String(contentsOfFile: output, encoding: .utf8))?.contains("reported") == true })
+        let rule = try workspace.write("""
+            id: EXTRA1
+            description: Published while the agent waits.
+            state: published
+            actions:
+              - type: DisableAppPool
+                appPool: MSExchangeExtraAppPool
+            """, to: "EXTRA1.yaml")
+        let imported = try workspace.ocs("rules", "import", rule, "--publish", "--everyone", "--db", workspace.database)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let status = Self.exit(agent, within: 40)
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        let errors = (try? String(contentsOfFile: output + ".err", encoding: .utf8)) ?? ""
+        #expect(status == 0, "\(text) \(errors)")
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasSuffix("applied M1,PING1, removed none") == true, "\(lines)")
+        #expect(lines.contains("reported: now applied EXTRA1,M1,PING1"), "\(lines)")
+        let hosts = try AgentPollEndToEndTests.coverage(workspace, "EXTRA1")
+        #expect(hosts["applied"] == 1 && hosts["exposed"] == 0, "\(hosts)")
+        #expect(try AgentPollEndToEndTests.stateFile(state)["applied"] as? [String] == ["EXTRA1", "M1", "PING1"])
+    }
+
+    /// With holding turned off on the server (`--max-held-polls 0`), the agent is answered at once
+    /// and waits its interval instead of polling in a loop: two polls in its 3 s run, not hundreds.
+    @Test func aPollTheServerDoesNotHoldIsFollowedAfterTheInterval() throws {
+        let workspace = try Workspace()
+        let server = try workspace.startServer("--max-held-polls", "0")
+        defer { server.stop() }
+        let state = workspace.folder.appendingPathComponent("host-state").path
+        let (agent, output) = try Self.startAgent(workspace, server: server, state: state, ["--wait", "30", "--interval", "3", "--max-polls", "3"])
+        defer { if agent.isRunning { agent.terminate() } }
+        #expect(Self.exit(agent, within: 30) == 0, "\((try? String(contentsOfFile: output + ".err", encoding: .utf8)) ?? "")")
+        let hosts = try workspace.ocs("hosts", "show", AgentPollEndToEndTests.hostID, "--json", "--db", workspace.database)
+        let object = try #require(try JSONSerialization.jsonObject(with: hosts.stdout) as? [String: Any], "\(hosts.output)")
+        // The first poll and its report, then two polls answered 304 at once, an interval apart.
+        let host = (object["host"] as? [String: Any]) ?? object
+        #expect(host["pollCount"] as? Int == 4, "\(object)")
+    }
+}
