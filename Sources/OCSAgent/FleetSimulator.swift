@@ -217,8 +217,10 @@ public actor FleetSimulator {
         if wait == nil { await acquire() }
         defer { if wait == nil { release() } }
         let identity = settings.hosts[index]
+        // A held poll ends by the end of the run, so the run ends on time.
+        let remaining = (started + settings.duration - ContinuousClock.now).components.seconds
         do {
-            var asked = wait
+            var asked = wait.map { min($0, Int(max(1, remaining))) }
             while true {
                 let state = states[index]
                 let start = ContinuousClock.now

@@ -46,6 +46,47 @@ struct AgentSimulateEndToEndTests {
         #expect(total == 36)
     }
 
+    /// With --wait, hosts hold polls; a rule published during the run reaches all of them and
+    /// each reports it at once, so the run's report and the server agree on full coverage.
+    @Test func aFleetHoldingWaitsAppliesARulePublishedDuringTheRun() throws {
+        let workspace = try Workspace()
+        let server = try workspace.startServer()
+        defer { server.stop() }
+        let cert = workspace.folder.appendingPathComponent("data/dev-signing-cert.pem").path
+        let output = workspace.folder.appendingPathComponent("simulate.json").path
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        let simulate = Process()
+        simulate.executableURL = URL(fileURLWithPath: Command.ocs)
+        simulate.arguments = ["simulate", "--server", server.baseURL, "--cert", cert, "--hosts", "36", "--interval", "1s",
+                              "--duration", "8s", "--seed", "7", "--wait", "30", "--progress", "2", "--json"]
+        simulate.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+        simulate.standardError = FileHandle.nullDevice
+        try simulate.run()
+        defer { if simulate.isRunning { simulate.terminate() } }
+        // Once every host has polled (the first interval), the rule is published.
+        #expect(AgentRunEndToEndTests.eventually(within: 20) {
+            ((try? workspace.ocs("rules", "coverage", "M1", "--json", "--db", workspace.database).stdout)
+                .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }?["hosts"] as? [String: Int])?["total"] == 36
+        })
+        let rule = try workspace.write("""
+            id: FLEET2
+            description: Every build - published while the fleet waits.
+            state: published
+            actions:
+              - type: DisableAppPool
+                appPool: MSExchangeFleetAppPool
+            """, to: "FLEET2.yaml")
+        #expect(try workspace.ocs("rules", "import", rule, "--publish", "--everyone", "--db", workspace.database).status == 0)
+        // The run ends at its duration: held polls do not outlast it.
+        #expect(AgentRunEndToEndTests.exit(simulate, within: 30) == 0)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: Any])
+        #expect(report["errors"] as? Int == 0, "\(report)")
+        #expect((report["rules"] as? [String: [String: Int]])?["FLEET2"] == ["inScope": 36, "applied": 36], "\(report)")
+        let coverage = try workspace.ocs("rules", "coverage", "FLEET2", "--json", "--db", workspace.database)
+        let hosts = try #require((try JSONSerialization.jsonObject(with: coverage.stdout) as? [String: Any])?["hosts"] as? [String: Int])
+        #expect(hosts["inScope"] == 36 && hosts["applied"] == 36, "\(hosts)")
+    }
+
     @Test func refusesAServerOffLoopbackAndUnboundedSettings() throws {
         let workspace = try Workspace()
         let cert = SharedData.microsoftRoot
