@@ -110,7 +110,13 @@ struct AgentTransportEndToEndTests {
         let fromEnvironment = try Command.run("/usr/bin/env", AgentPollEndToEndTests.unsetProxies + ["-u", "NO_PROXY", "-u", "no_proxy", "HTTPS_PROXY=http://127.0.0.1:\(proxy.port)", Command.ocs, "agent", "poll",
             "--server", base, "--tls-ca", tls.certificate, "--cert", cert, "--state", state, "--build", "15.1.2507.6", "--name", "EX16-01"])
         #expect(fromEnvironment.status == 0, "\(fromEnvironment.stderr)")
-        #expect(proxy.requests == ["CONNECT 127.0.0.1:\(server.port) HTTP/1.1", "CONNECT 127.0.0.1:\(server.port) HTTP/1.1"])
+        // A poll the server holds for its wait, through TLS and the tunnel: the proxy passes the
+        // held request and its late answer.
+        let waited = try AgentPollEndToEndTests.poll(workspace, server: base, cert: cert, state: state,
+                                                     ["--tls-ca", tls.certificate, "--proxy", "http://127.0.0.1:\(proxy.port)", "--wait", "2"])
+        #expect(waited.status == 0, "\(waited.stderr)")
+        #expect(waited.output.hasPrefix("unchanged: serial") && !waited.output.contains("did not hold"), "\(waited.output)")
+        #expect(proxy.requests == Array(repeating: "CONNECT 127.0.0.1:\(server.port) HTTP/1.1", count: 3))
 
         // A proxy that refuses the tunnel is named as the cause.
         let refused = try AgentPollEndToEndTests.poll(workspace, server: "https://localhost:\(server.port)", cert: cert, state: state,
