@@ -103,6 +103,50 @@ struct PostgresEndToEndTests {
         #expect(revalidated.status == 304)
     }
 
+    /// A poll held by one replica is woken by a publish through another: the replica hears the
+    /// commit (LISTEN/NOTIFY) and answers the held poll with the new feed. The poll asks to wait
+    /// 50 s and curl gives up after 20: only the wake can answer it in time.
+    @Test func aPollHeldByOneReplicaIsWokenByAPublishThroughAnother() throws {
+        let workspace = try Workspace()
+        let database = try TestDatabase.createPostgresDatabase().description
+        let signing = try workspace.signingArguments()
+        let replicas = try (0..<2).map { _ in try ServerProcess(database: database, arguments: signing) }
+        defer { replicas.forEach { $0.stop() } }
+        let token = try workspace.ocs("tokens", "create", "--name", "alice", "--role", "publisher", "--db", database).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let feedURL = replicas[1].baseURL + Self.feedPath + "?build=15.2.1544.4"
+        let etag = try #require(try Curl.request(feedURL).header("ETag"))
+        let held = DispatchQueue.global()
+        let answer = DispatchSemaphore(value: 0)
+        let box = ResultBox()
+        held.async {
+            box.result = Result { try Curl.request(feedURL, ["-H", "If-None-Match: \(etag)", "-H", "Prefer: wait=50"]) }
+            answer.signal()
+        }
+        // Held once the replica counts it.
+        var counted = false
+        for _ in 0..<100 where !counted {
+            counted = try Curl.request(replicas[1].baseURL + "/metrics").text.contains("ocs_held_polls 1")
+            if !counted { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        #expect(counted)
+        let api = ["-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/json"]
+        let rule = #"{"id": "WOKEN", "description": "published through the other replica", "actions": [{"type": "DisableService", "service": "MSExchangeTest"}]}"#
+        #expect(try Curl.request(replicas[0].baseURL + "/api/v1/rules/WOKEN", ["-X", "PUT", "--data-binary", rule] + api).status == 201)
+        #expect(try Curl.request(replicas[0].baseURL + "/api/v1/rules/WOKEN/publish", ["-X", "POST", "--data-binary", #"{"everyone": true}"#] + api).status == 200)
+        #expect(answer.wait(timeout: .now() + 30) == .success)
+        let woken = try #require(try box.result?.get())
+        #expect(woken.status == 200 && woken.header("Preference-Applied") == "wait=50")
+        #expect(try XMLLint.configIDs(woken.body).contains("WOKEN"))
+    }
+
+    /// The answer of a request made on another thread.
+    final class ResultBox: @unchecked Sendable {
+        // Written once by the request's thread before it signals the semaphore the test waits on,
+        // read only after that wait: the semaphore orders the write before the read.
+        var result: Result<CurlResponse, any Error>?
+    }
+
     /// Replicas must sign alike: a generated development key would be one machine's.
     @Test func aPostgresDatabaseNeedsASigningIdentity() throws {
         let database = try TestDatabase.createPostgresDatabase().description
