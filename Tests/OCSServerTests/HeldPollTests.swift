@@ -89,9 +89,12 @@ struct HeldPollTests {
         #expect(try XMLLint.configIDs(outside.body) == ["M1"])
     }
 
+    /// The idle and header deadlines (1 s here) do not cut a poll held for 2 s: its request is complete.
     @Test func aWaitThatPassesIsA304AndBadPreferencesAreIgnored() async throws {
         let fixture = try Fixture()
-        let configuration = HTTPServer.Configuration(host: "127.0.0.1", port: 0, maxWaitSeconds: 2)
+        let configuration = HTTPServer.Configuration(
+            host: "127.0.0.1", port: 0, idleTimeout: .seconds(1), headerTimeout: .seconds(1), maxWaitSeconds: 2
+        )
         let answers = try await InProcessServer.serving(database: fixture.database.database, configuration: configuration) { _, address in
             let etag = try #require(try Curl.request(Self.url(address)).header("ETag"))
             // Asked for 50 s, held for the server's 2 at most.
