@@ -85,16 +85,7 @@ struct AgentPollEndToEndTests {
         try FileManager.default.createDirectory(at: old, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: data, to: old.appendingPathComponent("data"))
         // Publish a new rule: the live server's serial moves past the copy's.
-        let rule = try workspace.write("""
-            id: EXTRA1
-            description: An extra rule published after the copy was taken.
-            state: published
-            actions:
-              - type: DisableAppPool
-                appPool: MSExchangeExtraAppPool
-            """, to: "extra/EXTRA1.yaml")
-        let imported = try workspace.ocs("rules", "import", rule, "--publish", "--everyone", "--db", workspace.database)
-        #expect(imported.status == 0, "\(imported.stderr)")
+        try workspace.publishRuleForEveryBuild("EXTRA1", description: "An extra rule published after the copy was taken.", file: "extra/EXTRA1.yaml")
 
         let live = try workspace.startServer()
         defer { live.stop() }

@@ -55,16 +55,7 @@ struct AgentRunEndToEndTests {
         // The first poll: M1 and PING1 applied and reported, then the second poll is held.
         #expect(try Self.eventually(within: 20) { try AgentPollEndToEndTests.coverage(workspace, "M1")["applied"] == 1 })
         #expect(Self.eventually(within: 20) { (try? String(contentsOfFile: output, encoding: .utf8))?.contains("reported") == true })
-        let rule = try workspace.write("""
-            id: EXTRA1
-            description: Published while the agent waits.
-            state: published
-            actions:
-              - type: DisableAppPool
-                appPool: MSExchangeExtraAppPool
-            """, to: "EXTRA1.yaml")
-        let imported = try workspace.ocs("rules", "import", rule, "--publish", "--everyone", "--db", workspace.database)
-        #expect(imported.status == 0, "\(imported.stderr)")
+        try workspace.publishRuleForEveryBuild("EXTRA1", description: "Published while the agent waits.", file: "EXTRA1.yaml")
         let status = Self.exit(agent, within: 40)
         let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
         let errors = (try? String(contentsOfFile: output + ".err", encoding: .utf8)) ?? ""

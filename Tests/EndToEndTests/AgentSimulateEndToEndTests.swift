@@ -68,15 +68,7 @@ struct AgentSimulateEndToEndTests {
             ((try? workspace.ocs("rules", "coverage", "M1", "--json", "--db", workspace.database).stdout)
                 .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }?["hosts"] as? [String: Int])?["total"] == 36
         })
-        let rule = try workspace.write("""
-            id: FLEET2
-            description: Every build - published while the fleet waits.
-            state: published
-            actions:
-              - type: DisableAppPool
-                appPool: MSExchangeFleetAppPool
-            """, to: "FLEET2.yaml")
-        #expect(try workspace.ocs("rules", "import", rule, "--publish", "--everyone", "--db", workspace.database).status == 0)
+        try workspace.publishRuleForEveryBuild("FLEET2", description: "Every build - published while the fleet waits.", file: "FLEET2.yaml")
         // The run ends at its duration: held polls do not outlast it.
         #expect(AgentRunEndToEndTests.exit(simulate, within: 30) == 0)
         let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: Any])

@@ -39,6 +39,23 @@ final class Workspace {
         return ["--signing-key", keys + "/signing-key.pem", "--signing-cert", keys + "/signing-cert.pem"]
     }
 
+    /// Writes a rule `id` that disables an app pool on every build to `file` and publishes it to
+    /// everyone with `ocs rules import` (another process than any server running).
+    @discardableResult
+    func publishRuleForEveryBuild(_ id: String, description: String, file: String) throws -> String {
+        let path = try write("""
+            id: \(id)
+            description: \(description)
+            state: published
+            actions:
+              - type: DisableAppPool
+                appPool: MSExchangeExtraAppPool
+            """, to: file)
+        let imported = try ocs("rules", "import", path, "--publish", "--everyone", "--db", database)
+        guard imported.status == 0 else { throw CommandFailedError(message: imported.stderr) }
+        return path
+    }
+
     /// Runs `ocs` with `arguments`.
     func ocs(_ arguments: String...) throws -> CommandResult {
         try ocs(arguments)

@@ -100,6 +100,11 @@ struct AgentHostOptions: ParsableArguments {
         }
     }
 
+    /// The state saved in the state folder, or a fresh one (said on standard error).
+    func loadState() throws(AgentError) -> AgentState {
+        try AgentStateFile(folder: state).load { FileHandle.standardError.write(Data("agent: \($0)\n".utf8)) }
+    }
+
     /// The agent for this host: its credential read from the state folder.
     func agent(_ connection: AgentConnectionOptions, _ trust: FeedTrustOptions, failure: String) throws -> EMAgent {
         let credential: String?
@@ -149,7 +154,7 @@ struct AgentPoll: AsyncParsableCommand {
         let identity = host.identity
         var outcome: PollOutcome
         do {
-            var current = try file.load { FileHandle.standardError.write(Data("agent: \($0)\n".utf8)) }
+            var current = try host.loadState()
             // Without --wait the feed is fetched and verified whatever the host holds.
             if wait == nil { current.etag = nil }
             switch try await agent.poll(as: identity, state: current, wait: wait) {

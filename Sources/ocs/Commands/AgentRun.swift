@@ -44,7 +44,7 @@ struct AgentRun: AsyncParsableCommand {
         let identity = host.identity
         var state: AgentState
         do {
-            state = try file.load { FileHandle.standardError.write(Data("agent: \($0)\n".utf8)) }
+            state = try host.loadState()
         } catch {
             throw CommandFailure("agent failed: \(error.description)")
         }
