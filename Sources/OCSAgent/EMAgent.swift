@@ -110,10 +110,14 @@ public struct EMAgent: Sendable {
     }
 
     /// Polls as `identity` from `state`; the caller stores the outcome's state.
+    /// The feed is fetched and verified whatever the host holds (no `If-None-Match`).
     public func poll(as identity: AgentIdentity, state: AgentState, at time: Date = Date()) async throws(AgentError) -> PollOutcome {
-        let body = try await fetch(as: identity, applied: state.applied)
-        let feed = try await verify(body, at: time)
-        return try Self.accept(feed, as: identity, state: state)
+        var fresh = state
+        fresh.etag = nil
+        guard case .changed(let outcome) = try await poll(as: identity, state: fresh, wait: nil, at: time) else {
+            throw .httpStatus(304, "the server answered 304 to a poll holding no feed")
+        }
+        return outcome
     }
 
     /// Polls as `identity` holding the feed `state` accepted (`If-None-Match`), asking the server

@@ -178,7 +178,8 @@ public actor FleetSimulator {
                         case (_, .answered), (_, .held): next = ContinuousClock.now
                         case (_, .notHeld): next = ContinuousClock.now + interval * Double.random(in: 0.9..<1.1, using: &random)
                         case (_, .failed):
-                            let delay = RetryDelay.after(failures: failures, maximum: Double(interval.components.seconds), using: &random)
+                            let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+                            let delay = RetryDelay.after(failures: failures, maximum: seconds, using: &random)
                             next = ContinuousClock.now + .milliseconds(Int64(delay * 1000))
                         }
                     }
@@ -237,8 +238,13 @@ public actor FleetSimulator {
                 let outcome = try EMAgent.accept(feed, etag: etag, as: identity, state: state)
                 states[index] = outcome.state
                 lastFeed[index] = feed.configIDs
+                if wait != nil, !outcome.change.changesSomething {
+                    // As `ocs agent run`: at once again only after a newer feed the server can hold a poll on.
+                    let newer = state.highestSerial == nil || (outcome.state.highestSerial ?? -1) > (state.highestSerial ?? -1)
+                    return newer && etag != nil ? .answered : .notHeld
+                }
                 // With waits, what was applied is reported at once, by a poll that does not wait.
-                guard wait != nil, outcome.change.changesSomething else { return .answered }
+                guard wait != nil else { return .answered }
                 asked = nil
             }
         } catch {

@@ -35,8 +35,7 @@ struct FeedEndpoint: Sendable {
             return .now(.text(.badRequest, error.description))
         }
         let form = Representation(request.head)
-        // Only a client holding a feed (`If-None-Match`) may wait for it to change.
-        let wait = form.ifNoneMatch.isEmpty || form.isHead ? nil : Self.requestedWait(request.head.headers, maximum: maximumWait)
+        let wait = Self.holdableWait(request.head, form, maximum: maximumWait)
 
         // An anonymous poll (naming no host, so in no group: it receives only rules released to
         // everyone) is served from memory at the serial the server knows, which is never older
@@ -45,12 +44,13 @@ struct FeedEndpoint: Sendable {
         guard query.identifiesHost else {
             if let cached = feeds.cachedFeed(for: query.build) {
                 metrics.feedCacheHits.increment()
-                return answer(with: cached, form, wait: wait, build: query.build, host: .anonymous, hostKey: nil, request: request, on: eventLoop)
+                return answer(with: cached, form, wait: wait, build: query.build, host: .anonymous, hostKey: nil, member: false, request: request, on: eventLoop)
             }
             metrics.feedCacheMisses.increment()
             return .later(threadPool.runIfActive(eventLoop: eventLoop) { [feeds, build = query.build] in try feeds.feed(for: build) }
                 .flatMap { feed in
-                    answer(with: feed, form, wait: wait, build: query.build, host: .anonymous, hostKey: nil, request: request, on: eventLoop).future(on: eventLoop)
+                    answer(with: feed, form, wait: wait, build: query.build, host: .anonymous, hostKey: nil, member: false, request: request, on: eventLoop)
+                        .future(on: eventLoop)
                 }
                 .recover { [logger] error in Self.answer(error, logger: logger) })
         }
@@ -75,6 +75,7 @@ struct FeedEndpoint: Sendable {
             // A check-in refused by a limit or a conflict is still served: the feed is public, and
             // the host must not lose its mitigations because of what someone else sent.
             let serial: Int64
+            let member: Bool
             switch recorded {
             case .failure(let error):
                 answered.succeed(Self.answer(CheckInRecordingFailed(underlying: error), logger: logger))
@@ -85,11 +86,12 @@ struct FeedEndpoint: Sendable {
                     return
                 }
                 serial = committed.serial
+                member = committed.outcome.isRecorded
             }
             feeds.noteSerial(serial)
             if let cached = feeds.cachedFeed(for: query.build, host: host, serial: serial) {
                 metrics.feedCacheHits.increment()
-                switch answer(with: cached, form, wait: wait, build: query.build, host: host, hostKey: hostKey, request: request, on: eventLoop) {
+                switch answer(with: cached, form, wait: wait, build: query.build, host: host, hostKey: hostKey, member: member, request: request, on: eventLoop) {
                 case .now(let response): answered.succeed(response)
                 case .later(let response): response.cascade(to: answered)
                 }
@@ -98,7 +100,8 @@ struct FeedEndpoint: Sendable {
             metrics.feedCacheMisses.increment()
             threadPool.runIfActive(eventLoop: eventLoop) { try feeds.feed(for: query.build, host: host, serial: serial) }
                 .flatMap { feed in
-                    answer(with: feed, form, wait: wait, build: query.build, host: host, hostKey: hostKey, request: request, on: eventLoop).future(on: eventLoop)
+                    answer(with: feed, form, wait: wait, build: query.build, host: host, hostKey: hostKey, member: member, request: request, on: eventLoop)
+                        .future(on: eventLoop)
                 }
                 .recover { error in Self.answer(error, logger: logger) }
                 .cascade(to: answered)
@@ -109,18 +112,38 @@ struct FeedEndpoint: Sendable {
     /// The answer with `feed`: held until it changes when the client has it and asked to wait
     /// (and a poll may be held now), else at once. On `eventLoop`.
     private func answer(
-        with feed: Feed, _ form: Representation, wait: Int?, build: ExchangeBuild?, host: PollingHost, hostKey: String?, request: HTTPRequest,
-        on eventLoop: any EventLoop
+        with feed: Feed, _ form: Representation, wait: Int?, build: ExchangeBuild?, host: PollingHost, hostKey: String?, member: Bool,
+        request: HTTPRequest, on eventLoop: any EventLoop
     ) -> Reply {
         if let wait, Self.matches(form.ifNoneMatch, etag: feed.etag),
            let later = held.hold(
-               feed: feed, build: build, host: host, form: form, hostKey: hostKey, seconds: wait, closed: request.connectionClosed, on: eventLoop
+               feed: feed, build: build, host: host, form: form, hostKey: hostKey, seconds: wait, member: member,
+               connection: request.connection, on: eventLoop
            ) {
             return .later(later)
         }
         var response = form.response(feed)
         response.hostKey = hostKey
         return .now(response)
+    }
+
+    /// Largest request head a held poll may keep, in bytes of header names and values: a held
+    /// poll keeps its request for the wait, so big heads would make holding thousands costly.
+    static let maximumHeldHeadBytes = 8 * 1024
+    /// Most entity tags in the `If-None-Match` of a held poll: an agent sends one.
+    static let maximumHeldTags = 4
+
+    /// The wait a poll may be held for: it asks for one (`Prefer: wait`), is a `GET` holding a
+    /// feed (`If-None-Match` with a few tags, not `*`, which no change could ever answer `200`),
+    /// and its head is small. Nil: answer at once.
+    static func holdableWait(_ head: HTTPRequestHead, _ form: Representation, maximum: Int) -> Int? {
+        guard !form.isHead, !form.ifNoneMatch.isEmpty, form.ifNoneMatch.count <= maximumHeldTags,
+              let wait = requestedWait(head.headers, maximum: maximum),
+              !form.ifNoneMatch.contains(where: { $0.trimmingCharacters(in: .whitespaces) == "*" })
+        else { return nil }
+        var bytes = 0
+        for (name, value) in head.headers { bytes += name.utf8.count + value.utf8.count }
+        return bytes <= maximumHeldHeadBytes ? wait : nil
     }
 
     /// The wait a poll asks for with `Prefer: wait=SECONDS` (RFC 7240), cut to `maximum`; nil for

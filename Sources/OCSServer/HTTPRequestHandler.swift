@@ -27,6 +27,8 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var machine = HTTPRequestStateMachine()
     /// The peer's address as text, formatted once per connection rather than per request.
     private var remoteAddress: String??
+    /// Set once the handler is added: what the connection runs when it closes.
+    private var closing: ConnectionClosing?
 
     init(router: Router, accessLog: AccessLog, metrics: ServerMetrics) {
         self.router = router
@@ -34,11 +36,20 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.metrics = metrics
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        closing = ConnectionClosing(eventLoop: context.eventLoop)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closing?.closed()
+        context.fireChannelInactive()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
             var request = HTTPRequest(head: head, remoteAddress: peer(context))
-            request.connectionClosed = context.channel.closeFuture
+            request.connection = closing
             perform(machine.headReceived(request, at: .now()), context: context)
         case .body(let chunk):
             perform(machine.bodyReceived(chunk), context: context)
@@ -163,7 +174,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             request.head, remoteAddress: request.remoteAddress, status: response.status,
             bytes: request.head.method == .HEAD ? 0 : response.body?.readableBytes ?? 0, started: exchange.started, hostKey: response.hostKey
         )
-        metrics.request(route: exchange.route, duration: .now() - exchange.started)
+        if !response.wasHeld { metrics.request(route: exchange.route, duration: .now() - exchange.started) }
         if exchange.route == .feed { metrics.poll(response.status) }
         guard let written else { return }
         let channel = context.channel

@@ -12,6 +12,9 @@ public struct HTTPResponse: Sendable {
     /// A refusal's words, as the body gives them, for the audit trail; never sent. Kept when the
     /// answer is made, so nobody reads them back out of the JSON.
     public var refusal: String?
+    /// Whether the response was held on purpose (a poll waiting for a change): its time is the
+    /// wait, not the server's latency, so it stays out of the request-duration histogram. Never sent.
+    public var wasHeld = false
     /// Whether `headers` already hold the body's `Content-Length`; otherwise the writer adds it.
     public private(set) var includesContentLength = false
 
@@ -50,8 +53,8 @@ public struct HTTPRequest: Sendable {
     public var head: HTTPRequestHead
     public var remoteAddress: String?
     public var body: ByteBuffer?
-    /// Completes when the request's connection closes: a poll held for a change is let go then.
-    public var connectionClosed: EventLoopFuture<Void>?
+    /// The request's connection, told when it closes: a poll held for a change is let go then.
+    var connection: ConnectionClosing?
 
     /// Largest request body read: 1 MiB. Larger ones are refused with `413` unread.
     public static let maximumBodySize = 1 << 20

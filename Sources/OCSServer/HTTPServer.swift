@@ -192,9 +192,7 @@ public final class HTTPServer: Service, Sendable {
 
         try? await gracefulShutdown()
         logger.info("stopping: no new connections; finishing requests in flight", metadata: ["grace": "\(configuration.shutdownGrace)"])
-        // Held polls are answered now (each with the feed it holds), not when their waits pass.
-        heldPolls.releaseAll()
-        await Self.drain(quiescing, on: group.next(), within: configuration.shutdownGrace, logger: logger)
+        await Self.drain(quiescing, heldPolls, on: group.next(), within: configuration.shutdownGrace, logger: logger)
     }
 
     /// Plain HTTP is judged on the address the listener was bound to, not on the host name asked
@@ -204,11 +202,15 @@ public final class HTTPServer: Service, Sendable {
         throw PlainHTTPOffLoopback(host: configuration.host, bound: bound)
     }
 
-    /// Closes the listener and asks every connection to finish its request and close; returns
-    /// once all have, or when `grace` has passed (the event loops' shutdown closes the rest).
-    private static func drain(_ quiescing: ServerQuiescingHelper, on eventLoop: any EventLoop, within grace: TimeAmount, logger: Logger) async {
+    /// Closes the listener, answers every held poll (each with the feed it holds, not when its
+    /// wait passes) and asks every connection to finish its request and close; returns once all
+    /// have, or when `grace` has passed (the event loops' shutdown closes the rest).
+    private static func drain(
+        _ quiescing: ServerQuiescingHelper, _ heldPolls: HeldPolls, on eventLoop: any EventLoop, within grace: TimeAmount, logger: Logger
+    ) async {
         let drained = eventLoop.makePromise(of: Void.self)
         quiescing.initiateShutdown(promise: drained)
+        heldPolls.releaseAll()
         let outcome = eventLoop.makePromise(of: Bool.self)
         let timer = eventLoop.scheduleTask(in: grace) { outcome.succeed(false) }
         drained.futureResult.whenComplete { _ in

@@ -11,6 +11,9 @@ import Synchronization
 /// the server stops.
 ///
 /// A held poll costs its connection, one entry here and one timer on its event loop: no thread.
+/// Polls whose check-in the server recorded (its fleet, by `--check-ins`) may fill the cap; every
+/// other poll (anonymous, or a check-in refused) may take half of it at most, so nobody outside the
+/// fleet can take every place from the agents that need them.
 /// A change of serial wakes them in one pass off the event loops, which looks up each host's feed
 /// at the new serial in turn: the first lookup of a distinct feed renders and signs it, every
 /// other host waiting for the same feed finds it in memory, so each is signed once however many
@@ -27,6 +30,8 @@ final class HeldPolls: Sendable {
 
     private struct State {
         var held: [UInt64: Held] = [:]
+        /// Of `held`, polls not of the fleet.
+        var outsiders = 0
         var lastID: UInt64 = 0
         /// A wake pass is running; `wakeAgain`: the serial moved again during it.
         var waking = false
@@ -36,6 +41,7 @@ final class HeldPolls: Sendable {
     }
 
     private struct Held: Sendable {
+        let id: UInt64
         let eventLoop: any EventLoop
         let promise: EventLoopPromise<HTTPResponse>
         let build: ExchangeBuild?
@@ -45,6 +51,8 @@ final class HeldPolls: Sendable {
         let form: FeedEndpoint.Representation
         let hostKey: String?
         let seconds: Int
+        let member: Bool
+        let connection: ConnectionClosing?
         var timer: Scheduled<Void>?
 
         /// The answer with `feed`: `304` when it is the one the client holds, else `200` and the
@@ -53,6 +61,7 @@ final class HeldPolls: Sendable {
             var response = form.response(feed)
             response.headers.add(name: "Preference-Applied", value: "wait=\(seconds)")
             response.hostKey = hostKey
+            response.wasHeld = true
             return response
         }
     }
@@ -71,54 +80,64 @@ final class HeldPolls: Sendable {
     }
 
     /// Holds a poll whose client already has `feed`, for `seconds`; nil when none may be held now
-    /// (the cap is reached or the server is stopping): the caller answers at once. `closed`
-    /// completes when the poll's connection closes. Called on `eventLoop`.
+    /// (the cap is reached, for the fleet or for outsiders, or the server is stopping): the caller
+    /// answers at once. `member`: the poll's check-in was recorded. `connection` is told when the
+    /// poll's connection closes. Called on `eventLoop`.
     func hold(
         feed: Feed, build: ExchangeBuild?, host: PollingHost, form: FeedEndpoint.Representation, hostKey: String?, seconds: Int,
-        closed: EventLoopFuture<Void>?, on eventLoop: any EventLoop
+        member: Bool, connection: ConnectionClosing?, on eventLoop: any EventLoop
     ) -> EventLoopFuture<HTTPResponse>? {
-        let promise = eventLoop.makePromise(of: HTTPResponse.self)
-        let poll = Held(
-            eventLoop: eventLoop, promise: promise, build: build, host: host, feed: feed, form: form, hostKey: hostKey, seconds: seconds, timer: nil
-        )
-        let entry: (id: UInt64, count: Int)? = state.withLock { state in
-            guard !state.stopped, state.held.count < capacity else { return nil }
+        let id: UInt64? = state.withLock { state in
+            guard !state.stopped, state.held.count < capacity, member || state.outsiders < capacity / 2 else { return nil }
             state.lastID += 1
-            state.held[state.lastID] = poll
-            return (state.lastID, state.held.count)
+            return state.lastID
         }
-        guard let entry else {
-            // Never handed out: completed so it does not leak.
-            promise.succeed(form.response(feed))
+        guard let id else {
             metrics.pollsNotHeld.increment()
             return nil
         }
-        metrics.heldPolls.set(Int64(entry.count))
-        let id = entry.id
+        let promise = eventLoop.makePromise(of: HTTPResponse.self)
         let timer = eventLoop.scheduleTask(in: .seconds(Int64(seconds))) { self.release(id) }
-        state.withLock { $0.held[id]?.timer = timer }
-        closed?.whenComplete { _ in self.release(id) }
+        let poll = Held(
+            id: id, eventLoop: eventLoop, promise: promise, build: build, host: host, feed: feed, form: form, hostKey: hostKey, seconds: seconds,
+            member: member, connection: connection, timer: timer
+        )
+        state.withLock { state in
+            state.held[id] = poll
+            if !member { state.outsiders += 1 }
+            metrics.heldPolls.set(Int64(state.held.count))
+        }
+        connection?.onClose { self.release(id) }
         // A change learnt between this poll's lookup and now woke everyone but this poll.
         if let known = feeds.knownSerial, known > feed.serial { serialAdvanced() }
         return promise.futureResult
     }
 
-    /// Answers one held poll with the feed it holds (`304`): its wait passed or its connection closed.
-    private func release(_ id: UInt64) {
-        guard let (poll, count) = state.withLock({ state in state.held.removeValue(forKey: id).map { ($0, state.held.count) } }) else { return }
-        metrics.heldPolls.set(Int64(count))
-        poll.timer?.cancel()
-        poll.promise.succeed(poll.response(poll.feed))
+    /// Takes polls out, counting them off. Under the lock.
+    private func remove(_ ids: some Sequence<UInt64>, from state: inout State) -> [Held] {
+        var taken: [Held] = []
+        for id in ids {
+            guard let poll = state.held.removeValue(forKey: id) else { continue }
+            if !poll.member { state.outsiders -= 1 }
+            taken.append(poll)
+        }
+        metrics.heldPolls.set(Int64(state.held.count))
+        return taken
     }
 
-    /// Answers every held poll at once, and holds no more: the server is stopping.
+    /// Answers one held poll with the feed it holds (`304`): its wait passed or its connection closed.
+    private func release(_ id: UInt64) {
+        guard let poll = state.withLock({ remove(CollectionOfOne(id), from: &$0).first }) else { return }
+        Self.answer([(poll, poll.feed)])
+    }
+
+    /// Answers every held poll at once, and holds no more: the server is stopping (its listener
+    /// already closed, so the agents' next polls go to another replica or wait for the restart).
     func releaseAll() {
         let polls = state.withLock { state in
             state.stopped = true
-            defer { state.held = [:] }
-            return Array(state.held.values)
+            return remove(Array(state.held.keys), from: &state)
         }
-        metrics.heldPolls.set(Int64(0))
         Self.answer(polls.map { ($0, $0.feed) })
     }
 
@@ -144,34 +163,30 @@ final class HeldPolls: Sendable {
     }
 
     /// One pass, repeated while the serial keeps moving: every held poll whose feed at the known
-    /// serial is not the one its client holds is answered with it. Blocking.
+    /// serial is not the one its client holds is answered with it. (Every feed carries its serial,
+    /// so each held poll of an older serial is answered.) Blocking.
     private func wake() {
         while true {
-            if let serial = feeds.knownSerial {
-                let snapshot = state.withLock { Array($0.held) }
-                var changed: [(id: UInt64, feed: Feed)] = []
-                var unchanged: [(id: UInt64, feed: Feed)] = []
-                for (id, poll) in snapshot where poll.feed.serial < serial {
-                    do {
-                        let feed = try feeds.feed(for: poll.build, host: poll.host, serial: serial)
-                        if feed.etag == poll.feed.etag { unchanged.append((id, feed)) } else { changed.append((id, feed)) }
-                    } catch {
-                        // Each poll stays held; its wait bounds it, and the next change tries again.
-                        logger.error("a held poll's feed could not be had", metadata: ["error": "\(error)"])
-                        break
-                    }
+            let snapshot = state.withLock { Array($0.held) }
+            var changed: [(id: UInt64, feed: Feed)] = []
+            for (id, poll) in snapshot {
+                // Read for each poll: a serial learnt during the pass is served at once, and the
+                // feed service's cache, already moved to it, is not asked for an older one.
+                guard let serial = feeds.knownSerial, poll.feed.serial < serial else { continue }
+                do {
+                    let feed = try feeds.feed(for: poll.build, host: poll.host, serial: serial)
+                    if feed.etag != poll.feed.etag { changed.append((id, feed)) }
+                } catch {
+                    // The rest stay held; their waits bound them, and the next change tries again.
+                    logger.error("held polls' feeds could not be had", metadata: ["error": "\(error)"])
+                    break
                 }
-                let (woken, count) = state.withLock { state in
-                    // The same document at a later serial: kept, so the next pass skips it.
-                    for (id, feed) in unchanged { state.held[id]?.feed = feed }
-                    let woken = changed.compactMap { id, feed in state.held.removeValue(forKey: id).map { ($0, feed) } }
-                    return (woken, state.held.count)
-                }
-                if !woken.isEmpty {
-                    metrics.heldPolls.set(Int64(count))
-                    metrics.heldPollsWoken.increment(by: Int64(woken.count))
-                    Self.answer(woken)
-                }
+            }
+            let newFeeds = Dictionary(changed.map { ($0.id, $0.feed) }, uniquingKeysWith: { first, _ in first })
+            let woken = state.withLock { remove(changed.map(\.id), from: &$0) }
+            if !woken.isEmpty {
+                metrics.heldPollsWoken.increment(by: Int64(woken.count))
+                Self.answer(woken.compactMap { poll in newFeeds[poll.id].map { (poll, $0) } })
             }
             let again = state.withLock { state in
                 if state.wakeAgain {
@@ -195,6 +210,7 @@ final class HeldPolls: Sendable {
             loop.execute {
                 for (poll, feed) in polls {
                     poll.timer?.cancel()
+                    poll.connection?.clear()
                     poll.promise.succeed(poll.response(feed))
                 }
             }

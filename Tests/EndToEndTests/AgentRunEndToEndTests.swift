@@ -54,7 +54,8 @@ struct AgentRunEndToEndTests {
         defer { if agent.isRunning { agent.terminate() } }
         // The first poll: M1 and PING1 applied and reported, then the second poll is held.
         #expect(try Self.eventually(within: 20) { try AgentPollEndToEndTests.coverage(workspace, "M1")["applied"] == 1 })
-        #expect(Self.eventually(within: 20) { (try? String(contentsOfFile: output, encoding: .utf8))?.contains("reported") == true })
+        // Published once the second poll is held, so only the wake can answer it in time.
+        #expect(try Self.eventually(within: 20) { try Curl.request(server.baseURL + "/metrics").text.contains("ocs_held_polls 1") })
         try workspace.publishRuleForEveryBuild("EXTRA1", description: "Published while the agent waits.", file: "EXTRA1.yaml")
         let status = Self.exit(agent, within: 40)
         let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
@@ -83,5 +84,65 @@ struct AgentRunEndToEndTests {
         // The first poll and its report, then two polls answered 304 at once, an interval apart.
         let host = (object["host"] as? [String: Any]) ?? object
         #expect(host["pollCount"] as? Int == 4, "\(object)")
+    }
+
+    /// A server (or a proxy) that serves the feed without an entity tag cannot hold a poll: the
+    /// agent then polls every interval, not in a loop. Here a static file server (Python's
+    /// http.server, which sends no ETag) serves a genuine signed feed for three seconds.
+    @Test func aFeedServedWithoutAnEntityTagIsPolledEveryIntervalNotInALoop() throws {
+        let workspace = try Workspace()
+        let server = try workspace.startServer()
+        let cert = workspace.folder.appendingPathComponent("data/dev-signing-cert.pem").path
+        let feed = try Curl.request(server.baseURL + "/getexchangemitigations?build=15.1.2507.6")
+        server.stop()
+        let site = workspace.folder.appendingPathComponent("static")
+        try FileManager.default.createDirectory(at: site, withIntermediateDirectories: true)
+        try feed.body.write(to: site.appendingPathComponent("getexchangemitigations"))
+        let script = """
+            import http.server, sys
+            class Handler(http.server.SimpleHTTPRequestHandler):
+                def log_message(self, format, *args):
+                    sys.stderr.write("request\\n"); sys.stderr.flush()
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: Handler(*a, directory=sys.argv[1]))
+            print(server.server_address[1], flush=True)
+            server.serve_forever()
+            """
+        let scriptPath = try workspace.write(script, to: "static.py")
+        let log = workspace.folder.appendingPathComponent("static.log").path
+        let portFile = workspace.folder.appendingPathComponent("static.port").path
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: portFile, contents: nil)
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", scriptPath, site.path]
+        python.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: portFile))
+        python.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try python.run()
+        // SIGKILL: the test process's children may inherit a mask that blocks SIGTERM.
+        defer { kill(python.processIdentifier, SIGKILL); python.waitUntilExit() }
+        var port: Int?
+        _ = Self.eventually(within: 10) {
+            port = (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            return port != nil
+        }
+        let staticServer = try #require(port)
+
+        let state = workspace.folder.appendingPathComponent("host-state").path
+        let agent = Process()
+        agent.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        agent.arguments = AgentPollEndToEndTests.unsetProxies + [
+            Command.ocs, "agent", "run", "--server", "http://127.0.0.1:\(staticServer)", "--cert", cert, "--state", state,
+            "--build", "15.1.2507.6", "--name", "EX16-01", "--wait", "30", "--interval", "2",
+        ]
+        agent.standardOutput = FileHandle.nullDevice
+        agent.standardError = FileHandle.nullDevice
+        try agent.run()
+        Thread.sleep(forTimeInterval: 3)
+        agent.terminate()
+        agent.waitUntilExit()
+        let requests = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0 == "request" }.count
+        // The first poll and its report, then one poll after the interval (2 s, ±20 %): not hundreds.
+        #expect((2...4).contains(requests), "\(requests) requests in three seconds")
+        #expect(try AgentPollEndToEndTests.stateFile(state)["applied"] as? [String] == ["M1", "PING1"])
     }
 }

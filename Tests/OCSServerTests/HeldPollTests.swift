@@ -39,8 +39,9 @@ struct HeldPollTests {
         return url
     }
 
+    /// A GUID of the host's number: EX01 ends in 01.
     static func guid(_ host: String) -> String {
-        host == "EX01" ? "11111111-2222-4333-8444-555555555501" : "11111111-2222-4333-8444-555555555502"
+        "11111111-2222-4333-8444-5555555555" + host.suffix(2)
     }
 
     /// curl off the cooperative pool (it blocks a thread until the answer).
@@ -54,12 +55,12 @@ struct HeldPollTests {
         }
     }
 
-    /// Waits until `count` polls are held, for at most ten seconds.
+    /// Waits until `count` polls are held, for at most ten seconds; fails the test otherwise.
     static func awaitHeld(_ server: InProcessServer, _ count: Int) async throws {
         for _ in 0..<200 where server.server.heldPolls.count != count {
             try await Task.sleep(for: .milliseconds(50))
         }
-        #expect(server.server.heldPolls.count == count)
+        try #require(server.server.heldPolls.count == count)
     }
 
     /// Every feed carries the rule set's serial, so a change wakes every held poll, each with the
@@ -113,9 +114,9 @@ struct HeldPollTests {
         let configuration = HTTPServer.Configuration(host: "127.0.0.1", port: 0, maxHeldPolls: 2, maxWaitSeconds: 60)
         let (overCap, held) = try await InProcessServer.serving(database: fixture.database.database, configuration: configuration) { server, address in
             let etag = try #require(try Curl.request(Self.url(address)).header("ETag"))
-            let held = (0..<2).map { _ in Task { try await Self.poll(Self.url(address), etag: etag, wait: 50) } }
+            let held = ["EX01", "EX02"].map { host in Task { try await Self.poll(Self.url(address, host: host), etag: etag, wait: 50) } }
             try await Self.awaitHeld(server, 2)
-            let overCap = try await Self.poll(Self.url(address), etag: etag, wait: 50)
+            let overCap = try await Self.poll(Self.url(address, host: "EX03"), etag: etag, wait: 50)
             // Plain polls and the API are served beside the held ones.
             #expect(try Curl.request("http://127.0.0.1:\(address.port ?? 0)/healthz").status == 200)
             return (overCap, held)
@@ -132,9 +133,52 @@ struct HeldPollTests {
         let configuration = HTTPServer.Configuration(host: "127.0.0.1", port: 0, maxHeldPolls: 2, maxWaitSeconds: 60)
         try await InProcessServer.serving(database: fixture.database.database, configuration: configuration) { server, address in
             let etag = try #require(try Curl.request(Self.url(address)).header("ETag"))
-            // curl gives up after a second; the server lets the poll go when the connection closes.
-            _ = try? await Self.poll(Self.url(address), etag: etag, wait: 50, maxTime: 1)
+            // curl gives up after two seconds; the server lets the poll go when the connection closes.
+            let poll = Task { try? await Self.poll(Self.url(address), etag: etag, wait: 50, maxTime: 2) }
+            try await Self.awaitHeld(server, 1)
+            _ = await poll.value
             try await Self.awaitHeld(server, 0)
+        }
+    }
+
+    /// Anonymous polls, and polls whose check-in was not recorded, may take half the places at
+    /// most: the rest stay for the fleet's agents.
+    @Test func outsidersTakeHalfThePlacesAtMost() async throws {
+        let fixture = try Fixture()
+        let configuration = HTTPServer.Configuration(host: "127.0.0.1", port: 0, maxHeldPolls: 4, maxWaitSeconds: 60)
+        let (outsider, members) = try await InProcessServer.serving(database: fixture.database.database, configuration: configuration) { server, address in
+            let etag = try #require(try Curl.request(Self.url(address)).header("ETag"))
+            let anonymous = (0..<2).map { _ in Task { try await Self.poll(Self.url(address), etag: etag, wait: 50) } }
+            try await Self.awaitHeld(server, 2)
+            let outsider = try await Self.poll(Self.url(address), etag: etag, wait: 50)
+            // Check-ins are recorded here (the in-process server takes any): these hosts are the fleet.
+            let members = ["EX01", "EX02"].map { host in Task { try await Self.poll(Self.url(address, host: host), etag: etag, wait: 50) } }
+            try await Self.awaitHeld(server, 4)
+            _ = anonymous
+            return (outsider, members)
+        }
+        #expect(outsider.status == 304 && outsider.header("Preference-Applied") == nil)
+        for member in members {
+            #expect(try await member.value.header("Preference-Applied") == "wait=50")
+        }
+    }
+
+    /// A poll that could never be answered `200` (`If-None-Match: *`), or whose head is large,
+    /// is answered at once: a held poll keeps its request for the wait.
+    @Test func wildcardTagsAndLargeHeadsAreNotHeld() async throws {
+        let fixture = try Fixture()
+        let configuration = HTTPServer.Configuration(host: "127.0.0.1", port: 0, maxHeldPolls: 4, maxWaitSeconds: 60)
+        let answers = try await InProcessServer.serving(database: fixture.database.database, configuration: configuration) { _, address in
+            let etag = try #require(try Curl.request(Self.url(address)).header("ETag"))
+            let padding = String(repeating: "x", count: 9 * 1024)
+            return [
+                try Curl.request(Self.url(address), ["--max-time", "10", "-H", "If-None-Match: *", "-H", "Prefer: wait=50"]),
+                try Curl.request(Self.url(address), ["--max-time", "10", "-H", "If-None-Match: \(etag)", "-H", "Prefer: wait=50", "-H", "X-Padding: \(padding)"]),
+                try Curl.request(Self.url(address), ["--max-time", "10", "-H", "If-None-Match: \"a\", \"b\", \"c\", \"d\", \(etag)", "-H", "Prefer: wait=50"]),
+            ]
+        }
+        for answer in answers {
+            #expect(answer.status == 304 && answer.header("Preference-Applied") == nil)
         }
     }
 

@@ -152,7 +152,7 @@ struct AgentPoll: AsyncParsableCommand {
         let agent = try host.agent(connection, trust, failure: "poll failed")
         let file = AgentStateFile(folder: host.state)
         let identity = host.identity
-        var outcome: PollOutcome
+        let outcome: PollOutcome
         do {
             var current = try host.loadState()
             // Without --wait the feed is fetched and verified whatever the host holds.
@@ -165,13 +165,21 @@ struct AgentPoll: AsyncParsableCommand {
                 outcome = changed
             }
             try file.save(outcome.state)
-            if outcome.change.changesSomething, let again = try await agent.report(as: identity, state: outcome.state) {
-                // The feed changed again between the poll and the report: that change is this poll's.
-                outcome = again
-                try file.save(outcome.state)
-            }
         } catch {
             throw CommandFailure("poll failed: \(error.description)")
+        }
+        // Reported at once. The change is applied and saved whatever becomes of the report: its
+        // failure is said, and the next poll reports instead.
+        var reported = false
+        var changedAgain: PollOutcome?
+        if outcome.change.changesSomething {
+            do {
+                changedAgain = try await agent.report(as: identity, state: outcome.state)
+                if let changedAgain { try file.save(changedAgain.state) }
+                reported = true
+            } catch {
+                FileHandle.standardError.write(Data("agent: the report poll failed (\(error.description)): the next poll reports what was applied\n".utf8))
+            }
         }
         if json {
             let object: [String: Any] = [
@@ -184,6 +192,8 @@ struct AgentPoll: AsyncParsableCommand {
                 "nowApplied": outcome.change.applied,
                 "blocked": host.blockedIDs,
                 "signer": outcome.feed.signer,
+                "reported": reported,
+                "changedAgain": changedAgain.map { ["serial": $0.feed.serial as Any? ?? NSNull(), "applied": $0.change.apply, "removed": $0.change.remove] as [String: Any] } as Any? ?? NSNull(),
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -194,6 +204,9 @@ struct AgentPoll: AsyncParsableCommand {
             print("applied: \(list(outcome.change.apply))")
             print("removed: \(list(outcome.change.remove))")
             print("now applied: \(list(outcome.change.applied))")
+            if let changedAgain {
+                print("changed again before the report: serial \(changedAgain.feed.serial ?? "-"), applied \(list(changedAgain.change.apply)), removed \(list(changedAgain.change.remove))")
+            }
         }
     }
 }

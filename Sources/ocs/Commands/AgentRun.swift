@@ -60,20 +60,27 @@ struct AgentRun: AsyncParsableCommand {
                 case .unchanged(held: false):
                     delay = RetryDelay.jittered(Double(interval))
                 case .changed(var outcome):
+                    let before = state
                     try file.save(outcome.state)
+                    // Kept at once: a failure of the report must not leave an older feed acceptable.
+                    state = outcome.state
                     Self.print(outcome)
                     let reporting = outcome.change.changesSomething
                     // Reported at once; a feed that changed again meanwhile is applied and reported in turn.
                     while outcome.change.changesSomething, let again = try await agent.report(as: identity, state: outcome.state) {
                         outcome = again
                         try file.save(outcome.state)
+                        state = outcome.state
                         Self.print(outcome)
                     }
                     if reporting {
                         FileHandle.standardOutput.write(Data("reported: now applied \(Self.list(outcome.change.applied))\n".utf8))
                     }
-                    state = outcome.state
-                    delay = 0
+                    // Next at once only after a newer feed the server can hold a poll on; a feed
+                    // served without an entity tag (a proxy that strips it), or with one that never
+                    // matches (one that rewrites it), would otherwise be fetched in a loop.
+                    let newer = (state.highestSerial ?? -1) > (before.highestSerial ?? -1) || before.highestSerial == nil
+                    delay = newer && state.etag != nil ? 0 : RetryDelay.jittered(Double(interval))
                 }
                 failures = 0
             } catch {
