@@ -9,8 +9,8 @@ import OCSTestSupport
 import Testing
 
 /// Polls that wait for a change (`Prefer: wait` with `If-None-Match`), on a real socket with curl
-/// as the client. Every held poll here asks to wait longer than curl's `--max-time`: a poll that
-/// was not answered by a change, the cap or the stop would fail the test by timing out.
+/// as the client. Every held poll here asks to wait (50 s) longer than curl's `--max-time` (40 s):
+/// a poll that was not answered by a change, the cap or the stop would fail the test by timing out.
 @Suite("Held polls")
 struct HeldPollTests {
     static let build = "15.2.1118.7"
@@ -45,7 +45,7 @@ struct HeldPollTests {
     }
 
     /// curl off the cooperative pool (it blocks a thread until the answer).
-    static func poll(_ url: String, etag: String, wait: Int, maxTime: Int = 15) async throws -> CurlResponse {
+    static func poll(_ url: String, etag: String, wait: Int, maxTime: Int = 40) async throws -> CurlResponse {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(with: Result {
@@ -55,9 +55,10 @@ struct HeldPollTests {
         }
     }
 
-    /// Waits until `count` polls are held, for at most ten seconds; fails the test otherwise.
+    /// Waits until `count` polls are held, for at most 30 seconds (the whole suite runs at once on
+    /// two cores); fails the test otherwise.
     static func awaitHeld(_ server: InProcessServer, _ count: Int) async throws {
-        for _ in 0..<200 where server.server.heldPolls.count != count {
+        for _ in 0..<600 where server.server.heldPolls.count != count {
             try await Task.sleep(for: .milliseconds(50))
         }
         try #require(server.server.heldPolls.count == count)
@@ -133,8 +134,8 @@ struct HeldPollTests {
         let configuration = HTTPServer.Configuration(host: "127.0.0.1", port: 0, maxHeldPolls: 2, maxWaitSeconds: 60)
         try await InProcessServer.serving(database: fixture.database.database, configuration: configuration) { server, address in
             let etag = try #require(try Curl.request(Self.url(address)).header("ETag"))
-            // curl gives up after two seconds; the server lets the poll go when the connection closes.
-            let poll = Task { try? await Self.poll(Self.url(address), etag: etag, wait: 50, maxTime: 2) }
+            // curl gives up after five seconds; the server lets the poll go when the connection closes.
+            let poll = Task { try? await Self.poll(Self.url(address), etag: etag, wait: 50, maxTime: 5) }
             try await Self.awaitHeld(server, 1)
             _ = await poll.value
             try await Self.awaitHeld(server, 0)
@@ -172,9 +173,9 @@ struct HeldPollTests {
             let etag = try #require(try Curl.request(Self.url(address)).header("ETag"))
             let padding = String(repeating: "x", count: 9 * 1024)
             return [
-                try Curl.request(Self.url(address), ["--max-time", "10", "-H", "If-None-Match: *", "-H", "Prefer: wait=50"]),
-                try Curl.request(Self.url(address), ["--max-time", "10", "-H", "If-None-Match: \(etag)", "-H", "Prefer: wait=50", "-H", "X-Padding: \(padding)"]),
-                try Curl.request(Self.url(address), ["--max-time", "10", "-H", "If-None-Match: \"a\", \"b\", \"c\", \"d\", \(etag)", "-H", "Prefer: wait=50"]),
+                try Curl.request(Self.url(address), ["--max-time", "30", "-H", "If-None-Match: *", "-H", "Prefer: wait=50"]),
+                try Curl.request(Self.url(address), ["--max-time", "30", "-H", "If-None-Match: \(etag)", "-H", "Prefer: wait=50", "-H", "X-Padding: \(padding)"]),
+                try Curl.request(Self.url(address), ["--max-time", "30", "-H", "If-None-Match: \"a\", \"b\", \"c\", \"d\", \(etag)", "-H", "Prefer: wait=50"]),
             ]
         }
         for answer in answers {
