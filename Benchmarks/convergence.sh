@@ -73,7 +73,7 @@ YAML
         perf record -F 999 -g -p "$server" -o "$work/perf.data" -- sleep 15 >/dev/null 2>&1 &
         perf=$!
     fi
-    local cpu0 max_rss published; cpu0=$(cpu "$server"); max_rss=$idle_rss
+    local cpu0 sim0 max_rss published; cpu0=$(cpu "$server"); sim0=$(cpu "$simulator"); max_rss=$idle_rss
     published=$(date +%s.%N)
     "$OCS" rules import "$work/CONV1.yaml" --publish --everyone --db "$work/ocs.sqlite" >/dev/null
     local at95= at100= last="0 0 0" now elapsed share
@@ -93,6 +93,7 @@ YAML
     done
     local window; window=$(echo "$(date +%s.%N) - $published" | bc)
     local busy; busy=$(echo "scale=1; ($(cpu "$server") - $cpu0) * 100 / $ticks / $window" | bc)
+    local sim_busy; sim_busy=$(echo "scale=1; ($(cpu "$simulator") - $sim0) * 100 / $ticks / $window" | bc)
     set -- $last
     seconds() { if [ -n "$1" ]; then printf '%.2f s' "$1"; else printf 'not within %s s' "$LIMIT"; fi; }
     printf '[%s] 95%% of in-scope hosts applied after %s, 100%% after %s (%s of %s)\n' "$mode" \
@@ -103,7 +104,7 @@ YAML
         printf ', %.1f KB per held poll' "$(echo "($idle_rss - $rss_empty) / $held" | bc -l)"
     fi
     echo
-    echo "[$mode] server during convergence: CPU ${busy}% of one core (average over ${window%.*} s), RSS max $((max_rss / 1024)) MB"
+    echo "[$mode] during convergence (average over ${window%.*} s): server CPU ${busy}% of one core, RSS max $((max_rss / 1024)) MB; simulator CPU ${sim_busy}%"
     if [ -n "$perf" ]; then
         wait "$perf" 2>/dev/null || true
         perf report -i "$work/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -v '^#' | grep '%' | head -40 >"$PERF_OUT" || true

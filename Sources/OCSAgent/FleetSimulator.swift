@@ -212,7 +212,8 @@ public actor FleetSimulator {
         case failed
     }
 
-    /// One poll, and with `wait` the report right after applying a change.
+    /// One poll. With `wait`, the next poll reports what this one applied, at once; a poll of its
+    /// own reports it only when the next will not follow at once.
     private func pollOnce(_ index: Int) async -> PollAnswer {
         let wait = settings.wait
         if wait == nil { await acquire() }
@@ -222,6 +223,7 @@ public actor FleetSimulator {
         let remaining = (started + settings.duration - ContinuousClock.now).components.seconds
         do {
             var asked = wait.map { min($0, Int(max(1, remaining))) }
+            var reporting = false
             while true {
                 let state = states[index]
                 let start = ContinuousClock.now
@@ -231,21 +233,23 @@ public actor FleetSimulator {
                 polls += 1
                 lastReported[index] = state.applied
                 guard case .document(let body, let etag) = fetched else {
-                    guard case .notModified(let held) = fetched, asked != nil else { return .answered }
+                    // A report's 304: the interval follows, as after any poll the server did not hold.
+                    guard case .notModified(let held) = fetched, asked != nil else { return reporting ? .notHeld : .answered }
                     return held ? .held : .notHeld
                 }
                 let feed = try await verify(body)
                 let outcome = try EMAgent.accept(feed, etag: etag, as: identity, state: state)
                 states[index] = outcome.state
                 lastFeed[index] = feed.configIDs
-                if wait != nil, !outcome.change.changesSomething {
-                    // As `ocs agent run`: at once again only after a newer feed the server can hold a poll on.
-                    let newer = state.highestSerial == nil || (outcome.state.highestSerial ?? -1) > (state.highestSerial ?? -1)
-                    return newer && etag != nil ? .answered : .notHeld
-                }
-                // With waits, what was applied is reported at once, by a poll that does not wait.
                 guard wait != nil else { return .answered }
+                // As `ocs agent run`: the next poll follows at once only after a newer feed the
+                // server can hold a poll on, and its check-in reports what was applied; otherwise
+                // a poll that does not wait reports it now.
+                let newer = state.highestSerial == nil || (outcome.state.highestSerial ?? -1) > (state.highestSerial ?? -1)
+                if newer && etag != nil { return .answered }
+                guard outcome.change.changesSomething else { return .notHeld }
                 asked = nil
+                reporting = true
             }
         } catch {
             errors += 1

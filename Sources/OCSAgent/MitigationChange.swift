@@ -1,7 +1,7 @@
 /// What a host does with a verified feed: apply what the feed carries (unless blocked, already
 /// applied, or auto-apply is off) and remove what it applied that the feed no longer carries (the
-/// fixing update was installed). `applied` is what the host reports: at once, by a poll right
-/// after applying (`EMAgent.report`), and on every poll after.
+/// fixing update was installed). `applied` is what the host reports: at once, by the next poll
+/// (`ocs agent run`) or a poll of its own (`EMAgent.report`), and on every poll after.
 public struct MitigationChange: Sendable, Equatable {
     public let apply: [String]
     public let remove: [String]

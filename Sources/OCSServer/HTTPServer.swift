@@ -156,7 +156,10 @@ public final class HTTPServer: Service, Sendable {
         let logger = self.logger
         let quiescing = ServerQuiescingHelper(group: group)
         let listener = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
+            // A change answers thousands of held polls at once, and their agents report and poll
+            // again on new connections together: a short backlog dropped their SYNs, each retried
+            // a second and then three later (p99 4.8 s). Linux caps it at net.core.somaxconn.
+            .serverChannelOption(.backlog, value: Self.listenBacklog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             // One accept per wake-up, so the connection cap holds exactly: several per read
             // would take connections past it before the gate closes.
@@ -221,6 +224,9 @@ public final class HTTPServer: Service, Sendable {
             logger.warning("the shutdown grace ran out: closing connections with requests still in flight")
         }
     }
+
+    /// Connections the kernel queues before they are accepted.
+    static let listenBacklog: Int32 = 4096
 
     /// The handlers of one connection, socket side first.
     static func configureConnection(

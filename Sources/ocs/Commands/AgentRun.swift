@@ -10,7 +10,8 @@ struct AgentRun: AsyncParsableCommand {
         discussion: """
             Each poll holds the feed accepted before and asks the server to answer when it changes, for up to \
             --wait seconds (Prefer: wait); the next poll follows at once. A change is verified and applied as by \
-            ocs agent poll, and reported by a poll right after, so coverage shows it within seconds. When the \
+            ocs agent poll; the next poll, sent at once, reports it (the server records a check-in as it \
+            arrives), so coverage shows it within seconds. When the \
             server does not hold a poll (its cap is reached, or it does not hold polls), the agent polls again \
             after --interval. After a failure it retries after 1 s, doubling to --interval at most, each with \
             ±20 % jitter so a fleet does not retry in step. One line per change or failure; SIGINT or SIGTERM \
@@ -65,22 +66,26 @@ struct AgentRun: AsyncParsableCommand {
                     // Kept at once: a failure of the report must not leave an older feed acceptable.
                     state = outcome.state
                     Self.print(outcome)
-                    let reporting = outcome.change.changesSomething
-                    // Reported at once; a feed that changed again meanwhile is applied and reported in turn.
-                    while outcome.change.changesSomething, let again = try await agent.report(as: identity, state: outcome.state) {
-                        outcome = again
-                        try file.save(outcome.state)
-                        state = outcome.state
-                        Self.print(outcome)
-                    }
-                    if reporting {
-                        FileHandle.standardOutput.write(Data("reported: now applied \(Self.list(outcome.change.applied))\n".utf8))
-                    }
                     // Next at once only after a newer feed the server can hold a poll on; a feed
                     // served without an entity tag (a proxy that strips it), or with one that never
                     // matches (one that rewrites it), would otherwise be fetched in a loop.
                     let newer = (state.highestSerial ?? -1) > (before.highestSerial ?? -1) || before.highestSerial == nil
-                    delay = newer && state.etag != nil ? 0 : RetryDelay.jittered(Double(interval))
+                    let last = maxPolls != 0 && polls >= maxPolls
+                    if newer && state.etag != nil && !last {
+                        // The next poll follows at once and its check-in, recorded as it arrives,
+                        // reports what was applied: no poll of its own.
+                        delay = 0
+                    } else {
+                        // Reported now by a poll that does not wait; a feed that changed again
+                        // meanwhile is applied and reported in turn.
+                        while outcome.change.changesSomething, let again = try await agent.report(as: identity, state: outcome.state) {
+                            outcome = again
+                            try file.save(outcome.state)
+                            state = outcome.state
+                            Self.print(outcome)
+                        }
+                        delay = last ? 0 : RetryDelay.jittered(Double(interval))
+                    }
                 }
                 failures = 0
             } catch {
@@ -95,7 +100,7 @@ struct AgentRun: AsyncParsableCommand {
     }
 
     private static func print(_ outcome: PollOutcome) {
-        let line = "changed: serial \(outcome.feed.serial ?? "-"), applied \(list(outcome.change.apply)), removed \(list(outcome.change.remove))"
+        let line = "changed: serial \(outcome.feed.serial ?? "-"), applied \(list(outcome.change.apply)), removed \(list(outcome.change.remove)), now applied \(list(outcome.change.applied))"
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
