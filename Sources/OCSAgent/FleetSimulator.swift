@@ -227,6 +227,8 @@ public actor FleetSimulator {
             while true {
                 let state = states[index]
                 let start = ContinuousClock.now
+                // A poll that may be held reports as it arrives, not when it is answered.
+                if asked != nil { lastReported[index] = state.applied }
                 let fetched = try await agent.fetch(as: identity, applied: state.applied, etag: wait == nil ? nil : state.etag, wait: asked)
                 // A held poll's time is the server's wait, not its latency.
                 if asked == nil || state.etag == nil { latencies.append(Self.milliseconds(ContinuousClock.now - start)) }
