@@ -32,6 +32,9 @@ final class HeldPolls: Sendable {
         var held: [UInt64: Held] = [:]
         /// Of `held`, polls not of the fleet.
         var outsiders = 0
+        /// Places taken by polls being listed (between `hold`'s two locks), so loops listing at
+        /// once cannot pass the cap together.
+        var reserved = 0
         var lastID: UInt64 = 0
         /// A wake pass is running; `wakeAgain`: the serial moved again during it.
         var waking = false
@@ -88,7 +91,8 @@ final class HeldPolls: Sendable {
         member: Bool, connection: ConnectionClosing?, on eventLoop: any EventLoop
     ) -> EventLoopFuture<HTTPResponse>? {
         let id: UInt64? = state.withLock { state in
-            guard !state.stopped, state.held.count < capacity, member || state.outsiders < capacity / 2 else { return nil }
+            guard !state.stopped, state.held.count + state.reserved < capacity, member || state.outsiders < capacity / 2 else { return nil }
+            state.reserved += 1
             state.lastID += 1
             return state.lastID
         }
@@ -102,10 +106,19 @@ final class HeldPolls: Sendable {
             id: id, eventLoop: eventLoop, promise: promise, build: build, host: host, feed: feed, form: form, hostKey: hostKey, seconds: seconds,
             member: member, connection: connection, timer: timer
         )
-        state.withLock { state in
+        let listed = state.withLock { state in
+            state.reserved -= 1
+            // A stop between the two locks answered every poll listed: this one is answered now.
+            guard !state.stopped else { return false }
             state.held[id] = poll
             if !member { state.outsiders += 1 }
             metrics.heldPolls.set(Int64(state.held.count))
+            return true
+        }
+        guard listed else {
+            timer.cancel()
+            promise.succeed(poll.response(feed))
+            return promise.futureResult
         }
         connection?.onClose { self.release(id) }
         // A change learnt between this poll's lookup and now woke everyone but this poll.
