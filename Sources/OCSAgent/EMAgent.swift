@@ -141,14 +141,6 @@ public struct EMAgent: Sendable {
         return outcome
     }
 
-    /// The feed's bytes for a poll, or the HTTP failure.
-    public func fetch(as identity: AgentIdentity, applied: [String]) async throws(AgentError) -> [UInt8] {
-        guard case .document(let body, _) = try await fetch(as: identity, applied: applied, etag: nil, wait: nil) else {
-            throw .httpStatus(304, "the server answered 304 to a poll holding no feed")
-        }
-        return body
-    }
-
     /// A poll's answer: the document and its `ETag`, or `304` when `etag` is still current.
     public func fetch(as identity: AgentIdentity, applied: [String], etag: String?, wait: Int?) async throws(AgentError) -> FetchedFeed {
         let url = try identity.pollURL(server: server, applied: applied)

@@ -8,7 +8,8 @@ import OCSFeed
 import OCSStorage
 
 /// `GET`/`HEAD /getexchangemitigations`: validates the query, serves the feed for the host's
-/// build and, when the host identifies itself, records its check-in before answering.
+/// build and, when the host identifies itself, records its check-in before answering; a poll that
+/// asks to wait for a change of the feed it holds goes to `HeldPolls`.
 struct FeedEndpoint: Sendable {
     static let path = "/getexchangemitigations"
 
