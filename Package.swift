@@ -69,13 +69,17 @@ let package = Package(
         // end (API, dashboard, command line) performs, with one error type they each word.
         .target(
             name: "OCSOperations",
-            dependencies: ["OCSDomain", "OCSStorage"]
+            dependencies: ["OCSDomain", "OCSStorage", "OCSInventory"]
         ),
+        // Reports of servers running Microsoft's own EM service: Get-ExchangeServer's CliXml, read strictly.
+        .target(name: "OCSInventory", dependencies: ["OCSDomain", "OCSXML"]),
+        // A strict XML reader with no I/O (no DTD, no entities, bounded size and depth): feeds and CliXml.
+        .target(name: "OCSXML", dependencies: ["OCSDomain"]),
         // XML signatures for the feed: signing identities, the enveloped signature, verification.
         .target(
             name: "OCSSigning",
             dependencies: [
-                "OCSDomain",
+                "OCSDomain", "OCSXML",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -176,8 +180,10 @@ let package = Package(
         ),
         .testTarget(name: "OCSRuleFilesTests", dependencies: ["OCSRuleFiles", "OCSTestSupport"]),
         .testTarget(name: "OCSStorageTests", dependencies: ["OCSStorage", "OCSTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "OCSOperationsTests", dependencies: ["OCSOperations", "OCSStorage", "OCSDomain", "OCSTestSupport"]),
-        .testTarget(name: "OCSSigningTests", dependencies: ["OCSSigning", "OCSDomain", "OCSTestSupport"]),
+        .testTarget(name: "OCSOperationsTests", dependencies: ["OCSOperations", "OCSStorage", "OCSDomain", "OCSRuleFiles", "OCSTestSupport"]),
+        .testTarget(name: "OCSSigningTests", dependencies: ["OCSSigning", "OCSDomain", "OCSXML", "OCSTestSupport"]),
+        .testTarget(name: "OCSXMLTests", dependencies: ["OCSXML", "OCSTestSupport"]),
+        .testTarget(name: "OCSInventoryTests", dependencies: ["OCSInventory", "OCSDomain", "OCSTestSupport"]),
         .testTarget(
             name: "OCSFeedTests",
             dependencies: ["OCSFeed", "OCSTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]

@@ -2,7 +2,9 @@
 # The PowerShell ocs generates, judged by tree-sitter-powershell (PyPI), since PowerShell does not
 # run here: the scripts for Microsoft's genuine feed (verified against its root at its signing
 # time) and for a feed ocs signs with its starter rules (M1's URL rewrite rule and PING1), for an
-# Exchange 2016 CU23 host. Takes the folder of a built ocs binary.
+# Exchange 2016 CU23 host; and the Windows agent's four scripts for both schedules and both kinds
+# of trust, its server URL judged as data. (The tests judge hostile values in every field too.)
+# Takes the folder of a built ocs binary.
 #
 #   bash scripts/judge-powershell.sh .build/debug
 set -euo pipefail
@@ -34,4 +36,9 @@ kill "$server"; wait "$server" || true; server=""
 "$ocs" feed --build 15.1.2507.6 --db "$work/db/ocs.sqlite" >"$work/feed.xml"
 "$ocs" agent script --feed "$work/feed.xml" --cert "$work/db/dev-signing-cert.pem" --out "$work/ocs" >/dev/null
 
-python3 scripts/judge-powershell.py "$work"/microsoft/*.ps1 "$work"/ocs/*.ps1
+"$ocs" agent windows --server "https://ocs.example.org:8443/it's/\$(calc)" --cert "$work/db/dev-signing-cert.pem" --out "$work/windows" >/dev/null
+"$ocs" agent windows --server http://127.0.0.1:8080 --ca "$work/db/dev-signing-cert.pem" --schedule hourly --out "$work/windows-hourly" >/dev/null
+printf '%s' "[\"https://ocs.example.org:8443/it's/\$(calc)\"]" >"$work/values.json"
+
+python3 scripts/judge-powershell.py "$work"/microsoft/*.ps1 "$work"/ocs/*.ps1 "$work"/windows-hourly/*.ps1
+python3 scripts/judge-powershell.py --values "$work/values.json" "$work"/windows/*.ps1

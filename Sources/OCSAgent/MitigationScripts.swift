@@ -1,3 +1,4 @@
+import Foundation
 import OCSSigning
 
 /// EOMT-style PowerShell scripts for a verified feed: `Apply-Mitigations.ps1` and `Remove-Mitigations.ps1`.
@@ -24,47 +25,41 @@ public struct MitigationScripts: Sendable, Equatable {
         var usesRewrite = false, usesIIS = false
         for config in content.configs {
             guard MitigationChange.isValidID(config.id) else { throw Refusal(description: "the Config id '\(Self.printable(config.id).prefix(40))' is not a mitigation id") }
-            let id = Self.literal(config.id)
             for (index, action) in config.actions.enumerated() {
-                let what = Self.literal("\(config.id): \(action.description)")
+                var arguments: [(String, String)] = [
+                    ("ConfigId", config.id), ("Index", String(index + 1)), ("Type", action.type), ("Value", action.value),
+                    ("Description", action.description),
+                ]
                 switch action.type {
                 case "DoNothing":
-                    applySteps.append("Write-Step (\(id) + ': heartbeat, nothing to change')")
-                    removeSteps.append("Write-Step (\(id) + ': heartbeat, nothing to change')")
+                    break
                 case "IISUrlRewrite":
                     usesRewrite = true
                     usesIIS = true
                     guard let rule = action.rule, let input = rule["input"], let pattern = rule["pattern"], let type = rule["action"] else {
                         throw Refusal(description: "\(config.id): an IISUrlRewrite action has no complete Rule")
                     }
-                    let name = "EEMS \(config.id).\(index + 1) \(action.value)"
-                    let path: String
                     if action.scope == "Site" {
                         guard let site = action.site, !site.isEmpty else { throw Refusal(description: "\(config.id): a Site-scoped rewrite names no site") }
-                        path = "IIS:\\Sites\\" + site
-                    } else {
-                        path = "MACHINE/WEBROOT/APPHOST"
+                        arguments.append(("Site", site))
                     }
-                    let filter = try Self.ruleFilter(name, config.id)
-                    let arguments = "-PSPath \(Self.literal(path)) -Name \(Self.literal(name)) -Filter \(Self.literal(filter))"
-                    applySteps.append("Write-Step \(what)")
-                    applySteps.append("Add-EemsRewriteRule \(arguments) -InputVariable \(Self.literal(input)) -Pattern \(Self.literal(pattern)) -RewriteAction \(Self.literal(type))")
-                    removeSteps.append("Write-Step \(what)")
-                    removeSteps.append("Remove-EemsRewriteRule \(arguments)")
+                    // Invoke-EemsAction selects the rule by name in an XPath literal, quoted with
+                    // the quote the name does not hold: a name holding both cannot be selected.
+                    let name = "EEMS \(config.id).\(index + 1) \(action.value)"
+                    guard !(name.contains("'") && name.contains("\"")) else {
+                        throw Refusal(description: "\(config.id): a rewrite rule name holds both quote characters")
+                    }
+                    arguments += [("Scope", action.scope), ("InputVariable", input), ("Pattern", pattern), ("RewriteAction", type)]
                 case "DisableService":
-                    applySteps.append("Write-Step \(what)")
-                    applySteps.append("Disable-EemsService -Name \(Self.literal(action.value))")
-                    removeSteps.append("Write-Step \(what)")
-                    removeSteps.append("Enable-EemsService -Name \(Self.literal(action.value))")
+                    break
                 case "DisableAppPool":
                     usesIIS = true
-                    applySteps.append("Write-Step \(what)")
-                    applySteps.append("Disable-EemsAppPool -Name \(Self.literal(action.value))")
-                    removeSteps.append("Write-Step \(what)")
-                    removeSteps.append("Enable-EemsAppPool -Name \(Self.literal(action.value))")
                 default:
                     throw Refusal(description: "\(config.id): unknown action type '\(Self.printable(action.type).prefix(40))'")
                 }
+                let parameters = arguments.map { "-\($0.0) \(Self.literal($0.1))" }.joined(separator: " ")
+                applySteps.append("Invoke-EemsAction -Mode 'Apply' \(parameters)")
+                removeSteps.append("Invoke-EemsAction -Mode 'Remove' \(parameters)")
             }
         }
         let header = Self.header(feed, fingerprint: content.signerFingerprint)
@@ -76,6 +71,12 @@ public struct MitigationScripts: Sendable, Equatable {
             title: Self.removeName, purpose: "undoes what Apply-Mitigations.ps1 does (idempotent: what is absent is left alone)",
             header: header, feed: feed, checks: "", usesIIS: usesIIS, steps: removeSteps
         )
+    }
+
+    /// A script as a Windows file: a UTF-8 byte-order mark (Windows PowerShell 5.1 reads a file
+    /// without one in the ANSI code page) and CRLF line ends.
+    public static func file(_ text: String) -> Data {
+        Data([0xEF, 0xBB, 0xBF]) + Data(text.replacingOccurrences(of: "\n", with: "\r\n").utf8)
     }
 
     /// A PowerShell single-quoted literal: the quote characters PowerShell treats as single quotes are doubled.
@@ -100,15 +101,6 @@ public struct MitigationScripts: Sendable, Equatable {
         }))
     }
 
-    /// The XPath selecting the rule by name, quoted with whichever quote the name does not hold.
-    static func ruleFilter(_ name: String, _ id: String) throws(Refusal) -> String {
-        let quote: String
-        if !name.contains("'") { quote = "'" } else if !name.contains("\"") { quote = "\"" } else {
-            throw Refusal(description: "\(id): a rewrite rule name holds both quote characters")
-        }
-        return "system.webServer/rewrite/rules/rule[@name=\(quote)\(name)\(quote)]"
-    }
-
     static func header(_ feed: FeedVerifier.VerifiedFeed, fingerprint: String) -> [String] {
         [
             "Feed serial: \(printable(feed.serial ?? "-"))",
@@ -128,13 +120,45 @@ public struct MitigationScripts: Sendable, Equatable {
 
         """
 
-    static let functions = """
-        function Write-Step([string] $Message) {
+    /// The steps, as PowerShell functions, shared by every script ocs writes for Windows (the
+    /// EOMT-style scripts and the Windows agent): one text, so a mitigation is applied and
+    /// removed the same way whichever runs it. A script defines `$EemsStateFolder` (where the
+    /// services' previous startup types are kept) and `$EemsEventSource` (`$null`: no event log)
+    /// before them.
+    public static let functions = """
+        function Write-Step([string] $Message, [switch] $Failure) {
             Write-Host ('[{0}] {1}' -f (Get-Date -Format 'o'), $Message)
+            if ($null -ne $EemsEventSource) {
+                $entryType = 'Information'
+                $eventId = 1000
+                if ($Failure) { $entryType = 'Error'; $eventId = 1002 }
+                Write-EventLog -LogName 'Application' -Source $EemsEventSource -EventId $eventId -EntryType $entryType -Message $Message
+            }
+        }
+
+        # A folder only SYSTEM and the administrators may use, inheriting nothing.
+        function Protect-EemsFolder([string] $Path) {
+            if (-not (Test-Path -LiteralPath $Path)) { $null = New-Item -ItemType Directory -Path $Path }
+            $acl = New-Object System.Security.AccessControl.DirectorySecurity
+            $acl.SetAccessRuleProtection($true, $false)
+            foreach ($sid in @('S-1-5-18', 'S-1-5-32-544')) {
+                $identity = New-Object System.Security.Principal.SecurityIdentifier($sid)
+                $rule = New-Object System.Security.AccessControl.FileSystemAccessRule($identity, 'FullControl', 'ContainerInherit, ObjectInherit', 'None', 'Allow')
+                $acl.AddAccessRule($rule)
+            }
+            Set-Acl -LiteralPath $Path -AclObject $acl
         }
 
         function Test-EemsRewriteRule([string] $PSPath, [string] $Filter) {
             $null -ne (Get-WebConfigurationProperty -PSPath $PSPath -Filter $Filter -Name 'name' -ErrorAction SilentlyContinue)
+        }
+
+        # The XPath selecting a rule by name, quoted with the quote character the name does not hold.
+        function Get-EemsRuleFilter([string] $Name) {
+            $quote = [string] [char] 39
+            if ($Name.Contains($quote)) { $quote = [string] [char] 34 }
+            if ($Name.Contains($quote)) { throw ('a rewrite rule name holds both quote characters: ' + $Name) }
+            'system.webServer/rewrite/rules/rule[@name=' + $quote + $Name + $quote + ']'
         }
 
         function Add-EemsRewriteRule([string] $PSPath, [string] $Name, [string] $Filter, [string] $InputVariable, [string] $Pattern, [string] $RewriteAction) {
@@ -158,20 +182,44 @@ public struct MitigationScripts: Sendable, Equatable {
             Write-Step ('rewrite rule removed: {0} at {1}' -f $Name, $PSPath)
         }
 
+        # The startup types services had before a mitigation disabled them, by service name.
+        function Get-EemsServiceRecord {
+            $path = Join-Path $EemsStateFolder 'services.xml'
+            if (Test-Path -LiteralPath $path) { return [hashtable] (Import-Clixml -LiteralPath $path) }
+            @{}
+        }
+
+        function Save-EemsServiceRecord([hashtable] $Record) {
+            Protect-EemsFolder $EemsStateFolder
+            Export-Clixml -LiteralPath (Join-Path $EemsStateFolder 'services.xml') -InputObject $Record
+        }
+
         function Disable-EemsService([string] $Name) {
             $service = Get-Service -Name $Name -ErrorAction SilentlyContinue
             if ($null -eq $service) { Write-Step ('service not installed: {0}' -f $Name); return }
+            $record = Get-EemsServiceRecord
+            if (-not $record.ContainsKey($Name)) {
+                $record[$Name] = [string] $service.StartType
+                Save-EemsServiceRecord $record
+                Write-Step ('service startup type recorded: {0} was {1}' -f $Name, $record[$Name])
+            }
             if ($service.Status -ne 'Stopped') { Stop-Service -Name $Name -Force; Write-Step ('service stopped: {0}' -f $Name) }
             else { Write-Step ('service already stopped: {0}' -f $Name) }
             Set-Service -Name $Name -StartupType Disabled
             Write-Step ('service startup type set to Disabled: {0}' -f $Name)
         }
 
+        # Restores the startup type recorded when the service was disabled (Automatic if none was).
         function Enable-EemsService([string] $Name) {
             $service = Get-Service -Name $Name -ErrorAction SilentlyContinue
             if ($null -eq $service) { Write-Step ('service not installed: {0}' -f $Name); return }
-            Set-Service -Name $Name -StartupType Automatic
-            Write-Step ('service startup type set to Automatic: {0}' -f $Name)
+            $record = Get-EemsServiceRecord
+            $startup = 'Automatic'
+            if ($record.ContainsKey($Name)) { $startup = [string] $record[$Name] }
+            Set-Service -Name $Name -StartupType $startup
+            Write-Step ('service startup type set to {1}: {0}' -f $Name, $startup)
+            if ($record.ContainsKey($Name)) { $record.Remove($Name); Save-EemsServiceRecord $record }
+            if ($startup -eq 'Disabled') { return }
             if ($service.Status -ne 'Running') { Start-Service -Name $Name; Write-Step ('service started: {0}' -f $Name) }
             else { Write-Step ('service already running: {0}' -f $Name) }
         }
@@ -194,7 +242,47 @@ public struct MitigationScripts: Sendable, Equatable {
             else { Write-Step ('app pool already started: {0}' -f $Name) }
         }
 
+        # One action of a Config, applied or removed as the EM service names and places it: URL
+        # Rewrite rules are named 'EEMS <Config id>.<n> <rule name>'.
+        function Invoke-EemsAction {
+            param(
+                [Parameter(Mandatory = $true)] [ValidateSet('Apply', 'Remove')] [string] $Mode,
+                [Parameter(Mandatory = $true)] [string] $ConfigId,
+                [Parameter(Mandatory = $true)] [int] $Index,
+                [Parameter(Mandatory = $true)] [string] $Type,
+                [string] $Value = '',
+                [string] $Description = '',
+                [string] $Scope = '',
+                [string] $Site = '',
+                [string] $InputVariable = '',
+                [string] $Pattern = '',
+                [string] $RewriteAction = ''
+            )
+            Write-Step ('{0}: {1}' -f $ConfigId, $Description)
+            switch -Exact -CaseSensitive ($Type) {
+                'DoNothing' { Write-Step ($ConfigId + ': heartbeat, nothing to change') }
+                'IISUrlRewrite' {
+                    $name = 'EEMS {0}.{1} {2}' -f $ConfigId, $Index, $Value
+                    $path = 'MACHINE/WEBROOT/APPHOST'
+                    if ($Scope -eq 'Site') {
+                        if ($Site -eq '') { throw ($ConfigId + ': a Site-scoped rewrite names no site') }
+                        $path = 'IIS:\\Sites\\' + $Site
+                    }
+                    $filter = Get-EemsRuleFilter -Name $name
+                    if ($Mode -eq 'Apply') { Add-EemsRewriteRule -PSPath $path -Name $name -Filter $filter -InputVariable $InputVariable -Pattern $Pattern -RewriteAction $RewriteAction }
+                    else { Remove-EemsRewriteRule -PSPath $path -Name $name -Filter $filter }
+                }
+                'DisableService' { if ($Mode -eq 'Apply') { Disable-EemsService -Name $Value } else { Enable-EemsService -Name $Value } }
+                'DisableAppPool' { if ($Mode -eq 'Apply') { Disable-EemsAppPool -Name $Value } else { Enable-EemsAppPool -Name $Value } }
+                default { throw ($ConfigId + ': unknown action type ' + $Type) }
+            }
+        }
+
         """
+
+    /// Where the scripts and the Windows agent keep what removing a mitigation needs (the
+    /// services' startup types before they were disabled): one folder, so either may undo the other.
+    static let stateVariables = "$EemsStateFolder = Join-Path $env:ProgramData 'ocs-agent'\n"
 
     /// The line that starts the steps: everything after it is what the script does to the host.
     public static let stepsMarker = "# --- Steps ---"
@@ -205,7 +293,8 @@ public struct MitigationScripts: Sendable, Equatable {
         for line in header { text += "# \(line)\n" }
         text += "#Requires -RunAsAdministrator\n"
         text += "Set-StrictMode -Version 2.0\n"
-        text += "$ErrorActionPreference = 'Stop'\n\n"
+        text += "$ErrorActionPreference = 'Stop'\n"
+        text += stateVariables + "$EemsEventSource = $null\n\n"
         text += functions
         text += stepsMarker + "\n"
         text += "Write-Step (\(literal(title)) + ' for feed serial ' + \(literal(feed.serial ?? "-")) + ', issued ' + \(literal(feed.issued ?? "-")))\n"

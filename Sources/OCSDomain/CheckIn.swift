@@ -37,6 +37,15 @@ public struct CheckIn: Sendable, Equatable {
     }
 }
 
+/// Where a host's record comes from.
+public enum HostSource: String, Sendable, Codable, CaseIterable {
+    /// Its own polls of the feed: an ocs agent, or anything polling with its identity.
+    case poll
+    /// `Get-ExchangeServer` reports (`ocs hosts import --exchange`, `POST /api/v1/inventory`):
+    /// a server running Microsoft's own EM service, which never polls ocs.
+    case inventory
+}
+
 /// A known host: its stable id and its latest state.
 ///
 /// Facts the newest poll left out (say, no `build`) keep the value an earlier poll reported.
@@ -47,15 +56,19 @@ public struct HostState: Sendable, Equatable {
     public var latest: CheckIn
     public var firstSeen: Date
     public var pollCount: Int
-    /// Enrolled, with a live credential: what it reports came from polls that carried it.
+    /// Nobody outside can forge its record: enrolled, with a live credential (what it reports
+    /// came from polls that carried it), or an inventory host (reports sent with an API token).
     public var verified = false
+    /// Where its record comes from: its polls, or `Get-ExchangeServer` reports.
+    public var source = HostSource.poll
 
-    public init(id: Int64, latest: CheckIn, firstSeen: Date, pollCount: Int, verified: Bool = false) {
+    public init(id: Int64, latest: CheckIn, firstSeen: Date, pollCount: Int, verified: Bool = false, source: HostSource = .poll) {
         self.id = id
         self.latest = latest
         self.firstSeen = firstSeen
         self.pollCount = pollCount
         self.verified = verified
+        self.source = source
     }
 
     public var lastSeen: Date { latest.time }

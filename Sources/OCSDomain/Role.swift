@@ -1,7 +1,11 @@
 import Foundation
 
-/// What an API token may do; each role includes the ones before it.
+/// What an API token may do. `reader`, `publisher` and `admin` each include the ones before it;
+/// `reporter` includes nothing else, and only `reportsInventory` grants it anything.
 public enum Role: String, CaseIterable, Codable, Sendable, Comparable {
+    /// Only post `Get-ExchangeServer` reports (`POST /api/v1/inventory`): the token a scheduled
+    /// script on a management server holds, useless to whoever steals it for anything else.
+    case reporter
     /// Read rules, hosts and the audit trail.
     case reader
     /// Also create, edit, publish, promote, retire and delete rules, manage host groups, and
@@ -9,6 +13,9 @@ public enum Role: String, CaseIterable, Codable, Sendable, Comparable {
     case publisher
     /// Also manage tokens and the approval policy, and apply a change alone as an emergency.
     case admin
+
+    /// Whether the role may post an inventory report: the reporter, and those who may change rules.
+    public var reportsInventory: Bool { self == .reporter || self >= .publisher }
 
     public static func < (lhs: Role, rhs: Role) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!

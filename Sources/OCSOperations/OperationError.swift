@@ -1,4 +1,5 @@
 import OCSDomain
+import OCSInventory
 import OCSStorage
 
 /// Why an operation was refused, with the data each front end words it from: which rule, group,
@@ -13,6 +14,8 @@ public enum OperationError: Error, Sendable, Equatable {
     case enrollment(EnrollmentError)
     /// Builds refused: a row's problem, or require-approval (`CatalogOperations`).
     case catalog(CatalogChangeError)
+    /// An inventory report that is not a `Get-ExchangeServer` export ocs reads; nothing recorded.
+    case inventory(ExchangeServerExport.Refusal)
     /// An emergency change (applied alone under require-approval) must say why.
     case emergencyNeedsReason
     /// Only an admin may apply a change alone as an emergency.
@@ -58,6 +61,7 @@ extension OperationError: CustomStringConvertible {
         case .token(let error): error.description
         case .enrollment(let error): error.description
         case .catalog(let error): error.description
+        case .inventory(let error): error.description
         case .emergencyNeedsReason: "an emergency change needs a reason: give the incident or ticket id"
         case .emergencyNeedsAdmin(let actor, let role): "\(actor) has role \(role.rawValue): only an admin may apply a change alone as an emergency"
         case .storage(let message): "the database failed: \(message)"

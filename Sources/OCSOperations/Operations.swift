@@ -21,6 +21,8 @@ public struct Operations: Sendable {
     public let lifecycle: RuleOperations
     /// Builds added to the catalog, under the same approval policy.
     public let builds: CatalogOperations
+    /// `Get-ExchangeServer` reports of servers running Microsoft's EM service.
+    public let inventory: InventoryOperations
 
     /// `checkInLimits` and `checkInAcceptance` decide what polls may add (the server's settings;
     /// elsewhere nothing records check-ins).
@@ -39,5 +41,6 @@ public struct Operations: Sendable {
         state = ServerState(database: database)
         lifecycle = RuleOperations(rules: rules, changes: changes)
         builds = CatalogOperations(catalogs: catalogs)
+        inventory = InventoryOperations(checkIns: checkIns, audit: audit)
     }
 }

@@ -1,4 +1,5 @@
 import OCSDomain
+import OCSXML
 
 /// Canonical XML 1.0 without comments (C14N) of an element read by `StrictXMLParser`, for digests.
 ///

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import OCSDomain
+import OCSXML
 import SwiftASN1
 import X509
 import _CryptoExtras

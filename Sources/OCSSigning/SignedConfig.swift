@@ -1,3 +1,5 @@
+import OCSXML
+
 /// A signed `Config` as an agent acts on it: its id, description and actions, read from the
 /// verified tree (so only content the signature covers).
 public struct SignedConfig: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import OCSXML
 
 /// The parts of a feed that its signature profile allows, found by checking the whole tree.
 ///

@@ -64,7 +64,7 @@ public struct SigningIdentity: Sendable {
         SHA256.hash(data: der(certificate)).map { String(format: "%02X", $0) }.joined(separator: ":")
     }
 
-    static func der(_ certificate: Certificate) -> [UInt8] {
+    public static func der(_ certificate: Certificate) -> [UInt8] {
         var serializer = DER.Serializer()
         // Serializing a certificate that was parsed or built by swift-certificates cannot fail.
         try! serializer.serialize(certificate)

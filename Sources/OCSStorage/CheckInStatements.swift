@@ -40,9 +40,13 @@ struct CheckInSQL: Sendable {
         }
     }
 
+    /// A host whose record nobody outside can forge: enrolled (only polls with its credential
+    /// change it), or an inventory host (only reports an API token or the command line sends do).
+    static let verified = "(credential_hash IS NOT NULL OR source = 'inventory')"
+
     /// The columns of `HostReport`, in the order statements bind and read them.
     static let reportColumns = "server_id, server_name, build, org_id, applied, blocked, mitigations_enabled, data_collection_enabled"
-    private static let selectHost = "SELECT id, \(reportColumns), credential_hash IS NOT NULL AS enrolled FROM hosts"
+    private static let selectHost = "SELECT id, \(reportColumns), credential_hash IS NOT NULL AS enrolled, source = 'inventory' AS inventory FROM hosts"
 
     let hostByName = "\(selectHost) WHERE lower(server_name) = ? ORDER BY server_id IS NULL, last_seen DESC LIMIT 1"
     let hostByServerID = "\(selectHost) WHERE server_id = ?"
@@ -60,6 +64,7 @@ struct CheckInSQL: Sendable {
         """
     let historyEntryTime = "SELECT changed_at FROM host_history WHERE host_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?"
     let hostCount = "SELECT hosts FROM host_count WHERE id = 1"
+    let markInventory = "UPDATE hosts SET source = 'inventory' WHERE id = ?"
 
     private init(_ engine: SQLEngine) {
         let lastSeen = engine.greatest("last_seen", "?")
@@ -202,13 +207,14 @@ struct SQLiteCheckInStatements: CheckInStatements {
         parameters.append(report.dataCollectionEnabled)
     }
 
-    /// A row of `CheckInSQL`'s host queries, read by position: `id`, the report's columns, `enrolled`.
+    /// A row of `CheckInSQL`'s host queries, read by position: `id`, the report's columns,
+    /// `enrolled`, `inventory`.
     private static func host(_ row: RawStatement.Columns) -> KnownHost {
         KnownHost(id: row.integer(0), report: HostReport(
             serverID: row.text(1), serverName: row.text(2), build: row.text(3), orgID: row.text(4),
             applied: row.text(5) ?? "[]", blocked: row.text(6) ?? "[]",
             mitigationsEnabled: row.flag(7), dataCollectionEnabled: row.flag(8)
-        ), enrolled: row.flag(9) ?? false)
+        ), enrolled: row.flag(9) ?? false, inventory: row.flag(10) ?? false)
     }
 }
 
@@ -279,6 +285,11 @@ struct PortableCheckInStatements: CheckInStatements {
             serverID: try row["server_id"], serverName: try row["server_name"], build: try row["build"], orgID: try row["org_id"],
             applied: try row["applied"] ?? "[]", blocked: try row["blocked"] ?? "[]",
             mitigationsEnabled: try row["mitigations_enabled"], dataCollectionEnabled: try row["data_collection_enabled"]
-        ), enrolled: try row["enrolled"] ?? false)
+        ), enrolled: try row["enrolled"] ?? false, inventory: try row["inventory"] ?? false)
+    }
+
+    /// Marks a host as one an inventory report adds and changes (`hosts.source`).
+    func markInventory(_ id: Int64) throws {
+        try db.execute(sql.markInventory, [id])
     }
 }

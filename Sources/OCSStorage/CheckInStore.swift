@@ -58,7 +58,7 @@ public struct CheckInStore: Sendable {
         }
     }
 
-    private func writer() -> CheckInWriter {
+    func writer() -> CheckInWriter {
         CheckInWriter(limits: limits, acceptance: acceptance, newHosts: newHosts)
     }
 
@@ -237,7 +237,8 @@ extension HostState: SQLRowDecodable {
     public init(row: SQLRow) throws {
         self.init(
             id: try row["id"], latest: try CheckInStore.checkIn(row, time: try row["last_seen"]), firstSeen: try row["first_seen"],
-            pollCount: try row["poll_count"], verified: try row.value("credential_hash") != .null
+            pollCount: try row["poll_count"], verified: try row.value("credential_hash") != .null || row.value("source") == .text("inventory"),
+            source: HostSource(rawValue: try row["source"]) ?? .poll
         )
     }
 }

@@ -20,6 +20,12 @@ struct CheckInWriter {
         return CheckInBatch(serial: try statements.serial(), outcomes: outcomes)
     }
 
+    /// Records an inventory report's servers inside the write transaction `statements` runs in.
+    func record(inventory servers: [InventoryServer], at time: Date, with statements: PortableCheckInStatements) throws -> [InventoryOutcome] {
+        var batch = Batch(writer: self, statements: statements)
+        return try servers.map { server in try batch.record(inventory: server, at: time, marking: statements.markInventory) }
+    }
+
     /// One transaction's recording: it counts the hosts once, on its first new host.
     private struct Batch<Statements: CheckInStatements> {
         let writer: CheckInWriter
@@ -56,6 +62,35 @@ struct CheckInWriter {
                 try statements.insertHistory(report, by: poll, host: id, at: time)
                 return .recorded
             }
+        }
+
+        /// Records one server of an inventory report as the check-in `server.checkIn(at:)`: its
+        /// inventory host is added or updated; a host that polls ocs itself is left alone.
+        mutating func record(inventory server: InventoryServer, at time: Date, marking: (Int64) throws -> Void) throws -> InventoryOutcome {
+            let report = server.checkIn(at: time)
+            let stamp = DatabaseTimestamp(time).text
+            if let host = try statements.host(byServerID: server.guid) {
+                guard host.inventory else {
+                    let note = host.enrolled
+                        ? "enrolled as host \(host.id): its agent's verified check-ins count, not this report"
+                        : "polls ocs itself as host \(host.id): its check-ins count, not this report"
+                    return InventoryOutcome(name: server.name, serverID: server.guid, result: .skipped, note: note)
+                }
+                let updated = host.report.updated(by: report)
+                try statements.updateHost(host.id, to: updated, by: report, at: stamp)
+                if updated != host.report, try historyHasRoom(host: host.id, at: time) {
+                    try statements.insertHistory(updated, by: report, host: host.id, at: stamp)
+                }
+                return InventoryOutcome(name: server.name, serverID: server.guid, result: .updated)
+            }
+            if let refusal = try admitNewHost(report) {
+                return InventoryOutcome(name: server.name, serverID: server.guid, result: .skipped, note: "not added: \(refusal.rawValue)")
+            }
+            let added = HostReport().updated(by: report)
+            let id = try statements.insertHost(added, by: report, at: stamp)
+            try marking(id)
+            try statements.insertHistory(added, by: report, host: id, at: stamp)
+            return InventoryOutcome(name: server.name, serverID: server.guid, result: .added)
         }
 
         /// Nil when a poll may add a host: the database is below its most hosts (`host_count`,
@@ -112,7 +147,8 @@ struct CheckInWriter {
                 return .new
             }
             if let host = try statements.host(byServerID: serverID) {
-                return host.enrolled ? .refused(.enrolledHost) : .known(host.id, host.report)
+                if host.enrolled { return .refused(.enrolledHost) }
+                return host.inventory ? .refused(.inventoryHost) : .known(host.id, host.report)
             }
             return .new
         }
@@ -147,9 +183,11 @@ struct HostReport: Equatable {
     }
 }
 
-/// A host as the writer finds it: its id, its report, and whether it enrolled.
+/// A host as the writer finds it: its id, its report, whether it enrolled, and whether inventory
+/// reports (not polls) make its record.
 struct KnownHost {
     let id: Int64
     let report: HostReport
     let enrolled: Bool
+    let inventory: Bool
 }

@@ -26,14 +26,15 @@ public struct DashboardSessionStore: Sendable {
     }
 
     /// Opens a session for the live API token `apiSecret`: its cookie secret and the session, or
-    /// nil when the token is not a live one. Expired sessions are removed on the way.
+    /// nil when the token is not a live one, or is a reporter's (which may read nothing). Expired
+    /// sessions are removed on the way.
     public func open(apiSecret: String, remoteAddress: String?, now: Date = Date()) throws -> (secret: String, session: DashboardSession)? {
         let secret = Self.randomToken()
         let csrf = Self.randomToken()
         let expires = now.addingTimeInterval(Self.lifetime)
         return try database.write { db in
             try db.execute("DELETE FROM dashboard_sessions WHERE expires_at <= ?", [DatabaseTimestamp(now)])
-            guard let (tokenID, token) = try TokenStore.liveToken(matching: apiSecret, in: db) else { return nil }
+            guard let (tokenID, token) = try TokenStore.liveToken(matching: apiSecret, in: db), token.role >= .reader else { return nil }
             let id = try db.insert(
                 "INSERT INTO dashboard_sessions (secret_hash, token_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
                 [TokenStore.hash(secret), tokenID, csrf, DatabaseTimestamp(now), DatabaseTimestamp(expires)]
@@ -56,7 +57,7 @@ public struct DashboardSessionStore: Sendable {
                 """
                 SELECT s.id, s.csrf, s.expires_at, t.name, t.role FROM dashboard_sessions s
                 JOIN api_tokens t ON t.id = s.token_id
-                WHERE s.secret_hash = ? AND s.expires_at > ? AND t.revoked_at IS NULL
+                WHERE s.secret_hash = ? AND s.expires_at > ? AND t.revoked_at IS NULL AND t.role <> 'reporter'
                 """,
                 [TokenStore.hash(secret), DatabaseTimestamp(now)]
             )

@@ -46,7 +46,8 @@ public struct EnrollmentStore: Sendable {
 
     /// Exchanges an unused, unexpired token for a credential bound to `serverID`: the host with
     /// that serverId (made if none has polled yet) takes the credential, replacing any earlier
-    /// one. A host that enrolled before is re-enrolled, audited as such. The token is used up in
+    /// one. A host that enrolled before is re-enrolled, audited as such; an inventory host becomes
+    /// a polling one (its agent's verified check-ins replace the reports). The token is used up in
     /// the same transaction.
     public func enroll(token: String, serverID: String, serverName: String?, remoteAddress: String?, now: Date = Date()) throws(EnrollmentError) -> Enrollment {
         guard token.hasPrefix(Self.tokenPrefix), token.utf8.count <= 128 else { throw .unknownToken }
@@ -69,7 +70,7 @@ public struct EnrollmentStore: Sendable {
                 if let existing {
                     hostID = try existing["id"]
                     try db.execute(
-                        "UPDATE hosts SET credential_hash = ?, enrolled_at = ?, server_name = coalesce(?, server_name) WHERE id = ?",
+                        "UPDATE hosts SET credential_hash = ?, enrolled_at = ?, server_name = coalesce(?, server_name), source = 'poll' WHERE id = ?",
                         [Secret.hexDigest(credential), time, serverName, hostID]
                     )
                 } else {

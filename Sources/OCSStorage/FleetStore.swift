@@ -28,7 +28,7 @@ public struct FleetStore: Sendable {
 
     /// The condition `verifiedOnly` adds to a query of `hosts`.
     private static func hostFilter(verifiedOnly: Bool) -> String {
-        verifiedOnly ? "credential_hash IS NOT NULL" : "TRUE"
+        verifiedOnly ? CheckInSQL.verified : "TRUE"
     }
 
     /// The hosts in one of `states` for `rule`, by id as `CheckInStore.hosts` lists them.
@@ -60,7 +60,7 @@ public struct FleetStore: Sendable {
             // Kept by triggers, as `CheckInStore.hostCount` reads it: one row however many hosts.
             let total = try db.value(Int.self, "SELECT hosts FROM host_count WHERE id = 1") ?? 0
             let stale = try db.value(Int.self, "SELECT COUNT(*) FROM hosts WHERE last_seen < ?", [DatabaseTimestamp(staleSince)]) ?? 0
-            let verified = try db.value(Int.self, "SELECT COUNT(*) FROM hosts WHERE credential_hash IS NOT NULL") ?? 0
+            let verified = try db.value(Int.self, "SELECT COUNT(*) FROM hosts WHERE \(CheckInSQL.verified)") ?? 0
             let groups = try Self.coverageGroups(db, staleSince: staleSince, verifiedOnly: false)
             let coverage = try rules.map {
                 try self.coverage(of: $0.rule, revision: $0.revision, staleSince: staleSince, catalog: catalog, groups: groups, verifiedOnly: false, in: db)

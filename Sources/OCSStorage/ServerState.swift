@@ -55,9 +55,9 @@ public struct ServerState: Sendable {
         }
     }
 
-    /// Hosts that did not enroll: with `--check-ins enrolled` their polls are no longer recorded.
+    /// Polling hosts that did not enroll: with `--check-ins enrolled` their polls are no longer recorded.
     public func unverifiedHostCount() throws -> Int {
-        try database.read { db in try db.value(Int.self, "SELECT COUNT(*) FROM hosts WHERE credential_hash IS NULL") ?? 0 }
+        try database.read { db in try db.value(Int.self, "SELECT COUNT(*) FROM hosts WHERE credential_hash IS NULL AND source = 'poll'") ?? 0 }
     }
 
     /// Claims this period of `job` for the caller: true when no server sharing the database

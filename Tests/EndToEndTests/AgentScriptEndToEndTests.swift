@@ -21,8 +21,9 @@ struct AgentScriptEndToEndTests {
         #expect(result.output.contains("configs PING1"))
         for name in ["Apply-Mitigations.ps1", "Remove-Mitigations.ps1"] {
             let steps = try Self.steps(out.appendingPathComponent(name))
-            #expect(steps.allSatisfy { $0.hasPrefix("Write-Step ") }, "\(steps)")
-            #expect(steps.contains("Write-Step ('PING1' + ': heartbeat, nothing to change')"))
+            // The heartbeat only: a step that changes nothing, by the shared steps' DoNothing.
+            #expect(steps.filter { !$0.hasPrefix("Write-Step ") }.allSatisfy { $0.contains("-ConfigId 'PING1' -Index '1' -Type 'DoNothing'") }, "\(steps)")
+            #expect(steps.contains { $0.hasPrefix("Invoke-EemsAction -Mode ") && $0.contains("-Type 'DoNothing'") })
             let text = try String(contentsOf: out.appendingPathComponent(name), encoding: .utf8)
             #expect(text.contains("# Configs: PING1\r\n"))
             #expect(text.contains("# Signer SHA-256 fingerprint: "))
@@ -46,9 +47,10 @@ struct AgentScriptEndToEndTests {
         let result = try workspace.ocs(["agent", "script", "--feed", feed, "--cert", cert, "--out", out.path])
         #expect(result.status == 0, "\(result.stderr)")
         let steps = try Self.steps(out.appendingPathComponent("Apply-Mitigations.ps1"))
-        #expect(steps.contains { $0.hasPrefix("Add-EemsRewriteRule -PSPath 'IIS:\\Sites\\Default Web Site' -Name 'EEMS M1.1 PowerShell - inbound' ") }, "\(steps)")
+        let rewrite = "-ConfigId 'M1' -Index '1' -Type 'IISUrlRewrite' -Value 'PowerShell - inbound' "
+        #expect(steps.contains { $0.hasPrefix("Invoke-EemsAction -Mode 'Apply' " + rewrite) && $0.contains("-Site 'Default Web Site' -Scope 'Site'") }, "\(steps)")
         let removeSteps = try Self.steps(out.appendingPathComponent("Remove-Mitigations.ps1"))
-        #expect(removeSteps.contains { $0.hasPrefix("Remove-EemsRewriteRule -PSPath 'IIS:\\Sites\\Default Web Site' -Name 'EEMS M1.1 PowerShell - inbound' ") })
+        #expect(removeSteps.contains { $0.hasPrefix("Invoke-EemsAction -Mode 'Remove' " + rewrite) })
 
         // One byte changed in a signed value: refused, nothing written.
         let tampered = try workspace.write(poll.text.replacingOccurrences(of: "AbortRequest", with: "AbortRequesT"), to: "tampered.xml")

@@ -82,8 +82,7 @@ struct MitigationScriptsTests {
             }
         }
         #expect(Self.tokenize(bad.apply).literals.contains(hostileValues[1]))
-        // A rule name holding ' is selected with a "-quoted XPath literal.
-        #expect(Self.tokenize(bad.apply).literals.contains("system.webServer/rewrite/rules/rule[@name=\"EEMS M1.1 PowerShell - inbound' or '1'='1\"]"))
+        #expect(Self.tokenize(bad.apply).literals.contains(hostileValues[3]))
         #expect(MitigationScripts.literal(Self.hostile) == "'''; Remove-Item C:\\ -Recurse; '''")
     }
 
@@ -99,20 +98,24 @@ struct MitigationScriptsTests {
         }
         let applySteps = apply.components(separatedBy: MitigationScripts.stepsMarker)[1]
         let removeSteps = remove.components(separatedBy: MitigationScripts.stepsMarker)[1]
-        #expect(applySteps.contains("Add-EemsRewriteRule -PSPath 'IIS:\\Sites\\Default Web Site' -Name 'EEMS M1.1 PowerShell - inbound' -Filter 'system.webServer/rewrite/rules/rule[@name=''EEMS M1.1 PowerShell - inbound'']' -InputVariable '{UrlDecode:{REQUEST_URI}}' -Pattern '.*autodiscover\\.json.*Powershell.*' -RewriteAction 'AbortRequest'"))
-        #expect(applySteps.contains("Add-EemsRewriteRule -PSPath 'MACHINE/WEBROOT/APPHOST' -Name 'EEMS M1.2 PowerShell - inbound'"))
+        #expect(applySteps.contains("Invoke-EemsAction -Mode 'Apply' -ConfigId 'M1' -Index '1' -Type 'IISUrlRewrite' -Value 'PowerShell - inbound' -Description 'Block it' -Site 'Default Web Site' -Scope 'Site' -InputVariable '{UrlDecode:{REQUEST_URI}}' -Pattern '.*autodiscover\\.json.*Powershell.*' -RewriteAction 'AbortRequest'"))
+        #expect(applySteps.contains("Invoke-EemsAction -Mode 'Apply' -ConfigId 'M1' -Index '2' -Type 'IISUrlRewrite' -Value 'PowerShell - inbound' -Description 'Block it' -Scope 'Server'"))
+        // The steps: named and placed as the EM service does, by one function every script shares.
+        #expect(apply.contains("$name = 'EEMS {0}.{1} {2}' -f $ConfigId, $Index, $Value"))
+        #expect(apply.contains("$path = 'IIS:\\Sites\\' + $Site") && apply.contains("$path = 'MACHINE/WEBROOT/APPHOST'"))
         #expect(apply.contains("Add-WebConfigurationProperty -PSPath $PSPath -Filter 'system.webServer/rewrite/rules' -Name '.'"))
-        #expect(applySteps.contains("Disable-EemsService -Name 'MSExchangeUM'"))
-        #expect(applySteps.contains("Disable-EemsAppPool -Name 'MSExchangeOWAAppPool'"))
+        #expect(applySteps.contains("Invoke-EemsAction -Mode 'Apply' -ConfigId 'M2' -Index '1' -Type 'DisableService' -Value 'MSExchangeUM'"))
+        #expect(applySteps.contains("Invoke-EemsAction -Mode 'Apply' -ConfigId 'M3' -Index '1' -Type 'DisableAppPool' -Value 'MSExchangeOWAAppPool'"))
+        // Disabling a service records its startup type first; enabling restores it.
+        #expect(apply.contains("$record[$Name] = [string] $service.StartType") && apply.contains("Set-Service -Name $Name -StartupType $startup"))
         #expect(apply.contains("Set-Service -Name $Name -StartupType Disabled") && apply.contains("Set-ItemProperty -LiteralPath $path -Name 'autoStart' -Value $false"))
         // The URL Rewrite module is checked before any step changes something.
         let check = try #require(applySteps.range(of: "IIS Extensions\\URL Rewrite"))
-        #expect(check.lowerBound < applySteps.range(of: "Add-EemsRewriteRule")!.lowerBound)
+        #expect(check.lowerBound < applySteps.range(of: "Invoke-EemsAction")!.lowerBound)
 
-        #expect(removeSteps.contains("Remove-EemsRewriteRule -PSPath 'IIS:\\Sites\\Default Web Site' -Name 'EEMS M1.1 PowerShell - inbound'"))
-        #expect(removeSteps.contains("Enable-EemsService -Name 'MSExchangeUM'"))
-        #expect(removeSteps.contains("Enable-EemsAppPool -Name 'MSExchangeOWAAppPool'"))
-        #expect(!removeSteps.contains("Add-Eems") && !removeSteps.contains("Disable-Eems"))
+        #expect(removeSteps.contains("Invoke-EemsAction -Mode 'Remove' -ConfigId 'M1' -Index '1' -Type 'IISUrlRewrite' -Value 'PowerShell - inbound'"))
+        #expect(removeSteps.contains("Invoke-EemsAction -Mode 'Remove' -ConfigId 'M2' -Index '1' -Type 'DisableService' -Value 'MSExchangeUM'"))
+        #expect(!removeSteps.contains("-Mode 'Apply'"))
         // Idempotent: each change is guarded by a check of the current state.
         #expect(apply.contains("if (Test-EemsRewriteRule -PSPath $PSPath -Filter $Filter)"))
         #expect(remove.contains("if (-not (Test-EemsRewriteRule -PSPath $PSPath -Filter $Filter))"))

@@ -1,6 +1,7 @@
 import Foundation
 import OCSDomain
 import OCSTestSupport
+import OCSXML
 import Testing
 import X509
 import _CryptoExtras

@@ -11,3 +11,13 @@ public enum SharedData {
     /// A time the feed's signer certificate was valid: when it was signed.
     public static let microsoftFeedSigningTime = "2021-09-15T16:42:08Z"
 }
+
+/// Fixtures copied into this repository (`Tests/Fixtures`), written by others.
+public enum RepositoryFixtures {
+    public static let folder = URL(fileURLWithPath: #filePath).appendingPathComponent("../../Fixtures").standardized
+
+    /// `Get-ExchangeServer | Export-Clixml` of one Exchange 2019 CU11 server (SOLO-E19A).
+    public static var exchange2019Export: URL { folder.appendingPathComponent("exchange/get-exchangeserver-e19.xml") }
+    /// `Get-ExchangeServer | Export-Clixml` of two Exchange 2016 CU23 servers with PING1 applied.
+    public static var exchange2016Export: URL { folder.appendingPathComponent("exchange/get-exchangeserver-two-e16.xml") }
+}

@@ -84,8 +84,11 @@ public struct HostView: Encodable, Sendable {
     public let lastSeen: Date
     public let pollCount: Int
     public let stale: Bool
-    /// Enrolled: what it reports came from polls carrying its credential.
+    /// Nobody outside can forge its record: enrolled (what it reports came from polls carrying
+    /// its credential), or an inventory host.
     public let verified: Bool
+    /// `poll` or `inventory` (reported by `Get-ExchangeServer`: it runs Microsoft's EM service).
+    public let source: HostSource
 
     public init(_ host: HostState, staleSince: Date, catalog: BuildCatalog = .embedded) {
         let latest = host.latest
@@ -99,6 +102,7 @@ public struct HostView: Encodable, Sendable {
         applied = latest.applied
         blocked = latest.blocked
         verified = host.verified
+        source = host.source
         mitigationsEnabled = latest.mitigationsEnabled
         dataCollectionEnabled = latest.dataCollectionEnabled
         remoteAddress = latest.remoteAddress

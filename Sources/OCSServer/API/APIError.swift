@@ -24,7 +24,7 @@ struct APIInputError: APIError {
 extension OperationError: APIError {
     var isAudited: Bool {
         switch self {
-        case .rule, .decision, .group, .host: true
+        case .rule, .decision, .group, .host, .inventory: true
         case .token, .enrollment, .catalog, .emergencyNeedsReason, .emergencyNeedsAdmin, .storage: false
         }
     }
@@ -48,6 +48,8 @@ extension OperationError: APIError {
         case .enrollment(.invalidServerID): AdminAPI.problems(.unprocessableEntity, [ProblemView(field: "serverId", message: description)])
         case .enrollment(.invalidName): AdminAPI.problems(.unprocessableEntity, [ProblemView(field: "server", message: description)])
         case .enrollment(.unknownToken), .enrollment(.usedToken), .enrollment(.expiredToken): AdminAPI.error(.unauthorized, description)
+        case .inventory(let refusal):
+            AdminAPI.problems(.unprocessableEntity, [ProblemView(field: refusal.property ?? "", message: description)])
         case .emergencyNeedsReason: AdminAPI.error(.badRequest, "an emergency change needs a reason: add ?reason= with the incident or ticket id")
         case .emergencyNeedsAdmin(let actor, let role):
             AdminAPI.error(.forbidden, "token '\(actor)' has role \(role.rawValue): only an admin may apply a change alone as an emergency")

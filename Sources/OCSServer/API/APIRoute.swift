@@ -35,10 +35,23 @@ enum APIRoute: Equatable {
     case setPolicy
     case listBuilds
     case addBuilds
+    case postInventory
 
-    /// The least role that may call it.
+    /// Whether a token of `role` may call it: `role` or more, except that an inventory report
+    /// is for the reporter role and those who may change rules, not for readers.
+    func allows(_ caller: Role) -> Bool {
+        self == .postInventory ? caller.reportsInventory : caller >= role
+    }
+
+    /// The role it needs, as a refusal names it.
+    var needs: String {
+        self == .postInventory ? "reporter, publisher or admin" : role.rawValue
+    }
+
+    /// The least role that may call it (an inventory report: see `allows`).
     var role: Role {
         switch self {
+        case .postInventory: .reporter
         case .listRules, .getRule, .ruleRevisions, .ruleImpact, .ruleCoverage, .listHosts, .getHost, .fleet, .audit,
              .listGroups, .getGroup, .listChanges, .getPolicy, .listBuilds: .reader
         case .putRule, .publishRule, .promoteRule, .retireRule, .deleteRule, .forgetHost, .createGroup, .deleteGroup,
@@ -65,6 +78,7 @@ enum APIRoute: Equatable {
         case .forgetHost: CheckInStore.forgetAction
         case .revokeHost: EnrollmentStore.revokeAction
         case .addBuilds: CatalogStore.addAction
+        case .postInventory: CheckInStore.inventoryAction
         default: nil
         }
     }
@@ -149,6 +163,8 @@ enum APIRoute: Equatable {
             table = [(.GET, .getPolicy), (.PUT, .setPolicy)]
         case 1 where segments[0] == "builds":
             table = [(.GET, .listBuilds), (.POST, .addBuilds)]
+        case 1 where segments[0] == "inventory":
+            table = [(.POST, .postInventory)]
         default:
             return .notFound
         }

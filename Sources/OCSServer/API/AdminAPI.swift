@@ -107,8 +107,8 @@ struct AdminAPI: Sendable {
         var audited = false
         do {
             if let reasonProblem { throw APIInputError(response: Self.error(.badRequest, reasonProblem)) }
-            guard caller.role >= route.role else {
-                throw APIInputError(response: Self.error(.forbidden, "token '\(caller.name)' has role \(caller.role.rawValue); this needs \(route.role.rawValue)"))
+            guard route.allows(caller.role) else {
+                throw APIInputError(response: Self.error(.forbidden, "token '\(caller.name)' has role \(caller.role.rawValue); this needs \(route.needs)"))
             }
             answer = try handle(route, request, components: components, caller: caller, context: context)
         } catch let error as any APIError {
@@ -260,6 +260,8 @@ struct AdminAPI: Sendable {
             return HTTPResponse(status: .noContent)
         case .createEnrollmentTokens:
             return try createEnrollmentTokens(request, context: context)
+        case .postInventory:
+            return try postInventory(request, context: context)
         case .audit:
             var filter = AuditLog.Filter(ruleID: query["rule"], actor: query["actor"])
             for (name, keyPath) in [("since", \AuditLog.Filter.since), ("until", \AuditLog.Filter.until)] {
@@ -316,10 +318,10 @@ struct AdminAPI: Sendable {
         return Self.ruleResponse(created ? .created : .ok, record, warnings: warnings)
     }
 
-    /// `{"name": NAME, "role": "reader" | "publisher" | "admin"}`.
+    /// `{"name": NAME, "role": "reader" | "publisher" | "admin" | "reporter"}`.
     private func createToken(_ request: HTTPRequest, context: ChangeContext) throws -> HTTPResponse {
         struct Created: Encodable { let name: String; let role: Role; let token: String }
-        let expected = "expected {\"name\": NAME, \"role\": \"reader\" | \"publisher\" | \"admin\"}"
+        let expected = "expected {\"name\": NAME, \"role\": \"reader\" | \"publisher\" | \"admin\" | \"reporter\"}"
         let fields = try Self.fields(of: try Self.jsonBody(request, required: true) ?? .null, allowed: ["name", "role"], expected: expected)
         guard let name = fields["name"]?.string else { throw Self.refusal("name", expected) }
         guard let role = fields["role"]?.string.flatMap(Role.init(rawValue:)) else { throw Self.refusal("role", expected) }
@@ -329,6 +331,22 @@ struct AdminAPI: Sendable {
         } catch {
             throw OperationError(error)
         }
+    }
+
+    /// The body is `Get-ExchangeServer | Export-Clixml` output; answers each server's outcome.
+    private func postInventory(_ request: HTTPRequest, context: ChangeContext) throws -> HTTPResponse {
+        struct Reported: Encodable {
+            let added: Int
+            let updated: Int
+            let skipped: Int
+            let servers: [InventoryOutcome]
+        }
+        guard let body = request.body, body.readableBytes > 0 else {
+            throw APIInputError(response: Self.error(.badRequest, "the body is empty: send the file `Get-ExchangeServer | Export-Clixml FILE` writes"))
+        }
+        let outcomes = try operations.inventory.report(Data(body.readableBytesView), context: context)
+        let count = { (result: InventoryOutcome.Result) in outcomes.count { $0.result == result } }
+        return Self.json(.ok, Reported(added: count(.added), updated: count(.updated), skipped: count(.skipped), servers: outcomes))
     }
 
     /// `{"count": N, "validForHours": H}`, both optional (1 token, 24 hours).

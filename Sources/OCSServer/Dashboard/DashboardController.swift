@@ -221,7 +221,7 @@ struct DashboardController: Sendable {
         guard let token = form["token"]?.trimmingCharacters(in: .whitespaces), !token.isEmpty, token.utf8.count <= 256,
               let opened = try sessions.open(apiSecret: token, remoteAddress: request.remoteAddress)
         else {
-            return signInPage(.unauthorized, message: "That is not a live API token.", request)
+            return signInPage(.unauthorized, message: "That is not a live API token with a role that may read (a reporter token may not sign in).", request)
         }
         var headers: HTTPHeaders = [:]
         headers.add(name: "Set-Cookie", value: cookie(Self.cookieName, opened.secret, path: "/ui", maxAge: Int(DashboardSessionStore.lifetime)))
@@ -344,7 +344,7 @@ struct DashboardController: Sendable {
         case .rule(.conflict), .rule(.unpublishable), .rule(.pendingChange): (.conflict, error.description)
         case .emergencyNeedsAdmin, .emergencyNeedsReason, .decision: (.forbidden, error.description)
         case .catalog(.needsApproval): (.forbidden, error.description)
-        case .catalog(.invalid): (.unprocessableEntity, error.description)
+        case .catalog(.invalid), .inventory: (.unprocessableEntity, error.description)
         case .rule(.storage), .storage, .group, .host, .token, .enrollment, .catalog(.storage): nil
         }
     }

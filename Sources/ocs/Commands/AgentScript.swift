@@ -34,11 +34,7 @@ struct AgentScript: AsyncParsableCommand {
 
     func run() async throws {
         let verifier = try trust.verifier()
-        let size = (try? FileManager.default.attributesOfItem(atPath: feed))?[.size] as? Int ?? 0
-        guard size <= FeedVerifier.maximumDocumentBytes else {
-            throw CommandFailure("\(feed): not verified: the file is \(size) bytes, over the limit of \(FeedVerifier.maximumDocumentBytes)")
-        }
-        guard let data = FileManager.default.contents(atPath: feed) else { throw CommandFailure("\(feed): cannot read the file") }
+        let data = try InputFile.read(feed, limit: FeedVerifier.maximumDocumentBytes, refusing: "not verified")
         let time = at.flatMap { try? Date($0, strategy: .iso8601) } ?? Date()
         let content: FeedVerifier.VerifiedContent
         do {
@@ -54,11 +50,8 @@ struct AgentScript: AsyncParsableCommand {
         }
         do {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            // A byte-order mark: Windows PowerShell 5.1 reads a BOM-less script as the ANSI code page.
-            let bom = Data([0xEF, 0xBB, 0xBF])
             for (name, text) in [(MitigationScripts.applyName, scripts.apply), (MitigationScripts.removeName, scripts.remove)] {
-                let crlf = text.replacingOccurrences(of: "\n", with: "\r\n")
-                try (bom + Data(crlf.utf8)).write(to: URL(fileURLWithPath: written(name)), options: .atomic)
+                try MitigationScripts.file(text).write(to: URL(fileURLWithPath: written(name)), options: .atomic)
             }
         } catch {
             throw CommandFailure("\(out): cannot write the scripts: \(error.localizedDescription)")

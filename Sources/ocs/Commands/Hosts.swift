@@ -1,14 +1,16 @@
 import ArgumentParser
 import Foundation
 import OCSDomain
+import OCSInventory
 import OCSOperations
 import OCSStorage
 
-/// `ocs hosts`: the hosts that have checked in; `show` one with its history; `forget` one.
+/// `ocs hosts`: the hosts that have checked in or been reported; `show` one with its history;
+/// `forget` one; `import` a `Get-ExchangeServer` report.
 struct Hosts: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List, show and forget the hosts that have polled the feed.",
-        subcommands: [HostsList.self, HostsShow.self, HostsForget.self, HostsRevoke.self],
+        abstract: "List, show and forget the hosts that have polled the feed or were reported by Get-ExchangeServer.",
+        subcommands: [HostsList.self, HostsShow.self, HostsForget.self, HostsRevoke.self, HostsImport.self],
         defaultSubcommand: HostsList.self
     )
 
@@ -16,7 +18,8 @@ struct Hosts: ParsableCommand {
     static let header = ["ID", "HOST", "BUILD", "CATALOG NAME", "LAST SEEN", "APPLIED", "BLOCKED"]
 
     static func row(_ view: HostView) -> [String] {
-        [String(view.id), view.name + (view.stale ? " (stale)" : "") + (view.verified ? "" : " (unverified)"), view.build ?? "-", view.buildName ?? "-",
+        [String(view.id), view.name + (view.stale ? " (stale)" : "") + (view.verified ? "" : " (unverified)") + (view.source == .inventory ? " (inventory)" : ""),
+         view.build ?? "-", view.buildName ?? "-",
          view.lastSeen.formatted(.iso8601), view.applied.joined(separator: ","), view.blocked.joined(separator: ",")]
     }
 
@@ -149,5 +152,45 @@ struct HostsRevoke: ParsableCommand {
         } catch {
             throw CommandFailure(OperationError(error))
         }
+    }
+}
+
+/// `ocs hosts import --exchange FILE`: the servers a `Get-ExchangeServer | Export-Clixml` file
+/// reports, as inventory hosts (servers running Microsoft's own EM service).
+struct HostsImport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import", abstract: "Record the servers a Get-ExchangeServer export reports (servers running Microsoft's EM service).",
+        discussion: """
+            FILE is what `Get-ExchangeServer | Export-Clixml FILE` writes on an Exchange management server. Each server becomes \
+            an inventory host with its build, applied and blocked mitigations and flags, counted in coverage beside polling \
+            hosts. Edge servers are skipped. A file that is not such an export, or holds a bad value, records nothing.
+            """
+    )
+
+    @Option(name: .customLong("exchange"), help: ArgumentHelp("The Export-Clixml file of Get-ExchangeServer.", valueName: "file"))
+    var file: String
+
+    @Flag(help: "Print JSON for scripts: each server's outcome.")
+    var json = false
+
+    @OptionGroup var reason: ReasonOption
+    @OptionGroup var database: DatabaseOptions
+
+    func run() throws {
+        let data = try InputFile.read(file, limit: ExchangeServerExport.maximumBytes, refusing: "nothing recorded")
+        let operations = try database.operations()
+        let outcomes: [InventoryOutcome]
+        do {
+            outcomes = try operations.inventory.report(data, context: reason.context)
+        } catch {
+            throw CommandFailure("\(file): nothing recorded: \(error.description)")
+        }
+        if json {
+            FileHandle.standardOutput.write(Data(APIJSON.encode(outcomes)) + Data("\n".utf8))
+            return
+        }
+        print(TextTable(header: ["SERVER", "SERVER ID", "RESULT", "NOTE"], rows: outcomes.map {
+            [$0.name, $0.serverID ?? "-", $0.result.rawValue, $0.note ?? ""]
+        }).rendered)
     }
 }

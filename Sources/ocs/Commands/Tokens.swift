@@ -17,7 +17,7 @@ struct TokensCreate: ParsableCommand {
     @Option(help: "A name for the token, shown in the audit trail.")
     var name: String
 
-    @Option(help: "reader, publisher or admin.")
+    @Option(help: "reader, publisher or admin (each can do what the one before can), or reporter (only POST /api/v1/inventory).")
     var role: Role
 
     @OptionGroup var reason: ReasonOption

@@ -74,15 +74,8 @@ struct Verify: AsyncParsableCommand {
         }
     }
 
-    /// The file's bytes, refusing one too large to be a feed before reading it.
+    /// The file's bytes, refusing one too large to be a feed.
     private func read(_ path: String) throws -> Data {
-        let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int
-        if let size, size > FeedVerifier.maximumDocumentBytes {
-            throw CommandFailure("\(path): not verified: the file is \(size) bytes, over the limit of \(FeedVerifier.maximumDocumentBytes)")
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CommandFailure("\(path): cannot read the file")
-        }
-        return data
+        try InputFile.read(path, limit: FeedVerifier.maximumDocumentBytes, refusing: "not verified")
     }
 }

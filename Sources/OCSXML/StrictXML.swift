@@ -2,44 +2,44 @@ import Foundation
 import OCSDomain
 
 /// An element of a document read by `StrictXMLParser`, its names resolved against its namespaces.
-struct XMLTreeElement: Sendable, Equatable {
-    let qualifiedName: String
-    let localName: String
+public struct XMLTreeElement: Sendable, Equatable {
+    public let qualifiedName: String
+    public let localName: String
     /// The element's namespace; empty when it has none.
-    let namespaceURI: String
+    public let namespaceURI: String
     /// Namespace declarations made on this element: prefix ("" for the default) to URI.
-    let namespaceDeclarations: [String: String]
-    let attributes: [XMLTreeAttribute]
-    let children: [XMLTreeNode]
+    public let namespaceDeclarations: [String: String]
+    public let attributes: [XMLTreeAttribute]
+    public let children: [XMLTreeNode]
     /// Where the start tag is, for error messages.
-    let line: Int
+    public let line: Int
 
     /// The value of the un-namespaced attribute `localName`.
-    func attribute(_ localName: String) -> String? {
+    public func attribute(_ localName: String) -> String? {
         attributes.first { $0.namespaceURI.isEmpty && $0.localName == localName }?.value
     }
 
     /// The child elements, in document order.
-    var elements: [XMLTreeElement] {
+    public var elements: [XMLTreeElement] {
         children.compactMap { if case .element(let element) = $0 { element } else { nil } }
     }
 
     /// The text children, joined.
-    var text: String {
+    public var text: String {
         children.map { if case .text(let text) = $0 { text } else { "" } }.joined()
     }
 }
 
 /// An attribute as the parser normalized it (references expanded, whitespace normalized).
-struct XMLTreeAttribute: Sendable, Equatable {
-    let qualifiedName: String
-    let localName: String
-    let namespaceURI: String
-    let value: String
+public struct XMLTreeAttribute: Sendable, Equatable {
+    public let qualifiedName: String
+    public let localName: String
+    public let namespaceURI: String
+    public let value: String
 }
 
 /// Element content: an element or a run of character data.
-enum XMLTreeNode: Sendable, Equatable {
+public enum XMLTreeNode: Sendable, Equatable {
     case element(XMLTreeElement)
     case text(String)
 }
@@ -57,25 +57,30 @@ public struct XMLSyntaxError: Error, Sendable, Equatable, CustomStringConvertibl
     }
 }
 
-/// A strict, self-contained reader of the XML an EOCS feed may contain, and nothing more.
+/// A strict, self-contained reader of the XML an EOCS feed or a PowerShell CliXml export may
+/// contain, and nothing more.
 ///
 /// It reads UTF-8 only and refuses every DTD, entity declaration, CDATA section, comment and
 /// processing instruction, so no entity is ever expanded and no file or URL is ever opened: the
 /// parser has no I/O at all. It checks well-formedness and namespace bindings, normalizes line
 /// ends and attribute values as XML 1.0 requires, and bounds size, depth, attribute count and
 /// name length so that time and memory stay bounded.
-struct StrictXMLParser {
-    /// Bounds on what a document may hold.
-    struct Limits: Sendable {
+public struct StrictXMLParser {
+    /// Bounds on what a document may hold, and what it is called in messages.
+    public struct Limits: Sendable {
         /// A feed of every rule is far below this; Microsoft's is 19 KB.
-        var maximumBytes = 4 << 20
-        var maximumDepth = 32
-        var maximumAttributes = 32
-        var maximumNameLength = 128
+        public var maximumBytes = 4 << 20
+        public var maximumDepth = 32
+        public var maximumAttributes = 32
+        public var maximumNameLength = 128
+        /// The kind of document, as messages name it ("a feed must be UTF-8").
+        public var documentName = "a feed"
+
+        public init() {}
     }
 
-    static let xmlNamespace = "http://www.w3.org/XML/1998/namespace"
-    static let xmlnsNamespace = "http://www.w3.org/2000/xmlns/"
+    public static let xmlNamespace = "http://www.w3.org/XML/1998/namespace"
+    public static let xmlnsNamespace = "http://www.w3.org/2000/xmlns/"
 
     private let scalars: [Unicode.Scalar]
     private let limits: Limits
@@ -83,7 +88,7 @@ struct StrictXMLParser {
     private var line = 1
 
     /// The root element of `data`, or why `data` is not a document this parser reads.
-    static func parse(_ data: Data, limits: Limits = Limits()) throws(XMLSyntaxError) -> XMLTreeElement {
+    public static func parse(_ data: Data, limits: Limits = Limits()) throws(XMLSyntaxError) -> XMLTreeElement {
         var parser = StrictXMLParser(scalars: try decode(data, limits: limits), limits: limits)
         return try parser.document()
     }
@@ -103,7 +108,7 @@ struct StrictXMLParser {
         }
         var bytes = Array(data)
         if let encoding = foreignEncoding(bytes) {
-            throw XMLSyntaxError(line: 1, reason: "the document is \(encoding); a feed must be UTF-8, no other encoding is read")
+            throw XMLSyntaxError(line: 1, reason: "the document is \(encoding); \(limits.documentName) must be UTF-8, no other encoding is read")
         }
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
 
@@ -130,7 +135,7 @@ struct StrictXMLParser {
             case .emptyInput:
                 break decoding
             case .error:
-                throw XMLSyntaxError(line: line, reason: "the document is not valid UTF-8; a feed must be UTF-8")
+                throw XMLSyntaxError(line: line, reason: "the document is not valid UTF-8; \(limits.documentName) must be UTF-8")
             }
         }
         return scalars
@@ -158,7 +163,7 @@ struct StrictXMLParser {
         if has("<?xml") && isWhitespace(peek(5)) { try xmlDeclaration() }
         try miscellany()
         guard has("<") else {
-            throw fail(position >= scalars.count ? "the document has no root element" : "text before the root element; a feed starts with <EOCS>")
+            throw fail(position >= scalars.count ? "the document has no root element" : "text before the root element")
         }
         let root = try element(depth: 1, scope: ["xml": Self.xmlNamespace])
         try miscellany()
@@ -190,7 +195,7 @@ struct StrictXMLParser {
             case ("version", []):
                 guard value == "1.0" else { throw fail("the XML declaration says version \(value); only XML 1.0 is read") }
             case ("encoding", ["version"]):
-                guard value.lowercased() == "utf-8" else { throw fail("the XML declaration says encoding \(value); a feed must be UTF-8") }
+                guard value.lowercased() == "utf-8" else { throw fail("the XML declaration says encoding \(value); \(limits.documentName) must be UTF-8") }
             case ("standalone", ["version"]), ("standalone", ["version", "encoding"]):
                 guard value == "yes" || value == "no" else { throw fail("standalone must be yes or no in the XML declaration") }
             default:
@@ -209,12 +214,13 @@ struct StrictXMLParser {
 
     /// Refuses `<!...` (DOCTYPE, ENTITY, CDATA, comments) and `<?...` at the current position.
     private mutating func refuseDeclarationsAndInstructions() throws(XMLSyntaxError) {
-        if has("<!--") { throw fail("a comment; a feed has none and none are read") }
-        if has("<![CDATA[") { throw fail("a CDATA section; a feed has none and none are read") }
-        if has("<!DOCTYPE") { throw fail("a DOCTYPE; a feed never has a DTD and none is ever read") }
-        if has("<!ENTITY") { throw fail("an entity declaration; a feed never has one and none is ever read") }
-        if has("<!") { throw fail("a markup declaration (<!...); a feed never has one and none is ever read") }
-        if has("<?") { throw fail("a processing instruction; a feed has none and none are run") }
+        let name = limits.documentName
+        if has("<!--") { throw fail("a comment; \(name) has none and none are read") }
+        if has("<![CDATA[") { throw fail("a CDATA section; \(name) has none and none are read") }
+        if has("<!DOCTYPE") { throw fail("a DOCTYPE; \(name) never has a DTD and none is ever read") }
+        if has("<!ENTITY") { throw fail("an entity declaration; \(name) never has one and none is ever read") }
+        if has("<!") { throw fail("a markup declaration (<!...); \(name) never has one and none is ever read") }
+        if has("<?") { throw fail("a processing instruction; \(name) has none and none are run") }
     }
 
     // MARK: Elements
