@@ -81,7 +81,7 @@ public enum Pages {
         let cards: HTML = """
             <div class="cards">
             <a class="card" href="\(UILink.path("hosts"))"><div class="value" id="hosts-total">\(hosts.total)</div><div class="label">hosts</div></a>
-            <div class="card\(hosts.verified < hosts.total ? " warn" : "")"><div class="value" id="hosts-verified">\(hosts.verified)</div><div class="label">verified (enrolled); the rest could be anyone's</div></div>
+            <div class="card\(hosts.verified < hosts.total ? " warn" : "")"><div class="value" id="hosts-verified">\(hosts.verified)</div><div class="label">verified (enrolled, or reported by Get-ExchangeServer); the rest could be anyone's</div></div>
             <a class="card\(hosts.stale > 0 ? " warn" : "")" href="\(UILink.path("hosts", query: [("stale", "true")]))"><div class="value" id="hosts-stale">\(hosts.stale)</div><div class="label">stale (no poll for \(duration(summary.staleAfterSeconds)))</div></a>
             <div class="card\(hosts.notOnNewestUpdate > 0 ? " warn" : "")"><div class="value">\(hosts.notOnNewestUpdate)</div><div class="label">not on the newest update of their CU</div></div>
             <div class="card"><div class="value">\(hosts.unknownBuild)</div><div class="label">reported no build</div></div>
@@ -342,7 +342,15 @@ public enum Pages {
 
     /// " unverified" after a host that did not enroll: what it reports could come from anyone.
     static func verifiedMark(_ host: HostState) -> HTML {
-        host.verified ? "" : " <span class=\"stale-yes\" title=\"not enrolled: anyone could have sent what it reports\">unverified</span>"
+        if host.source == .inventory {
+            return " <span class=\"muted\" title=\"runs Microsoft's EM service: Get-ExchangeServer reports it\">inventory</span>"
+        }
+        return host.verified ? "" : " <span class=\"stale-yes\" title=\"not enrolled: anyone could have sent what it reports\">unverified</span>"
+    }
+
+    static func identity(_ host: HostState) -> String {
+        if host.source == .inventory { return "inventory: runs Microsoft's EM service; Get-ExchangeServer reports, sent with an API token, make its record" }
+        return host.verified ? "verified: enrolled, its polls carry its credential" : "unverified: not enrolled, anyone could have sent what it reports"
     }
 
     static func hostTable(_ hosts: [HostState], staleSince: Date, catalog: BuildCatalog) -> HTML {
@@ -379,7 +387,7 @@ public enum Pages {
             <h1>Host \(host.displayName)</h1>
             <dl class="facts" id="host-facts">
             <dt>Host id</dt><dd>\(host.id)</dd><dt>serverId</dt><dd>\(latest.serverID ?? "none")</dd>
-            <dt>Identity</dt><dd id="host-verified">\(host.verified ? "verified: enrolled, its polls carry its credential" : "unverified: not enrolled, anyone could have sent what it reports")</dd>
+            <dt>Identity</dt><dd id="host-verified">\(identity(host))</dd>
             <dt>Name</dt><dd>\(latest.serverName ?? "none")</dd><dt>Organization</dt><dd>\(latest.orgID ?? "none")</dd>
             <dt>Build</dt><dd>\(latest.build ?? "none") \(buildName(latest.build, catalog))</dd>
             <dt>Applied</dt><dd class="text">\(latest.applied.joined(separator: ", "))</dd><dt>Blocked</dt><dd class="text">\(latest.blocked.joined(separator: ", "))</dd>

@@ -44,6 +44,17 @@ struct DashboardRenderingTests {
         }
     }
 
+    @Test func inventoryHostsAreMarkedAsReportedNotAsUnverified() {
+        var reported = host(userAgent: InventoryReport.userAgent, name: "E2k16-1")
+        reported.source = .inventory
+        reported.verified = true
+        let list = Pages.hosts([reported, host(userAgent: "x", name: "EX01")], filter: HostFilter(), next: nil, staleSince: .distantPast, catalog: .embedded, viewer: viewer)
+        #expect(list.text.contains("E2k16-1</a> <span class=\"muted\" title=\"runs Microsoft's EM service: Get-ExchangeServer reports it\">inventory</span>"))
+        #expect(list.text.contains("EX01</a> <span class=\"stale-yes\""))
+        let page = Pages.host(reported, history: [], next: nil, staleSince: .distantPast, catalog: .embedded, viewer: viewer)
+        #expect(page.text.contains("inventory: runs Microsoft&#39;s EM service"))
+    }
+
     @Test func ruleDescriptionWithMarkupRendersAsText() {
         let rule = Mitigation(id: "M1", description: "<b onmouseover=alert(1)>bold</b><script>alert(2)</script>", state: .draft, actions: [.doNothing(description: "<i>x</i>")])
         let record = RuleRecord(rule: rule, revision: 1, latestRevision: 1, createdAt: Date(), updatedAt: Date(), firstPublishedAt: nil)

@@ -6,6 +6,12 @@ import Testing
 
 @Suite("Dashboard sessions")
 struct DashboardSessionTests {
+    @Test func aReporterTokenOpensNoSession() throws {
+        let temporary = try TestDatabase()
+        let secret = try TokenStore(database: temporary.database).create(name: "inventory", role: .reporter, context: .localUser)
+        #expect(try DashboardSessionStore(database: temporary.database).open(apiSecret: secret, remoteAddress: nil) == nil)
+    }
+
     @Test func sessionsAreHashedExpireAndEndWithTheirToken() throws {
         let temporary = try TestDatabase()
         let tokens = TokenStore(database: temporary.database)
