@@ -37,7 +37,7 @@ kill "$server"; wait "$server" || true; server=""
 "$ocs" agent script --feed "$work/feed.xml" --cert "$work/db/dev-signing-cert.pem" --out "$work/ocs" >/dev/null
 
 "$ocs" agent windows --server "https://ocs.example.org:8443/it's/\$(calc)" --cert "$work/db/dev-signing-cert.pem" --out "$work/windows" >/dev/null
-"$ocs" agent windows --server http://127.0.0.1:8080 --ca "$work/db/dev-signing-cert.pem" --schedule hourly --out "$work/windows-hourly" >/dev/null
+"$ocs" agent windows --server http://127.0.0.1:8080 --allow-plain-http --ca "$work/db/dev-signing-cert.pem" --schedule hourly --out "$work/windows-hourly" >/dev/null
 printf '%s' "[\"https://ocs.example.org:8443/it's/\$(calc)\"]" >"$work/values.json"
 
 python3 scripts/judge-powershell.py "$work"/microsoft/*.ps1 "$work"/ocs/*.ps1 "$work"/windows-hourly/*.ps1

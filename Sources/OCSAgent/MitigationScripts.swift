@@ -136,12 +136,22 @@ public struct MitigationScripts: Sendable, Equatable {
             }
         }
 
-        # A folder only SYSTEM and the administrators may use, inheriting nothing.
+        # A folder only SYSTEM and the administrators may use, inheriting nothing. One that anyone
+        # else owns, or holds a file anyone else owns, is refused: its owner could have planted
+        # what the scripts read back, and could change its access again.
         function Protect-EemsFolder([string] $Path) {
-            if (-not (Test-Path -LiteralPath $Path)) { $null = New-Item -ItemType Directory -Path $Path }
+            $trusted = @('S-1-5-18', 'S-1-5-32-544')
+            if (Test-Path -LiteralPath $Path) {
+                foreach ($item in @(Get-Item -LiteralPath $Path -Force) + @(Get-ChildItem -LiteralPath $Path -Recurse -Force)) {
+                    $owner = (Get-Acl -LiteralPath $item.FullName).GetOwner([System.Security.Principal.SecurityIdentifier]).Value
+                    if ($trusted -notcontains $owner) { throw ('{0} is owned by {1}, not SYSTEM or the administrators: remove it and run again' -f $item.FullName, $owner) }
+                }
+            } else {
+                $null = New-Item -ItemType Directory -Path $Path
+            }
             $acl = New-Object System.Security.AccessControl.DirectorySecurity
             $acl.SetAccessRuleProtection($true, $false)
-            foreach ($sid in @('S-1-5-18', 'S-1-5-32-544')) {
+            foreach ($sid in $trusted) {
                 $identity = New-Object System.Security.Principal.SecurityIdentifier($sid)
                 $rule = New-Object System.Security.AccessControl.FileSystemAccessRule($identity, 'FullControl', 'ContainerInherit, ObjectInherit', 'None', 'Allow')
                 $acl.AddAccessRule($rule)
@@ -194,7 +204,13 @@ public struct MitigationScripts: Sendable, Equatable {
             Export-Clixml -LiteralPath (Join-Path $EemsStateFolder 'services.xml') -InputObject $Record
         }
 
+        # Names are looked up exactly: Get-Service and the IIS cmdlets would read * ? [ ] as wildcards.
+        function Test-EemsExactName([string] $Name) {
+            if ($Name -match '[\\*\\?\\[\\]]') { throw ('a service or app pool name holds a wildcard character: ' + $Name) }
+        }
+
         function Disable-EemsService([string] $Name) {
+            Test-EemsExactName $Name
             $service = Get-Service -Name $Name -ErrorAction SilentlyContinue
             if ($null -eq $service) { Write-Step ('service not installed: {0}' -f $Name); return }
             $record = Get-EemsServiceRecord
@@ -211,6 +227,7 @@ public struct MitigationScripts: Sendable, Equatable {
 
         # Restores the startup type recorded when the service was disabled (Automatic if none was).
         function Enable-EemsService([string] $Name) {
+            Test-EemsExactName $Name
             $service = Get-Service -Name $Name -ErrorAction SilentlyContinue
             if ($null -eq $service) { Write-Step ('service not installed: {0}' -f $Name); return }
             $record = Get-EemsServiceRecord
@@ -225,6 +242,7 @@ public struct MitigationScripts: Sendable, Equatable {
         }
 
         function Disable-EemsAppPool([string] $Name) {
+            Test-EemsExactName $Name
             $path = 'IIS:\\AppPools\\' + $Name
             if (-not (Test-Path -LiteralPath $path)) { Write-Step ('app pool not found: {0}' -f $Name); return }
             if ((Get-WebAppPoolState -Name $Name).Value -ne 'Stopped') { Stop-WebAppPool -Name $Name; Write-Step ('app pool stopped: {0}' -f $Name) }
@@ -234,6 +252,7 @@ public struct MitigationScripts: Sendable, Equatable {
         }
 
         function Enable-EemsAppPool([string] $Name) {
+            Test-EemsExactName $Name
             $path = 'IIS:\\AppPools\\' + $Name
             if (-not (Test-Path -LiteralPath $path)) { Write-Step ('app pool not found: {0}' -f $Name); return }
             Set-ItemProperty -LiteralPath $path -Name 'autoStart' -Value $true

@@ -49,13 +49,18 @@ public struct WindowsAgentScripts: Sendable {
 
     /// `server`: the ocs base URL (http or https, no query); `wait`: seconds a continuous poll
     /// waits at the server (1...3600); `timeout`: seconds for a poll besides its wait.
-    public init(server: String, trust: Trust, schedule: Schedule, wait: Int = 300, timeout: Int = 60) throws(Refusal) {
+    /// `allowPlainHTTP`: an http:// server is refused without it, since the credentials and tokens
+    /// the scripts send are bearer secrets anyone on the path could take over plain HTTP.
+    public init(server: String, trust: Trust, schedule: Schedule, wait: Int = 300, timeout: Int = 60, allowPlainHTTP: Bool = false) throws(Refusal) {
         guard server.utf8.count <= 2048,
               server.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7F }),
               let url = URL(string: server), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
               url.host?.isEmpty == false, url.query == nil, url.fragment == nil, url.user == nil
         else {
             throw Refusal(description: "--server '\(MitigationScripts.printable(server).prefix(80))' is not an http:// or https:// URL without a query, credentials or spaces")
+        }
+        guard scheme == "https" || allowPlainHTTP else {
+            throw Refusal(description: "--server '\(server.prefix(80))' is plain http: the agent and the report script send bearer credentials, so give an https:// URL (or --allow-plain-http for a lab)")
         }
         guard (1...3600).contains(wait) else { throw Refusal(description: "--wait \(wait) is not 1 to 3600 seconds") }
         guard (5...600).contains(timeout) else { throw Refusal(description: "--timeout \(timeout) is not 5 to 600 seconds") }
@@ -197,7 +202,7 @@ public struct WindowsAgentScripts: Sendable {
         function Read-OcsState {
             $path = Join-Path $EemsStateFolder 'state.xml'
             if (Test-Path -LiteralPath $path) { return [hashtable] (Import-Clixml -LiteralPath $path) }
-            @{ ServerId = ''; HighestSerial = -1; Issued = ''; ETag = ''; Applied = @{}; Blocked = @(); AutoApply = $true }
+            @{ ServerId = ''; HighestSerial = -1; Issued = ''; Expires = ''; ETag = ''; Applied = @{}; Blocked = @(); AutoApply = $true }
         }
 
         function Save-OcsState([hashtable] $State) {
@@ -239,7 +244,7 @@ public struct WindowsAgentScripts: Sendable {
             $reader = [System.Xml.XmlReader]::Create((New-Object System.IO.StringReader($Text)), $settings)
             try { $document.Load($reader) } finally { $reader.Close() }
             $root = $document.DocumentElement
-            if ($root.LocalName -ne 'EOCS' -or $root.NamespaceURI -ne '') { throw 'not a feed: the root element is not <EOCS>' }
+            if ($root.LocalName -cne 'EOCS' -or $root.NamespaceURI -cne '') { throw 'not a feed: the root element is not <EOCS>' }
             $names = New-Object System.Xml.XmlNamespaceManager($document.NameTable)
             $names.AddNamespace('ds', 'http://www.w3.org/2000/09/xmldsig#')
             $signatures = $document.SelectNodes('//ds:Signature', $names)
@@ -268,23 +273,31 @@ public struct WindowsAgentScripts: Sendable {
         # certificate when its chain ends at a pinned authority (and is valid now).
         function Get-OcsTrustedSigner($Signed) {
             $pins = @($OcsTrustCertificates | ForEach-Object { New-Object System.Security.Cryptography.X509Certificates.X509Certificate2(, [Convert]::FromBase64String($_)) })
-            if ($OcsTrust -eq 'certificate') { return $pins[0] }
-            $carried = $null
-            foreach ($clause in $Signed.KeyInfo) {
-                if ($clause -is [System.Security.Cryptography.Xml.KeyInfoX509Data] -and $clause.Certificates.Count -gt 0) { $carried = $clause.Certificates[0] }
+            $now = Get-Date
+            if ($OcsTrust -ceq 'certificate') {
+                if ($pins[0].NotBefore -gt $now -or $pins[0].NotAfter -lt $now) { throw ('the pinned certificate is not valid now: ' + $pins[0].NotBefore.ToString('o') + ' to ' + $pins[0].NotAfter.ToString('o')) }
+                return $pins[0]
             }
-            if ($null -eq $carried) { throw 'the feed carries no certificate to chain to the pinned authority' }
-            $leaf = New-Object System.Security.Cryptography.X509Certificates.X509Certificate2(, $carried.RawData)
+            # The feed's own certificates: the first is the signer's, the rest may be intermediates.
+            $carried = @()
+            foreach ($clause in $Signed.KeyInfo) {
+                if ($clause -is [System.Security.Cryptography.Xml.KeyInfoX509Data]) { $carried += @($clause.Certificates) }
+            }
+            if ($carried.Count -eq 0) { throw 'the feed carries no certificate to chain to the pinned authority' }
+            $leaf = New-Object System.Security.Cryptography.X509Certificates.X509Certificate2(, $carried[0].RawData)
             $chain = New-Object System.Security.Cryptography.X509Certificates.X509Chain
             $chain.ChainPolicy.RevocationMode = [System.Security.Cryptography.X509Certificates.X509RevocationMode]::NoCheck
             $chain.ChainPolicy.VerificationFlags = [System.Security.Cryptography.X509Certificates.X509VerificationFlags]::AllowUnknownCertificateAuthority
+            # Code signing, as ocs verify requires: no other certificate of the authority signs a feed.
+            $null = $chain.ChainPolicy.ApplicationPolicy.Add((New-Object System.Security.Cryptography.Oid('1.3.6.1.5.5.7.3.3')))
             foreach ($pin in $pins) { $null = $chain.ChainPolicy.ExtraStore.Add($pin) }
+            foreach ($extra in $carried) { $null = $chain.ChainPolicy.ExtraStore.Add((New-Object System.Security.Cryptography.X509Certificates.X509Certificate2(, $extra.RawData))) }
             $null = $chain.Build($leaf)
             foreach ($status in $chain.ChainStatus) {
-                if ($status.Status -ne [System.Security.Cryptography.X509Certificates.X509ChainStatusFlags]::UntrustedRoot) { throw ('the signer certificate does not chain: ' + $status.StatusInformation) }
+                if ($status.Status -ne [System.Security.Cryptography.X509Certificates.X509ChainStatusFlags]::UntrustedRoot) { throw ('the signer certificate does not chain for code signing: ' + $status.StatusInformation) }
             }
-            $top = $chain.ChainElements[$chain.ChainElements.Count - 1].Certificate
-            if (-not ($pins | Where-Object { $_.Thumbprint -eq $top.Thumbprint })) { throw ('the signer ' + $leaf.Subject + ' does not chain to a pinned authority') }
+            $top = [Convert]::ToBase64String($chain.ChainElements[$chain.ChainElements.Count - 1].Certificate.RawData)
+            if (-not ($pins | Where-Object { [Convert]::ToBase64String($_.RawData) -ceq $top })) { throw ('the signer ' + $leaf.Subject + ' does not chain to a pinned authority') }
             $leaf
         }
 
@@ -305,21 +318,21 @@ public struct WindowsAgentScripts: Sendable {
         function Get-OcsConfigs($Root) {
             $configs = [ordered] @{}
             foreach ($config in $Root.ChildNodes) {
-                if ($config.NodeType -ne 'Element' -or $config.LocalName -ne 'Config') { continue }
+                if ($config.NodeType -ne 'Element' -or $config.LocalName -cne 'Config' -or $config.NamespaceURI -cne '') { continue }
                 $id = $config.GetAttribute('id')
-                if ($id -notmatch '^[A-Za-z0-9._-]{1,64}$') { throw ('the Config id is not a mitigation id: ' + $id) }
+                if ($id -cnotmatch '\\A[A-Za-z0-9._-]{1,64}\\z') { throw ('the Config id is not a mitigation id: ' + $id) }
                 $actions = @()
                 $index = 0
                 foreach ($list in $config.ChildNodes) {
-                    if ($list.NodeType -ne 'Element' -or $list.LocalName -ne 'ActionList') { continue }
+                    if ($list.NodeType -ne 'Element' -or $list.LocalName -cne 'ActionList' -or $list.NamespaceURI -cne '') { continue }
                     foreach ($action in $list.ChildNodes) {
-                        if ($action.NodeType -ne 'Element' -or $action.LocalName -ne 'Action') { continue }
+                        if ($action.NodeType -ne 'Element' -or $action.LocalName -cne 'Action' -or $action.NamespaceURI -cne '') { continue }
                         $index++
                         $entry = @{ ConfigId = $id; Index = $index; Type = $action.GetAttribute('type'); Description = $action.GetAttribute('desc'); Scope = $action.GetAttribute('scope'); Site = $action.GetAttribute('site'); Value = ''; InputVariable = ''; Pattern = ''; RewriteAction = '' }
                         foreach ($child in $action.ChildNodes) {
-                            if ($child.NodeType -ne 'Element') { continue }
-                            if ($child.LocalName -eq 'Value') { $entry.Value = $child.InnerText }
-                            if ($child.LocalName -eq 'Rule') { $entry.InputVariable = $child.GetAttribute('input'); $entry.Pattern = $child.GetAttribute('pattern'); $entry.RewriteAction = $child.GetAttribute('action') }
+                            if ($child.NodeType -ne 'Element' -or $child.NamespaceURI -cne '') { continue }
+                            if ($child.LocalName -ceq 'Value') { $entry.Value = $child.InnerText }
+                            if ($child.LocalName -ceq 'Rule') { $entry.InputVariable = $child.GetAttribute('input'); $entry.Pattern = $child.GetAttribute('pattern'); $entry.RewriteAction = $child.GetAttribute('action') }
                         }
                         $actions += $entry
                     }
@@ -356,7 +369,16 @@ public struct WindowsAgentScripts: Sendable {
             }
             $url = $OcsServer.TrimEnd('/') + '/getexchangemitigations?' + ($query -join '&')
             $answer = Invoke-OcsRequest -Method 'GET' -Url $url -Headers $headers -Body $null -ContentType '' -TimeoutSeconds ($Wait + $OcsTimeoutSeconds)
-            if ($answer.Status -eq 304) { return $false }
+            if ($answer.Status -eq 304) {
+                # The feed held is still current, but ocs signs a new one well before it expires:
+                # a server that answers 304 past that time is not one to trust. Fetch it whole next time.
+                if ($State.Expires -ne '' -and [DateTimeOffset]::Parse($State.Expires, [Globalization.CultureInfo]::InvariantCulture) -le [DateTimeOffset]::UtcNow) {
+                    $State.ETag = ''
+                    Save-OcsState $State
+                    throw ('the server answers 304 for a feed that expired at ' + $State.Expires)
+                }
+                return $false
+            }
             if ($answer.Status -eq 401) {
                 Remove-Item -LiteralPath (Join-Path $EemsStateFolder 'host-credential') -ErrorAction SilentlyContinue
                 throw 'the server refused the host credential (revoked or replaced): enroll again with Install-OCSAgent.ps1 -EnrollmentToken'
@@ -385,6 +407,7 @@ public struct WindowsAgentScripts: Sendable {
             }
             $State.HighestSerial = [long] $root.GetAttribute('serial')
             $State.Issued = $root.GetAttribute('issued')
+            $State.Expires = $root.GetAttribute('expires')
             $State.ETag = [string] $answer.ETag
             Save-OcsState $State
             if ($changed) { Write-Step ('applied now: ' + ((@($State.Applied.Keys | Sort-Object)) -join ', ')) }

@@ -79,8 +79,8 @@ public struct InventoryOutcome: Sendable, Equatable, Codable {
         case added
         /// An inventory host, updated by this report.
         case updated
-        /// Neither: the server polls ocs itself (its own verified check-ins count), or the report
-        /// is an Edge server's, which runs no EM service.
+        /// Neither: the server's agent enrolled (its verified check-ins count), or the report is an
+        /// Edge server's, which runs no EM service, or the database holds its most hosts.
         case skipped
     }
 

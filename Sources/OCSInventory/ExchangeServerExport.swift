@@ -127,14 +127,19 @@ public enum ExchangeServerExport {
             // Export-Clixml from a remote session prefixes `Deserialized.`, Select-Object `Selected.`.
             let isServer = types.contains { type in
                 var name = Substring(type)
-                for prefix in ["Deserialized.", "Selected."] where name.hasPrefix(prefix) { name = name.dropFirst(prefix.count) }
+                while let prefix = ["Deserialized.", "Selected."].first(where: { name.hasPrefix($0) }) { name = name.dropFirst(prefix.count) }
                 return name == ExchangeServerExport.serverType
             }
             var properties: [String: XMLTreeElement] = [:]
             for section in object.elements where section.namespaceURI == namespace && (section.localName == "Props" || section.localName == "MS") {
                 for property in section.elements {
                     remember(property)
-                    if let name = property.attribute("N") { properties[name] = properties[name] ?? property }
+                    guard let name = property.attribute("N") else { continue }
+                    // Two values for one property: which the EM service holds cannot be told.
+                    guard properties[name] == nil else {
+                        throw Refusal(object: position, objectName: nil, property: String(name.prefix(64)), reason: "given twice")
+                    }
+                    properties[name] = property
                 }
             }
             func fail(_ property: String?, _ reason: String, name: String? = nil) -> Refusal {
@@ -302,6 +307,10 @@ public enum ExchangeServerExport {
             guard element.localName == "Obj", let list = element.elements.first(where: { $0.localName == "LST" || $0.localName == "IE" }) else {
                 throw refusal("<\(element.localName)> where a list (<Obj><LST>) was expected")
             }
+            // Bounded before anything is compared: a list may be referred to by every object.
+            guard list.elements.count <= InventoryReport.maximumIDs else {
+                throw refusal("\(list.elements.count) ids, over the limit of \(InventoryReport.maximumIDs)")
+            }
             var ids: [String] = []
             for item in list.elements {
                 guard item.localName == "S", item.elements.isEmpty else { throw refusal("holds <\(item.localName)>, not a mitigation id (<S>)") }
@@ -310,7 +319,6 @@ public enum ExchangeServerExport {
                 }
                 if !ids.contains(item.text) { ids.append(item.text) }
             }
-            guard ids.count <= InventoryReport.maximumIDs else { throw refusal("\(ids.count) ids, over the limit of \(InventoryReport.maximumIDs)") }
             return ids
         }
     }

@@ -7,8 +7,8 @@ extension CheckInStore {
 
     /// Records a `Get-ExchangeServer` report in one transaction, audited as one entry: each
     /// server's inventory host is added or updated with the report's facts at `time`, as a poll
-    /// would change it (history keeps each change). A server that polls ocs itself (a host with
-    /// its serverId that is not an inventory host) is left alone: its own check-ins count. New
+    /// would change it (history keeps each change). An enrolled host with its serverId is left
+    /// alone (its verified check-ins count); an unenrolled one becomes its inventory host. New
     /// hosts count against `limits.maximumHosts`; the per-address rate of new hosts is a poll's.
     public func record(inventory report: InventoryReport, context: ChangeContext, at time: Date = Date()) throws -> [InventoryOutcome] {
         try database.write { db in

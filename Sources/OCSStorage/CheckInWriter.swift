@@ -65,23 +65,29 @@ struct CheckInWriter {
         }
 
         /// Records one server of an inventory report as the check-in `server.checkIn(at:)`: its
-        /// inventory host is added or updated; a host that polls ocs itself is left alone.
+        /// inventory host is added or updated. An enrolled host is left alone (its agent's
+        /// verified check-ins count); an unenrolled polling host with its serverId becomes its
+        /// inventory host, since anyone could have sent those polls and a report takes a token.
         mutating func record(inventory server: InventoryServer, at time: Date, marking: (Int64) throws -> Void) throws -> InventoryOutcome {
             let report = server.checkIn(at: time)
             let stamp = DatabaseTimestamp(time).text
             if let host = try statements.host(byServerID: server.guid) {
-                guard host.inventory else {
-                    let note = host.enrolled
-                        ? "enrolled as host \(host.id): its agent's verified check-ins count, not this report"
-                        : "polls ocs itself as host \(host.id): its check-ins count, not this report"
-                    return InventoryOutcome(name: server.name, serverID: server.guid, result: .skipped, note: note)
+                guard !host.enrolled else {
+                    return InventoryOutcome(
+                        name: server.name, serverID: server.guid, result: .skipped,
+                        note: "enrolled as host \(host.id): its agent's verified check-ins count, not this report"
+                    )
                 }
+                if !host.inventory { try marking(host.id) }
                 let updated = host.report.updated(by: report)
                 try statements.updateHost(host.id, to: updated, by: report, at: stamp)
                 if updated != host.report, try historyHasRoom(host: host.id, at: time) {
                     try statements.insertHistory(updated, by: report, host: host.id, at: stamp)
                 }
-                return InventoryOutcome(name: server.name, serverID: server.guid, result: .updated)
+                return InventoryOutcome(
+                    name: server.name, serverID: server.guid, result: .updated,
+                    note: host.inventory ? nil : "host \(host.id) had only unverified polls: the report replaces what they said"
+                )
             }
             if let refusal = try admitNewHost(report) {
                 return InventoryOutcome(name: server.name, serverID: server.guid, result: .skipped, note: "not added: \(refusal.rawValue)")

@@ -143,7 +143,7 @@ extension DashboardSession: SQLRowDecodable {
     /// A session joined with its token: its id, csrf and expires_at, the token's name and role.
     public init(row: SQLRow) throws {
         self.init(
-            id: try row["id"], actor: try row["name"], role: Role(rawValue: try row["role"]) ?? .reader, csrf: try row["csrf"], expiresAt: try row["expires_at"]
+            id: try row["id"], actor: try row["name"], role: Role(rawValue: try row["role"]) ?? .reporter, csrf: try row["csrf"], expiresAt: try row["expires_at"]
         )
     }
 }

@@ -106,8 +106,8 @@ public enum TokenError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 extension APIToken: SQLRowDecodable {
-    /// A row of `api_tokens`; a role this binary does not know reads as the least, reader.
+    /// A row of `api_tokens`; a role this binary does not know reads as the one that may least, reporter (which reads nothing).
     public init(row: SQLRow) throws {
-        self.init(name: try row["name"], role: Role(rawValue: try row["role"]) ?? .reader, createdAt: try row["created_at"], revokedAt: try row["revoked_at"])
+        self.init(name: try row["name"], role: Role(rawValue: try row["role"]) ?? .reporter, createdAt: try row["created_at"], revokedAt: try row["revoked_at"])
     }
 }

@@ -59,6 +59,9 @@ struct WindowsAgentScriptsTests {
         #expect(throws: WindowsAgentScripts.Refusal.self) { try Self.scripts(server: "https://ocs.example.org/a\nb") }
         #expect(throws: WindowsAgentScripts.Refusal.self) { try Self.scripts(server: "https://ocs.example.org/a\u{0}b") }
         #expect(throws: WindowsAgentScripts.Refusal.self) { try Self.scripts(server: "ftp://ocs.example.org") }
+        // Bearer credentials over plain HTTP only when asked for.
+        #expect(throws: WindowsAgentScripts.Refusal.self) { try Self.scripts(server: "http://ocs.example.org") }
+        #expect(try WindowsAgentScripts(server: "http://127.0.0.1:8080", trust: .certificate(Self.certificate), schedule: .hourly, allowPlainHTTP: true).agent.contains("'http://127.0.0.1:8080'"))
     }
 
     @Test func feedValuesInEveryFieldStayDataByTheJudge() async throws {
@@ -91,6 +94,14 @@ struct WindowsAgentScriptsTests {
 
         let authority = try WindowsAgentScripts(server: "https://ocs.example.org", trust: .authorities([Self.certificate, Self.certificate]), schedule: .hourly).agent
         #expect(authority.contains("$OcsTrust = 'authority'") && authority.contains("AllowUnknownCertificateAuthority"))
+        // A CA's other certificates sign no feed: code signing, as ocs verify requires; the root compared whole.
+        #expect(authority.contains("ApplicationPolicy.Add((New-Object System.Security.Cryptography.Oid('1.3.6.1.5.5.7.3.3')))"))
+        #expect(authority.contains("[Convert]::ToBase64String($_.RawData) -ceq $top") && !authority.contains("Thumbprint"))
+        // Names are compared case-sensitively, as the verifier reads them; a held feed past its expiry is not trusted on a 304.
+        #expect(authority.contains("$config.LocalName -cne 'Config'") && authority.contains("'\\A[A-Za-z0-9._-]{1,64}\\z'"))
+        #expect(authority.contains("the server answers 304 for a feed that expired at"))
+        // A state folder someone else owns is refused, not adopted; names are never wildcards.
+        #expect(authority.contains("is owned by {1}, not SYSTEM or the administrators") && authority.contains("Test-EemsExactName $Name"))
     }
 
     @Test func theInstallScriptSchedulesAsSystemAndEveryScriptParses() throws {

@@ -74,7 +74,7 @@ struct ExchangeServerExportTests {
         let report = try ExchangeServerExport.read(Self.export(Self.server()))
         #expect(report.servers.first?.applied == ["PING1", "M1"] && report.servers.first?.build.description == "15.2.1544.4")
         // Select-Object: the type is `Selected.…`, the properties in <MS>, as Report-ExchangeInventory.ps1 sends them.
-        let selected = String(decoding: Self.export(Self.server(type: "Selected.Microsoft.Exchange.Data.Directory.Management.ExchangeServer")), as: UTF8.self)
+        let selected = String(decoding: Self.export(Self.server(type: "Selected.Deserialized.Microsoft.Exchange.Data.Directory.Management.ExchangeServer")), as: UTF8.self)
             .replacingOccurrences(of: "<Props>", with: "<MS>").replacingOccurrences(of: "</Props>", with: "</MS>")
         #expect(try ExchangeServerExport.read(Data(selected.utf8)).servers == report.servers)
     }
@@ -111,6 +111,8 @@ struct ExchangeServerExportTests {
             (Self.export(Self.server(["MitigationsEnabled": "yes"])), "property MitigationsEnabled: 'yes' is not true or false"),
             (Self.export(Self.server(), Self.server()), "object 2 (EX01), property Guid: 0f8fad5b-d9cb-469f-a165-70867728950e is also object 1's"),
             (Self.export(Self.server(["MitigationsApplied": (0..<40).map { "<S>M\($0)</S>" }.joined()])), "40 ids, over the limit of 32"),
+            (Self.export(Self.server(["MitigationsApplied": String(repeating: "<S>M1</S>", count: 50_000)])), "50000 ids, over the limit of 32"),
+            (Self.export(Self.server(["Fqdn": "a.example"]).replacingOccurrences(of: "<Props>", with: "<Props><S N=\"Fqdn\">b.example</S>")), "property Fqdn: given twice"),
             (Data([0xFF, 0xFE, 0x3C, 0x00, 0x41]), "not valid UTF-16"),
             (Data([0xFF, 0xFE, 0x00, 0x00, 0x3C, 0x00, 0x00, 0x00]), "UTF-32"),
             (Data(("<Objs xmlns=\"http://schemas.microsoft.com/powershell/2004/04\">" + String(repeating: "<Obj>", count: 100) + String(repeating: "</Obj>", count: 100) + "</Objs>").utf8), "deeper than"),

@@ -70,6 +70,22 @@ struct InventoryOperationsTests {
         #expect(refused.count == 1 && refused[0].outcome.hasPrefix("refused: object 2 (E2k16-2), property MitigationsApplied"))
     }
 
+    @Test func aReportReplacesWhatUnverifiedPollsSaidOfItsServer() throws {
+        let operations = try Self.operations()
+        // Before any report, someone polls as SOLO-E19A (check-ins `any`) claiming M1 applied.
+        let forged = CheckIn(
+            serverID: "3c5ebdaf-1885-4f22-8f60-0e8c1667abed", serverName: "SOLO-E19A", build: "15.2.986.5", orgID: nil, applied: ["M1"], blocked: [],
+            mitigationsEnabled: true, dataCollectionEnabled: nil, remoteAddress: "203.0.113.9", userAgent: "forger", time: Self.time
+        )
+        #expect(try operations.checkIns.record([forged]).outcomes == [.recorded])
+        #expect(try Self.coverage("M1", operations).hosts.applied == 1)
+        let report = try operations.inventory.report(try Data(contentsOf: RepositoryFixtures.exchange2019Export), context: Self.reporter, at: Self.time)
+        #expect(report.map(\.result) == [.updated] && report[0].note?.contains("had only unverified polls") == true)
+        let host = try #require(try operations.checkIns.host(HostReference("3c5ebdaf-1885-4f22-8f60-0e8c1667abed")!))
+        #expect(host.source == .inventory && host.latest.applied.isEmpty)
+        #expect(try Self.coverage("M1", operations).hosts.exposed == 1)
+    }
+
     @Test func pollsNeverChangeAnInventoryHostAndAnEnrolledAgentTakesItOver() throws {
         let operations = try Self.operations()
         _ = try operations.inventory.report(try Data(contentsOf: RepositoryFixtures.exchange2019Export), context: Self.reporter, at: Self.time)

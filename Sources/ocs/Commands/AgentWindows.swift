@@ -26,6 +26,9 @@ struct AgentWindows: ParsableCommand {
     @Option(help: "Seconds a continuous poll waits at the server for a change.")
     var wait: Int = 300
 
+    @Flag(help: "Allow an http:// --server (a lab): the scripts send bearer credentials, which plain HTTP gives to anyone on the path.")
+    var allowPlainHttp = false
+
     @Option(help: "The folder to write the scripts to.")
     var out: String
 
@@ -42,7 +45,7 @@ struct AgentWindows: ParsableCommand {
         }
         let scripts: WindowsAgentScripts
         do {
-            scripts = try WindowsAgentScripts(server: server, trust: pinned, schedule: schedule, wait: wait)
+            scripts = try WindowsAgentScripts(server: server, trust: pinned, schedule: schedule, wait: wait, allowPlainHTTP: allowPlainHttp)
         } catch {
             throw ValidationError(error.description)
         }
