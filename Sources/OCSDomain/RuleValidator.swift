@@ -62,6 +62,14 @@ public struct RuleValidator: Sendable {
             }
         }
 
+        // Windows' service and IIS cmdlets read * ? [ ] as wildcards: such a name could stop every service.
+        func exactName(_ value: String, _ field: String) {
+            text(value, field)
+            if value.contains(where: { "*?[]".contains($0) }) {
+                problems.append(RuleProblem(field: field, message: "'\(value.prefix(80))' holds * ? [ or ], which Windows reads as wildcards: name one exactly"))
+            }
+        }
+
         if !Self.isValidID(rule.id) {
             problems.append(RuleProblem(field: "id", message: "'\(rule.id.prefix(80))' is not a valid id: use 1 to 64 of A-Z a-z 0-9 . _ -"))
         }
@@ -84,9 +92,9 @@ public struct RuleValidator: Sendable {
             case .doNothing:
                 break
             case .disableService(let service, _):
-                text(service, "\(field).service")
+                exactName(service, "\(field).service")
             case .disableAppPool(let appPool, _):
-                text(appPool, "\(field).appPool")
+                exactName(appPool, "\(field).appPool")
             case .iisUrlRewrite(let rewrite, _):
                 switch (rewrite.scope, rewrite.site) {
                 case (.site, nil):

@@ -65,6 +65,13 @@ struct RuleValidatorTests {
         #expect(problems.first?.message.contains("U+7") == true)
     }
 
+    @Test func serviceAndAppPoolNamesAreExactNeverWildcards() {
+        let rule = Mitigation(id: "X", description: "d", actions: [.disableService("*", description: nil), .disableAppPool("MSExchange[OWA]AppPool", description: nil), .disableService("MSExchangeUM", description: nil)])
+        let problems = validator.problems(in: rule)
+        #expect(problems.map(\.field) == ["actions[0].service", "actions[1].appPool"])
+        #expect(problems.first?.message.contains("Windows reads as wildcards") == true)
+    }
+
     @Test func findsDuplicateIDs() {
         let rule = Mitigation(id: "A", description: "d", actions: [.doNothing(description: nil)])
         #expect(RuleValidator.duplicateIDs(in: [rule, rule, Mitigation(id: "B", description: "d", actions: [])]) == ["A"])
