@@ -238,7 +238,11 @@ public enum Pages {
                 ))
             }
             if rule.state == .published {
-                forms.append(actionForm(id, "retire", label: "Retire", expected: record.latestRevision, viewer: viewer, style: "danger"))
+                // Retiring takes the rule from every host that has it: confirmed, with a reason.
+                let applied = page.coverage?.hosts.applied ?? 0
+                forms.append(actionForm(id, "retire", label: "Retire", expected: record.latestRevision, viewer: viewer, style: "danger", fields: """
+                    <label><input type="checkbox" name="confirm" value="on" id="rule-retire-confirm" required>                     remove it from the \(applied) host\(applied == 1 ? "" : "s") that have it applied</label>\(reasonField("retire", required: true))
+                    """))
             }
             let earlier = page.revisions.map(\.revision).filter { $0 != record.revision }
             if record.firstPublishedAt != nil, !earlier.isEmpty {
@@ -296,15 +300,27 @@ public enum Pages {
     }
 
     /// Who a publish or rollback releases the rule to: group names or everyone (neither keeps a
-    /// published rule's release; the server refuses neither for any other rule).
+    /// published rule's release; the server refuses neither for any other rule); whether it may
+    /// take the rule from hosts that have it applied (refused without, naming how many); why.
     static func releaseFields(_ action: String, keeping current: Release?) -> HTML {
         let hint = current.map { "empty keeps \($0.description)" } ?? "required: groups or everyone"
+        let narrow: HTML = current == nil ? .empty : """
+            <label><input type="checkbox" name="narrow" value="on" id="rule-\(action)-narrow"> narrow: hosts it no longer reaches remove it</label>
+            """
         return """
             <label>To groups <input type="text" name="to" id="rule-\(action)-to" placeholder="canary,ring1" \
             maxlength="2100" autocomplete="off" aria-describedby="rule-\(action)-hint"></label>\
             <label><input type="checkbox" name="everyone" value="on" id="rule-\(action)-everyone"> everyone</label>\
-            <span class="muted" id="rule-\(action)-hint">\(hint)</span>
+            <span class="muted" id="rule-\(action)-hint">\(hint)</span>\(narrow)\(reasonField(action, required: false))
             """
+    }
+
+    /// The incident or ticket a change is made for, kept in the audit trail.
+    static func reasonField(_ action: String, required: Bool) -> HTML {
+        """
+        <label>Reason <input type="text" name="reason" id="rule-\(action)-reason" maxlength="256" autocomplete="off" \
+        placeholder="incident or ticket"\(required ? " required" : "")></label>
+        """
     }
 
     public static func ruleHosts(rule: String, state: String, hosts: [HostState], next: String?, staleSince: Date, catalog: BuildCatalog, viewer: Viewer) -> HTML {

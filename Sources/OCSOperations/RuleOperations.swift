@@ -53,8 +53,10 @@ public struct RuleOperations: Sendable {
     /// Publishes the latest revision, or `revision` (a rollback), to `release`. A rule not
     /// published must be given a release (`RuleChangeError.releaseRequired`); a published one keeps
     /// its own without one. Applied now, or pending under require-approval.
-    public func publish(_ id: String, revision: Int? = nil, to release: Release?, _ request: Request) throws(OperationError) -> ChangeOutcome {
-        try submit(.publish(id: id, revision: revision, release: release), request)
+    /// A publish that would stop serving the rule to hosts that have it applied is refused unless
+    /// `narrow` (`RuleChangeError.narrowing`, with how many).
+    public func publish(_ id: String, revision: Int? = nil, to release: Release?, narrow: Bool = false, _ request: Request) throws(OperationError) -> ChangeOutcome {
+        try submit(.publish(id: id, revision: revision, release: release), request, narrow: narrow)
     }
 
     /// Widens a published rule's release.
@@ -96,13 +98,13 @@ public struct RuleOperations: Sendable {
         }
     }
 
-    private func submit(_ change: RuleChangeRequest, _ request: Request) throws(OperationError) -> ChangeOutcome {
+    private func submit(_ change: RuleChangeRequest, _ request: Request, narrow: Bool = false) throws(OperationError) -> ChangeOutcome {
         if request.emergency {
             guard request.role >= .admin else { throw .emergencyNeedsAdmin(actor: request.context.actor, role: request.role) }
             guard request.context.reason != nil else { throw .emergencyNeedsReason }
         }
         do {
-            return try changes.submit(change, expectedRevision: request.expectedRevision, context: request.context, emergency: request.emergency)
+            return try changes.submit(change, expectedRevision: request.expectedRevision, narrow: narrow, context: request.context, emergency: request.emergency)
         } catch {
             throw OperationError(error)
         }

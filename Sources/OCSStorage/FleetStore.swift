@@ -158,6 +158,27 @@ public struct FleetStore: Sendable {
         return hostsByBuild.filter { CoverageFacts.scope(of: rule, build: $0.build, catalog: catalog) == .inScope }
     }
 
+    /// How many hosts report `before.rule` applied and are served it now, but would not be served
+    /// `after` (another revision, another release): publishing `after` makes their agents remove
+    /// it. Both served sets are read as coverage reads them: builds in scope, and the audience.
+    static func hostsLosing(
+        _ id: String, before: (rule: Mitigation, release: Release), after: (rule: Mitigation, release: Release), catalog: BuildCatalog, in db: any SQLTransaction
+    ) throws -> Int {
+        let builds = try hostsByBuild(db).map(\.build)
+        func served(_ rule: Mitigation, _ release: Release) throws -> (sql: String, arguments: SQLArguments) {
+            let inScope = builds.filter { CoverageFacts.scope(of: rule, build: $0, catalog: catalog) == .inScope }
+            let audience = try audience(of: release, in: db)
+            return ("(build IN (SELECT value FROM \(db.engine.jsonArrayElements("?"))) AND \(audience.sql))",
+                    [jsonArray(inScope.map { "\"\($0)\"" })] + audience.arguments)
+        }
+        let was = try served(before.rule, before.release), will = try served(after.rule, after.release)
+        return try db.value(
+            Int.self,
+            "SELECT COUNT(*) FROM hosts WHERE \(db.engine.position(of: "?", in: "applied")) > 0 AND \(was.sql) AND NOT \(will.sql)",
+            SQLArguments(["\"\(id)\""]) + was.arguments + will.arguments
+        ) ?? 0
+    }
+
     /// Hosts per reported build: a few hundred rows however large the fleet, read from an index.
     static func hostsByBuild(_ db: any SQLTransaction) throws -> [(build: String, hosts: Int)] {
         try db.rows("SELECT build, COUNT(*) AS hosts FROM hosts WHERE build IS NOT NULL GROUP BY build")
@@ -193,7 +214,12 @@ public struct FleetStore: Sendable {
     /// they match as they do.
     static func audience(of ruleID: String, in db: any SQLTransaction) throws -> Audience {
         let stored = try db.value(String.self, "SELECT release_groups FROM rules WHERE id = ? AND state = 'published'", [ruleID])
-        guard case .groups(let names) = try RuleStore.release(stored, id: ruleID) else { return Audience(sql: "TRUE", arguments: []) }
+        return try audience(of: try RuleStore.release(stored, id: ruleID), in: db)
+    }
+
+    /// The hosts `release` serves, as an SQL condition on `hosts` (see `audience(of:in:)`).
+    static func audience(of release: Release, in db: any SQLTransaction) throws -> Audience {
+        guard case .groups(let names) = release else { return Audience(sql: "TRUE", arguments: []) }
         let groups = try HostGroupStore.all(db).filter { names.contains($0.name) }
         let elements = db.engine.jsonArrayElements("?")
         var conditions: [String] = []

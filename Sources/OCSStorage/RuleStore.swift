@@ -102,11 +102,13 @@ public struct RuleStore: Sendable {
     /// Refused while require-approval is on (see `ChangeStore`), as are promote and retire.
     /// Without one, a published rule keeps its release and any other is released to everyone:
     /// the command line, the API and the dashboard ask for it explicitly before that.
+    /// A publish that would stop serving the rule to hosts that have it applied (a narrower
+    /// release, a revision for fewer builds) is refused (`narrowing`) unless `narrow`.
     @discardableResult
-    public func publish(id: String, revision: Int? = nil, to release: Release? = nil, expectedRevision: Int? = nil, context: ChangeContext) throws(RuleChangeError) -> RuleRecord {
+    public func publish(id: String, revision: Int? = nil, to release: Release? = nil, expectedRevision: Int? = nil, narrow: Bool = false, context: ChangeContext) throws(RuleChangeError) -> RuleRecord {
         try change("rule.publish", ruleID: id, context: context) { db, time in
             try Self.refuseUnderApproval(id, "publish", in: db)
-            return try Self.applyPublish(id: id, revision: revision, to: release, expectedRevision: expectedRevision, time: time, catalog: catalogBase, in: db)
+            return try Self.applyPublish(id: id, revision: revision, to: release, expectedRevision: expectedRevision, narrow: narrow, time: time, catalog: catalogBase, in: db)
         }
     }
 
@@ -130,7 +132,9 @@ public struct RuleStore: Sendable {
 
     // MARK: Changes, inside a caller's transaction (also applied by an approval)
 
-    static func applyPublish(id: String, revision: Int?, to release: Release?, expectedRevision: Int?, time: Date, catalog base: BuildCatalog = .embedded, in db: any SQLTransaction) throws -> (RuleRecord, Int) {
+    static func applyPublish(
+        id: String, revision: Int?, to release: Release?, expectedRevision: Int?, narrow: Bool, time: Date, catalog base: BuildCatalog = .embedded, in db: any SQLTransaction
+    ) throws -> (RuleRecord, Int) {
         guard let existing = try Self.record(db, id: id) else { throw RuleChangeError.notFound(id) }
         try Self.check(expectedRevision, against: existing, id: id)
         let target = revision ?? existing.latestRevision
@@ -139,6 +143,14 @@ public struct RuleStore: Sendable {
             throw RuleChangeError.conflict("rule \(id) is published at revision \(target) to \(release) already")
         }
         try Self.checkGroups(release, in: db)
+        if !narrow, existing.rule.state == .published, let served = existing.release,
+           let content = try revisionContent(db, id: id, revision: target) {
+            let losing = try FleetStore.hostsLosing(
+                id, before: (existing.rule, served), after: (try decode(content, id: id), release),
+                catalog: try CatalogStore.catalog(base, in: db), in: db
+            )
+            if losing > 0 { throw RuleChangeError.narrowing(id: id, hosts: losing) }
+        }
         try Self.publish(id, revision: target, to: release, time: time, catalog: base, in: db)
         return (try Self.record(db, id: id)!, target)
     }
@@ -479,6 +491,9 @@ public enum RuleChangeError: Error, Sendable, Equatable, CustomStringConvertible
     case unpublishable(id: String, reasons: [RuleProblem])
     /// The rule has a change waiting for approval (`change`), which deleting it would invalidate.
     case pendingChange(id: String, change: Int64)
+    /// The publish would stop serving the rule to `hosts` hosts that report it applied (their
+    /// agents would remove it), and was not asked to narrow.
+    case narrowing(id: String, hosts: Int)
     case storage(String)
 
     public var description: String {
@@ -492,6 +507,8 @@ public enum RuleChangeError: Error, Sendable, Equatable, CustomStringConvertible
         case .unpublishable(let id, let reasons):
             "rule \(id) cannot be published: \(reasons.map(\.description).joined(separator: "; ")); fix its applies, or add the missing builds with ocs builds add"
         case .pendingChange(let id, let change): "rule \(id) has change \(change) waiting for approval: reject it first (`ocs changes reject \(change)`)"
+        case .narrowing(let id, let hosts):
+            "publishing rule \(id) so would stop serving it to \(hosts) \(hosts == 1 ? "host that has" : "hosts that have") it applied: their agents would remove it. Nothing was changed; to do it anyway, ask to narrow (--narrow, ?narrow=true)"
         case .storage(let message): "the database failed: \(message)"
         }
     }

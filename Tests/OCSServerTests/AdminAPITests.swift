@@ -67,6 +67,28 @@ struct AdminAPITests {
         #expect(try fixture.operations.rules.serial() == before + 1)
     }
 
+    /// A publish that takes the rule from hosts that have it applied is 409, naming how many and
+    /// `"narrow": true`, and changes nothing; with it, it is done and audited as such.
+    @Test func aNarrowingPublishIs409UntilAskedFor() throws {
+        let fixture = try Fixture()
+        #expect(fixture.call(.PUT, "/rules/M1", json: Self.rule).response.status == .created)
+        #expect(fixture.call(.POST, "/rules/M1/publish", json: #"{"everyone": true}"#).response.status == .ok)
+        #expect(fixture.call(.POST, "/groups", json: #"{"name": "canary", "names": ["CANARY*"]}"#).response.status == .created)
+        try fixture.operations.checkIns.record([CheckIn(
+            serverID: nil, serverName: "EX19-01", build: "15.2.1118.7", orgID: nil, applied: ["M1"], blocked: [],
+            mitigationsEnabled: true, dataCollectionEnabled: nil, remoteAddress: nil, userAgent: nil, time: Date()
+        )])
+        let serial = try fixture.operations.rules.serial()
+        let refused = fixture.call(.POST, "/rules/M1/publish?reason=CHG-9", json: #"{"to": ["canary"]}"#).response
+        #expect(refused.status == .conflict && refused.bodyText.contains("stop serving it to 1 host that has it applied") && refused.bodyText.contains("to do it anyway, add"))
+        #expect(try fixture.operations.rules.serial() == serial)
+        #expect(fixture.call(.POST, "/rules/M1/publish", json: #"{"to": ["canary"], "narrow": "yes"}"#).response.status == .unprocessableEntity)
+        let narrowed = fixture.call(.POST, "/rules/M1/publish?reason=CHG-9", json: #"{"to": ["canary"], "narrow": true}"#)
+        #expect(narrowed.response.status == .ok && narrowed.serial == serial + 1)
+        let audit = try fixture.operations.audit.entries(AuditLog.Filter(ruleID: "M1")).items.map(\.outcome)
+        #expect(audit.contains { $0.hasPrefix("refused: ") && $0.contains("stop serving it to 1 host") } && audit.contains { $0.contains("narrowing allowed") }, "\(audit)")
+    }
+
     /// Each body is parsed once, into JSON's own types: a number never passes for a boolean, a
     /// text for a list, a fraction for a revision. Every refusal names the field and changes nothing.
     @Test func bodiesKeepJSONTypesAndRefusalsNameTheField() throws {

@@ -192,6 +192,42 @@ struct DashboardControllerTests {
         #expect(try sessions.session(secret: cookie) == nil)
     }
 
+    /// What takes protection away is confirmed and says why: a retire without the confirmation
+    /// and a reason, and a narrowing publish without the box or a reason, change nothing.
+    @Test func retireAndNarrowingNeedConfirmationAndAReason() throws {
+        let fixture = try Fixture()
+        let rules = RuleStore(database: fixture.temporary.database)
+        try rules.put(Mitigation(id: "M1", description: "d", state: .draft, actions: [.doNothing(description: nil)]), context: .localUser)
+        try rules.publish(id: "M1", to: .everyone, context: .localUser)
+        try HostGroupStore(database: fixture.temporary.database).create(name: "canary", selector: .names(["CANARY*"]), context: .localUser)
+        try CheckInStore(database: fixture.temporary.database).record([CheckIn(
+            serverID: nil, serverName: "EX19-01", build: "15.2.1118.7", orgID: nil, applied: ["M1"], blocked: [],
+            mitigationsEnabled: true, dataCollectionEnabled: nil, remoteAddress: nil, userAgent: nil, time: Date()
+        )])
+        let cookie = try fixture.signIn(fixture.publisher)
+        let session = try #require(try DashboardSessionStore(database: fixture.temporary.database).session(secret: cookie))
+        func post(_ action: String, _ form: String) -> HTTPResponse {
+            fixture.dashboard.handle(fixture.request(.POST, "/ui/rules/M1/\(action)", cookie: cookie, form: "csrf=\(session.csrf)&expected=1&" + form), session: session)
+        }
+        let page = fixture.dashboard.handle(fixture.request(.GET, "/ui/rules/M1", cookie: cookie), session: session)
+        #expect(page.bodyText.contains("id=\"rule-retire-confirm\" required") && page.bodyText.contains("from the 1 host that have it applied"))
+
+        for form in ["", "confirm=on", "reason=INC-1"] {
+            let refused = post("retire", form)
+            #expect(refused.status == .unprocessableEntity && refused.bodyText.contains("tick the confirmation and give a reason"), "\(form)")
+        }
+        let narrowing = post("publish", "to=canary&reason=INC-1")
+        #expect(narrowing.status == .conflict && narrowing.bodyText.contains("stop serving it to 1 host that has it applied"))
+        #expect(post("publish", "to=canary&narrow=on").status == .unprocessableEntity)
+        #expect(try rules.record(id: "M1")?.release == .everyone)
+        #expect(post("publish", "to=canary&narrow=on&reason=INC-1").status == .seeOther)
+        #expect(try rules.record(id: "M1")?.release == .to(["canary"]))
+        #expect(post("retire", "confirm=on&reason=INC-2").status == .seeOther)
+        #expect(try rules.record(id: "M1")?.rule.state == .retired)
+        let reasons = try AuditLog(database: fixture.temporary.database).entries(AuditLog.Filter(ruleID: "M1", actor: "pub")).items.compactMap(\.reason)
+        #expect(reasons.contains("INC-1") && reasons.contains("INC-2"))
+    }
+
     @Test func theReleaseFormFieldsParseAsTheCommandLineOptionsDo() throws {
         #expect(try DashboardController.release(in: [:]) == nil)
         #expect(try DashboardController.release(in: ["to": "  "]) == nil)

@@ -119,4 +119,51 @@ struct FleetStoreTests {
         #expect(try fleet.hosts(of: Self.m1, in: CoverageState.inScope, staleSince: staleSince).items.map(\.displayName) == expected)
         #expect(try fleet.coverage(of: Self.m1, revision: 1, staleSince: staleSince).hosts.inScope == expected.count)
     }
+
+    /// A publish that takes the rule from hosts that have it applied is refused, naming how many,
+    /// unless asked to narrow: a narrower release, or a rollback to a revision for fewer builds.
+    /// Under approval the submitter must ask; the approver then allows it.
+    @Test func aPublishThatTakesTheRuleFromHostsThatHaveItIsRefusedUnlessNarrowing() throws {
+        let temporary = try TestDatabase()
+        let context = ChangeContext(actor: "test", reason: "INC-7")
+        try CheckInStore(database: temporary.database).record([
+            Self.poll("canary-1", build: "15.2.1118.7", applied: ["M1"], at: 1000),
+            Self.poll("prod-1", build: "15.2.1118.7", applied: ["M1"], at: 1000),
+            Self.poll("prod-2", build: "15.1.2507.6", applied: ["M1"], at: 1000),
+            Self.poll("prod-3", build: "15.2.1118.7", at: 1000),
+        ])
+        try HostGroupStore(database: temporary.database).create(name: "canary", selector: .names(["canary-*"]), context: context)
+        let rules = RuleStore(database: temporary.database)
+        var rule = Self.m1
+        rule.state = .draft
+        try rules.put(rule, context: context)
+        try rules.publish(id: "M1", to: .everyone, context: context)
+        let serial = try rules.serial()
+
+        // To canary only: prod-1 and prod-2 have it and would remove it; prod-3 never applied it.
+        #expect(throws: RuleChangeError.narrowing(id: "M1", hosts: 2)) { try rules.publish(id: "M1", to: .to(["canary"]), context: context) }
+        #expect(try rules.serial() == serial && rules.record(id: "M1")?.release == .everyone)
+        // A revision for Exchange 2019 only: prod-2 (2016) would remove it.
+        var only2019 = Self.m1
+        only2019.state = .draft
+        only2019.applies = Applicability(products: [.exchange2019], narrowing: .fixedBy("Oct22SU"))
+        try rules.put(only2019, context: context)
+        #expect(throws: RuleChangeError.narrowing(id: "M1", hosts: 1)) { try rules.publish(id: "M1", context: context) }
+        // Asked for, it is done: prod-2 is no longer served M1.
+        try rules.publish(id: "M1", narrow: true, context: context)
+        #expect(try rules.record(id: "M1")?.revision == 2)
+
+        // Under approval: refused at submit unless asked; asked, it waits; the approver applies it.
+        let changes = ChangeStore(database: temporary.database)
+        try changes.setRequireApproval(true, context: context)
+        // Revision 2 to canary only: prod-1 would remove it now (prod-2 no longer has it served).
+        #expect(throws: RuleChangeError.narrowing(id: "M1", hosts: 1)) {
+            try changes.submit(.publish(id: "M1", revision: nil, release: .to(["canary"])), context: context)
+        }
+        guard case .pending(let pending) = try changes.submit(.publish(id: "M1", revision: nil, release: .to(["canary"])), narrow: true, context: context) else {
+            Issue.record("not pending"); return
+        }
+        _ = try changes.approve(pending.id, context: ChangeContext(actor: "other"))
+        #expect(try rules.record(id: "M1")?.release == .to(["canary"]))
+    }
 }

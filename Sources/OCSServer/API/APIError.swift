@@ -72,6 +72,8 @@ extension OperationError: APIError {
                 field: "to", message: "rule \(id) is \(state): say who receives it, {\"to\": [\"canary\"]} (a staged rollout) or {\"everyone\": true}"
             )])
         case .unpublishable, .conflict, .pendingChange: AdminAPI.error(.conflict, error.description)
+        case .narrowing(let id, let hosts):
+            AdminAPI.error(.conflict, "publishing rule \(id) so would stop serving it to \(hosts) \(hosts == 1 ? "host that has" : "hosts that have") it applied: their agents would remove it. Nothing was changed; to do it anyway, add \"narrow\": true")
         case .stale: AdminAPI.error(.preconditionFailed, error.description)
         case .storage: AdminAPI.error(.internalServerError, "internal error: see the server log")
         }

@@ -17,8 +17,8 @@ extension AdminAPI {
         let outcome: ChangeOutcome
         switch route {
         case .publishRule(let id):
-            let body = try Self.changeBody(request, allowed: ["revision", "to", "everyone", "emergency"])
-            outcome = try lifecycle.publish(id, revision: body.revision, to: body.release, try asked(body))
+            let body = try Self.changeBody(request, allowed: ["revision", "to", "everyone", "emergency", "narrow"])
+            outcome = try lifecycle.publish(id, revision: body.revision, to: body.release, narrow: body.narrow, try asked(body))
         case .promoteRule(let id):
             let body = try Self.changeBody(request, allowed: ["to", "everyone", "emergency"])
             guard let release = body.release else {
@@ -92,9 +92,11 @@ extension AdminAPI {
         var revision: Int?
         var release: Release?
         var emergency = false
+        /// Publish even if hosts that have the rule applied would stop being served it.
+        var narrow = false
     }
 
-    /// `{"revision": N, "to": [GROUP, ...], "everyone": true, "emergency": true}`, only the
+    /// `{"revision": N, "to": [GROUP, ...], "everyone": true, "emergency": true, "narrow": true}`, only the
     /// `allowed` keys, or no body: `422` naming the field otherwise.
     static func changeBody(_ request: HTTPRequest, allowed: Set<String>) throws -> ChangeBody {
         var body = ChangeBody()
@@ -105,10 +107,14 @@ extension AdminAPI {
             guard let number = revision.integer, number >= 1 else { throw refusal("revision", "expected {\"revision\": N} with N a revision number") }
             body.revision = number
         }
-        for name in ["everyone", "emergency"] {
+        for name in ["everyone", "emergency", "narrow"] {
             guard let field = fields[name] else { continue }
             guard let flag = field.bool else { throw refusal(name, "\(name) is true or false") }
-            if name == "everyone" { body.release = flag ? .everyone : nil } else { body.emergency = flag }
+            switch name {
+            case "everyone": body.release = flag ? .everyone : nil
+            case "emergency": body.emergency = flag
+            default: body.narrow = flag
+            }
         }
         if let to = fields["to"] {
             guard let names = to.strings else { throw refusal("to", "to is a list of group names") }

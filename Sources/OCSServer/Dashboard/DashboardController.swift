@@ -290,7 +290,23 @@ struct DashboardController: Sendable {
         guard session.role >= .publisher else {
             return Self.page(.forbidden, "Not allowed", "Changing rules needs the publisher role.", viewer: viewer)
         }
-        let context = ChangeContext(actor: session.actor, remoteAddress: request.remoteAddress)
+        var context = ChangeContext(actor: session.actor, remoteAddress: request.remoteAddress)
+        if let reason = form["reason"]?.trimmingCharacters(in: .whitespaces), !reason.isEmpty {
+            if let problem = ChangeContext.problem(withReason: reason) {
+                return try rulePage(id, viewer: viewer, notice: Pages.notice("The reason: \(problem).", error: true), status: .unprocessableEntity)
+            }
+            context = context.with(reason: reason)
+        }
+        // What takes protection away is confirmed and says why: a retire, and a narrowing publish.
+        let narrow = form["narrow"] == "on"
+        if action == "retire" && (form["confirm"] != "on" || context.reason == nil) {
+            return try rulePage(id, viewer: viewer, notice: Pages.notice(
+                "Retiring removes the rule from every host that has it: tick the confirmation and give a reason. Nothing was changed.", error: true
+            ), status: .unprocessableEntity)
+        }
+        if narrow && context.reason == nil {
+            return try rulePage(id, viewer: viewer, notice: Pages.notice("Narrowing takes the rule from hosts that have it: give a reason. Nothing was changed.", error: true), status: .unprocessableEntity)
+        }
         let expected = try form["expected"].map { text in
             guard let value = Int(text), value >= 1 else { throw DashboardInputError(response: Self.page(.badRequest, "Bad form", "expected is not a revision number.", viewer: viewer)) }
             return value
@@ -311,7 +327,7 @@ struct DashboardController: Sendable {
         do throws(OperationError) {
             switch action {
             case "publish":
-                outcome = try lifecycle.publish(id, to: release, request)
+                outcome = try lifecycle.publish(id, to: release, narrow: narrow, request)
                 done = "published"
             case "retire":
                 outcome = try lifecycle.retire(id, request)
@@ -320,7 +336,7 @@ struct DashboardController: Sendable {
                 guard let revision = form["revision"].flatMap(Int.init), revision >= 1 else {
                     return Self.page(.badRequest, "Bad form", "Choose a revision to roll back to.", viewer: viewer)
                 }
-                outcome = try lifecycle.publish(id, revision: revision, to: release, request)
+                outcome = try lifecycle.publish(id, revision: revision, to: release, narrow: narrow, request)
                 done = "rolledback"
             default:
                 return Self.page(.notFound, "Not found", "No such form.", viewer: viewer)
@@ -342,6 +358,8 @@ struct DashboardController: Sendable {
         case .rule(.noSuchRevision), .rule(.unknownGroups): (.unprocessableEntity, error.description)
         case .rule(.stale): (.preconditionFailed, error.description)
         case .rule(.conflict), .rule(.unpublishable), .rule(.pendingChange): (.conflict, error.description)
+        case .rule(.narrowing(let id, let hosts)):
+            (.conflict, "Publishing rule \(id) so would stop serving it to \(hosts) \(hosts == 1 ? "host that has" : "hosts that have") it applied: their agents would remove it. Nothing was changed. To do it anyway, tick \u{201C}narrow\u{201D} and give a reason.")
         case .emergencyNeedsAdmin, .emergencyNeedsReason, .decision: (.forbidden, error.description)
         case .catalog(.needsApproval): (.forbidden, error.description)
         case .catalog(.invalid), .inventory: (.unprocessableEntity, error.description)

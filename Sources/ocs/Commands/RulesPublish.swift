@@ -23,12 +23,16 @@ struct RulesPublish: ParsableCommand {
     var revision: Int?
 
     @OptionGroup var release: ReleaseOptions
+
+    @Flag(help: "Publish even if hosts that have the rule applied would stop being served it (a narrower release, a revision for fewer builds): their agents remove it. Without it such a publish is refused, naming how many hosts.")
+    var narrow = false
+
     @OptionGroup var approval: ApprovalOptions
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
         try approval.perform(on: try database.open(), { lifecycle, request throws(OperationError) in
-            try lifecycle.publish(id, revision: revision, to: release.release, request)
+            try lifecycle.publish(id, revision: revision, to: release.release, narrow: narrow, request)
         }) { record in
             print("published \(id) at revision \(record.revision) to \(record.release ?? .everyone)")
         }
