@@ -156,13 +156,13 @@ public enum Pages {
             let width = isLast ? 1000 - x : Int((Double(counts[state]) * 1000 / Double(total)).rounded())
             let link = UILink.path("rules", coverage.rule, "hosts", query: [("state", state.rawValue)])
             segments.append("""
-                <a href="\(link)"><rect class="\(state.rawValue)" x="\(x)" y="0" width="\(width)" height="20"><title>\(state.rawValue): \(counts[state])</title></rect></a>
+                <a href="\(link)"><rect class="\(state.rawValue)" x="\(x)" y="0" width="\(width)" height="20"><title>\(state.label): \(counts[state])</title></rect></a>
                 """)
             x += width
         }
         let legend = HTML.join(barStates.map { state -> HTML in
             let link = UILink.path("rules", coverage.rule, "hosts", query: [("state", state.rawValue)])
-            return "<li><a href=\"\(link)\"><span class=\"swatch \(state.rawValue)\"></span>\(state.rawValue) \(counts[state])</a></li>"
+            return "<li><a href=\"\(link)\"><span class=\"swatch \(state.rawValue)\"></span>\(state.label) \(counts[state])</a></li>"
         })
         return """
             <svg class="bar" viewBox="0 0 1000 20" preserveAspectRatio="none" role="img" aria-label="coverage of \(coverage.rule)">\(segments)</svg>
@@ -226,7 +226,8 @@ public enum Pages {
             <dt>Pending revision</dt><dd id="pending-revision">\(record.latestRevision > record.revision ? "\(record.latestRevision)" : "none")</dd>
             <dt>Description</dt><dd class="text" id="rule-description">\(rule.description)</dd>
             <dt>References</dt><dd>\(HTML.join(rule.references.map { "<div class=\"text\">\($0)</div>" as HTML }))</dd>
-            <dt>Actions</dt><dd>\(HTML.join(rule.actions.map { "<div class=\"text\">\($0.typeName)\($0.description.map { ": " + $0 } ?? "")</div>" as HTML }))</dd>
+            <dt>Applies to</dt><dd class="text" id="rule-applies">\(appliesText(rule.applies))</dd>
+            <dt>Actions</dt><dd id="rule-actions">\(HTML.join(rule.actions.map { "<div class=\"text\">\(actionText($0))\($0.description.map { " (" + $0 + ")" } ?? "")</div>" as HTML }))</dd>
             </dl>
             """)
         if viewer.canPublish {
@@ -267,7 +268,7 @@ public enum Pages {
         if let coverage = page.coverage {
             let counts = coverage.hosts
             let rows = HTML.join(CoverageState.allCases.map { state -> HTML in
-                "<tr><td><a href=\"\(UILink.path("rules", id, "hosts", query: [("state", state.rawValue)]))\">\(state.rawValue)</a></td><td class=\"num\">\(counts[state])</td></tr>"
+                "<tr><td><a href=\"\(UILink.path("rules", id, "hosts", query: [("state", state.rawValue)]))\">\(state.label)</a></td><td class=\"num\">\(counts[state])</td></tr>"
             })
             sections.append("""
                 <h2>Coverage of revision \(coverage.revision)</h2>\(coverageBar(coverage))
@@ -279,7 +280,10 @@ public enum Pages {
         if let impact = page.impact {
             let total = impact.reduce(0) { $0 + $1.hosts }
             let rows = HTML.join(impact.sorted { $0.build < $1.build }.map { "<tr><td>\($0.build)</td><td class=\"num\">\($0.hosts)</td></tr>" as HTML })
-            sections.append("""
+            sections.append(total == 0 ? """
+                <h2>Impact of revision \(record.latestRevision)</h2>
+                <p id="impact">No known host runs a build it applies to.</p>
+                """ : """
                 <h2>Impact of revision \(record.latestRevision)</h2>
                 <p id="impact">It applies to <strong>\(total)</strong> known host\(total == 1 ? "" : "s").</p>
                 <table><thead><tr><th>Build</th><th class="num">Hosts</th></tr></thead><tbody>\(rows)</tbody></table>
@@ -290,6 +294,31 @@ public enum Pages {
         })
         sections.append("<h2>Revisions</h2><table><thead><tr><th class=\"num\">Revision</th><th>Author</th><th>Created</th></tr></thead><tbody>\(revisions)</tbody></table>")
         return layout(title: id, section: .rules, viewer: viewer, notice: notice, "<h1>Rule \(id)</h1>\(sections)")
+    }
+
+    /// What an action does, in full: what a reviewer must see before publishing it.
+    static func actionText(_ action: MitigationAction) -> String {
+        switch action {
+        case .doNothing: "DoNothing: changes nothing (a heartbeat)"
+        case .disableService(let service, _): "DisableService: stops and disables the Windows service \(service)"
+        case .disableAppPool(let pool, _): "DisableAppPool: stops the IIS application pool \(pool) and turns its autoStart off"
+        case .iisUrlRewrite(let rewrite, _):
+            "IISUrlRewrite: rule \u{201C}\(rewrite.rule.name)\u{201D} " + (rewrite.scope == .site ? "on the site \u{201C}\(rewrite.site ?? "")\u{201D}" : "at server level (every site)")
+                + ", input \(rewrite.rule.input), pattern \(rewrite.rule.pattern), action \(rewrite.rule.action)"
+        }
+    }
+
+    /// The builds a rule targets, in words.
+    static func appliesText(_ applies: Applicability?) -> String {
+        guard let applies else { return "every build of every product" }
+        var parts = [applies.products.map { $0.map(\.rawValue).joined(separator: ", ") } ?? "every product"]
+        if let cus = applies.cumulativeUpdates { parts.append("on " + cus.map(\.description).joined(separator: ", ")) }
+        switch applies.narrowing {
+        case .fixedBy(let update)?: parts.append("until \(update) is installed")
+        case .ranges(let ranges)?: parts.append("within \(ranges.count) build range\(ranges.count == 1 ? "" : "s") (ocs rules show gives them)")
+        case nil: break
+        }
+        return parts.joined(separator: ", ")
     }
 
     static func actionForm(_ id: String, _ action: String, label: String, expected: Int, viewer: Viewer, style: String = "", fields: HTML = .empty) -> HTML {
@@ -323,11 +352,14 @@ public enum Pages {
         """
     }
 
-    public static func ruleHosts(rule: String, state: String, hosts: [HostState], next: String?, staleSince: Date, catalog: BuildCatalog, viewer: Viewer) -> HTML {
+    public static func ruleHosts(
+        rule: String, state: String, hosts: [HostState], standings: [Int64: RuleStanding] = [:], next: String?, staleSince: Date, catalog: BuildCatalog, viewer: Viewer
+    ) -> HTML {
         let nextLink = next.map { UILink.path("rules", rule, "hosts", query: [("state", state), ("cursor", $0)]) }
-        return layout(title: "\(rule) \(state)", section: .rules, viewer: viewer, """
-            <h1>Hosts \(state) for <a href="\(UILink.path("rules", rule))">\(rule)</a></h1>
-            \(hostTable(hosts, staleSince: staleSince, catalog: catalog))\(pager(nextLink))
+        let words = CoverageState(rawValue: state)?.label ?? (state == "inScope" ? "in scope" : state)
+        return layout(title: "\(rule) \(words)", section: .rules, viewer: viewer, """
+            <h1>Hosts \(words) for <a href="\(UILink.path("rules", rule))">\(rule)</a></h1>
+            \(hostTable(hosts, staleSince: staleSince, catalog: catalog, why: standings))\(pager(nextLink))
             """)
     }
 
@@ -357,6 +389,18 @@ public enum Pages {
     }
 
     /// " unverified" after a host that did not enroll: what it reports could come from anyone.
+    /// Each published rule's state on one host, with why.
+    static func ruleStandings(_ standings: [RuleStanding]) -> HTML {
+        guard !standings.isEmpty else { return "<p class=\"muted\" id=\"host-rules\">No rule is published.</p>" }
+        let rows = HTML.join(standings.map { standing -> HTML in
+            """
+            <tr><td><a href="\(UILink.path("rules", standing.rule))">\(standing.rule)</a></td>\
+            <td><span class="state \(standing.state.rawValue)">\(standing.state.label)</span></td><td class="text">\(standing.reason)</td></tr>
+            """
+        })
+        return "<table id=\"host-rules\"><thead><tr><th>Rule</th><th>State</th><th>Why</th></tr></thead><tbody>\(rows)</tbody></table>"
+    }
+
     static func verifiedMark(_ host: HostState) -> HTML {
         if host.source == .inventory {
             return " <span class=\"muted\" title=\"runs Microsoft's EM service: Get-ExchangeServer reports it\">inventory</span>"
@@ -369,12 +413,14 @@ public enum Pages {
         return host.verified ? "verified: enrolled, its polls carry its credential" : "unverified: not enrolled, anyone could have sent what it reports"
     }
 
-    static func hostTable(_ hosts: [HostState], staleSince: Date, catalog: BuildCatalog) -> HTML {
+    /// `why`: a rule's standing on each host, by host id, for a rule's host lists (a column more).
+    static func hostTable(_ hosts: [HostState], staleSince: Date, catalog: BuildCatalog, why: [Int64: RuleStanding] = [:]) -> HTML {
         guard !hosts.isEmpty else { return "<p class=\"muted\" id=\"no-hosts\">No hosts.</p>" }
         let rows = HTML.join(hosts.map { host -> HTML in
             let stale = host.lastSeen < staleSince
+            let reason: HTML = why.isEmpty ? .empty : "<td class=\"text\">\(why[host.id]?.reason ?? "")</td>"
             return """
-                <tr><td><a href="\(UILink.path("hosts", String(host.id)))">\(host.displayName)</a>\(verifiedMark(host))</td><td>\(host.latest.serverID)</td>\
+                <tr><td><a href="\(UILink.path("hosts", String(host.id)))">\(host.displayName)</a>\(verifiedMark(host))</td>\(reason)<td>\(host.latest.serverID)</td>\
                 <td>\(host.latest.build)<div class="muted">\(buildName(host.latest.build, catalog))</div></td>\
                 <td>\(time(host.lastSeen))\(stale ? " <span class=\"stale-yes\">stale</span>" : "")</td>\
                 <td class="text">\(host.latest.applied.joined(separator: ", "))</td><td class="text">\(host.latest.blocked.joined(separator: ", "))</td>\
@@ -382,12 +428,14 @@ public enum Pages {
                 """
         })
         return """
-            <table id="hosts"><thead><tr><th>Host</th><th>serverId</th><th>Build</th><th>Last seen</th><th>Applied</th><th>Blocked</th><th>User-Agent</th></tr></thead>
+            <table id="hosts"><thead><tr><th>Host</th>\(why.isEmpty ? "" : "<th>Why</th>")<th>serverId</th><th>Build</th><th>Last seen</th><th>Applied</th><th>Blocked</th><th>User-Agent</th></tr></thead>
             <tbody>\(rows)</tbody></table>
             """
     }
 
-    public static func host(_ host: HostState, history: [HostHistoryEntry], next: String?, staleSince: Date, catalog: BuildCatalog, viewer: Viewer) -> HTML {
+    public static func host(
+        _ host: HostState, standings: [RuleStanding] = [], history: [HostHistoryEntry], next: String?, staleSince: Date, catalog: BuildCatalog, viewer: Viewer
+    ) -> HTML {
         let latest = host.latest
         func flag(_ value: Bool?) -> String { value.map { $0 ? "yes" : "no" } ?? "not reported" }
         let rows = HTML.join(history.map { entry -> HTML in
@@ -413,6 +461,8 @@ public enum Pages {
             <dt>Polls</dt><dd>\(host.pollCount)</dd><dt>Address</dt><dd>\(latest.remoteAddress)</dd>
             <dt>User-Agent</dt><dd class="text" id="host-user-agent">\(latest.userAgent)</dd>
             </dl>
+            <h2>Published rules on this host</h2>
+            \(ruleStandings(standings))
             <h2>History of changes</h2>
             <table id="history"><thead><tr><th>Changed</th><th>Name</th><th>Build</th><th>Applied</th><th>Blocked</th><th>Mitigations</th><th>User-Agent</th></tr></thead><tbody>\(rows)</tbody></table>
             \(pager(nextLink))
@@ -440,20 +490,20 @@ public enum Pages {
             let rule: HTML = entry.ruleID.map { "<a href=\"\(UILink.path("rules", $0))\">\($0)</a>" } ?? ""
             return """
                 <tr><td>\(time(entry.time))</td><td>\(entry.actor)</td><td>\(entry.action)</td><td>\(rule)</td>\
-                <td class="num">\(entry.revision.map(String.init))</td><td>\(entry.remoteAddress)</td><td class="text">\(entry.outcome)</td></tr>
+                <td class="num">\(entry.revision.map(String.init))</td><td class="text">\(entry.reason)</td><td>\(entry.remoteAddress)</td><td class="text">\(entry.outcome)</td></tr>
                 """
         })
         let parameters: [(String, String?)] = [("rule", query.rule), ("actor", query.actor), ("since", query.since), ("until", query.until)]
         let nextLink = next.map { UILink.path("audit", query: parameters + [("cursor", $0)]) }
         return layout(title: "Audit", section: .audit, viewer: viewer, notice: notice, """
-            <h1>Audit trail</h1>
+            <h1>Audit trail</h1><p class="muted">Newest first.</p>
             <form class="filters" method="get" action="\(UILink.path("audit"))">
             <label>Rule<input name="rule" value="\(query.rule)"></label>
             <label>Actor<input name="actor" value="\(query.actor)"></label>
             <label>Since<input name="since" value="\(query.since)" placeholder="2026-11-23T06:00:00Z"></label>
             <label>Until<input name="until" value="\(query.until)" placeholder="2026-11-24T06:00:00Z"></label>
             <button type="submit">Filter</button></form>
-            <table id="audit"><thead><tr><th>Time</th><th>Actor</th><th>Action</th><th>Rule</th><th class="num">Revision</th><th>Address</th><th>Outcome</th></tr></thead>
+            <table id="audit"><thead><tr><th>Time</th><th>Actor</th><th>Action</th><th>Rule</th><th class="num">Revision</th><th>Reason</th><th>Address</th><th>Outcome</th></tr></thead>
             <tbody>\(rows)</tbody></table>\(pager(nextLink))
             """)
     }

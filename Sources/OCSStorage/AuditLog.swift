@@ -51,12 +51,15 @@ public struct AuditLog: Sendable {
         public var actor: String?
         public var since: Date?
         public var until: Date?
+        /// Newest entry first (the dashboard's order under an incident); oldest first otherwise.
+        public var newestFirst: Bool
 
-        public init(ruleID: String? = nil, actor: String? = nil, since: Date? = nil, until: Date? = nil) {
+        public init(ruleID: String? = nil, actor: String? = nil, since: Date? = nil, until: Date? = nil, newestFirst: Bool = false) {
             self.ruleID = ruleID
             self.actor = actor
             self.since = since
             self.until = until
+            self.newestFirst = newestFirst
         }
     }
 
@@ -90,17 +93,17 @@ public struct AuditLog: Sendable {
         OneLineText.escaping(text, maximumBytes: maximumBytes)
     }
 
-    /// Matching entries, oldest first, one page at a time.
+    /// Matching entries, oldest first (or newest first), one page at a time.
     public func entries(_ filter: Filter = Filter(), page: PageRequest = PageRequest()) throws -> Page<AuditEntry> {
-        var conditions = ["id > ?"]
-        var arguments: [(any SQLValueConvertible)?] = [page.cursor?.key ?? 0]
+        var conditions = [filter.newestFirst ? "id < ?" : "id > ?"]
+        var arguments: [(any SQLValueConvertible)?] = [page.cursor?.key ?? (filter.newestFirst ? Int64.max : 0)]
         if let ruleID = filter.ruleID { conditions.append("rule_id = ?"); arguments.append(ruleID) }
         if let actor = filter.actor { conditions.append("actor = ?"); arguments.append(actor) }
         if let since = filter.since { conditions.append("time >= ?"); arguments.append(DatabaseTimestamp(since)) }
         if let until = filter.until { conditions.append("time < ?"); arguments.append(DatabaseTimestamp(until)) }
         arguments.append(page.limit + 1)
         let rows = try database.read { db in
-            try db.records(AuditEntry.self, "SELECT * FROM audit_log WHERE \(conditions.joined(separator: " AND ")) ORDER BY id LIMIT ?", SQLArguments(arguments))
+            try db.records(AuditEntry.self, "SELECT * FROM audit_log WHERE \(conditions.joined(separator: " AND ")) ORDER BY id\(filter.newestFirst ? " DESC" : "") LIMIT ?", SQLArguments(arguments))
         }
         return Page(reading: rows, limit: page.limit, kind: .audit) { $0.id ?? 0 }
     }

@@ -105,6 +105,15 @@ def main():
         if agent.text != args.evil_agent:
             fail(f"the host page shows User-Agent {agent.text!r}, not {args.evil_agent!r}")
         print(f"browser: host page shows the User-Agent as text: {agent.text}")
+        # Every published rule's state on the host, in words, with why.
+        standings = driver.find_elements(By.CSS_SELECTOR, "table#host-rules tbody tr")
+        if not standings:
+            fail("the host page shows no published rule's state")
+        for row in standings:
+            cells = row.find_elements(By.TAG_NAME, "td")
+            if len(cells) != 3 or not cells[2].text or "notApplicable" in cells[1].text:
+                fail(f"a rule's state on the host page reads {row.text!r}")
+        print(f"browser: host page shows each published rule's state and why: {standings[0].text}")
 
         # The draft whose description is markup: shown as text; published through its form.
         visit(f"/ui/rules/{args.draft}", "#rule-description")
@@ -135,6 +144,19 @@ def main():
             driver.set_window_size(1280, min(max(height, 800), 2400))
             driver.save_screenshot(args.screenshot)
             print(f"browser: saved the overview to {args.screenshot}")
+
+        # Retiring takes the rule from the hosts that have it: the form is not sent without its
+        # confirmation and a reason; with both, the rule is retired.
+        visit(f"/ui/rules/{args.draft}", "#rule-retire")
+        driver.find_element(By.ID, "rule-retire").click()
+        if driver.find_element(By.ID, "rule-state").text != "published":
+            fail("Retire was sent without its confirmation and reason")
+        driver.find_element(By.ID, "rule-retire-confirm").click()
+        driver.find_element(By.ID, "rule-retire-reason").send_keys("INC-42")
+        driver.find_element(By.ID, "rule-retire").click()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "rule-state"), "retired"))
+        check_inert()
+        print(f"browser: {args.draft} retired only once confirmed with a reason")
 
         # Sign out: the session is gone.
         driver.find_element(By.XPATH, "//button[text()='Sign out']").click()

@@ -263,7 +263,10 @@ struct DashboardEndToEndTests {
         // The publish went through the rule store and its audit, as the API's does.
         let audit = try Curl.request(fixture.server.baseURL + "/api/v1/audit?rule=WEB1&actor=alice", ["-H", "Authorization: Bearer \(fixture.tokens["rita"]!)"])
         #expect(audit.text.replacingOccurrences(of: " ", with: "").contains("\"action\":\"rule.publish\""), "\(audit.text)")
+        // Then retired through its form, confirmed, with the reason the browser gave.
+        #expect(audit.text.replacingOccurrences(of: " ", with: "").contains("\"action\":\"rule.retire\""), "\(audit.text)")
+        #expect(audit.text.contains("INC-42"), "\(audit.text)")
         let rule = try Curl.request(fixture.server.baseURL + "/api/v1/rules/WEB1", ["-H", "Authorization: Bearer \(fixture.tokens["rita"]!)"])
-        #expect(rule.text.replacingOccurrences(of: " ", with: "").contains("\"state\":\"published\""), "\(rule.text)")
+        #expect(rule.text.replacingOccurrences(of: " ", with: "").contains("\"state\":\"retired\""), "\(rule.text)")
     }
 }

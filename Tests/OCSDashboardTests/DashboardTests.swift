@@ -55,6 +55,32 @@ struct DashboardRenderingTests {
         #expect(page.text.contains("inventory: runs Microsoft&#39;s EM service"))
     }
 
+    @Test func aHostPageSaysWhereEachPublishedRuleStandsAndWhy() {
+        let host = host(userAgent: "x", name: "EX19-01")  // 2019 CU14 RTM, applied ["<b>x</b>"]
+        let standings = [
+            RuleStanding(rule: "M1", state: .notApplicable, reason: "its build 15.2.1544.4 is not one the rule applies to"),
+            RuleStanding(rule: "M9", state: .pending, reason: "exposed: served to the host, not reported applied yet"),
+        ]
+        let page = Pages.host(host, standings: standings, history: [], next: nil, staleSince: .distantPast, catalog: .embedded, viewer: viewer)
+        #expect(page.text.contains("<span class=\"state notApplicable\">not applicable</span>"))
+        #expect(page.text.contains("exposed: served to the host, not reported applied yet"))
+        #expect(!page.text.contains(">notApplicable<"))
+    }
+
+    @Test func aRulePageShowsWhatTheRuleDoesInFullAndADraftWithNoImpactSaysSo() {
+        let rewrite = UrlRewrite(scope: .site, site: "Default Web Site", rule: .init(name: "PowerShell - inbound", input: "{UrlDecode:{REQUEST_URI}}", pattern: ".*autodiscover\\.json.*Powershell.*", action: "AbortRequest"))
+        let rule = Mitigation(
+            id: "M1", description: "d", state: .draft, applies: Applicability(products: [.exchange2016, .exchange2019], narrowing: .fixedBy("Oct22SU")),
+            actions: [.iisUrlRewrite(rewrite, description: nil), .disableService("MSExchangeUM", description: nil)]
+        )
+        let record = RuleRecord(rule: rule, revision: 1, latestRevision: 1, createdAt: Date(), updatedAt: Date(), firstPublishedAt: nil)
+        let page = Pages.rule(.init(record: record, revisions: [], diff: nil, coverage: nil, impact: []), viewer: viewer)
+        #expect(page.text.contains("on the site \u{201C}Default Web Site\u{201D}, input {UrlDecode:{REQUEST_URI}}, pattern .*autodiscover\\.json.*Powershell.*, action AbortRequest"))
+        #expect(page.text.contains("stops and disables the Windows service MSExchangeUM"))
+        #expect(page.text.contains("Exchange2016, Exchange2019, until Oct22SU is installed"))
+        #expect(page.text.contains("No known host runs a build it applies to.") && !page.text.contains("<table><thead><tr><th>Build</th>"))
+    }
+
     @Test func ruleDescriptionWithMarkupRendersAsText() {
         let rule = Mitigation(id: "M1", description: "<b onmouseover=alert(1)>bold</b><script>alert(2)</script>", state: .draft, actions: [.doNothing(description: "<i>x</i>")])
         let record = RuleRecord(rule: rule, revision: 1, latestRevision: 1, createdAt: Date(), updatedAt: Date(), firstPublishedAt: nil)

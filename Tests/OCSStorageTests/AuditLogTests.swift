@@ -38,4 +38,17 @@ struct AuditLogTests {
             #expect(!text.unicodeScalars.contains { $0.properties.generalCategory == .control })
         }
     }
+
+    @Test func entriesPageNewestFirstWhenAsked() throws {
+        let temporary = try TestDatabase()
+        let log = AuditLog(database: temporary.database)
+        for index in 1...5 {
+            try log.append(AuditEntry(actor: "a", action: "rule.put", ruleID: "R\(index)", revision: nil, remoteAddress: nil, outcome: "ok", reason: "INC-\(index)"))
+        }
+        let first = try log.entries(AuditLog.Filter(newestFirst: true), page: PageRequest(limit: 2))
+        #expect(first.items.map(\.ruleID) == ["R5", "R4"] && first.items.first?.reason == "INC-5")
+        let second = try log.entries(AuditLog.Filter(newestFirst: true), page: PageRequest(limit: 2, cursor: try #require(first.next)))
+        #expect(second.items.map(\.ruleID) == ["R3", "R2"])
+        #expect(try log.entries(page: PageRequest(limit: 2)).items.map(\.ruleID) == ["R1", "R2"])
+    }
 }

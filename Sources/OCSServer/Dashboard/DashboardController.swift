@@ -404,7 +404,18 @@ struct DashboardController: Sendable {
         let page = try Self.pageRequest(query, viewer: viewer)
         let staleSince = self.staleSince
         let hosts = try fleet.hosts(of: record.rule, in: selection.states, staleSince: staleSince, page: page)
-        return .html(.ok, Pages.ruleHosts(rule: id, state: selection.name, hosts: hosts.items, next: hosts.next?.token, staleSince: staleSince, catalog: try catalogs.catalog(), viewer: viewer))
+        // Why each listed host is in its state, judged as the host's page judges it.
+        let published = try rules.publishedSet()
+        var standings: [Int64: RuleStanding] = [:]
+        if let served = published.rules.first(where: { $0.id == id }) {
+            for host in hosts.items {
+                standings[host.id] = RuleStanding(of: served, rollout: published.rollout, on: host, staleSince: staleSince, catalog: published.catalog)
+            }
+        }
+        return .html(.ok, Pages.ruleHosts(
+            rule: id, state: selection.name, hosts: hosts.items, standings: standings, next: hosts.next?.token, staleSince: staleSince,
+            catalog: published.catalog, viewer: viewer
+        ))
     }
 
     // MARK: Hosts
@@ -435,7 +446,13 @@ struct DashboardController: Sendable {
             return Self.page(.notFound, "No such host", "There is no host with that id, serverId or name.", viewer: viewer)
         }
         let history = try checkIns.history(hostID: host.id, page: try Self.pageRequest(query, kind: .history, viewer: viewer))
-        return .html(.ok, Pages.host(host, history: history.items, next: history.next?.token, staleSince: staleSince, catalog: try catalogs.catalog(), viewer: viewer))
+        // Every published rule's state on this host, by the rule set and catalog the feed serves.
+        let published = try rules.publishedSet()
+        let staleSince = self.staleSince
+        let standings = published.rules.map { RuleStanding(of: $0, rollout: published.rollout, on: host, staleSince: staleSince, catalog: published.catalog) }
+        return .html(.ok, Pages.host(
+            host, standings: standings, history: history.items, next: history.next?.token, staleSince: staleSince, catalog: published.catalog, viewer: viewer
+        ))
     }
 
     // MARK: Audit
@@ -443,7 +460,7 @@ struct DashboardController: Sendable {
     private func auditPage(query: [String: String], viewer: Pages.Viewer) throws -> HTTPResponse {
         func value(_ name: String) -> String? { query[name].flatMap { $0.isEmpty ? nil : String($0.prefix(200)) } }
         let shown = Pages.AuditQuery(rule: value("rule"), actor: value("actor"), since: value("since"), until: value("until"))
-        var filter = AuditLog.Filter(ruleID: shown.rule, actor: shown.actor)
+        var filter = AuditLog.Filter(ruleID: shown.rule, actor: shown.actor, newestFirst: true)
         for (name, text) in [("since", shown.since), ("until", shown.until)] {
             guard let text else { continue }
             guard let date = try? Date(text, strategy: .iso8601) else {

@@ -1,0 +1,64 @@
+import Foundation
+
+/// Where one published rule stands on one host, and why in words: what a host's page shows for
+/// every rule, so that "exposed" or "not applicable" is never a bare word under an incident. The
+/// state is the one coverage counts (`CoverageFacts`), decided by the same facts.
+public struct RuleStanding: Sendable, Equatable {
+    public let rule: String
+    public let state: CoverageState
+    public let reason: String
+
+    public init(rule: String, state: CoverageState, reason: String) {
+        self.rule = rule
+        self.state = state
+        self.reason = reason
+    }
+
+    /// `rule` as released by `rollout`, on `host` as it last reported, judged by `catalog`.
+    public init(of rule: Mitigation, rollout: Rollout, on host: HostState, staleSince: Date, catalog: BuildCatalog) {
+        let latest = host.latest
+        let polling = PollingHost(serverID: latest.serverID, name: latest.serverName, orgID: latest.orgID)
+        let release = rollout.release(of: rule.id)
+        var scope = CoverageFacts.scope(of: rule, build: latest.build, catalog: catalog)
+        let reached = release.reaches(polling, groups: rollout.groups)
+        if scope == .inScope && !reached { scope = .outOfScope }
+        let facts = CoverageFacts(
+            scope: scope, isStale: host.lastSeen < staleSince, reportsBlocked: latest.blocked.contains(rule.id),
+            reportsApplied: latest.applied.contains(rule.id), mitigationsDisabled: latest.mitigationsEnabled == false
+        )
+        let reason: String
+        switch facts.state {
+        case .unknown:
+            reason = "the host reported no build, so whether the rule applies cannot be told"
+        case .notApplicable:
+            if !reached {
+                reason = "outside the rule's release (\(release)): the feed does not serve it to this host"
+            } else if case .fixedBy(let update)? = rule.applies?.narrowing {
+                reason = "its build \(latest.build ?? "-") is not one the rule applies to (fixed by \(update) on its branch, or another product)"
+            } else {
+                reason = "its build \(latest.build ?? "-") is not one the rule applies to"
+            }
+        case .stale:
+            reason = "exposed: no poll since \(ISO8601DateFormatter().string(from: host.lastSeen)), so what it has now is not known"
+        case .blocked:
+            reason = "exposed: the host blocks it (MitigationsBlocked)"
+        case .applied:
+            reason = "protected: the host reports it applied"
+        case .disabled:
+            reason = "exposed: auto-apply is off on the host (mitigationsEnabled false)"
+        case .pending:
+            reason = "exposed: served to the host, not reported applied yet"
+        }
+        self.init(rule: rule.id, state: facts.state, reason: reason)
+    }
+}
+
+extension CoverageState {
+    /// The state in words, as pages show it (`not applicable`, not `notApplicable`).
+    public var label: String {
+        switch self {
+        case .notApplicable: "not applicable"
+        default: rawValue
+        }
+    }
+}
