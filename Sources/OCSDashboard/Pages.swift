@@ -76,10 +76,13 @@ public enum Pages {
 
     // MARK: Overview
 
-    public static func overview(_ summary: FleetSummary, viewer: Viewer) -> HTML {
+    /// `exposed`: how many hosts are exposed to at least one published rule.
+    public static func overview(_ summary: FleetSummary, exposed: Int = 0, viewer: Viewer) -> HTML {
         let hosts = summary.hosts
         let cards: HTML = """
             <div class="cards">
+            <a class="card\(exposed > 0 ? " warn" : "")" href="\(UILink.path("exposed"))" id="exposed-link"><div class="value" id="hosts-exposed">\(exposed)</div>\
+            <div class="label">exposed to a published rule: the list, with why</div></a>
             <a class="card" href="\(UILink.path("hosts"))"><div class="value" id="hosts-total">\(hosts.total)</div><div class="label">hosts</div></a>
             <div class="card\(hosts.verified < hosts.total ? " warn" : "")"><div class="value" id="hosts-verified">\(hosts.verified)</div><div class="label">verified (enrolled, or reported by Get-ExchangeServer); the rest could be anyone's</div></div>
             <a class="card\(hosts.stale > 0 ? " warn" : "")" href="\(UILink.path("hosts", query: [("stale", "true")]))"><div class="value" id="hosts-stale">\(hosts.stale)</div><div class="label">stale (no poll for \(duration(summary.staleAfterSeconds)))</div></a>
@@ -363,6 +366,33 @@ public enum Pages {
             """)
     }
 
+    // MARK: Exposed hosts
+
+    /// Hosts exposed to at least one published rule, each with every rule it is exposed to and why.
+    public static func exposed(
+        _ hosts: [HostState], standings: [Int64: [RuleStanding]], total: Int, next: String?, staleSince: Date, catalog: BuildCatalog, viewer: Viewer
+    ) -> HTML {
+        let nextLink = next.map { UILink.path("exposed", query: [("cursor", $0)]) }
+        let rows = HTML.join(hosts.map { host -> HTML in
+            let exposed = (standings[host.id] ?? []).filter { CoverageState.exposed.contains($0.state) }
+            let why = HTML.join(exposed.map { "<div class=\"text\"><a href=\"\(UILink.path("rules", $0.rule))\">\($0.rule)</a>: \($0.reason)</div>" as HTML })
+            return """
+                <tr><td class="nowrap"><a href="\(UILink.path("hosts", String(host.id)))">\(host.displayName)</a>\(verifiedMark(host))</td><td>\(why)</td>\
+                <td>\(host.latest.build)<div class="muted">\(buildName(host.latest.build, catalog))</div></td>\
+                <td class="nowrap">\(time(host.lastSeen))\(host.lastSeen < staleSince ? " <span class=\"stale-yes\">stale</span>" : "")</td></tr>
+                """
+        })
+        let table: HTML = hosts.isEmpty ? "<p class=\"muted\" id=\"no-hosts\">No host is exposed to a published rule.</p>" : """
+            <table id="exposed"><thead><tr><th>Host</th><th>Exposed to, and why</th><th>Build</th><th>Last poll</th></tr></thead><tbody>\(rows)</tbody></table>
+            """
+        return layout(title: "Exposed hosts", section: .hosts, viewer: viewer, """
+            <h1>Hosts exposed to a published rule</h1>
+            <p><strong id="exposed-total">\(total)</strong> host\(total == 1 ? "" : "s"). \
+            <a href="\(UILink.path("exposed.csv"))" id="exposed-csv" download>Download as CSV</a> (every exposed host, for the people who will patch).</p>
+            \(table)\(pager(nextLink))
+            """)
+    }
+
     // MARK: Hosts
 
     public static func hosts(_ hosts: [HostState], filter: HostFilter, next: String?, staleSince: Date, catalog: BuildCatalog, viewer: Viewer) -> HTML {
@@ -420,9 +450,9 @@ public enum Pages {
             let stale = host.lastSeen < staleSince
             let reason: HTML = why.isEmpty ? .empty : "<td class=\"text\">\(why[host.id]?.reason ?? "")</td>"
             return """
-                <tr><td><a href="\(UILink.path("hosts", String(host.id)))">\(host.displayName)</a>\(verifiedMark(host))</td>\(reason)<td>\(host.latest.serverID)</td>\
+                <tr><td class="nowrap"><a href="\(UILink.path("hosts", String(host.id)))">\(host.displayName)</a>\(verifiedMark(host))</td>\(reason)<td>\(host.latest.serverID)</td>\
                 <td>\(host.latest.build)<div class="muted">\(buildName(host.latest.build, catalog))</div></td>\
-                <td>\(time(host.lastSeen))\(stale ? " <span class=\"stale-yes\">stale</span>" : "")</td>\
+                <td class="nowrap">\(time(host.lastSeen))\(stale ? " <span class=\"stale-yes\">stale</span>" : "")</td>\
                 <td class="text">\(host.latest.applied.joined(separator: ", "))</td><td class="text">\(host.latest.blocked.joined(separator: ", "))</td>\
                 <td class="text">\(host.latest.userAgent)</td></tr>
                 """

@@ -36,10 +36,11 @@ public enum Stylesheet {
         th { background: #eef1f5; font-weight: 600; }
         td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
         .muted { color: var(--muted); }
+        .nowrap { white-space: nowrap; }
         .state { display: inline-block; padding: 0 .45rem; border-radius: 3px; font-size: .85em; background: #e5e8ee; }
         .state.published { background: #d7efe1; } .state.draft { background: #fdf0d0; } .state.retired { background: #eee; color: var(--muted); }
         .stale-yes { color: var(--blocked); font-weight: 600; }
-        svg.bar { display: block; width: 100%; max-width: 640px; height: 22px; border: 1px solid var(--line); background: #fff; }
+        svg.bar { display: block; width: 100%; height: 22px; border: 1px solid var(--line); background: #fff; }
         svg.bar rect.applied { fill: var(--applied); } svg.bar rect.pending { fill: var(--pending); }
         svg.bar rect.disabled { fill: var(--disabled); } svg.bar rect.blocked { fill: var(--blocked); }
         svg.bar rect.stale { fill: var(--stale); } svg.bar rect.empty { fill: #f0f2f5; }

@@ -51,6 +51,34 @@ public struct FleetStore: Sendable {
         return Page(reading: rows, limit: page.limit, kind: .hosts, key: \.id)
     }
 
+    /// Hosts exposed to at least one of `rules` (published rules as served), by id: how many, and
+    /// a page of them. One condition per rule, OR'ed: the rules are few, the hosts many.
+    public func exposedHosts(to rules: [Mitigation], staleSince: Date, page: PageRequest = PageRequest()) throws -> (total: Int, page: Page<HostState>) {
+        let (total, rows) = try database.read { db -> (Int, [HostState]) in
+            guard !rules.isEmpty else { return (0, []) }
+            let hostsByBuild = try Self.hostsByBuild(db)
+            let catalog = try CatalogStore.catalog(catalogBase, in: db)
+            let exposedCodes = Self.jsonArray(CoverageFacts.codes(giving: CoverageState.exposed).map(String.init))
+            var conditions: [String] = []
+            var arguments = SQLArguments([])
+            for rule in rules {
+                let facts = try Self.factsCode(
+                    rule, staleSince: staleSince, hostsByBuild: hostsByBuild, catalog: catalog, audience: Self.audience(of: rule.id, in: db), in: db
+                )
+                conditions.append("\(facts.sql) IN (SELECT CAST(value AS BIGINT) FROM \(db.engine.jsonArrayElements("?")))")
+                arguments = arguments + facts.arguments + [exposedCodes]
+            }
+            let exposed = "(" + conditions.joined(separator: " OR ") + ")"
+            let total = try db.value(Int.self, "SELECT COUNT(*) FROM hosts WHERE \(exposed)", arguments) ?? 0
+            let rows = try db.rows(
+                "SELECT * FROM hosts WHERE id > ? AND \(exposed) ORDER BY id LIMIT ?",
+                SQLArguments([page.cursor?.key ?? 0]) + arguments + [page.limit + 1]
+            ).map(HostState.init(row:))
+            return (total, rows)
+        }
+        return (total, Page(reading: rows, limit: page.limit, kind: .hosts, key: \.id))
+    }
+
     /// The fleet summary with the coverage of each of `rules` (published rules at their served
     /// revisions), read in one snapshot.
     public func summary(rules: [(rule: Mitigation, revision: Int)], staleSince: Date, staleAfterSeconds: Int) throws -> FleetSummary {

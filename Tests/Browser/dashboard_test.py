@@ -87,6 +87,15 @@ def main():
         check_inert()
         print(f"browser: signed in; overview shows {driver.find_element(By.ID, 'hosts-total').text} hosts")
 
+        # The exposed headline leads to the list, each host with why.
+        driver.find_element(By.ID, "exposed-link").click()
+        wait.until(EC.presence_of_element_located((By.ID, "exposed-total")))
+        check_inert()
+        exposed = driver.find_elements(By.CSS_SELECTOR, "table#exposed tbody tr")
+        if not exposed or "exposed:" not in exposed[0].text:
+            fail("the exposed headline does not lead to a list of hosts with why")
+        print(f"browser: the exposed headline lists {len(exposed)} hosts with why: {exposed[0].text.splitlines()[0]}")
+
         visit("/ui/rules", "table#rules")
         visit("/ui/hosts", "table#hosts")
         visit("/ui/hosts?stale=false&name=" + args.evil_host[:3], "table#hosts")

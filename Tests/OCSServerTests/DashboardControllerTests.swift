@@ -228,6 +228,33 @@ struct DashboardControllerTests {
         #expect(reasons.contains("INC-1") && reasons.contains("INC-2"))
     }
 
+    /// The overview leads to the exposed hosts, each with why, and to their CSV.
+    @Test func theExposedHeadlineLeadsToTheListWithReasonsAndItsCSV() throws {
+        let fixture = try Fixture()
+        let rules = RuleStore(database: fixture.temporary.database)
+        try rules.put(Mitigation(id: "M9", description: "d", state: .draft, actions: [.disableService("MSExchangeUM", description: nil)]), context: .localUser)
+        try rules.publish(id: "M9", to: .everyone, context: .localUser)
+        try CheckInStore(database: fixture.temporary.database).record([
+            CheckIn(serverID: nil, serverName: "-EX19-01", build: "15.2.1118.7", orgID: nil, applied: [], blocked: [], mitigationsEnabled: false,
+                    dataCollectionEnabled: nil, remoteAddress: nil, userAgent: nil, time: Date()),
+            CheckIn(serverID: nil, serverName: "EX19-02", build: "15.2.1118.7", orgID: nil, applied: ["M9"], blocked: [], mitigationsEnabled: true,
+                    dataCollectionEnabled: nil, remoteAddress: nil, userAgent: nil, time: Date()),
+        ])
+        let cookie = try fixture.signIn(fixture.reader)
+        let session = try #require(try DashboardSessionStore(database: fixture.temporary.database).session(secret: cookie))
+        let overview = fixture.dashboard.handle(fixture.request(.GET, "/ui/", cookie: cookie), session: session)
+        #expect(overview.bodyText.contains("id=\"hosts-exposed\">1</div>") && overview.bodyText.contains("href=\"/ui/exposed\""))
+        let list = fixture.dashboard.handle(fixture.request(.GET, "/ui/exposed", cookie: cookie), session: session)
+        #expect(list.status == .ok && list.bodyText.contains("-EX19-01") && !list.bodyText.contains("EX19-02</a>"))
+        #expect(list.bodyText.contains("M9</a>: exposed: auto-apply is off on the host"))
+        let csv = fixture.dashboard.handle(fixture.request(.GET, "/ui/exposed.csv", cookie: cookie), session: session)
+        #expect(csv.status == .ok && csv.headers.first(name: "Content-Type") == "text/csv; charset=utf-8")
+        let lines = csv.bodyText.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        #expect(lines.count == 2 && lines[0].hasPrefix("\"host\",\"serverId\",\"build\""))
+        // A name a spreadsheet would read as a formula is kept as text.
+        #expect(lines[1].hasPrefix("\"'-EX19-01\",\"\",\"15.2.1118.7\",\"Exchange 2019 CU12") && lines[1].contains("\"M9\",\"disabled\",\"exposed: auto-apply is off"))
+    }
+
     @Test func theReleaseFormFieldsParseAsTheCommandLineOptionsDo() throws {
         #expect(try DashboardController.release(in: [:]) == nil)
         #expect(try DashboardController.release(in: ["to": "  "]) == nil)

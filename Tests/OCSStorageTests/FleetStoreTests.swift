@@ -166,4 +166,31 @@ struct FleetStoreTests {
         _ = try changes.approve(pending.id, context: ChangeContext(actor: "other"))
         #expect(try rules.record(id: "M1")?.release == .to(["canary"]))
     }
+
+    /// The hosts exposed to any of several rules, each counted once, a page at a time.
+    @Test func hostsExposedToAnyRuleAreCountedOnce() throws {
+        let temporary = try TestDatabase()
+        let store = CheckInStore(database: temporary.database)
+        let ping = Mitigation(id: "PING1", description: "d", state: .published, actions: [.doNothing(description: nil)])
+        try store.record([
+            Self.poll("both", build: "15.2.1118.7", at: 1000),                                  // exposed to M1 and PING1
+            Self.poll("m1-only", build: "15.2.1118.7", applied: ["PING1"], at: 1000),            // exposed to M1
+            Self.poll("protected", build: "15.2.1118.7", applied: ["M1", "PING1"], at: 1000),
+            Self.poll("fixed", build: "15.2.1118.15", applied: ["PING1"], at: 1000),             // M1 not applicable
+            Self.poll("blocked", build: "15.2.1118.15", blocked: ["PING1"], at: 1000),           // exposed to PING1 (blocked)
+        ])
+        let rules = RuleStore(database: temporary.database)
+        for var rule in [Self.m1, ping] {
+            rule.state = .draft
+            try rules.put(rule, context: .localUser)
+            try rules.publish(id: rule.id, to: .everyone, context: .localUser)
+        }
+        let fleet = FleetStore(database: temporary.database)
+        let staleSince = Date(timeIntervalSince1970: 1_800_000_500)
+        let first = try fleet.exposedHosts(to: [Self.m1, ping], staleSince: staleSince, page: PageRequest(limit: 2))
+        #expect(first.total == 3 && first.page.items.map(\.displayName) == ["both", "m1-only"])
+        let second = try fleet.exposedHosts(to: [Self.m1, ping], staleSince: staleSince, page: PageRequest(limit: 2, cursor: try #require(first.page.next)))
+        #expect(second.page.items.map(\.displayName) == ["blocked"] && second.page.next == nil)
+        #expect(try fleet.exposedHosts(to: [], staleSince: staleSince).total == 0)
+    }
 }

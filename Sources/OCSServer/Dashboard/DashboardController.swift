@@ -184,8 +184,14 @@ struct DashboardController: Sendable {
         switch (segments.count, segments.first ?? "") {
         case (1, ""):
             let published = try rules.all(state: .published).map { (rule: $0.rule, revision: $0.revision) }
+            let staleSince = self.staleSince
             let summary = try fleet.summary(rules: published, staleSince: staleSince, staleAfterSeconds: staleAfterSeconds)
-            return .html(.ok, Pages.overview(summary, viewer: viewer))
+            let exposed = try fleet.exposedHosts(to: published.map(\.rule), staleSince: staleSince, page: PageRequest(limit: 1)).total
+            return .html(.ok, Pages.overview(summary, exposed: exposed, viewer: viewer))
+        case (1, "exposed"):
+            return try exposedPage(query: query, viewer: viewer)
+        case (1, "exposed.csv"):
+            return try exposedCSV()
         case (1, "rules"):
             return .html(.ok, Pages.rules(try rules.all(), viewer: viewer))
         case (2, "rules"):
@@ -439,6 +445,55 @@ struct DashboardController: Sendable {
         let staleSince = self.staleSince
         let hosts = try checkIns.hosts(filter, staleSince: staleSince, catalog: try catalogs.catalog(), page: try Self.pageRequest(query, viewer: viewer))
         return .html(.ok, Pages.hosts(hosts.items, filter: filter, next: hosts.next?.token, staleSince: staleSince, catalog: try catalogs.catalog(), viewer: viewer))
+    }
+
+    /// Hosts exposed to a published rule, a page at a time, each with its rules' standings.
+    private func exposedPage(query: [String: String], viewer: Pages.Viewer) throws -> HTTPResponse {
+        let published = try rules.publishedSet()
+        let staleSince = self.staleSince
+        let (total, page) = try fleet.exposedHosts(to: published.rules, staleSince: staleSince, page: try Self.pageRequest(query, viewer: viewer))
+        var standings: [Int64: [RuleStanding]] = [:]
+        for host in page.items {
+            standings[host.id] = published.rules.map { RuleStanding(of: $0, rollout: published.rollout, on: host, staleSince: staleSince, catalog: published.catalog) }
+        }
+        return .html(.ok, Pages.exposed(
+            page.items, standings: standings, total: total, next: page.next?.token, staleSince: staleSince, catalog: published.catalog, viewer: viewer
+        ))
+    }
+
+    /// The most rows the CSV export holds: far above a fleet's servers, and a bound on the answer.
+    static let maximumCSVRows = 100_000
+
+    /// Every exposed host, a line per rule it is exposed to: host, serverId, build and its name,
+    /// last poll, rule, state, why, and the update that fixes it when the rule says.
+    private func exposedCSV() throws -> HTTPResponse {
+        let published = try rules.publishedSet()
+        let staleSince = self.staleSince
+        var text = CSV.line(["host", "serverId", "build", "build name", "last poll", "rule", "state", "why", "fixed by"])
+        var rows = 0
+        var request = PageRequest(limit: PageRequest.maximumLimit)
+        while rows < Self.maximumCSVRows {
+            let page = try fleet.exposedHosts(to: published.rules, staleSince: staleSince, page: request).page
+            for host in page.items where rows < Self.maximumCSVRows {
+                for rule in published.rules {
+                    let standing = RuleStanding(of: rule, rollout: published.rollout, on: host, staleSince: staleSince, catalog: published.catalog)
+                    guard CoverageState.exposed.contains(standing.state) else { continue }
+                    var fix = ""
+                    if case .fixedBy(let update)? = rule.applies?.narrowing { fix = update }
+                    let buildName = host.latest.build.flatMap { try? ExchangeBuild(parsing: $0) }.map(published.catalog.describe) ?? ""
+                    text += CSV.line([
+                        host.displayName, host.latest.serverID ?? "", host.latest.build ?? "", buildName, ISO8601DateFormatter().string(from: host.lastSeen),
+                        rule.id, standing.state.label, standing.reason, fix,
+                    ])
+                    rows += 1
+                }
+            }
+            guard let next = page.next else { break }
+            request = PageRequest(limit: PageRequest.maximumLimit, cursor: next)
+        }
+        return .dashboard(.ok, headers: [
+            "Content-Type": "text/csv; charset=utf-8", "Content-Disposition": "attachment; filename=\"exposed-hosts.csv\"",
+        ], body: Array(text.utf8))
     }
 
     private func hostPage(_ text: String, query: [String: String], viewer: Pages.Viewer) throws -> HTTPResponse {
