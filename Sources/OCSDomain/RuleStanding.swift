@@ -43,7 +43,9 @@ public struct RuleStanding: Sendable, Equatable {
         case .blocked:
             reason = "exposed: the host blocks it (MitigationsBlocked)"
         case .applied:
-            reason = "protected: the host reports it applied"
+            reason = host.verified
+                ? "protected: the host reports it applied"
+                : "reported applied, by a host that did not enroll: anyone could have sent that, so count it as protected only once it enrolls"
         case .disabled:
             reason = "exposed: auto-apply is off on the host (mitigationsEnabled false)"
         case .pending:

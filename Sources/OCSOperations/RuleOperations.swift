@@ -64,9 +64,9 @@ public struct RuleOperations: Sendable {
         try submit(.promote(id: id, release: release), request)
     }
 
-    /// Takes a rule out of the feed.
-    public func retire(_ id: String, _ request: Request) throws(OperationError) -> ChangeOutcome {
-        try submit(.retire(id: id), request)
+    /// Takes a rule out of the feed; refused while hosts have it applied unless `narrow`.
+    public func retire(_ id: String, narrow: Bool = false, _ request: Request) throws(OperationError) -> ChangeOutcome {
+        try submit(.retire(id: id), request, narrow: narrow)
     }
 
     /// Applies another person's pending change, if it still means what was reviewed.

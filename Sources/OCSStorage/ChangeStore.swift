@@ -256,7 +256,7 @@ public struct ChangeStore: Sendable {
         case .promote(let id, let release):
             try RuleStore.applyPromote(id: id, to: release, expectedRevision: expectedRevision, time: time, in: db)
         case .retire(let id):
-            try RuleStore.applyRetire(id: id, expectedRevision: expectedRevision, time: time, in: db)
+            try RuleStore.applyRetire(id: id, expectedRevision: expectedRevision, narrow: narrow, time: time, in: db)
         }
     }
 

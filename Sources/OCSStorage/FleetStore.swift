@@ -189,8 +189,9 @@ public struct FleetStore: Sendable {
     /// How many hosts report `before.rule` applied and are served it now, but would not be served
     /// `after` (another revision, another release): publishing `after` makes their agents remove
     /// it. Both served sets are read as coverage reads them: builds in scope, and the audience.
+    /// `after` nil: the rule is retired, served to nobody.
     static func hostsLosing(
-        _ id: String, before: (rule: Mitigation, release: Release), after: (rule: Mitigation, release: Release), catalog: BuildCatalog, in db: any SQLTransaction
+        _ id: String, before: (rule: Mitigation, release: Release), after: (rule: Mitigation, release: Release)?, catalog: BuildCatalog, in db: any SQLTransaction
     ) throws -> Int {
         let builds = try hostsByBuild(db).map(\.build)
         func served(_ rule: Mitigation, _ release: Release) throws -> (sql: String, arguments: SQLArguments) {
@@ -199,7 +200,8 @@ public struct FleetStore: Sendable {
             return ("(build IN (SELECT value FROM \(db.engine.jsonArrayElements("?"))) AND \(audience.sql))",
                     [jsonArray(inScope.map { "\"\($0)\"" })] + audience.arguments)
         }
-        let was = try served(before.rule, before.release), will = try served(after.rule, after.release)
+        let was = try served(before.rule, before.release)
+        let will = try after.map { try served($0.rule, $0.release) } ?? (sql: "FALSE", arguments: [])
         return try db.value(
             Int.self,
             "SELECT COUNT(*) FROM hosts WHERE \(db.engine.position(of: "?", in: "applied")) > 0 AND \(was.sql) AND NOT \(will.sql)",

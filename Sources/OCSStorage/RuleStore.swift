@@ -121,12 +121,13 @@ public struct RuleStore: Sendable {
         }
     }
 
-    /// Takes a published or draft rule out of service.
+    /// Takes a published or draft rule out of service. Refused (`narrowing`) while hosts that are
+    /// served it report it applied, unless `narrow`: retiring takes it from all of them.
     @discardableResult
-    public func retire(id: String, expectedRevision: Int? = nil, context: ChangeContext) throws(RuleChangeError) -> RuleRecord {
+    public func retire(id: String, expectedRevision: Int? = nil, narrow: Bool = false, context: ChangeContext) throws(RuleChangeError) -> RuleRecord {
         try change("rule.retire", ruleID: id, context: context) { db, time in
             try Self.refuseUnderApproval(id, "retire", in: db)
-            return try Self.applyRetire(id: id, expectedRevision: expectedRevision, time: time, in: db)
+            return try Self.applyRetire(id: id, expectedRevision: expectedRevision, narrow: narrow, time: time, in: db)
         }
     }
 
@@ -180,10 +181,14 @@ public struct RuleStore: Sendable {
         return (try Self.record(db, id: id)!, existing.revision)
     }
 
-    static func applyRetire(id: String, expectedRevision: Int?, time: Date, in db: any SQLTransaction) throws -> (RuleRecord, Int) {
+    static func applyRetire(id: String, expectedRevision: Int?, narrow: Bool, time: Date, catalog base: BuildCatalog = .embedded, in db: any SQLTransaction) throws -> (RuleRecord, Int) {
         guard let existing = try Self.record(db, id: id) else { throw RuleChangeError.notFound(id) }
         try Self.check(expectedRevision, against: existing, id: id)
         guard existing.rule.state != .retired else { throw RuleChangeError.conflict("rule \(id) is retired already") }
+        if !narrow, existing.rule.state == .published, let served = existing.release {
+            let losing = try FleetStore.hostsLosing(id, before: (existing.rule, served), after: nil, catalog: try CatalogStore.catalog(base, in: db), in: db)
+            if losing > 0 { throw RuleChangeError.narrowing(id: id, hosts: losing) }
+        }
         try db.execute("UPDATE rules SET state = 'retired', release_groups = NULL, updated_at = ? WHERE id = ?", [DatabaseTimestamp(time), id])
         return (try Self.record(db, id: id)!, existing.revision)
     }
@@ -508,7 +513,7 @@ public enum RuleChangeError: Error, Sendable, Equatable, CustomStringConvertible
             "rule \(id) cannot be published: \(reasons.map(\.description).joined(separator: "; ")); fix its applies, or add the missing builds with ocs builds add"
         case .pendingChange(let id, let change): "rule \(id) has change \(change) waiting for approval: reject it first (`ocs changes reject \(change)`)"
         case .narrowing(let id, let hosts):
-            "publishing rule \(id) so would stop serving it to \(hosts) \(hosts == 1 ? "host that has" : "hosts that have") it applied: their agents would remove it. Nothing was changed; to do it anyway, ask to narrow (--narrow, ?narrow=true)"
+            "this change to rule \(id) would stop serving it to \(hosts) \(hosts == 1 ? "host that has" : "hosts that have") it applied: their agents would remove it. Nothing was changed; to do it anyway, ask to narrow (--narrow, \"narrow\": true)"
         case .storage(let message): "the database failed: \(message)"
         }
     }

@@ -28,7 +28,7 @@ struct RuleStandingTests {
             (Self.host(build: "15.2.1118.15"), .notApplicable, "fixed by Oct22SU"),
             (Self.host(build: exposedBuild, seen: -7200), .stale, "exposed: no poll since"),
             (Self.host(build: exposedBuild, blocked: ["M1"]), .blocked, "the host blocks it"),
-            (Self.host(build: exposedBuild, applied: ["M1"]), .applied, "protected"),
+            (Self.host(build: exposedBuild, applied: ["M1"]), .applied, "by a host that did not enroll"),
             (Self.host(build: exposedBuild, enabled: false), .disabled, "auto-apply is off"),
             (Self.host(build: exposedBuild), .pending, "served to the host, not reported applied yet"),
         ]
@@ -36,6 +36,9 @@ struct RuleStandingTests {
             let standing = Self.standing(host)
             #expect(standing.state == state && standing.reason.contains(why), "\(standing)")
         }
+        var enrolled = Self.host(build: exposedBuild, applied: ["M1"])
+        enrolled.verified = true
+        #expect(Self.standing(enrolled).reason == "protected: the host reports it applied")
         // Outside its release: not applicable, and said so.
         let canary = try HostGroup(name: "canary", selector: .names(["CANARY*"]))
         let staged = Rollout(releases: ["M1": .to(["canary"])], groups: [canary])

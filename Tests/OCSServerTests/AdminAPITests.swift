@@ -89,6 +89,23 @@ struct AdminAPITests {
         #expect(audit.contains { $0.hasPrefix("refused: ") && $0.contains("stop serving it to 1 host") } && audit.contains { $0.contains("narrowing allowed") }, "\(audit)")
     }
 
+    /// Retiring takes the rule from every host that has it: refused while any has it applied,
+    /// naming how many, unless `"narrow": true`.
+    @Test func retiringARuleHostsHaveAppliedIs409UntilAskedFor() throws {
+        let fixture = try Fixture()
+        #expect(fixture.call(.PUT, "/rules/M1", json: Self.rule).response.status == .created)
+        #expect(fixture.call(.POST, "/rules/M1/publish", json: #"{"everyone": true}"#).response.status == .ok)
+        try fixture.operations.checkIns.record([CheckIn(
+            serverID: nil, serverName: "EX19-01", build: "15.2.1118.7", orgID: nil, applied: ["M1"], blocked: [],
+            mitigationsEnabled: true, dataCollectionEnabled: nil, remoteAddress: nil, userAgent: nil, time: Date()
+        )])
+        let refused = fixture.call(.POST, "/rules/M1/retire").response
+        #expect(refused.status == .conflict && refused.bodyText.contains("would stop serving it to 1 host that has it applied"))
+        #expect(try fixture.operations.rules.record(id: "M1")?.rule.state == .published)
+        #expect(fixture.call(.POST, "/rules/M1/retire?reason=INC-3", json: #"{"narrow": true}"#).response.status == .ok)
+        #expect(try fixture.operations.rules.record(id: "M1")?.rule.state == .retired)
+    }
+
     /// Each body is parsed once, into JSON's own types: a number never passes for a boolean, a
     /// text for a list, a fraction for a revision. Every refusal names the field and changes nothing.
     @Test func bodiesKeepJSONTypesAndRefusalsNameTheField() throws {

@@ -73,7 +73,7 @@ extension OperationError: APIError {
             )])
         case .unpublishable, .conflict, .pendingChange: AdminAPI.error(.conflict, error.description)
         case .narrowing(let id, let hosts):
-            AdminAPI.error(.conflict, "publishing rule \(id) so would stop serving it to \(hosts) \(hosts == 1 ? "host that has" : "hosts that have") it applied: their agents would remove it. Nothing was changed; to do it anyway, add \"narrow\": true")
+            AdminAPI.error(.conflict, "this change to rule \(id) would stop serving it to \(hosts) \(hosts == 1 ? "host that has" : "hosts that have") it applied: their agents would remove it. Nothing was changed; to do it anyway, add \"narrow\": true")
         case .stale: AdminAPI.error(.preconditionFailed, error.description)
         case .storage: AdminAPI.error(.internalServerError, "internal error: see the server log")
         }

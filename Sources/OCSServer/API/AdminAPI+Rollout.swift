@@ -26,7 +26,8 @@ extension AdminAPI {
             }
             outcome = try lifecycle.promote(id, to: release, try asked(body))
         case .retireRule(let id):
-            outcome = try lifecycle.retire(id, try asked(try Self.changeBody(request, allowed: ["emergency"])))
+            let body = try Self.changeBody(request, allowed: ["emergency", "narrow"])
+            outcome = try lifecycle.retire(id, narrow: body.narrow, try asked(body))
         case .approveChange(let number):
             outcome = .applied(try lifecycle.approve(number, context: context))
         default:

@@ -336,7 +336,8 @@ struct DashboardController: Sendable {
                 outcome = try lifecycle.publish(id, to: release, narrow: narrow, request)
                 done = "published"
             case "retire":
-                outcome = try lifecycle.retire(id, request)
+                // Confirmed above, with a reason: the form names the hosts that have it applied.
+                outcome = try lifecycle.retire(id, narrow: true, request)
                 done = "retired"
             case "rollback":
                 guard let revision = form["revision"].flatMap(Int.init), revision >= 1 else {
@@ -365,7 +366,7 @@ struct DashboardController: Sendable {
         case .rule(.stale): (.preconditionFailed, error.description)
         case .rule(.conflict), .rule(.unpublishable), .rule(.pendingChange): (.conflict, error.description)
         case .rule(.narrowing(let id, let hosts)):
-            (.conflict, "Publishing rule \(id) so would stop serving it to \(hosts) \(hosts == 1 ? "host that has" : "hosts that have") it applied: their agents would remove it. Nothing was changed. To do it anyway, tick \u{201C}narrow\u{201D} and give a reason.")
+            (.conflict, "This change to rule \(id) would stop serving it to \(hosts) \(hosts == 1 ? "host that has" : "hosts that have") it applied: their agents would remove it. Nothing was changed. To do it anyway, tick \u{201C}narrow\u{201D} and give a reason.")
         case .emergencyNeedsAdmin, .emergencyNeedsReason, .decision: (.forbidden, error.description)
         case .catalog(.needsApproval): (.forbidden, error.description)
         case .catalog(.invalid), .inventory: (.unprocessableEntity, error.description)

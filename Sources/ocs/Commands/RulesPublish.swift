@@ -41,17 +41,23 @@ struct RulesPublish: ParsableCommand {
 
 /// `ocs rules retire ID`: take a rule out of the feed.
 struct RulesRetire: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "retire", abstract: "Retire a rule: the feed stops serving it.")
+    static let configuration = CommandConfiguration(
+        commandName: "retire", abstract: "Retire a rule: the feed stops serving it.",
+        discussion: "While hosts have the rule applied, retiring takes it from them: refused, naming how many, without --narrow."
+    )
 
     @Argument(help: "The rule id.")
     var id: String
+
+    @Flag(help: "Retire it even though hosts have it applied: their agents remove it.")
+    var narrow = false
 
     @OptionGroup var approval: ApprovalOptions
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
         try approval.perform(on: try database.open(), { lifecycle, request throws(OperationError) in
-            try lifecycle.retire(id, request)
+            try lifecycle.retire(id, narrow: narrow, request)
         }) { _ in print("retired \(id)") }
     }
 }
