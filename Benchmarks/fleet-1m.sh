@@ -6,6 +6,7 @@
 #   - GET /api/v1/hosts?limit=100: p50/p99 over REQUESTS (500) pages, each following the
 #     previous page's cursor, on one keep-alive connection;
 #   - GET /api/v1/rules/M1/coverage, GET /api/v1/fleet and other list calls (curl's %{time_total});
+#   - the dashboard's overview and its list of exposed hosts, signed in through the form;
 #   - the server's RSS (VmRSS) and peak RSS (VmHWM) while serving them.
 # Usage: bash Benchmarks/fleet-1m.sh [path/to/ocs]     (HOSTS=100000 for the smaller fleet)
 set -euo pipefail
@@ -100,4 +101,18 @@ for i in 1 2 3; do echo "GET /api/v1/rules/M1/coverage #$i: $(call /rules/M1/cov
 echo "GET /api/v1/rules/M1/coverage?state=exposed&limit=100: $(call '/rules/M1/coverage?state=exposed&limit=100') s"
 echo "GET /api/v1/hosts?stale=true&limit=100: $(call '/hosts?stale=true&limit=100') s"
 echo "GET /api/v1/rules/M1/impact: $(call /rules/M1/impact) s"
+# The dashboard's overview (its exposed headline counts the hosts exposed to any published rule)
+# and the exposed list, signed in through the form as a browser is.
+login=$(curl -s -D "$work/login-headers" "$base/ui/login")
+signin=$(sed -n 's/^[Ss]et-[Cc]ookie: \(ocs_signin=[^;]*\).*/\1/p' "$work/login-headers" | tr -d '\r')
+csrf=$(printf '%s' "$login" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1)
+session=$(curl -s -D - -o /dev/null -H "Cookie: $signin" --data-urlencode "csrf=$csrf" --data-urlencode "token=$token" "$base/ui/login" \
+    | sed -n 's/^[Ss]et-[Cc]ookie: \(ocs_session=[^;]*\).*/\1/p' | tr -d '\r')
+page() { curl -s -o "$work/body" -w '%{time_total}' -H "Cookie: $session" "$base$1"; }
+if [ -n "$session" ]; then
+    for i in 1 2 3; do echo "GET /ui/ (overview) #$i: $(page /ui/) s"; done
+    echo "GET /ui/exposed (first page): $(page /ui/exposed) s"
+else
+    echo "dashboard: could not sign in; overview not measured"
+fi
 echo "RSS at the end: $(rss)"

@@ -192,5 +192,13 @@ struct FleetStoreTests {
         let second = try fleet.exposedHosts(to: [Self.m1, ping], staleSince: staleSince, page: PageRequest(limit: 2, cursor: try #require(first.page.next)))
         #expect(second.page.items.map(\.displayName) == ["blocked"] && second.page.next == nil)
         #expect(try fleet.exposedHosts(to: [], staleSince: staleSince).total == 0)
+        // A staged rule (released to hosts named fixed*) is judged host by host: the same count,
+        // plus "fixed", which it reaches and which has not applied it.
+        try HostGroupStore(database: temporary.database).create(name: "f", selector: .names(["fixed*"]), context: .localUser)
+        let staged = Mitigation(id: "W1", description: "d", state: .draft, actions: [.doNothing(description: nil)])
+        try rules.put(staged, context: .localUser)
+        try rules.publish(id: "W1", to: .to(["f"]), context: .localUser)
+        #expect(try fleet.exposedHosts(to: [Self.m1, ping], staleSince: staleSince).total == 3)
+        #expect(try fleet.exposedHosts(to: [Self.m1, ping, staged], staleSince: staleSince).total == 4)
     }
 }
