@@ -134,8 +134,9 @@ struct HeldPollTests {
         let configuration = HTTPServer.Configuration(host: "127.0.0.1", port: 0, maxHeldPolls: 2, maxWaitSeconds: 60)
         try await InProcessServer.serving(database: fixture.database.database, configuration: configuration) { server, address in
             let etag = try #require(try Curl.request(Self.url(address)).header("ETag"))
-            // curl gives up after five seconds; the server lets the poll go when the connection closes.
-            let poll = Task { try? await Self.poll(Self.url(address), etag: etag, wait: 50, maxTime: 5) }
+            // curl gives up after twenty seconds (long enough to be seen held while the whole suite runs on two
+            // cores); the server lets the poll go when the connection closes.
+            let poll = Task { try? await Self.poll(Self.url(address), etag: etag, wait: 50, maxTime: 20) }
             try await Self.awaitHeld(server, 1)
             _ = await poll.value
             try await Self.awaitHeld(server, 0)
