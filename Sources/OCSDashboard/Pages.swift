@@ -108,9 +108,7 @@ public enum Pages {
             <td class="num">\(cu.hosts)</td><td>\(cu.newestName ?? "")</td><td class="num">\(cu.notOnNewestUpdate)</td></tr>
             """
         }) + unlistedRow(summary.unlistedCumulativeUpdates, "CU branches", columns: 5)
-        let builds = HTML.join(summary.builds.map { build -> HTML in
-            "<tr><td>\(build.build)</td><td>\(build.name)</td><td class=\"num\">\(build.hosts)</td><td>\(build.newestOnBranch.map { $0 ? "yes" : "no" } ?? "?")</td></tr>"
-        }) + unlistedRow(summary.unlistedBuilds, "builds", columns: 4)
+        let builds = HTML.join(summary.builds.map(buildRow)) + unlistedRow(summary.unlistedBuilds, "builds", columns: 4)
         return layout(title: "Overview", section: .overview, viewer: viewer, """
             <h1>Fleet overview</h1>
             \(cards)
@@ -121,7 +119,25 @@ public enum Pages {
             <h2>Cumulative updates</h2>
             <table><thead><tr><th>Product</th><th>CU</th><th class="num">Hosts</th><th>Newest update</th><th class="num">Behind</th></tr></thead><tbody>\(cumulativeUpdates)</tbody></table>
             <h2>Build distribution</h2>
-            <table id="builds"><thead><tr><th>Build</th><th>Name</th><th class="num">Hosts</th><th>Newest on branch</th></tr></thead><tbody>\(builds)</tbody></table>
+            \(buildTable(builds))
+            <p><a href="\(UILink.path("builds"))" id="all-builds">Every reported build</a>, a page at a time.</p>
+            """)
+    }
+
+    static func buildTable(_ rows: HTML) -> HTML {
+        "<table id=\"builds\"><thead><tr><th>Build</th><th>Name</th><th class=\"num\">Hosts</th><th>Newest on branch</th></tr></thead><tbody>\(rows)</tbody></table>"
+    }
+
+    static func buildRow(_ build: FleetSummary.BuildCount) -> HTML {
+        "<tr><td>\(build.build)</td><td>\(build.name)</td><td class=\"num\">\(build.hosts)</td><td>\(build.newestOnBranch.map { $0 ? "yes" : "no" } ?? "?")</td></tr>"
+    }
+
+    /// Every build hosts report, a page at a time in the order of their text.
+    public static func builds(_ builds: [FleetSummary.BuildCount], next: String?, viewer: Viewer) -> HTML {
+        let nextLink = next.map { UILink.path("builds", query: [("cursor", $0)]) }
+        return layout(title: "Builds", section: .overview, viewer: viewer, """
+            <h1>Every reported build</h1><p class="muted">In the order of their text; the overview lists the \(FleetSummary.maximumListed) with the most hosts.</p>
+            \(builds.isEmpty ? "<p class=\"muted\" id=\"no-builds\">No host reported a build.</p>" : buildTable(HTML.join(builds.map(buildRow))))\(pager(nextLink))
             """)
     }
 
@@ -276,7 +292,8 @@ public enum Pages {
             sections.append("""
                 <h2>Coverage of revision \(coverage.revision)</h2>\(coverageBar(coverage))
                 <table id="coverage"><thead><tr><th>State</th><th class="num">Hosts</th></tr></thead><tbody>\(rows)\
-                <tr><td><a href="\(UILink.path("rules", id, "hosts", query: [("state", "exposed")]))">exposed</a></td><td class="num">\(counts.exposed)</td></tr></tbody></table>
+                <tr><td><a href="\(UILink.path("rules", id, "hosts", query: [("state", "exposed")]))">exposed</a></td><td class="num">\(counts.exposed)</td></tr>\
+                \(narrowedRow(id, counts))</tbody></table>
                 \(verifiedLine(page.verifiedCoverage, of: counts))
                 """)
         }
@@ -359,11 +376,20 @@ public enum Pages {
         rule: String, state: String, hosts: [HostState], standings: [Int64: RuleStanding] = [:], next: String?, staleSince: Date, catalog: BuildCatalog, viewer: Viewer
     ) -> HTML {
         let nextLink = next.map { UILink.path("rules", rule, "hosts", query: [("state", state), ("cursor", $0)]) }
-        let words = CoverageState(rawValue: state)?.label ?? (state == "inScope" ? "in scope" : state)
+        let words = CoverageState(rawValue: state)?.label ?? ["inScope": "in scope", "narrowed": "removed by narrowing"][state] ?? state
         return layout(title: "\(rule) \(words)", section: .rules, viewer: viewer, """
             <h1>Hosts \(words) for <a href="\(UILink.path("rules", rule))">\(rule)</a></h1>
             \(hostTable(hosts, staleSince: staleSince, catalog: catalog, why: standings))\(pager(nextLink))
             """)
+    }
+
+    /// The hosts a narrowing took the rule from, of those not applicable: shown once there are any.
+    static func narrowedRow(_ rule: String, _ counts: CoverageCounts) -> HTML {
+        guard counts.narrowed > 0 else { return .empty }
+        return """
+            <tr id="coverage-narrowed"><td><a href="\(UILink.path("rules", rule, "hosts", query: [("state", "narrowed")]))">removed by narrowing</a> \
+            <span class="muted">(of not applicable: they had it applied)</span></td><td class="num">\(counts.narrowed)</td></tr>
+            """
     }
 
     // MARK: Exposed hosts
@@ -425,7 +451,7 @@ public enum Pages {
         let rows = HTML.join(standings.map { standing -> HTML in
             """
             <tr><td><a href="\(UILink.path("rules", standing.rule))">\(standing.rule)</a></td>\
-            <td><span class="state \(standing.state.rawValue)">\(standing.state.label)</span></td><td class="text">\(standing.reason)</td></tr>
+            <td><span class="state \(standing.narrowed == nil ? standing.state.rawValue : "narrowed")">\(standing.label)</span></td><td class="text">\(standing.reason)</td></tr>
             """
         })
         return "<table id=\"host-rules\"><thead><tr><th>Rule</th><th>State</th><th>Why</th></tr></thead><tbody>\(rows)</tbody></table>"
@@ -479,6 +505,11 @@ public enum Pages {
         let nextLink = next.map { UILink.path("hosts", String(host.id), query: [("cursor", $0)]) }
         return layout(title: host.displayName, section: .hosts, viewer: viewer, """
             <h1>Host \(host.displayName)</h1>
+            <p class="muted">\(identity(host)); build \(latest.build ?? "none") \(buildName(latest.build, catalog)); \
+            last poll \(time(host.lastSeen))\(host.lastSeen < staleSince ? " <span class=\"stale-yes\">stale</span>" : "")</p>
+            <h2>Published rules on this host</h2>
+            \(ruleStandings(standings))
+            <h2>What it reports</h2>
             <dl class="facts" id="host-facts">
             <dt>Host id</dt><dd>\(host.id)</dd><dt>serverId</dt><dd>\(latest.serverID ?? "none")</dd>
             <dt>Identity</dt><dd id="host-verified">\(identity(host))</dd>
@@ -491,8 +522,6 @@ public enum Pages {
             <dt>Polls</dt><dd>\(host.pollCount)</dd><dt>Address</dt><dd>\(latest.remoteAddress)</dd>
             <dt>User-Agent</dt><dd class="text" id="host-user-agent">\(latest.userAgent)</dd>
             </dl>
-            <h2>Published rules on this host</h2>
-            \(ruleStandings(standings))
             <h2>History of changes</h2>
             <table id="history"><thead><tr><th>Changed</th><th>Name</th><th>Build</th><th>Applied</th><th>Blocked</th><th>Mitigations</th><th>User-Agent</th></tr></thead><tbody>\(rows)</tbody></table>
             \(pager(nextLink))

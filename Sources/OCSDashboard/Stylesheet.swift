@@ -21,7 +21,7 @@ public enum Stylesheet {
         header.top .brand { font-weight: 700; color: #fff; margin-right: 1rem; }
         header.top .who { margin-left: auto; color: #c9d3e3; display: flex; gap: .6rem; align-items: center; }
         header.top form { margin: 0; }
-        main { max-width: 1200px; margin: 0 auto; padding: 1.2rem 1.5rem 3rem; }
+        main { max-width: 1600px; margin: 0 auto; padding: 1.2rem 1.5rem 3rem; }
         h1 { font-size: 1.5rem; margin: .2rem 0 1rem; }
         h2 { font-size: 1.1rem; margin: 1.6rem 0 .6rem; }
         a { color: var(--accent); }
@@ -39,6 +39,7 @@ public enum Stylesheet {
         .nowrap { white-space: nowrap; }
         .state { display: inline-block; padding: 0 .45rem; border-radius: 3px; font-size: .85em; background: #e5e8ee; }
         .state.published { background: #d7efe1; } .state.draft { background: #fdf0d0; } .state.retired { background: #eee; color: var(--muted); }
+        .state.narrowed { background: #fbe3d6; }
         .stale-yes { color: var(--blocked); font-weight: 600; }
         svg.bar { display: block; width: 100%; height: 22px; border: 1px solid var(--line); background: #fff; }
         svg.bar rect.applied { fill: var(--applied); } svg.bar rect.pending { fill: var(--pending); }

@@ -104,6 +104,9 @@ public struct CoverageCounts: Codable, Sendable, Equatable {
     public var pending = 0
     /// `inScope - applied`: hosts the rule should protect and is not known to.
     public var exposed = 0
+    /// Of `notApplicable`, the hosts a narrowing took the rule from (`RuleNarrowing`) that it
+    /// still does not reach: not applicable because someone chose so, not because of their build.
+    public var narrowed = 0
 
     public init() {}
 
@@ -144,18 +147,24 @@ public struct CoverageCounts: Codable, Sendable, Equatable {
     }
 }
 
-/// The hosts `?state=` asks for: one state, or `inScope` or `exposed`.
+/// The hosts `?state=` asks for: one state, or `inScope` or `exposed`, or `narrowed` (the not
+/// applicable hosts a narrowing took the rule from).
 public struct CoverageSelection: Sendable, Equatable {
     public let name: String
     public let states: Set<CoverageState>
+    /// Only hosts a narrowing took the rule from (`CoverageCounts.narrowed`).
+    public let narrowed: Bool
 
     public init?(name: String) {
+        narrowed = name == "narrowed"
         if let state = CoverageState(rawValue: name) {
             states = [state]
         } else if name == "inScope" {
             states = CoverageState.inScope
         } else if name == "exposed" {
             states = CoverageState.exposed
+        } else if name == "narrowed" {
+            states = [.notApplicable]
         } else {
             return nil
         }
@@ -163,7 +172,7 @@ public struct CoverageSelection: Sendable, Equatable {
     }
 
     /// Every name `init(name:)` takes, for messages and help.
-    public static let names = CoverageState.allCases.map(\.rawValue) + ["inScope", "exposed"]
+    public static let names = CoverageState.allCases.map(\.rawValue) + ["inScope", "exposed", "narrowed"]
 }
 
 /// One published rule's coverage: the revision the feed serves and the hosts per state.

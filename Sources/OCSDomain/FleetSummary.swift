@@ -49,6 +49,30 @@ public struct FleetSummary: Codable, Sendable, Equatable {
         public let hosts: Int
         /// Whether it is its branch's newest build in the catalog; nil for an unlisted branch.
         public let newestOnBranch: Bool?
+
+        /// `hosts` reporting the build `text`, named by `catalog`; one that is not an Exchange build
+        /// is named by its text.
+        public init(text: String, hosts: Int, catalog: BuildCatalog) {
+            guard let build = try? ExchangeBuild(parsing: text), let product = ExchangeProduct(build: build) else {
+                self.init(build: text, name: text, product: nil, cumulativeUpdate: nil, update: nil, hosts: hosts, newestOnBranch: nil)
+                return
+            }
+            let newest = catalog.newestBuild(on: build.branch)
+            self.init(
+                build: build.description, name: catalog.describe(build), product: product, cumulativeUpdate: catalog.cumulativeUpdate(of: build.branch)?.cumulativeUpdate,
+                update: catalog.entry(for: build)?.update, hosts: hosts, newestOnBranch: newest.map { build >= $0.build }
+            )
+        }
+
+        init(build: String, name: String, product: ExchangeProduct?, cumulativeUpdate: String?, update: String?, hosts: Int, newestOnBranch: Bool?) {
+            self.build = build
+            self.name = name
+            self.product = product
+            self.cumulativeUpdate = cumulativeUpdate
+            self.update = update
+            self.hosts = hosts
+            self.newestOnBranch = newestOnBranch
+        }
     }
 
     /// What a bounded list left out: how many entries, holding how many hosts.
@@ -86,7 +110,7 @@ public struct FleetSummary: Codable, Sendable, Equatable {
         for (text, hosts) in hostsByBuild {
             known += hosts
             guard let build = try? ExchangeBuild(parsing: text), let product = ExchangeProduct(build: build) else {
-                builds.append((nil, BuildCount(build: text, name: text, product: nil, cumulativeUpdate: nil, update: nil, hosts: hosts, newestOnBranch: nil)))
+                builds.append((nil, BuildCount(text: text, hosts: hosts, catalog: catalog)))
                 continue
             }
             byProduct[product, default: 0] += hosts
@@ -98,10 +122,7 @@ public struct FleetSummary: Codable, Sendable, Equatable {
             branch.hosts += hosts
             if isBehind { branch.behind += hosts }
             byBranch[build.branch] = branch
-            builds.append((build, BuildCount(
-                build: build.description, name: catalog.describe(build), product: product, cumulativeUpdate: cu?.cumulativeUpdate,
-                update: catalog.entry(for: build)?.update, hosts: hosts, newestOnBranch: newest.map { build >= $0.build }
-            )))
+            builds.append((build, BuildCount(text: text, hosts: hosts, catalog: catalog)))
         }
         self.staleAfterSeconds = staleAfterSeconds
         self.hosts = Hosts(total: total, stale: stale, unknownBuild: total - known, notOnNewestUpdate: behind)

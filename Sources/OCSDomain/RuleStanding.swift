@@ -7,15 +7,23 @@ public struct RuleStanding: Sendable, Equatable {
     public let rule: String
     public let state: CoverageState
     public let reason: String
+    /// The narrowing that took the rule from this host, while the rule still does not reach it:
+    /// such a host is not applicable because someone chose so, and stays visible as such.
+    public let narrowed: RuleNarrowing?
 
-    public init(rule: String, state: CoverageState, reason: String) {
+    public init(rule: String, state: CoverageState, reason: String, narrowed: RuleNarrowing? = nil) {
         self.rule = rule
         self.state = state
         self.reason = reason
+        self.narrowed = narrowed
     }
 
-    /// `rule` as released by `rollout`, on `host` as it last reported, judged by `catalog`.
-    public init(of rule: Mitigation, rollout: Rollout, on host: HostState, staleSince: Date, catalog: BuildCatalog) {
+    /// The state in words: `removed by narrowing` for a host a narrowing took the rule from.
+    public var label: String { narrowed == nil ? state.label : "removed by narrowing" }
+
+    /// `rule` as released by `rollout`, on `host` as it last reported, judged by `catalog`;
+    /// `narrowed`, the narrowing recorded for this rule and host, if any.
+    public init(of rule: Mitigation, rollout: Rollout, on host: HostState, staleSince: Date, catalog: BuildCatalog, narrowed: RuleNarrowing? = nil) {
         let latest = host.latest
         let polling = PollingHost(serverID: latest.serverID, name: latest.serverName, orgID: latest.orgID)
         let release = rollout.release(of: rule.id)
@@ -31,7 +39,11 @@ public struct RuleStanding: Sendable, Equatable {
         case .unknown:
             reason = "the host reported no build, so whether the rule applies cannot be told"
         case .notApplicable:
-            if !reached {
+            if let narrowed {
+                let why = narrowed.reason.map { ": \($0)" } ?? ""
+                reason = "it had the rule applied, and revision \(narrowed.revision) published "
+                    + "\(ISO8601DateFormatter().string(from: narrowed.time)) no longer serves it to this host\(why)"
+            } else if !reached {
                 reason = "outside the rule's release (\(release)): the feed does not serve it to this host"
             } else if case .fixedBy(let update)? = rule.applies?.narrowing {
                 reason = "its build \(latest.build ?? "-") is not one the rule applies to (fixed by \(update) on its branch, or another product)"
@@ -51,7 +63,26 @@ public struct RuleStanding: Sendable, Equatable {
         case .pending:
             reason = "exposed: served to the host, not reported applied yet"
         }
-        self.init(rule: rule.id, state: facts.state, reason: reason)
+        self.init(rule: rule.id, state: facts.state, reason: reason, narrowed: facts.state == .notApplicable ? narrowed : nil)
+    }
+}
+
+/// A narrowing as one host saw it: a publish allowed to narrow (`--narrow`) stopped serving
+/// `rule` to this host while it reported the rule applied, so its agent removed it.
+public struct RuleNarrowing: Sendable, Equatable {
+    public let rule: String
+    public let hostID: Int64
+    /// When the narrowing was published, the revision it served, and the reason given for it.
+    public let time: Date
+    public let revision: Int
+    public let reason: String?
+
+    public init(rule: String, hostID: Int64, time: Date, revision: Int, reason: String?) {
+        self.rule = rule
+        self.hostID = hostID
+        self.time = time
+        self.revision = revision
+        self.reason = reason
     }
 }
 

@@ -80,7 +80,7 @@ public struct ChangeStore: Sendable {
                     throw RuleChangeError.conflict("an emergency change needs a reason: give the incident or ticket id")
                 }
                 guard try Self.requiresApproval(db), !emergency else {
-                    let (record, revision) = try Self.apply(request, expectedRevision: expectedRevision, narrow: narrow, time: time, in: db)
+                    let (record, revision) = try Self.apply(request, expectedRevision: expectedRevision, narrow: narrow, reason: context.reason, time: time, in: db)
                     let notes = [emergency ? "emergency" : nil, narrow ? "narrowing allowed" : nil, record.release.map { "released to \($0)" }].compactMap { $0 }
                     try RuleStore.audit(request.auditAction, request.ruleID, revision, context, time, db, outcome: notes.isEmpty ? "ok" : "ok: " + notes.joined(separator: ", "))
                     return .applied(AppliedChange(record: record, serial: try RuleStore.serial(db)))
@@ -88,7 +88,7 @@ public struct ChangeStore: Sendable {
                 guard let existing = try RuleStore.record(db, id: request.ruleID) else { throw RuleChangeError.notFound(request.ruleID) }
                 // Refuse now what could not be applied now (unknown groups, nothing to change).
                 try db.inSavepoint {
-                    _ = try Self.apply(request, expectedRevision: expectedRevision, narrow: narrow, time: time, in: db)
+                    _ = try Self.apply(request, expectedRevision: expectedRevision, narrow: narrow, reason: context.reason, time: time, in: db)
                     return .rollback
                 }
                 let resolved = try Self.resolved(request, existing)
@@ -144,8 +144,11 @@ public struct ChangeStore: Sendable {
             guard try Self.contentDigest(of: change.request, in: db) == reviewed else {
                 throw RuleChangeError.conflict("the content of rule \(change.request.ruleID) is not what change \(id) was asked for: reject it and ask again")
             }
-            // Approved by a second person, who saw what it changes: a narrowing is theirs to allow.
-            let (record, revision) = try Self.apply(change.request, expectedRevision: change.baseRevision, narrow: true, time: time, in: db)
+            // Approved by a second person, who saw what it changes: a narrowing is theirs to allow,
+            // for the reason its author gave (or theirs).
+            let (record, revision) = try Self.apply(
+                change.request, expectedRevision: change.baseRevision, narrow: true, reason: change.reason ?? context.reason, time: time, in: db
+            )
             try db.execute(
                 "UPDATE pending_changes SET state = 'approved', decided_by = ?, decided_at = ? WHERE id = ?",
                 [context.actor, DatabaseTimestamp(time), id]
@@ -249,14 +252,16 @@ public struct ChangeStore: Sendable {
         return content.map { SHA256.hash(data: Data($0.utf8)).map { String(format: "%02x", $0) }.joined() }
     }
 
-    private static func apply(_ request: RuleChangeRequest, expectedRevision: Int?, narrow: Bool, time: Date, in db: any SQLTransaction) throws -> (RuleRecord, Int) {
+    private static func apply(
+        _ request: RuleChangeRequest, expectedRevision: Int?, narrow: Bool, reason: String?, time: Date, in db: any SQLTransaction
+    ) throws -> (RuleRecord, Int) {
         switch request {
         case .publish(let id, let revision, let release):
-            try RuleStore.applyPublish(id: id, revision: revision, to: release, expectedRevision: expectedRevision, narrow: narrow, time: time, in: db)
+            try RuleStore.applyPublish(id: id, revision: revision, to: release, expectedRevision: expectedRevision, narrow: narrow, reason: reason, time: time, in: db)
         case .promote(let id, let release):
             try RuleStore.applyPromote(id: id, to: release, expectedRevision: expectedRevision, time: time, in: db)
         case .retire(let id):
-            try RuleStore.applyRetire(id: id, expectedRevision: expectedRevision, narrow: narrow, time: time, in: db)
+            try RuleStore.applyRetire(id: id, expectedRevision: expectedRevision, narrow: narrow, reason: reason, time: time, in: db)
         }
     }
 

@@ -32,20 +32,24 @@ public struct FleetStore: Sendable {
     }
 
     /// The hosts in one of `states` for `rule`, by id as `CheckInStore.hosts` lists them.
-    public func hosts(of rule: Mitigation, in states: Set<CoverageState>, staleSince: Date, verifiedOnly: Bool = false, page: PageRequest = PageRequest()) throws -> Page<HostState> {
+    /// `narrowed`: only those a narrowing took the rule from (`CoverageSelection.narrowed`).
+    public func hosts(
+        of rule: Mitigation, in states: Set<CoverageState>, narrowed: Bool = false, staleSince: Date, verifiedOnly: Bool = false, page: PageRequest = PageRequest()
+    ) throws -> Page<HostState> {
         let rows = try database.read { db in
             let facts = try Self.factsCode(
                 rule, staleSince: staleSince, hostsByBuild: Self.hostsByBuild(db), catalog: CatalogStore.catalog(catalogBase, in: db),
                 audience: Self.audience(of: rule.id, in: db), in: db
             )
             let arguments: SQLArguments = [page.cursor?.key ?? 0]
+            let narrowing: (sql: String, arguments: SQLArguments) = narrowed ? (Self.narrowedHost, [rule.id]) : ("TRUE", [])
             // The codes are JSON numbers, cast: PostgreSQL's elements are text.
             return try db.rows(
                 """
                 SELECT * FROM hosts WHERE id > ? AND \(Self.hostFilter(verifiedOnly: verifiedOnly))
-                  AND \(facts.sql) IN (SELECT CAST(value AS BIGINT) FROM \(db.engine.jsonArrayElements("?"))) ORDER BY id LIMIT ?
+                  AND \(facts.sql) IN (SELECT CAST(value AS BIGINT) FROM \(db.engine.jsonArrayElements("?"))) AND \(narrowing.sql) ORDER BY id LIMIT ?
                 """,
-                arguments + facts.arguments + [Self.jsonArray(CoverageFacts.codes(giving: states).map(String.init)), page.limit + 1]
+                arguments + facts.arguments + [Self.jsonArray(CoverageFacts.codes(giving: states).map(String.init))] + narrowing.arguments + [page.limit + 1]
             ).map(HostState.init(row:))
         }
         return Page(reading: rows, limit: page.limit, kind: .hosts, key: \.id)
@@ -117,15 +121,39 @@ public struct FleetStore: Sendable {
         of rule: Mitigation, revision: Int, staleSince: Date, catalog: BuildCatalog, groups: [CoverageGroup]?, verifiedOnly: Bool, in db: any SQLTransaction
     ) throws -> RuleCoverage {
         let audience = try Self.audience(of: rule.id, in: db)
-        guard audience.isEveryone else {
+        var counts: CoverageCounts
+        if audience.isEveryone {
+            counts = Self.counts(of: rule, groups: try groups ?? Self.coverageGroups(db, staleSince: staleSince, verifiedOnly: verifiedOnly), catalog: catalog)
+        } else {
             let facts = try Self.factsCode(rule, staleSince: staleSince, hostsByBuild: Self.hostsByBuild(db), catalog: catalog, audience: audience, in: db)
-            let counts = try db.rows(
+            let codes = try db.rows(
                 "SELECT \(facts.sql) AS code, COUNT(*) AS hosts FROM hosts WHERE \(Self.hostFilter(verifiedOnly: verifiedOnly)) GROUP BY code",
                 facts.arguments
             ).map { row in (code: try row["code"] as Int, hosts: try row["hosts"] as Int) }
-            return RuleCoverage(rule: rule.id, revision: revision, hosts: CoverageCounts(hostsByFactsCode: counts))
+            counts = CoverageCounts(hostsByFactsCode: codes)
         }
-        return coverage(of: rule, revision: revision, groups: try groups ?? Self.coverageGroups(db, staleSince: staleSince, verifiedOnly: verifiedOnly), catalog: catalog)
+        counts.narrowed = try Self.narrowedCount(of: rule, staleSince: staleSince, catalog: catalog, audience: audience, verifiedOnly: verifiedOnly, in: db)
+        return RuleCoverage(rule: rule.id, revision: revision, hosts: counts)
+    }
+
+    /// A host a narrowing took the rule (the argument) from: `rule_narrowings` keeps them.
+    private static let narrowedHost = "id IN (SELECT host_id FROM rule_narrowings WHERE rule_id = ?)"
+
+    /// How many hosts a narrowing took `rule` from that it still does not reach (not applicable
+    /// now): `CoverageCounts.narrowed`. Most rules were never narrowed, and cost one index probe.
+    private static func narrowedCount(
+        of rule: Mitigation, staleSince: Date, catalog: BuildCatalog, audience: Audience, verifiedOnly: Bool, in db: any SQLTransaction
+    ) throws -> Int {
+        guard try db.value(Int.self, "SELECT 1 FROM rule_narrowings WHERE rule_id = ? LIMIT 1", [rule.id]) != nil else { return 0 }
+        let facts = try factsCode(rule, staleSince: staleSince, hostsByBuild: hostsByBuild(db), catalog: catalog, audience: audience, in: db)
+        return try db.value(
+            Int.self,
+            """
+            SELECT COUNT(*) FROM hosts WHERE \(narrowedHost) AND \(hostFilter(verifiedOnly: verifiedOnly))
+              AND \(facts.sql) IN (SELECT CAST(value AS BIGINT) FROM \(db.engine.jsonArrayElements("?")))
+            """,
+            SQLArguments([rule.id]) + facts.arguments + [jsonArray(CoverageFacts.codes(giving: [.notApplicable]).map(String.init))]
+        ) ?? 0
     }
 
     /// Hosts that share everything coverage depends on: a build, the applied and blocked lists as
@@ -161,9 +189,9 @@ public struct FleetStore: Sendable {
     /// 1 when a host reported mitigations disabled, else 0 (NULL, never reported, counts as enabled).
     private static let mitigationsDisabled = "(CASE WHEN mitigations_enabled = 0 THEN 1 ELSE 0 END)"
 
-    /// A rule's coverage from the groups: each group's facts give its `CoverageFacts.code`, as
+    /// A rule's counts from the groups: each group's facts give its `CoverageFacts.code`, as
     /// `factsCode` computes it in SQL for single hosts (applied and blocked found by quoted id).
-    private func coverage(of rule: Mitigation, revision: Int, groups: [CoverageGroup], catalog: BuildCatalog) -> RuleCoverage {
+    private static func counts(of rule: Mitigation, groups: [CoverageGroup], catalog: BuildCatalog) -> CoverageCounts {
         let quoted = "\"\(rule.id)\""
         var scopes: [String: CoverageFacts.Scope] = [:]
         var hostsByCode: [Int: Int] = [:]
@@ -183,13 +211,12 @@ public struct FleetStore: Sendable {
             hostsByCode[code + 8, default: 0] += group.stale
             hostsByCode[code, default: 0] += group.hosts - group.stale
         }
-        let counts = hostsByCode.filter { $0.value > 0 }.map { (code: $0.key, hosts: $0.value) }
-        return RuleCoverage(rule: rule.id, revision: revision, hosts: CoverageCounts(hostsByFactsCode: counts))
+        return CoverageCounts(hostsByFactsCode: hostsByCode.filter { $0.value > 0 }.map { (code: $0.key, hosts: $0.value) })
     }
 
     /// How many hosts of `groups` are exposed to at least one of `rules`, all released to everyone:
     /// a group's stale hosts when a rule applies to its build, its others when a rule's facts
-    /// give an exposed state (the same codes `coverage(of:groups:)` counts).
+    /// give an exposed state (the same codes `counts(of:groups:catalog:)` counts).
     static func exposedCount(to rules: [Mitigation], groups: [CoverageGroup], catalog: BuildCatalog) -> Int {
         var scopes: [String: [CoverageFacts.Scope]] = [:]
         var total = 0
@@ -229,6 +256,34 @@ public struct FleetStore: Sendable {
     static func hostsLosing(
         _ id: String, before: (rule: Mitigation, release: Release), after: (rule: Mitigation, release: Release)?, catalog: BuildCatalog, in db: any SQLTransaction
     ) throws -> Int {
+        let losing = try losingCondition(id, before: before, after: after, catalog: catalog, in: db)
+        return try db.value(Int.self, "SELECT COUNT(*) FROM hosts WHERE \(losing.sql)", losing.arguments) ?? 0
+    }
+
+    /// Records the hosts `hostsLosing` counts as narrowed (`rule_narrowings`), before the change
+    /// is applied: the narrowing's time, the revision it serves and its reason. A host narrowed
+    /// before keeps one row, of this narrowing. Returns how many.
+    @discardableResult
+    static func recordNarrowing(
+        _ id: String, before: (rule: Mitigation, release: Release), after: (rule: Mitigation, release: Release), revision: Int, reason: String?,
+        time: Date, catalog: BuildCatalog, in db: any SQLTransaction
+    ) throws -> Int {
+        let losing = try losingCondition(id, before: before, after: after, catalog: catalog, in: db)
+        return try db.execute(
+            """
+            INSERT INTO rule_narrowings (rule_id, host_id, narrowed_at, revision, reason)
+            SELECT ?, id, ?, ?, ? FROM hosts WHERE \(losing.sql)
+            ON CONFLICT (rule_id, host_id) DO UPDATE SET
+                narrowed_at = excluded.narrowed_at, revision = excluded.revision, reason = excluded.reason
+            """,
+            SQLArguments([id, DatabaseTimestamp(time), revision, reason]) + losing.arguments
+        )
+    }
+
+    /// The condition on `hosts` of `hostsLosing`, with its arguments.
+    private static func losingCondition(
+        _ id: String, before: (rule: Mitigation, release: Release), after: (rule: Mitigation, release: Release)?, catalog: BuildCatalog, in db: any SQLTransaction
+    ) throws -> (sql: String, arguments: SQLArguments) {
         let builds = try hostsByBuild(db).map(\.build)
         func served(_ rule: Mitigation, _ release: Release) throws -> (sql: String, arguments: SQLArguments) {
             let inScope = builds.filter { CoverageFacts.scope(of: rule, build: $0, catalog: catalog) == .inScope }
@@ -238,11 +293,59 @@ public struct FleetStore: Sendable {
         }
         let was = try served(before.rule, before.release)
         let will = try after.map { try served($0.rule, $0.release) } ?? (sql: "FALSE", arguments: [])
-        return try db.value(
-            Int.self,
-            "SELECT COUNT(*) FROM hosts WHERE \(db.engine.position(of: "?", in: "applied")) > 0 AND \(was.sql) AND NOT \(will.sql)",
+        return (
+            "\(db.engine.position(of: "?", in: "applied")) > 0 AND \(was.sql) AND NOT \(will.sql)",
             SQLArguments(["\"\(id)\""]) + was.arguments + will.arguments
-        ) ?? 0
+        )
+    }
+
+    /// The narrowings recorded for one host, by rule id (see `recordNarrowing`).
+    public func narrowings(ofHost hostID: Int64) throws -> [String: RuleNarrowing] {
+        try database.read { db in
+            let rows = try db.rows("SELECT * FROM rule_narrowings WHERE host_id = ?", [hostID])
+            return Dictionary(try rows.map { row in
+                let narrowing = try Self.narrowing(row)
+                return (narrowing.rule, narrowing)
+            }, uniquingKeysWith: { first, _ in first })
+        }
+    }
+
+    /// The narrowings of one rule recorded for `hostIDs`, by host id.
+    public func narrowings(of ruleID: String, hosts hostIDs: [Int64]) throws -> [Int64: RuleNarrowing] {
+        guard !hostIDs.isEmpty else { return [:] }
+        return try database.read { db in
+            let rows = try db.rows(
+                "SELECT * FROM rule_narrowings WHERE rule_id = ? AND host_id IN (SELECT CAST(value AS BIGINT) FROM \(db.engine.jsonArrayElements("?")))",
+                [ruleID, Self.jsonArray(hostIDs.map(String.init))]
+            )
+            return Dictionary(try rows.map { row in
+                let narrowing = try Self.narrowing(row)
+                return (narrowing.hostID, narrowing)
+            }, uniquingKeysWith: { first, _ in first })
+        }
+    }
+
+    private static func narrowing(_ row: SQLRow) throws -> RuleNarrowing {
+        RuleNarrowing(
+            rule: try row["rule_id"], hostID: try row["host_id"], time: try row["narrowed_at"],
+            revision: try row["revision"], reason: try row["reason"]
+        )
+    }
+
+    /// Every reported build with its hosts, a page at a time in the order of the builds' text
+    /// (anyone may poll with a build of their own: the overview lists the 100 with most hosts).
+    public func builds(page: PageRequest = PageRequest()) throws -> Page<FleetSummary.BuildCount> {
+        let (rows, catalog) = try database.read { db in
+            (
+                try db.rows(
+                    "SELECT build, COUNT(*) AS hosts FROM hosts WHERE build IS NOT NULL AND build > ? GROUP BY build ORDER BY build LIMIT ?",
+                    [page.cursor?.text ?? "", page.limit + 1]
+                ).map { row in (build: try row["build"] as String, hosts: try row["hosts"] as Int) },
+                try CatalogStore.catalog(catalogBase, in: db)
+            )
+        }
+        return Page(reading: rows, limit: page.limit, kind: .hostBuilds, text: \.build)
+            .map { FleetSummary.BuildCount(text: $0.build, hosts: $0.hosts, catalog: catalog) }
     }
 
     /// Hosts per reported build: a few hundred rows however large the fleet, read from an index.

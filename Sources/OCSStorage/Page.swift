@@ -55,36 +55,60 @@ public struct PageCursor: Sendable, Equatable {
         case groups
         case changes
         case builds
+        /// The builds hosts report, keyed by their text.
+        case hostBuilds
     }
 
     public let kind: Kind
     /// The key of the last item of the previous page.
     public let key: Int64
+    /// The key of a list keyed by text (`hostBuilds`): the last item's text; `key` is then 0.
+    public let text: String?
 
     public init(kind: Kind, key: Int64) {
         self.kind = kind
         self.key = key
+        text = nil
     }
 
-    /// `kind:key` in unpadded base64url: a token that says nothing callers should build on.
+    /// A cursor of a list keyed by text, at most `maximumTextKey` UTF-8 bytes of it.
+    public init(kind: Kind, text: String) {
+        self.kind = kind
+        key = 0
+        self.text = text
+    }
+
+    /// The longest text key: a build's text is at most 43 bytes (four 32-bit numbers and dots).
+    public static let maximumTextKey = 43
+
+    /// `kind:key` or `kind:t:text` in unpadded base64url: a token that says nothing callers should
+    /// build on.
     public var token: String {
-        Data("\(kind.rawValue):\(key)".utf8).base64EncodedString()
+        Data("\(kind.rawValue):\(text.map { "t:" + $0 } ?? String(key))".utf8).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
     public init(token: String, kind: Kind) throws(PageRequestError) {
         var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard token.utf8.count <= 64,
+        guard token.utf8.count <= 80,
               let data = Data(base64Encoded: base64),
               let text = String(data: data, encoding: .utf8),
               let colon = text.firstIndex(of: ":"),
-              text[..<colon] == kind.rawValue,
-              let key = Int64(text[text.index(after: colon)...]), key >= 0
+              text[..<colon] == kind.rawValue
         else {
             throw .badCursor(token)
         }
-        self.init(kind: kind, key: key)
+        let rest = text[text.index(after: colon)...]
+        if kind == .hostBuilds {
+            guard rest.hasPrefix("t:") else { throw .badCursor(token) }
+            let key = String(rest.dropFirst(2))
+            guard !key.isEmpty, key.utf8.count <= Self.maximumTextKey else { throw .badCursor(token) }
+            self.init(kind: kind, text: key)
+        } else {
+            guard let key = Int64(rest), key >= 0 else { throw .badCursor(token) }
+            self.init(kind: kind, key: key)
+        }
     }
 }
 
@@ -103,6 +127,13 @@ public struct Page<Item> {
         let items = Array(rows.prefix(limit))
         self.items = items
         next = rows.count > limit ? items.last.map { PageCursor(kind: kind, key: key($0)) } : nil
+    }
+
+    /// The page from `limit + 1` rows read after a text cursor (see `PageCursor.init(kind:text:)`).
+    init(reading rows: [Item], limit: Int, kind: PageCursor.Kind, text: (Item) -> String) {
+        let items = Array(rows.prefix(limit))
+        self.items = items
+        next = rows.count > limit ? items.last.map { PageCursor(kind: kind, text: text($0)) } : nil
     }
 
     public func map<Other>(_ transform: (Item) throws -> Other) rethrows -> Page<Other> {

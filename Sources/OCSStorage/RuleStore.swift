@@ -108,7 +108,9 @@ public struct RuleStore: Sendable {
     public func publish(id: String, revision: Int? = nil, to release: Release? = nil, expectedRevision: Int? = nil, narrow: Bool = false, context: ChangeContext) throws(RuleChangeError) -> RuleRecord {
         try change("rule.publish", ruleID: id, context: context) { db, time in
             try Self.refuseUnderApproval(id, "publish", in: db)
-            return try Self.applyPublish(id: id, revision: revision, to: release, expectedRevision: expectedRevision, narrow: narrow, time: time, catalog: catalogBase, in: db)
+            return try Self.applyPublish(
+                id: id, revision: revision, to: release, expectedRevision: expectedRevision, narrow: narrow, reason: context.reason, time: time, catalog: catalogBase, in: db
+            )
         }
     }
 
@@ -127,14 +129,16 @@ public struct RuleStore: Sendable {
     public func retire(id: String, expectedRevision: Int? = nil, narrow: Bool = false, context: ChangeContext) throws(RuleChangeError) -> RuleRecord {
         try change("rule.retire", ruleID: id, context: context) { db, time in
             try Self.refuseUnderApproval(id, "retire", in: db)
-            return try Self.applyRetire(id: id, expectedRevision: expectedRevision, narrow: narrow, time: time, in: db)
+            return try Self.applyRetire(id: id, expectedRevision: expectedRevision, narrow: narrow, reason: context.reason, time: time, in: db)
         }
     }
 
     // MARK: Changes, inside a caller's transaction (also applied by an approval)
 
+    /// A narrowing (`narrow`, with its `reason`) records the hosts it takes the rule from.
     static func applyPublish(
-        id: String, revision: Int?, to release: Release?, expectedRevision: Int?, narrow: Bool, time: Date, catalog base: BuildCatalog = .embedded, in db: any SQLTransaction
+        id: String, revision: Int?, to release: Release?, expectedRevision: Int?, narrow: Bool, reason: String?, time: Date, catalog base: BuildCatalog = .embedded,
+        in db: any SQLTransaction
     ) throws -> (RuleRecord, Int) {
         guard let existing = try Self.record(db, id: id) else { throw RuleChangeError.notFound(id) }
         try Self.check(expectedRevision, against: existing, id: id)
@@ -144,13 +148,14 @@ public struct RuleStore: Sendable {
             throw RuleChangeError.conflict("rule \(id) is published at revision \(target) to \(release) already")
         }
         try Self.checkGroups(release, in: db)
-        if !narrow, existing.rule.state == .published, let served = existing.release,
-           let content = try revisionContent(db, id: id, revision: target) {
-            let losing = try FleetStore.hostsLosing(
-                id, before: (existing.rule, served), after: (try decode(content, id: id), release),
-                catalog: try CatalogStore.catalog(base, in: db), in: db
-            )
-            if losing > 0 { throw RuleChangeError.narrowing(id: id, hosts: losing) }
+        if existing.rule.state == .published, let served = existing.release, let content = try revisionContent(db, id: id, revision: target) {
+            let before = (rule: existing.rule, release: served), after = (rule: try decode(content, id: id), release: release)
+            let catalog = try CatalogStore.catalog(base, in: db)
+            let losing = try FleetStore.hostsLosing(id, before: before, after: after, catalog: catalog, in: db)
+            if losing > 0 {
+                try Self.allowNarrowing(id, hosts: losing, narrow: narrow, reason: reason)
+                try FleetStore.recordNarrowing(id, before: before, after: after, revision: target, reason: reason, time: time, catalog: catalog, in: db)
+            }
         }
         try Self.publish(id, revision: target, to: release, time: time, catalog: base, in: db)
         return (try Self.record(db, id: id)!, target)
@@ -181,16 +186,25 @@ public struct RuleStore: Sendable {
         return (try Self.record(db, id: id)!, existing.revision)
     }
 
-    static func applyRetire(id: String, expectedRevision: Int?, narrow: Bool, time: Date, catalog base: BuildCatalog = .embedded, in db: any SQLTransaction) throws -> (RuleRecord, Int) {
+    static func applyRetire(
+        id: String, expectedRevision: Int?, narrow: Bool, reason: String?, time: Date, catalog base: BuildCatalog = .embedded, in db: any SQLTransaction
+    ) throws -> (RuleRecord, Int) {
         guard let existing = try Self.record(db, id: id) else { throw RuleChangeError.notFound(id) }
         try Self.check(expectedRevision, against: existing, id: id)
         guard existing.rule.state != .retired else { throw RuleChangeError.conflict("rule \(id) is retired already") }
-        if !narrow, existing.rule.state == .published, let served = existing.release {
+        if existing.rule.state == .published, let served = existing.release {
             let losing = try FleetStore.hostsLosing(id, before: (existing.rule, served), after: nil, catalog: try CatalogStore.catalog(base, in: db), in: db)
-            if losing > 0 { throw RuleChangeError.narrowing(id: id, hosts: losing) }
+            if losing > 0 { try Self.allowNarrowing(id, hosts: losing, narrow: narrow, reason: reason) }
         }
         try db.execute("UPDATE rules SET state = 'retired', release_groups = NULL, updated_at = ? WHERE id = ?", [DatabaseTimestamp(time), id])
         return (try Self.record(db, id: id)!, existing.revision)
+    }
+
+    /// A change that takes the rule from `hosts` hosts that have it applied goes ahead only when
+    /// asked to narrow, with a reason.
+    private static func allowNarrowing(_ id: String, hosts: Int, narrow: Bool, reason: String?) throws(RuleChangeError) {
+        guard narrow else { throw .narrowing(id: id, hosts: hosts) }
+        guard reason != nil else { throw .narrowingNeedsReason(id: id, hosts: hosts) }
     }
 
     /// Nothing gets past two-person approval: with it on, these changes go through
@@ -499,6 +513,9 @@ public enum RuleChangeError: Error, Sendable, Equatable, CustomStringConvertible
     /// The publish would stop serving the rule to `hosts` hosts that report it applied (their
     /// agents would remove it), and was not asked to narrow.
     case narrowing(id: String, hosts: Int)
+    /// Asked to narrow, taking the rule from `hosts` hosts that have it applied, without a reason:
+    /// a change that removes protection says why, for the audit trail and the hosts' pages.
+    case narrowingNeedsReason(id: String, hosts: Int)
     case storage(String)
 
     public var description: String {
@@ -514,6 +531,8 @@ public enum RuleChangeError: Error, Sendable, Equatable, CustomStringConvertible
         case .pendingChange(let id, let change): "rule \(id) has change \(change) waiting for approval: reject it first (`ocs changes reject \(change)`)"
         case .narrowing(let id, let hosts):
             "this change to rule \(id) would stop serving it to \(hosts) \(hosts == 1 ? "host that has" : "hosts that have") it applied: their agents would remove it. Nothing was changed; to do it anyway, ask to narrow (--narrow, \"narrow\": true)"
+        case .narrowingNeedsReason(let id, let hosts):
+            "this change to rule \(id) takes it from \(hosts) \(hosts == 1 ? "host that has" : "hosts that have") it applied: give the reason (--reason, \"reason\"). Nothing was changed"
         case .storage(let message): "the database failed: \(message)"
         }
     }

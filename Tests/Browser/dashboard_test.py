@@ -5,11 +5,15 @@ Signs in with a publisher token through the real sign-in form (its CSRF token an
 cookie), opens every page, checks that markup injected through a host's
 User-Agent and a rule's description is shown as text and never runs (no alert, no element made
 from it, no CSP report in the console), publishes a draft through its form (ticking everyone, as a
-first publish names its release), signs out, and checks a reader sees no buttons. Optionally saves a screenshot of the overview. Every wait is bounded.
+first publish names its release), retires it only once confirmed with a reason, narrows the
+published rule only with the narrow box and a reason and finds the host it was taken from marked
+so, signs out, and checks a reader sees no buttons. Optionally saves a screenshot of the overview,
+and of the exposed list and a host page at a laptop's and a large monitor's sizes. Every wait is
+bounded.
 
 usage: dashboard_test.py --base URL --token PUBLISHER --reader-token READER --draft RULE
                          --published RULE --evil-host NAME --evil-agent TEXT --evil-description TEXT
-                         [--screenshot PATH]
+                         --narrow-group GROUP --narrowed-host NAME [--screenshot PATH] [--screenshots DIR]
 """
 import argparse
 import sys
@@ -26,9 +30,11 @@ WAIT = 20
 
 def main():
     parser = argparse.ArgumentParser()
-    for name in ["base", "token", "reader-token", "draft", "published", "evil-host", "evil-agent", "evil-description"]:
+    for name in ["base", "token", "reader-token", "draft", "published", "evil-host", "evil-agent", "evil-description",
+                 "narrow-group", "narrowed-host"]:
         parser.add_argument("--" + name, required=True)
     parser.add_argument("--screenshot")
+    parser.add_argument("--screenshots", help="a folder: the exposed list and a host page at laptop and monitor sizes")
     parser.add_argument("--chromedriver", default="/usr/bin/chromedriver")
     args = parser.parse_args()
 
@@ -44,7 +50,8 @@ def main():
     base = args.base.rstrip("/")
     opened = []
 
-    def check_inert():
+    def check_inert(refused=None):
+        """`refused`: the status a page was expected to answer with (Chromium logs it as SEVERE)."""
         try:
             alert = driver.switch_to.alert
             fail(f"an alert opened on {driver.current_url}: {alert.text!r}")
@@ -53,6 +60,8 @@ def main():
         if driver.find_elements(By.TAG_NAME, "script"):
             fail(f"a <script> element exists on {driver.current_url}")
         for entry in driver.get_log("browser"):
+            if refused and entry.get("message", "").endswith(f"the server responded with a status of {refused}"):
+                continue
             if "Content Security Policy" in entry.get("message", "") or entry.get("level") == "SEVERE":
                 fail(f"console on {driver.current_url}: {entry['message']}")
 
@@ -166,6 +175,49 @@ def main():
         wait.until(EC.text_to_be_present_in_element((By.ID, "rule-state"), "retired"))
         check_inert()
         print(f"browser: {args.draft} retired only once confirmed with a reason")
+
+        # Narrowing takes the published rule from hosts outside the new release that have it
+        # applied: refused without the narrow box, refused without a reason, done with both; the
+        # host it was taken from then shows the rule as removed by narrowing, with the reason.
+        def publish_to(group, narrow, reason, refused=None):
+            visit(f"/ui/rules/{args.published}", "#rule-publish")
+            driver.find_element(By.ID, "rule-publish-to").send_keys(group)
+            if narrow:
+                driver.find_element(By.ID, "rule-publish-narrow").click()
+            if reason:
+                driver.find_element(By.ID, "rule-publish-reason").send_keys(reason)
+            driver.find_element(By.ID, "rule-publish").click()
+            wait.until(EC.presence_of_element_located((By.ID, "rule-release")))
+            check_inert(refused)
+            notice = driver.find_elements(By.CSS_SELECTOR, ".notice.error")
+            return notice[0].text if notice else ""
+        refused = publish_to(args.narrow_group, False, "INC-43", "409 (Conflict)")
+        if "would stop serving it to" not in refused or driver.find_element(By.ID, "rule-release").text != "everyone":
+            fail(f"a narrowing publish without the narrow box was not refused: {refused!r}")
+        unexplained = publish_to(args.narrow_group, True, None, "422 (Unprocessable Entity)")
+        if "give the reason" not in unexplained or driver.find_element(By.ID, "rule-release").text != "everyone":
+            fail(f"a narrowing publish without a reason was not refused: {unexplained!r}")
+        publish_to(args.narrow_group, True, "INC-43")
+        if args.narrow_group not in driver.find_element(By.ID, "rule-release").text:
+            fail(f"the narrowing publish with both did not happen: {driver.find_element(By.ID, 'rule-release').text!r}")
+        if not driver.find_elements(By.ID, "coverage-narrowed"):
+            fail("the rule page does not count the hosts the narrowing took it from")
+        print(f"browser: narrowing {args.published} refused without the box and without a reason, done with both")
+        visit(f"/ui/hosts/{args.narrowed_host}", "#host-rules")
+        row = [r for r in driver.find_elements(By.CSS_SELECTOR, "table#host-rules tbody tr") if r.text.startswith(args.published)]
+        if not row or "removed by narrowing" not in row[0].text or "INC-43" not in row[0].text:
+            fail(f"the host the narrowing took {args.published} from reads {row[0].text if row else None!r}")
+        print(f"browser: {args.narrowed_host} shows {row[0].text}")
+        if args.screenshots:
+            # As a laptop and a large monitor show them: the exposed list and a host's page.
+            for width, height, name in [(1366, 768, "laptop"), (2560, 1440, "monitor")]:
+                driver.set_window_size(width, height)
+                for path, marker, page in [("/ui/exposed", "#exposed-total", "exposed"), (f"/ui/hosts/{args.narrowed_host}", "#host-rules", "host")]:
+                    visit(path, marker)
+                    target = f"{args.screenshots}/dashboard-{page}-{name}.png"
+                    driver.save_screenshot(target)
+                    print(f"browser: saved {path} at {width}x{height} to {target}")
+            driver.set_window_size(1280, 1000)
 
         # Sign out: the session is gone.
         driver.find_element(By.XPATH, "//button[text()='Sign out']").click()

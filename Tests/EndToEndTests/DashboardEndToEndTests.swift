@@ -240,6 +240,13 @@ struct DashboardEndToEndTests {
         #expect(try audit().contains("ok:releasedtogroupscanary"))
     }
 
+    /// The shipped M1 with another description: a revision to publish.
+    static let m1Revision2 = #"""
+        {"id": "M1", "description": "M1, revision 2", "applies": {"products": ["Exchange2016", "Exchange2019"], "fixedBy": "Oct22SU"},
+         "actions": [{"type": "IISUrlRewrite", "scope": "Site", "site": "Default Web Site", "rule": {"name": "PowerShell - inbound",
+         "input": "{UrlDecode:{REQUEST_URI}}", "pattern": ".*autodiscover\\.json.*Powershell.*", "action": "AbortRequest"}}]}
+        """#
+
     @Test func aRealBrowserSignsInPublishesAndFindsTheMarkupInert() throws {
         if ProcessInfo.processInfo.environment["OCS_SKIP_BROWSER"] == "1" { return }
         for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] where !FileManager.default.isExecutableFile(atPath: tool) {
@@ -251,9 +258,21 @@ struct DashboardEndToEndTests {
         var arguments = [
             Self.browserScript, "--base", fixture.server.baseURL, "--token", fixture.tokens["alice"]!, "--reader-token", fixture.tokens["rita"]!,
             "--draft", "WEB1", "--published", "M1", "--evil-host", "EVIL-01", "--evil-agent", Self.evilAgent, "--evil-description", Self.evilDescription,
+            "--narrow-group", "canary", "--narrowed-host", "EX19-01",
         ]
+        // Only EX19-02 is in canary: publishing M1's revision 2 to it takes M1 from EX19-01, which
+        // has it applied.
+        let group = try fixture.workspace.ocs("groups", "create", "canary", "--hosts", "EX19-02", "--db", fixture.workspace.database)
+        #expect(group.status == 0, "\(group.stderr)")
+        let revision = try Curl.request(fixture.server.baseURL + "/api/v1/rules/M1", [
+            "-X", "PUT", "-H", "Authorization: Bearer \(fixture.tokens["alice"]!)", "-H", "Content-Type: application/json", "--data-binary", Self.m1Revision2,
+        ])
+        #expect(revision.status == 200, "\(revision.text)")
         if let screenshot = ProcessInfo.processInfo.environment["OCS_DASHBOARD_SCREENSHOT"] {
             arguments += ["--screenshot", screenshot]
+        }
+        if let folder = ProcessInfo.processInfo.environment["OCS_DASHBOARD_SCREENSHOTS"] {
+            arguments += ["--screenshots", folder]
         }
         let result = try Command.run("/usr/bin/python3", arguments, timeout: 240)
         #expect(result.status == 0, "\(result.output)\n\(result.stderr)\n\(fixture.server.log)")
@@ -266,6 +285,9 @@ struct DashboardEndToEndTests {
         // Then retired through its form, confirmed, with the reason the browser gave.
         #expect(audit.text.replacingOccurrences(of: " ", with: "").contains("\"action\":\"rule.retire\""), "\(audit.text)")
         #expect(audit.text.contains("INC-42"), "\(audit.text)")
+        // The narrowing went through with the reason given, and is audited as such.
+        let narrowing = try Curl.request(fixture.server.baseURL + "/api/v1/audit?rule=M1&actor=alice", ["-H", "Authorization: Bearer \(fixture.tokens["rita"]!)"])
+        #expect(narrowing.text.contains("narrowing allowed") && narrowing.text.contains("INC-43"), "\(narrowing.text)")
         let rule = try Curl.request(fixture.server.baseURL + "/api/v1/rules/WEB1", ["-H", "Authorization: Bearer \(fixture.tokens["rita"]!)"])
         #expect(rule.text.replacingOccurrences(of: " ", with: "").contains("\"state\":\"retired\""), "\(rule.text)")
     }

@@ -64,7 +64,7 @@ struct FleetEndToEndTests {
 
     static let expectedCounts: [String: Int] = [
         "total": 8, "unknown": 1, "notApplicable": 2, "inScope": 5, "stale": 1,
-        "blocked": 1, "applied": 1, "disabled": 1, "pending": 1, "exposed": 4,
+        "blocked": 1, "applied": 1, "disabled": 1, "pending": 1, "exposed": 4, "narrowed": 0,
     ]
 
     /// Builds the fleet: STALE-01 polls, goes quiet until the server lists it as stale (bounded),
@@ -126,7 +126,7 @@ struct FleetEndToEndTests {
         #expect(rules.first?["hosts"] as? [String: Int] == Self.expectedCounts)
         #expect(rules.last?["hosts"] as? [String: Int] == [
             "total": 8, "unknown": 1, "notApplicable": 0, "inScope": 7, "stale": 1,
-            "blocked": 0, "applied": 4, "disabled": 1, "pending": 1, "exposed": 3,
+            "blocked": 0, "applied": 4, "disabled": 1, "pending": 1, "exposed": 3, "narrowed": 0,
         ], "PING1 applies to every build")
         let builds = summary["builds"] as? [[String: Any]] ?? []
         #expect(builds.first { $0["build"] as? String == "15.2.1118.15" }?["name"] as? String == "Exchange 2019 CU12 Oct22SU")

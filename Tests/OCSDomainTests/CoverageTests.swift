@@ -45,7 +45,9 @@ struct CoverageTests {
         #expect(CoverageSelection(name: "exposed")?.states == [.stale, .blocked, .disabled, .pending])
         #expect(CoverageSelection(name: "inScope")?.states.count == 5)
         #expect(CoverageSelection(name: "Stale") == nil)
-        #expect(CoverageSelection.names.count == 9)
+        #expect(CoverageSelection(name: "narrowed")?.states == [.notApplicable] && CoverageSelection(name: "narrowed")?.narrowed == true)
+        #expect(CoverageSelection(name: "notApplicable")?.narrowed == false)
+        #expect(CoverageSelection.names.count == 10)
     }
 
     @Test func scopeFollowsTheRuleAndTheBuild() {

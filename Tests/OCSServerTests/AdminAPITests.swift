@@ -43,6 +43,11 @@ struct AdminAPITests {
             return (response, serial)
         }
 
+        /// A JSON object body.
+        func json(_ response: HTTPResponse) throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: Data(response.bodyText.utf8)) as? [String: Any])
+        }
+
         /// The problems of a `422` body, by field.
         func problems(_ response: HTTPResponse) throws -> [String: String] {
             struct Problem: Decodable { let field: String; let message: String }
@@ -83,8 +88,18 @@ struct AdminAPITests {
         #expect(refused.status == .conflict && refused.bodyText.contains("stop serving it to 1 host that has it applied") && refused.bodyText.contains("to do it anyway, add"))
         #expect(try fixture.operations.rules.serial() == serial)
         #expect(fixture.call(.POST, "/rules/M1/publish", json: #"{"to": ["canary"], "narrow": "yes"}"#).response.status == .unprocessableEntity)
+        // Asked to narrow without saying why: refused, naming the field.
+        let unexplained = fixture.call(.POST, "/rules/M1/publish", json: #"{"to": ["canary"], "narrow": true}"#).response
+        #expect(unexplained.status == .unprocessableEntity)
+        #expect(try fixture.problems(unexplained)["reason"]?.contains("1 host that has it applied") == true)
+        #expect(try fixture.operations.rules.serial() == serial)
         let narrowed = fixture.call(.POST, "/rules/M1/publish?reason=CHG-9", json: #"{"to": ["canary"], "narrow": true}"#)
         #expect(narrowed.response.status == .ok && narrowed.serial == serial + 1)
+        // The host it took the rule from is counted and listed as such.
+        let coverage = try fixture.json(fixture.call(.GET, "/rules/M1/coverage").response)
+        #expect((coverage["hosts"] as? [String: Int])?["narrowed"] == 1, "\(coverage)")
+        let listed = try fixture.json(fixture.call(.GET, "/rules/M1/coverage?state=narrowed").response)
+        #expect((listed["items"] as? [[String: Any]])?.compactMap { $0["serverName"] as? String } == ["EX19-01"], "\(listed)")
         let audit = try fixture.operations.audit.entries(AuditLog.Filter(ruleID: "M1")).items.map(\.outcome)
         #expect(audit.contains { $0.hasPrefix("refused: ") && $0.contains("stop serving it to 1 host") } && audit.contains { $0.contains("narrowing allowed") }, "\(audit)")
     }

@@ -222,6 +222,13 @@ struct DashboardControllerTests {
         #expect(try rules.record(id: "M1")?.release == .everyone)
         #expect(post("publish", "to=canary&narrow=on&reason=INC-1").status == .seeOther)
         #expect(try rules.record(id: "M1")?.release == .to(["canary"]))
+        // The host it took the rule from says so, with the reason, and the rule counts it.
+        let host = fixture.dashboard.handle(fixture.request(.GET, "/ui/hosts/EX19-01", cookie: cookie), session: session)
+        #expect(host.bodyText.contains(">removed by narrowing<") && host.bodyText.contains("no longer serves it to this host: INC-1"), "\(host.bodyText)")
+        let narrowedPage = fixture.dashboard.handle(fixture.request(.GET, "/ui/rules/M1", cookie: cookie), session: session)
+        #expect(narrowedPage.bodyText.contains("id=\"coverage-narrowed\"") && narrowedPage.bodyText.contains("state=narrowed"))
+        let listed = fixture.dashboard.handle(fixture.request(.GET, "/ui/rules/M1/hosts?state=narrowed", cookie: cookie), session: session)
+        #expect(listed.status == .ok && listed.bodyText.contains("EX19-01") && listed.bodyText.contains("removed by narrowing"))
         #expect(post("retire", "confirm=on&reason=INC-2").status == .seeOther)
         #expect(try rules.record(id: "M1")?.rule.state == .retired)
         let reasons = try AuditLog(database: fixture.temporary.database).entries(AuditLog.Filter(ruleID: "M1", actor: "pub")).items.compactMap(\.reason)
@@ -253,6 +260,12 @@ struct DashboardControllerTests {
         #expect(lines.count == 2 && lines[0].hasPrefix("\"host\",\"serverId\",\"build\""))
         // A name a spreadsheet would read as a formula is kept as text.
         #expect(lines[1].hasPrefix("\"'-EX19-01\",\"\",\"15.2.1118.7\",\"Exchange 2019 CU12") && lines[1].contains("\"M9\",\"disabled\",\"exposed: auto-apply is off"))
+        // The overview's bounded build table leads to every build, a page at a time.
+        #expect(overview.bodyText.contains("id=\"all-builds\""))
+        let builds = fixture.dashboard.handle(fixture.request(.GET, "/ui/builds?limit=1", cookie: cookie), session: session)
+        #expect(builds.status == .ok && builds.bodyText.contains("<td>15.2.1118.7</td><td>Exchange 2019 CU12"))
+        let wrongList = fixture.dashboard.handle(fixture.request(.GET, "/ui/builds?cursor=\(PageCursor(kind: .hosts, key: 1).token)", cookie: cookie), session: session)
+        #expect(wrongList.status == .badRequest)
     }
 
     @Test func theReleaseFormFieldsParseAsTheCommandLineOptionsDo() throws {

@@ -249,6 +249,14 @@ struct CheckInStoreTests {
         let cursor = PageCursor(kind: .hosts, key: 42)
         #expect(try PageCursor(token: cursor.token, kind: .hosts) == cursor)
         #expect(throws: PageRequestError.badCursor(cursor.token)) { try PageCursor(token: cursor.token, kind: .audit) }
+        // A list keyed by text takes text keys only, as long as a build's at most; others, numbers only.
+        let text = PageCursor(kind: .hostBuilds, text: "4294967295.4294967295.4294967295.4294967295")
+        #expect(try PageCursor(token: text.token, kind: .hostBuilds) == text)
+        for bad in [PageCursor(kind: .hostBuilds, key: 1).token, PageCursor(kind: .hostBuilds, text: String(repeating: "9", count: 44)).token] {
+            #expect(throws: PageRequestError.badCursor(bad)) { try PageCursor(token: bad, kind: .hostBuilds) }
+        }
+        let textForHosts = PageCursor(kind: .hosts, text: "15.2.1118.7").token
+        #expect(throws: PageRequestError.badCursor(textForHosts)) { try PageCursor(token: textForHosts, kind: .hosts) }
         for bad in ["", "x", "!!!!", "aG9zdHM6LTE", String(repeating: "A", count: 100)] {
             #expect(throws: PageRequestError.self, "\(bad)") { try PageCursor(token: bad, kind: .hosts) }
         }

@@ -167,6 +167,68 @@ struct FleetStoreTests {
         #expect(try rules.record(id: "M1")?.release == .to(["canary"]))
     }
 
+    /// A narrowing needs a reason; the hosts it takes the rule from are recorded, counted as
+    /// narrowed and listed while the rule does not reach them, and their standing says so.
+    @Test func hostsANarrowingTookTheRuleFromStayVisible() throws {
+        let temporary = try TestDatabase()
+        let context = ChangeContext(actor: "test", reason: "INC-8")
+        try CheckInStore(database: temporary.database).record([
+            Self.poll("canary-1", build: "15.2.1118.7", applied: ["M1"], at: 1000),
+            Self.poll("prod-1", build: "15.2.1118.7", applied: ["M1"], at: 1000),
+            Self.poll("prod-3", build: "15.2.1118.7", at: 1000),
+        ])
+        try HostGroupStore(database: temporary.database).create(name: "canary", selector: .names(["canary-*"]), context: context)
+        let rules = RuleStore(database: temporary.database)
+        var rule = Self.m1
+        rule.state = .draft
+        try rules.put(rule, context: context)
+        try rules.publish(id: "M1", to: .everyone, context: context)
+
+        #expect(throws: RuleChangeError.narrowingNeedsReason(id: "M1", hosts: 1)) {
+            try rules.publish(id: "M1", to: .to(["canary"]), narrow: true, context: ChangeContext(actor: "test"))
+        }
+        #expect(try rules.record(id: "M1")?.release == .everyone)
+        try rules.publish(id: "M1", to: .to(["canary"]), narrow: true, context: context)
+
+        let fleet = FleetStore(database: temporary.database)
+        let staleSince = Date(timeIntervalSince1970: 1_800_000_500)
+        let counts = try fleet.coverage(of: Self.m1, revision: 1, staleSince: staleSince).hosts
+        #expect(counts.notApplicable == 2 && counts.narrowed == 1, "\(counts)")
+        let listed = try fleet.hosts(of: Self.m1, in: [.notApplicable], narrowed: true, staleSince: staleSince)
+        #expect(listed.items.map(\.displayName) == ["prod-1"])
+        let prod = try #require(listed.items.first)
+        let narrowing = try #require(try fleet.narrowings(ofHost: prod.id)["M1"])
+        #expect(narrowing.reason == "INC-8" && narrowing.revision == 1 && narrowing.hostID == prod.id)
+        #expect(try fleet.narrowings(of: "M1", hosts: [prod.id, prod.id + 100]) == [prod.id: narrowing])
+        let published = try rules.publishedSet()
+        let served = try #require(published.rules.first { $0.id == "M1" })
+        let standing = RuleStanding(of: served, rollout: published.rollout, on: prod, staleSince: staleSince, catalog: published.catalog, narrowed: narrowing)
+        #expect(standing.state == .notApplicable && standing.label == "removed by narrowing" && standing.reason.hasSuffix(": INC-8"), "\(standing)")
+
+        // Released to everyone again, the rule reaches it: no longer counted as narrowed.
+        try rules.promote(id: "M1", to: .everyone, context: context)
+        #expect(try fleet.coverage(of: Self.m1, revision: 1, staleSince: staleSince).hosts.narrowed == 0)
+        let reached = RuleStanding(
+            of: served, rollout: try rules.publishedSet().rollout, on: prod, staleSince: staleSince, catalog: published.catalog, narrowed: narrowing
+        )
+        #expect(reached.narrowed == nil && reached.label == reached.state.label)
+    }
+
+    /// Every reported build, with its hosts and name, a page at a time in the order of its text.
+    @Test func everyReportedBuildIsListedAPageAtATime() throws {
+        let temporary = try TestDatabase()
+        try CheckInStore(database: temporary.database).record([
+            Self.poll("a", build: "15.2.1118.7", at: 1), Self.poll("b", build: "15.2.1118.7", at: 1),
+            Self.poll("c", build: "15.1.2507.6", at: 1), Self.poll("d", build: "15.2.986.5", at: 1), Self.poll("e", build: nil, at: 1),
+        ])
+        let fleet = FleetStore(database: temporary.database)
+        let first = try fleet.builds(page: PageRequest(limit: 2))
+        #expect(first.items.map(\.build) == ["15.1.2507.6", "15.2.1118.7"] && first.items.map(\.hosts) == [1, 2])
+        #expect(first.items[1].name.hasPrefix("Exchange 2019 CU12"))
+        let second = try fleet.builds(page: PageRequest(limit: 2, cursor: try #require(first.next)))
+        #expect(second.items.map(\.build) == ["15.2.986.5"] && second.next == nil)
+    }
+
     /// The hosts exposed to any of several rules, each counted once, a page at a time.
     @Test func hostsExposedToAnyRuleAreCountedOnce() throws {
         let temporary = try TestDatabase()

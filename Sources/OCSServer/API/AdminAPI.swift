@@ -198,7 +198,9 @@ struct AdminAPI: Sendable {
             guard let selection = CoverageSelection(name: name) else {
                 return Self.error(.badRequest, "state '\(name.prefix(40))' is not one of \(CoverageSelection.names.joined(separator: ", "))")
             }
-            let hosts = try fleet.hosts(of: record.rule, in: selection.states, staleSince: staleSince, verifiedOnly: verifiedOnly, page: try Self.page(query, .hosts))
+            let hosts = try fleet.hosts(
+                of: record.rule, in: selection.states, narrowed: selection.narrowed, staleSince: staleSince, verifiedOnly: verifiedOnly, page: try Self.page(query, .hosts)
+            )
             let catalog = try catalogs.catalog()
             return Self.ok(CoverageHostsView(
                 rule: id, revision: record.revision, staleAfterSeconds: staleAfterSeconds, state: selection.name,

@@ -192,6 +192,9 @@ struct DashboardController: Sendable {
             return try exposedPage(query: query, viewer: viewer)
         case (1, "exposed.csv"):
             return try exposedCSV()
+        case (1, "builds"):
+            let builds = try fleet.builds(page: try Self.pageRequest(query, kind: .hostBuilds, viewer: viewer))
+            return .html(.ok, Pages.builds(builds.items, next: builds.next?.token, viewer: viewer))
         case (1, "rules"):
             return .html(.ok, Pages.rules(try rules.all(), viewer: viewer))
         case (2, "rules"):
@@ -303,15 +306,13 @@ struct DashboardController: Sendable {
             }
             context = context.with(reason: reason)
         }
-        // What takes protection away is confirmed and says why: a retire, and a narrowing publish.
+        // What takes protection away is confirmed and says why: a retire here, a narrowing publish
+        // by the rule store (refused without a reason, `narrowingNeedsReason`).
         let narrow = form["narrow"] == "on"
         if action == "retire" && (form["confirm"] != "on" || context.reason == nil) {
             return try rulePage(id, viewer: viewer, notice: Pages.notice(
                 "Retiring removes the rule from every host that has it: tick the confirmation and give a reason. Nothing was changed.", error: true
             ), status: .unprocessableEntity)
-        }
-        if narrow && context.reason == nil {
-            return try rulePage(id, viewer: viewer, notice: Pages.notice("Narrowing takes the rule from hosts that have it: give a reason. Nothing was changed.", error: true), status: .unprocessableEntity)
         }
         let expected = try form["expected"].map { text in
             guard let value = Int(text), value >= 1 else { throw DashboardInputError(response: Self.page(.badRequest, "Bad form", "expected is not a revision number.", viewer: viewer)) }
@@ -367,6 +368,8 @@ struct DashboardController: Sendable {
         case .rule(.conflict), .rule(.unpublishable), .rule(.pendingChange): (.conflict, error.description)
         case .rule(.narrowing(let id, let hosts)):
             (.conflict, "This change to rule \(id) would stop serving it to \(hosts) \(hosts == 1 ? "host that has" : "hosts that have") it applied: their agents would remove it. Nothing was changed. To do it anyway, tick \u{201C}narrow\u{201D} and give a reason.")
+        case .rule(.narrowingNeedsReason(let id, let hosts)):
+            (.unprocessableEntity, "This change to rule \(id) takes it from \(hosts) \(hosts == 1 ? "host that has" : "hosts that have") it applied: give the reason. Nothing was changed.")
         case .emergencyNeedsAdmin, .emergencyNeedsReason, .decision: (.forbidden, error.description)
         case .catalog(.needsApproval): (.forbidden, error.description)
         case .catalog(.invalid), .inventory: (.unprocessableEntity, error.description)
@@ -410,13 +413,16 @@ struct DashboardController: Sendable {
         }
         let page = try Self.pageRequest(query, viewer: viewer)
         let staleSince = self.staleSince
-        let hosts = try fleet.hosts(of: record.rule, in: selection.states, staleSince: staleSince, page: page)
+        let hosts = try fleet.hosts(of: record.rule, in: selection.states, narrowed: selection.narrowed, staleSince: staleSince, page: page)
         // Why each listed host is in its state, judged as the host's page judges it.
         let published = try rules.publishedSet()
+        let narrowings = try fleet.narrowings(of: id, hosts: hosts.items.map(\.id))
         var standings: [Int64: RuleStanding] = [:]
         if let served = published.rules.first(where: { $0.id == id }) {
             for host in hosts.items {
-                standings[host.id] = RuleStanding(of: served, rollout: published.rollout, on: host, staleSince: staleSince, catalog: published.catalog)
+                standings[host.id] = RuleStanding(
+                    of: served, rollout: published.rollout, on: host, staleSince: staleSince, catalog: published.catalog, narrowed: narrowings[host.id]
+                )
             }
         }
         return .html(.ok, Pages.ruleHosts(
@@ -505,7 +511,10 @@ struct DashboardController: Sendable {
         // Every published rule's state on this host, by the rule set and catalog the feed serves.
         let published = try rules.publishedSet()
         let staleSince = self.staleSince
-        let standings = published.rules.map { RuleStanding(of: $0, rollout: published.rollout, on: host, staleSince: staleSince, catalog: published.catalog) }
+        let narrowings = try fleet.narrowings(ofHost: host.id)
+        let standings = published.rules.map {
+            RuleStanding(of: $0, rollout: published.rollout, on: host, staleSince: staleSince, catalog: published.catalog, narrowed: narrowings[$0.id])
+        }
         return .html(.ok, Pages.host(
             host, standings: standings, history: history.items, next: history.next?.token, staleSince: staleSince, catalog: published.catalog, viewer: viewer
         ))

@@ -12,7 +12,8 @@ struct RulesCoverage: ParsableCommand {
         discussion: """
             Each known host is in exactly one state, the first that fits: unknown (no build reported), \
             notApplicable, stale (no poll within --stale-after), blocked, applied, disabled \
-            (mitigationsEnabled=false), pending. inScope is the last five; exposed is inScope but not applied.
+            (mitigationsEnabled=false), pending. inScope is the last five; exposed is inScope but not applied; \
+            narrowed is the notApplicable hosts a narrowing (--narrow) took the rule from.
             """
     )
 
@@ -64,12 +65,12 @@ struct RulesCoverage: ParsableCommand {
     /// One line per rule: its revision and hosts per state.
     static func countsTable(_ rules: [RuleCoverage]) -> TextTable {
         TextTable(
-            header: ["RULE", "REVISION", "HOSTS", "IN SCOPE", "APPLIED", "EXPOSED", "PENDING", "DISABLED", "BLOCKED", "STALE", "NOT APPLICABLE", "UNKNOWN"],
+            header: ["RULE", "REVISION", "HOSTS", "IN SCOPE", "APPLIED", "EXPOSED", "PENDING", "DISABLED", "BLOCKED", "STALE", "NOT APPLICABLE", "NARROWED", "UNKNOWN"],
             rows: rules.map { coverage in
                 let hosts = coverage.hosts
                 return [coverage.rule, String(coverage.revision)] + [
                     hosts.total, hosts.inScope, hosts.applied, hosts.exposed, hosts.pending, hosts.disabled,
-                    hosts.blocked, hosts.stale, hosts.notApplicable, hosts.unknown,
+                    hosts.blocked, hosts.stale, hosts.notApplicable, hosts.narrowed, hosts.unknown,
                 ].map(String.init)
             }
         )
