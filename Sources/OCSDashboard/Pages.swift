@@ -95,7 +95,8 @@ public enum Pages {
             : HTML.join(summary.rules.map { coverage -> HTML in
                 """
                 <div class="rule-coverage"><h3><a href="\(UILink.path("rules", coverage.rule))">\(coverage.rule)</a> \
-                <span class="muted">revision \(coverage.revision) · \(coverage.hosts.applied) of \(coverage.hosts.inScope) in scope applied, \(coverage.hosts.exposed) exposed</span></h3>
+                <span class="muted">revision \(coverage.revision) · \(coverage.hosts.applied) of \(coverage.hosts.inScope) in scope applied, \(coverage.hosts.exposed) exposed</span>\
+                \(narrowedNote(coverage))</h3>
                 \(coverageBar(coverage))</div>
                 """
             })
@@ -381,6 +382,15 @@ public enum Pages {
             <h1>Hosts \(words) for <a href="\(UILink.path("rules", rule))">\(rule)</a></h1>
             \(hostTable(hosts, staleSince: staleSince, catalog: catalog, why: standings))\(pager(nextLink))
             """)
+    }
+
+    /// On the overview, the hosts a narrowing took the rule from, once there are any.
+    static func narrowedNote(_ coverage: RuleCoverage) -> HTML {
+        guard coverage.hosts.narrowed > 0 else { return .empty }
+        return """
+             <a class="stale-yes" href="\(UILink.path("rules", coverage.rule, "hosts", query: [("state", "narrowed")]))">\
+            \(coverage.hosts.narrowed) removed by narrowing</a>
+            """
     }
 
     /// The hosts a narrowing took the rule from, of those not applicable: shown once there are any.

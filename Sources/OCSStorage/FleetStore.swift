@@ -65,10 +65,11 @@ public struct FleetStore: Sendable {
             let exposedCodes = Self.jsonArray(CoverageFacts.codes(giving: CoverageState.exposed).map(String.init))
             var conditions: [String] = []
             var arguments = SQLArguments([])
+            var everyone = true
             for rule in rules {
-                let facts = try Self.factsCode(
-                    rule, staleSince: staleSince, hostsByBuild: hostsByBuild, catalog: catalog, audience: Self.audience(of: rule.id, in: db), in: db
-                )
+                let audience = try Self.audience(of: rule.id, in: db)
+                everyone = everyone && audience.isEveryone
+                let facts = try Self.factsCode(rule, staleSince: staleSince, hostsByBuild: hostsByBuild, catalog: catalog, audience: audience, in: db)
                 conditions.append("\(facts.sql) IN (SELECT CAST(value AS BIGINT) FROM \(db.engine.jsonArrayElements("?")))")
                 arguments = arguments + facts.arguments + [exposedCodes]
             }
@@ -76,8 +77,6 @@ public struct FleetStore: Sendable {
             // Rules released to everyone are judged on the hosts grouped by their facts, as the
             // summary's coverage is (measured: 1,000,000 hosts counted by scanning with the OR
             // took 0.8 s); a staged rule depends on names, so then the hosts are scanned.
-            var everyone = true
-            for rule in rules where try Self.audience(of: rule.id, in: db).isEveryone == false { everyone = false }
             let total = everyone
                 ? Self.exposedCount(to: rules, groups: try Self.coverageGroups(db, staleSince: staleSince, verifiedOnly: false), catalog: catalog)
                 : try db.value(Int.self, "SELECT COUNT(*) FROM hosts WHERE \(exposed)", arguments) ?? 0

@@ -227,6 +227,8 @@ struct DashboardControllerTests {
         #expect(host.bodyText.contains(">removed by narrowing<") && host.bodyText.contains("no longer serves it to this host: INC-1"), "\(host.bodyText)")
         let narrowedPage = fixture.dashboard.handle(fixture.request(.GET, "/ui/rules/M1", cookie: cookie), session: session)
         #expect(narrowedPage.bodyText.contains("id=\"coverage-narrowed\"") && narrowedPage.bodyText.contains("state=narrowed"))
+        let overview = fixture.dashboard.handle(fixture.request(.GET, "/ui/", cookie: cookie), session: session)
+        #expect(overview.bodyText.contains(">1 removed by narrowing</a>"))
         let listed = fixture.dashboard.handle(fixture.request(.GET, "/ui/rules/M1/hosts?state=narrowed", cookie: cookie), session: session)
         #expect(listed.status == .ok && listed.bodyText.contains("EX19-01") && listed.bodyText.contains("removed by narrowing"))
         #expect(post("retire", "confirm=on&reason=INC-2").status == .seeOther)
