@@ -405,13 +405,18 @@ public enum Pages {
     // MARK: Exposed hosts
 
     /// Hosts exposed to at least one published rule, each with every rule it is exposed to and why.
+    /// `fixedBy`: the update that fixes each rule's vulnerability, by rule id, when the rule says.
     public static func exposed(
-        _ hosts: [HostState], standings: [Int64: [RuleStanding]], total: Int, next: String?, staleSince: Date, catalog: BuildCatalog, viewer: Viewer
+        _ hosts: [HostState], standings: [Int64: [RuleStanding]], fixedBy: [String: String] = [:], total: Int, next: String?, staleSince: Date,
+        catalog: BuildCatalog, viewer: Viewer
     ) -> HTML {
         let nextLink = next.map { UILink.path("exposed", query: [("cursor", $0)]) }
         let rows = HTML.join(hosts.map { host -> HTML in
             let exposed = (standings[host.id] ?? []).filter { CoverageState.exposed.contains($0.state) }
-            let why = HTML.join(exposed.map { "<div class=\"text\"><a href=\"\(UILink.path("rules", $0.rule))\">\($0.rule)</a>: \($0.reason)</div>" as HTML })
+            let why = HTML.join(exposed.map { standing -> HTML in
+                let fix: HTML = fixedBy[standing.rule].map { " <span class=\"muted\">(fixed by \($0))</span>" } ?? .empty
+                return "<div class=\"text\"><a href=\"\(UILink.path("rules", standing.rule))\">\(standing.rule)</a>: \(standing.reason)\(fix)</div>"
+            })
             return """
                 <tr><td class="nowrap"><a href="\(UILink.path("hosts", String(host.id)))">\(host.displayName)</a>\(verifiedMark(host))</td><td>\(why)</td>\
                 <td>\(host.latest.build)<div class="muted">\(buildName(host.latest.build, catalog))</div></td>\

@@ -43,6 +43,12 @@ public struct Applicability: Hashable, Sendable {
         self.narrowing = narrowing
     }
 
+    /// The update that fixes what the rule mitigates, when it is narrowed by one.
+    public var fixedBy: String? {
+        if case .fixedBy(let update)? = narrowing { return update }
+        return nil
+    }
+
     /// At most one of `fixedBy` and `ranges` narrows the listed products.
     public enum Narrowing: Hashable, Sendable {
         /// Exposed until the named update (e.g. `Oct22SU`) is installed; see `Applicability.includes`.

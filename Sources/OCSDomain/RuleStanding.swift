@@ -45,7 +45,7 @@ public struct RuleStanding: Sendable, Equatable {
                     + "\(ISO8601DateFormatter().string(from: narrowed.time)) no longer serves it to this host\(why)"
             } else if !reached {
                 reason = "outside the rule's release (\(release)): the feed does not serve it to this host"
-            } else if case .fixedBy(let update)? = rule.applies?.narrowing {
+            } else if let update = rule.applies?.fixedBy {
                 reason = "its build \(latest.build ?? "-") is not one the rule applies to (fixed by \(update) on its branch, or another product)"
             } else {
                 reason = "its build \(latest.build ?? "-") is not one the rule applies to"

@@ -103,6 +103,8 @@ def main():
         exposed = driver.find_elements(By.CSS_SELECTOR, "table#exposed tbody tr")
         if not exposed or "exposed:" not in exposed[0].text:
             fail("the exposed headline does not lead to a list of hosts with why")
+        if not any("(fixed by Oct22SU)" in row.text for row in exposed):
+            fail("the exposed list does not name the update that fixes M1")
         print(f"browser: the exposed headline lists {len(exposed)} hosts with why: {exposed[0].text.splitlines()[0]}")
 
         visit("/ui/rules", "table#rules")

@@ -463,8 +463,11 @@ struct DashboardController: Sendable {
         for host in page.items {
             standings[host.id] = published.rules.map { RuleStanding(of: $0, rollout: published.rollout, on: host, staleSince: staleSince, catalog: published.catalog) }
         }
+        var fixedBy: [String: String] = [:]
+        for rule in published.rules { fixedBy[rule.id] = rule.applies?.fixedBy }
         return .html(.ok, Pages.exposed(
-            page.items, standings: standings, total: total, next: page.next?.token, staleSince: staleSince, catalog: published.catalog, viewer: viewer
+            page.items, standings: standings, fixedBy: fixedBy, total: total, next: page.next?.token, staleSince: staleSince, catalog: published.catalog,
+            viewer: viewer
         ))
     }
 
@@ -485,12 +488,10 @@ struct DashboardController: Sendable {
                 for rule in published.rules {
                     let standing = RuleStanding(of: rule, rollout: published.rollout, on: host, staleSince: staleSince, catalog: published.catalog)
                     guard CoverageState.exposed.contains(standing.state) else { continue }
-                    var fix = ""
-                    if case .fixedBy(let update)? = rule.applies?.narrowing { fix = update }
                     let buildName = host.latest.build.flatMap { try? ExchangeBuild(parsing: $0) }.map(published.catalog.describe) ?? ""
                     text += CSV.line([
                         host.displayName, host.latest.serverID ?? "", host.latest.build ?? "", buildName, ISO8601DateFormatter().string(from: host.lastSeen),
-                        rule.id, standing.state.label, standing.reason, fix,
+                        rule.id, standing.state.label, standing.reason, rule.applies?.fixedBy ?? "",
                     ])
                     rows += 1
                 }
