@@ -139,7 +139,7 @@ public struct FeedVerifier: Sendable {
             throw .certificateExpired(subject: "\(signer.subject)", notValidAfter: signer.notValidAfter)
         }
         guard case .roots(let roots) = trust else { return }
-        if let problem = await CodeSigningChain.problem(leaf: signer, intermediates: chain, roots: roots, at: time) {
+        if let problem = await SigningChain.problem(leaf: signer, intermediates: chain, roots: roots, at: time) {
             throw .untrusted("the signing certificate (\(signer.subject)) does not chain to the given CA: \(problem)")
         }
     }

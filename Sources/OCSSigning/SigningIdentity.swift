@@ -39,13 +39,13 @@ public struct SigningIdentity: Sendable {
     }
 
     /// Checks that the certificate chains through `chain` as agents trusting the chain's top with
-    /// `--ca` judge it (`CodeSigningChain`: signatures, validity at `now`, every issuer a CA, the
+    /// `--ca` judge it (`SigningChain`: signatures, validity at `now`, every issuer a CA, the
     /// issuers' extended key usages). The last certificate is taken as the root, whether the chain
     /// ends at the root or below it. Without a chain (a self-signed certificate, which agents pin
     /// with `--cert`) there is nothing to check.
     public func checkChain(now: Date = Date()) async throws(SigningIdentityError) {
         guard let top = chain.last else { return }
-        if let problem = await CodeSigningChain.problem(leaf: certificate, intermediates: Array(chain.dropLast()), roots: [top], at: now) {
+        if let problem = await SigningChain.problem(leaf: certificate, intermediates: Array(chain.dropLast()), roots: [top], at: now) {
             throw .unusable("the certificate (\(certificate.subject)) and its chain are not one agents trusting \(top.subject) accept: \(problem)")
         }
     }
