@@ -21,6 +21,18 @@ struct SignedFeedStructure {
     let signatureValue: Data
     /// The `X509Certificate`s of `KeyInfo`, DER-encoded, in document order (the signer first).
     let certificates: [Data]
+    /// Microsoft's time stamp, when the signature carries one.
+    let timeStamp: TimeStampObject?
+
+    /// What `Object Id="ts-countersig"` holds, none of it covered by the signature.
+    struct TimeStampObject {
+        /// The `CounterSignature`'s bytes: an RFC 3161 token over the SignatureValue.
+        let token: Data
+        /// Its `ts-format`, `cms-timestamp-message` in Microsoft's.
+        let format: String?
+        /// The `Object`'s own `X509Certificate`s, DER-encoded: the time-stamping authority's.
+        let certificates: [Data]
+    }
 
     static let timestampNamespace = "http://schemas.microsoft.com/xmldsig/timestamp/2003"
 
@@ -85,30 +97,30 @@ struct SignedFeedStructure {
         certificates = try Self.x509Certificates(keyInfoParts[keyInfoParts.count - 1])
         guard !certificates.isEmpty else { throw .invalid("the signature carries no X509Certificate") }
 
-        if parts.count == 4 {
-            try Self.checkTimestampObject(parts[3])
-        }
+        timeStamp = parts.count == 4 ? try Self.timestampObject(parts[3]) : nil
     }
 
     /// Microsoft's `Object Id="ts-countersig"`: the time-stamp authority's certificates and an
     /// RFC 3161 token over the SignatureValue, as base64 text. It is outside the signed reference,
     /// so it may hold nothing else.
-    private static func checkTimestampObject(_ object: XMLTreeElement) throws(FeedVerificationError) {
+    private static func timestampObject(_ object: XMLTreeElement) throws(FeedVerificationError) -> TimeStampObject {
         try allowAttributes(["Id"], on: object)
         let elements = object.elements
         guard let counterSignature = elements.last, counterSignature.localName == "CounterSignature",
               counterSignature.namespaceURI == timestampNamespace
         else { throw .invalid("line \(object.line): the signature's Object may hold only X509Data and a time-stamp CounterSignature") }
         try onlyWhitespaceText(in: object)
+        let certificates: [Data]
         switch elements.count {
-        case 1: break
+        case 1:
+            certificates = []
         case 2 where elements[0].localName == "X509Data" && elements[0].namespaceURI == XMLSignatureProfile.namespace:
-            _ = try x509Certificates(elements[0])
+            certificates = try x509Certificates(elements[0])
         default:
             throw .invalid("line \(object.line): the signature's Object may hold only X509Data and a time-stamp CounterSignature")
         }
         try allowAttributes(["ts-format"], on: counterSignature)
-        _ = try base64(counterSignature)
+        return TimeStampObject(token: try base64(counterSignature), format: counterSignature.attribute("ts-format"), certificates: certificates)
     }
 
     private static func x509Certificates(_ x509Data: XMLTreeElement) throws(FeedVerificationError) -> [Data] {
