@@ -12,6 +12,10 @@ import _CryptoExtras
 /// and the signing certificate in `X509Data` must be the pinned one or chain to the pinned root.
 /// The document is read by `StrictXMLParser` (UTF-8, no DTD, no entities, no I/O) and must hold
 /// exactly the signature profile, so what it reports is only what the signature covers.
+///
+/// Given time-stamping roots, a feed whose signature carries Microsoft's time stamp (an RFC 3161
+/// token over its `SignatureValue`) has its signer judged at the stamped time, as Windows judges
+/// time-stamped code: Microsoft's signing certificate expired in 2022, its document did not.
 public struct FeedVerifier: Sendable {
     /// What the signer must be.
     public enum Trust: Sendable {
@@ -22,12 +26,19 @@ public struct FeedVerifier: Sendable {
     }
 
     public let trust: Trust
+    /// The roots a time stamp's authority must chain to (time stamping) for the stamp to count;
+    /// none: a stamp is ignored and the signer judged at the time given.
+    public let timeStampRoots: [Certificate]
 
     /// The largest document read; anything larger is refused unread.
     public static let maximumDocumentBytes = StrictXMLParser.Limits().maximumBytes
 
-    public init(trust: Trust) {
+    /// The time-stamp format Microsoft's `CounterSignature` declares.
+    public static let timeStampFormat = "cms-timestamp-message"
+
+    public init(trust: Trust, timeStampRoots: [Certificate] = []) {
         self.trust = trust
+        self.timeStampRoots = timeStampRoots
     }
 
     /// A feed that verified: what it carries and who signed it.
@@ -40,13 +51,20 @@ public struct FeedVerifier: Sendable {
         /// The ids of the signed `Config` elements, in document order.
         public let configIDs: [String]
         public let signer: String
+        /// When a trusted time-stamping authority stamped the signature; the signer was judged at
+        /// this time. Nil when no time-stamping root was given or the document carries no stamp.
+        public let stampedAt: Date?
+        /// The time-stamping authority's subject, with `stampedAt`.
+        public let stampedBy: String?
 
-        init(serial: String?, issued: String?, expires: String? = nil, configIDs: [String], signer: String) {
+        init(serial: String?, issued: String?, expires: String? = nil, configIDs: [String], signer: String, stamp: TimeStampToken.Verified? = nil) {
             self.serial = serial
             self.issued = issued
             self.expires = expires
             self.configIDs = configIDs
             self.signer = signer
+            self.stampedAt = stamp?.time
+            self.stampedBy = stamp?.signer
         }
     }
 
@@ -59,7 +77,8 @@ public struct FeedVerifier: Sendable {
     }
 
     /// Verifies `data`, judging the certificates' validity and the feed's `expires` at `time` (the
-    /// signing time of an old document).
+    /// signing time of an old document). With `timeStampRoots`, a stamped document's signer is
+    /// judged at the stamped time instead, and a stamp that does not verify refuses the document.
     public func verify(_ data: Data, at time: Date = Date()) async throws(FeedVerificationError) -> VerifiedFeed {
         try await verifyContent(data, at: time).feed
     }
@@ -101,7 +120,8 @@ public struct FeedVerifier: Sendable {
             throw .invalid("the signature value does not verify with the signing certificate's key")
         }
 
-        try await checkTrust(signer, chain: Array(certificates.dropFirst()), at: time)
+        let stamp = try await checkTimeStamp(feed)
+        try await checkTrust(signer, chain: Array(certificates.dropFirst()), at: stamp?.time ?? time)
         // Read from the verified tree: `expires` is an attribute of the root, which the digest covers.
         let expires = feed.root.attribute("expires")
         try Self.checkExpiry(expires, at: time)
@@ -111,7 +131,8 @@ public struct FeedVerifier: Sendable {
             issued: feed.root.attribute("issued"),
             expires: expires,
             configIDs: feed.configs.map { $0.attribute("id") ?? "" },
-            signer: "\(signer.subject)"
+            signer: "\(signer.subject)",
+            stamp: stamp
         )
         return VerifiedContent(feed: verified, signerFingerprint: SigningIdentity.fingerprint(of: signer), configs: feed.configs.map(SignedConfig.init))
     }
@@ -123,6 +144,29 @@ public struct FeedVerifier: Sendable {
             throw .invalid("the feed's expires '\(expires.prefix(40))' is not a UTC time like 2026-11-24T06:00:00Z")
         }
         guard time < expiry else { throw .feedExpired(expires: expires, at: time) }
+    }
+
+    /// The document's time stamp verified against `timeStampRoots`; nil when none are given or the
+    /// document carries no stamp. A stamp that is there but does not verify refuses the document:
+    /// its signer would otherwise be judged at the time given, and an altered stamp is an attack.
+    private func checkTimeStamp(_ feed: SignedFeedStructure) async throws(FeedVerificationError) -> TimeStampToken.Verified? {
+        guard !timeStampRoots.isEmpty, let object = feed.timeStamp else { return nil }
+        if let format = object.format, format != Self.timeStampFormat {
+            throw .timeStamp(.malformed("its ts-format is '\(format.prefix(40))', not \(Self.timeStampFormat)"))
+        }
+        do {
+            let certificates = try object.certificates.map { der throws(TimeStampError) in
+                do {
+                    return try Certificate(derEncoded: Array(der))
+                } catch {
+                    throw .malformed("an X509Certificate beside it is not a valid certificate")
+                }
+            }
+            return try await TimeStampToken(berEncoded: object.token)
+                .verify(stamping: feed.signatureValue, roots: timeStampRoots, certificates: certificates)
+        } catch {
+            throw .timeStamp(error)
+        }
     }
 
     private func checkTrust(_ signer: Certificate, chain: [Certificate], at time: Date) async throws(FeedVerificationError) {
@@ -159,6 +203,8 @@ public enum FeedVerificationError: Error, Sendable, CustomStringConvertible, Equ
     case certificateNotYetValid(subject: String, notValidBefore: Date)
     /// The feed's `expires` had passed at the time it was judged at: a replay of an old feed.
     case feedExpired(expires: String, at: Date)
+    /// The signature carries a time stamp that does not verify against the time-stamping roots.
+    case timeStamp(TimeStampError)
 
     /// One line, whatever the document held: control characters in echoed text (an attribute
     /// value such as `&#10;`, a certificate subject) are written as escapes such as `\n`.
@@ -170,6 +216,7 @@ public enum FeedVerificationError: Error, Sendable, CustomStringConvertible, Equ
         case .certificateExpired(let subject, let date): "the signing certificate \(subject) expired on \(date.formatted(Self.day))"
         case .certificateNotYetValid(let subject, let date): "the signing certificate \(subject) is not valid before \(date.formatted(Self.day))"
         case .feedExpired(let expires, let time): "feed expired at \(expires) (now \(FeedTime.format(time)))"
+        case .timeStamp(let error): "the signature's time stamp does not verify: \(error)"
         }
         return OneLineText.escaping(line)
     }
