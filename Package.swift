@@ -69,7 +69,7 @@ let package = Package(
         // end (API, dashboard, command line) performs, with one error type they each word.
         .target(
             name: "OCSOperations",
-            dependencies: ["OCSDomain", "OCSStorage", "OCSInventory"]
+            dependencies: ["OCSDomain", "OCSStorage", "OCSInventory", "OCSSigning"]
         ),
         // Reports of servers running Microsoft's own EM service: Get-ExchangeServer's CliXml, read strictly.
         .target(name: "OCSInventory", dependencies: ["OCSDomain", "OCSXML"]),

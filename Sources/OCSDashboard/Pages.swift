@@ -18,13 +18,13 @@ public enum Pages {
         }
     }
 
-    public enum Section: String, Sendable { case overview, rules, hosts, audit }
+    public enum Section: String, Sendable { case overview, rules, hosts, upstream, audit }
 
     /// The page frame: navigation, who is signed in, sign-out.
     public static func layout(title: String, section: Section?, viewer: Viewer?, notice: HTML = .empty, _ content: HTML) -> HTML {
         let nav: [(Section, String, String)] = [
             (.overview, "Overview", UILink.root), (.rules, "Rules", UILink.path("rules")),
-            (.hosts, "Hosts", UILink.path("hosts")), (.audit, "Audit", UILink.path("audit")),
+            (.hosts, "Hosts", UILink.path("hosts")), (.upstream, "Microsoft", UILink.path("upstream")), (.audit, "Audit", UILink.path("audit")),
         ]
         var header: HTML = ""
         if let viewer {
@@ -77,8 +77,17 @@ public enum Pages {
     // MARK: Overview
 
     /// `exposed`: how many hosts are exposed to at least one published rule.
-    public static func overview(_ summary: FleetSummary, exposed: Int = 0, viewer: Viewer) -> HTML {
+    /// `upstream`: what Microsoft serves, flagged when it ships a mitigation no rule in ocs has.
+    public static func overview(_ summary: FleetSummary, exposed: Int = 0, upstream: UpstreamStatus? = nil, viewer: Viewer) -> HTML {
         let hosts = summary.hosts
+        var microsoft: HTML = .empty
+        if let upstream, upstream.current != nil {
+            let missing = upstream.withoutRule
+            microsoft = """
+                <a class="card\(missing.isEmpty ? "" : " warn")" href="\(UILink.path("upstream"))" id="upstream-link"><div class="value" id="upstream-without-rule">\(missing.count)</div>\
+                <div class="label">\(missing.isEmpty ? "of Microsoft's mitigations without a rule here" : "of Microsoft's mitigations without a rule here: " + missing.joined(separator: ", "))</div></a>
+                """
+        }
         let cards: HTML = """
             <div class="cards">
             <a class="card\(exposed > 0 ? " warn" : "")" href="\(UILink.path("exposed"))" id="exposed-link"><div class="value" id="hosts-exposed">\(exposed)</div>\
@@ -87,7 +96,7 @@ public enum Pages {
             <div class="card\(hosts.verified < hosts.total ? " warn" : "")"><div class="value" id="hosts-verified">\(hosts.verified)</div><div class="label">verified (enrolled, or reported by Get-ExchangeServer); the rest could be anyone's</div></div>
             <a class="card\(hosts.stale > 0 ? " warn" : "")" href="\(UILink.path("hosts", query: [("stale", "true")]))"><div class="value" id="hosts-stale">\(hosts.stale)</div><div class="label">stale (no poll for \(duration(summary.staleAfterSeconds)))</div></a>
             <div class="card\(hosts.notOnNewestUpdate > 0 ? " warn" : "")"><div class="value">\(hosts.notOnNewestUpdate)</div><div class="label">not on the newest update of their CU</div></div>
-            <div class="card"><div class="value">\(hosts.unknownBuild)</div><div class="label">reported no build</div></div>
+            <div class="card"><div class="value">\(hosts.unknownBuild)</div><div class="label">reported no build</div></div>\(microsoft)
             </div>
             """
         let rules = summary.rules.isEmpty
@@ -400,6 +409,43 @@ public enum Pages {
             <tr id="coverage-narrowed"><td><a href="\(UILink.path("rules", rule, "hosts", query: [("state", "narrowed")]))">removed by narrowing</a> \
             <span class="muted">(of not applicable: they had it applied)</span></td><td class="num">\(counts.narrowed)</td></tr>
             """
+    }
+
+    // MARK: Microsoft
+
+    /// What Microsoft serves now, when it changed, which of its mitigations have no rule here, and
+    /// every document kept, newest first.
+    public static func upstream(_ status: UpstreamStatus, documents: [UpstreamDocument], next: String?, viewer: Viewer) -> HTML {
+        let nextLink = next.map { UILink.path("upstream", query: [("cursor", $0)]) }
+        var current: HTML = "<p class=\"muted\" id=\"upstream-none\">No document of Microsoft's is kept yet: <code>ocs upstream fetch</code>, <code>ocs serve --upstream-interval</code> or <code>ocs upstream import FILE</code>.</p>"
+        if let document = status.current {
+            let configs = HTML.join(document.configIDs.map { id -> HTML in
+                status.withoutRule.contains(id)
+                    ? "<li><strong>\(id)</strong> <span class=\"stale-yes\">no rule here</span></li>"
+                    : "<li><a href=\"\(UILink.path("rules", id))\">\(id)</a></li>"
+            })
+            current = """
+                <dl class="facts" id="upstream-current">
+                <dt>Serving since</dt><dd>\(time(document.firstSeen)) (first seen)</dd><dt>Last seen</dt><dd>\(time(document.lastSeen))</dd>
+                <dt>Signed</dt><dd>\(document.stampedAt.map(time) ?? "no time-stamp") by \(document.signer)</dd>
+                <dt>Digest</dt><dd><code>\(document.digest)</code> (\(document.size) bytes, <a href="/api/v1/upstream/\(document.digest)">as served</a>, with an API token)</dd>
+                <dt>Mitigations</dt><dd><ul class="plain" id="upstream-configs">\(configs)</ul></dd>
+                </dl>
+                """
+        }
+        let rows = HTML.join(documents.map { document -> HTML in
+            """
+            <tr><td class="nowrap">\(time(document.firstSeen))</td><td class="nowrap">\(time(document.lastSeen))</td>\
+            <td class="text">\(document.configIDs.joined(separator: ", "))</td><td><code>\(String(document.digest.prefix(16)))</code></td><td class="text">\(document.origin)</td></tr>
+            """
+        })
+        return layout(title: "Microsoft", section: .upstream, viewer: viewer, """
+            <h1>What Microsoft ships</h1>
+            <p class="muted">Documents from Microsoft's OCS, each verified against Microsoft's code-signing root (and its time-stamp against Microsoft's time-stamping root) before it was kept.</p>
+            \(current)
+            <h2>Every document kept</h2>
+            \(documents.isEmpty ? HTML.empty : "<table id=\"upstream-documents\"><thead><tr><th>First seen</th><th>Last seen</th><th>Mitigations</th><th>Digest</th><th>From</th></tr></thead><tbody>\(rows)</tbody></table>")\(pager(nextLink))
+            """)
     }
 
     // MARK: Exposed hosts

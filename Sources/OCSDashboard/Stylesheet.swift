@@ -37,6 +37,7 @@ public enum Stylesheet {
         td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
         .muted { color: var(--muted); }
         .nowrap { white-space: nowrap; }
+        ul.plain { list-style: none; margin: 0; padding: 0; }
         .state { display: inline-block; padding: 0 .45rem; border-radius: 3px; font-size: .85em; background: #e5e8ee; }
         .state.published { background: #d7efe1; } .state.draft { background: #fdf0d0; } .state.retired { background: #eee; color: var(--muted); }
         .state.narrowed { background: #fbe3d6; }

@@ -1,5 +1,6 @@
 import OCSDomain
 import OCSInventory
+import OCSSigning
 import OCSStorage
 
 /// Why an operation was refused, with the data each front end words it from: which rule, group,
@@ -16,6 +17,8 @@ public enum OperationError: Error, Sendable, Equatable {
     case catalog(CatalogChangeError)
     /// An inventory report that is not a `Get-ExchangeServer` export ocs reads; nothing recorded.
     case inventory(ExchangeServerExport.Refusal)
+    /// A document offered as Microsoft's that does not verify against Microsoft's roots; nothing kept.
+    case upstream(FeedVerificationError)
     /// An emergency change (applied alone under require-approval) must say why.
     case emergencyNeedsReason
     /// Only an admin may apply a change alone as an emergency.
@@ -62,6 +65,7 @@ extension OperationError: CustomStringConvertible {
         case .enrollment(let error): error.description
         case .catalog(let error): error.description
         case .inventory(let error): error.description
+        case .upstream(let error): "not Microsoft's document: \(error.description)"
         case .emergencyNeedsReason: "an emergency change needs a reason: give the incident or ticket id"
         case .emergencyNeedsAdmin(let actor, let role): "\(actor) has role \(role.rawValue): only an admin may apply a change alone as an emergency"
         case .storage(let message): "the database failed: \(message)"

@@ -23,6 +23,9 @@ public struct Operations: Sendable {
     public let builds: CatalogOperations
     /// `Get-ExchangeServer` reports of servers running Microsoft's EM service.
     public let inventory: InventoryOperations
+    /// What Microsoft's OCS ships, kept once verified.
+    public let upstream: UpstreamOperations
+    public let upstreamDocuments: UpstreamStore
 
     /// `checkInLimits` and `checkInAcceptance` decide what polls may add (the server's settings;
     /// elsewhere nothing records check-ins).
@@ -42,5 +45,7 @@ public struct Operations: Sendable {
         lifecycle = RuleOperations(rules: rules, changes: changes)
         builds = CatalogOperations(catalogs: catalogs)
         inventory = InventoryOperations(checkIns: checkIns, audit: audit)
+        upstreamDocuments = UpstreamStore(database: database)
+        upstream = UpstreamOperations(upstream: upstreamDocuments, rules: rules)
     }
 }

@@ -118,7 +118,7 @@ public final class HTTPServer: Service, Sendable {
                 state: operations.state, database: operations.database, minimumFreeBytes: configuration.minimumFreeBytes,
                 signer: feeds.signer, threadPool: threadPool, logger: logger
             ),
-            metrics: MetricsEndpoint(metrics: metrics, checkIns: operations.checkIns, rules: operations.rules, threadPool: threadPool),
+            metrics: MetricsEndpoint(metrics: metrics, checkIns: operations.checkIns, rules: operations.rules, upstream: operations.upstream, threadPool: threadPool),
             dashboard: DashboardController(
                 operations: operations, staleAfterSeconds: configuration.staleAfterSeconds,
                 isHTTPS: configuration.tls != nil || configuration.publicURL?.scheme?.lowercased() == "https",

@@ -69,7 +69,7 @@ public struct FleetStore: Sendable {
             for rule in rules {
                 let audience = try Self.audience(of: rule.id, in: db)
                 everyone = everyone && audience.isEveryone
-                let facts = try Self.factsCode(rule, staleSince: staleSince, hostsByBuild: hostsByBuild, catalog: catalog, audience: audience, in: db)
+                let facts = Self.factsCode(rule, staleSince: staleSince, hostsByBuild: hostsByBuild, catalog: catalog, audience: audience, in: db)
                 conditions.append("\(facts.sql) IN (SELECT CAST(value AS BIGINT) FROM \(db.engine.jsonArrayElements("?")))")
                 arguments = arguments + facts.arguments + [exposedCodes]
             }

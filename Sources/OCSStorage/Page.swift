@@ -57,6 +57,8 @@ public struct PageCursor: Sendable, Equatable {
         case builds
         /// The builds hosts report, keyed by their text.
         case hostBuilds
+        /// Microsoft's documents kept, newest first.
+        case upstream
     }
 
     public let kind: Kind

@@ -97,37 +97,9 @@ struct AgentRunEndToEndTests {
         let cert = workspace.folder.appendingPathComponent("data/dev-signing-cert.pem").path
         let feed = try Curl.request(server.baseURL + "/getexchangemitigations?build=15.1.2507.6")
         server.stop()
-        let site = workspace.folder.appendingPathComponent("static")
-        try FileManager.default.createDirectory(at: site, withIntermediateDirectories: true)
-        try feed.body.write(to: site.appendingPathComponent("getexchangemitigations"))
-        let script = """
-            import http.server, sys
-            class Handler(http.server.SimpleHTTPRequestHandler):
-                def log_message(self, format, *args):
-                    sys.stderr.write("request\\n"); sys.stderr.flush()
-            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: Handler(*a, directory=sys.argv[1]))
-            print(server.server_address[1], flush=True)
-            server.serve_forever()
-            """
-        let scriptPath = try workspace.write(script, to: "static.py")
-        let log = workspace.folder.appendingPathComponent("static.log").path
-        let portFile = workspace.folder.appendingPathComponent("static.port").path
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        _ = FileManager.default.createFile(atPath: portFile, contents: nil)
-        let python = Process()
-        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        python.arguments = ["python3", scriptPath, site.path]
-        python.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: portFile))
-        python.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        try python.run()
-        // SIGKILL: the test process's children may inherit a mask that blocks SIGTERM.
-        defer { kill(python.processIdentifier, SIGKILL); python.waitUntilExit() }
-        var port: Int?
-        _ = Self.eventually(within: 10) {
-            port = (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            return port != nil
-        }
-        let staticServer = try #require(port)
+        let site = try StaticSite(serving: workspace.folder.appendingPathComponent("static"), in: workspace)
+        try feed.body.write(to: site.folder.appendingPathComponent("getexchangemitigations"))
+        let staticServer = site.port
 
         let state = workspace.folder.appendingPathComponent("host-state").path
         let agent = Process()
@@ -142,7 +114,7 @@ struct AgentRunEndToEndTests {
         Thread.sleep(forTimeInterval: 3)
         agent.terminate()
         agent.waitUntilExit()
-        let requests = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0 == "request" }.count
+        let requests = site.requests
         // The first poll and its report, then one poll after the interval (2 s, ±20 %): not hundreds.
         #expect((2...4).contains(requests), "\(requests) requests in three seconds")
         #expect(try AgentPollEndToEndTests.stateFile(state)["applied"] as? [String] == ["M1", "PING1"])

@@ -271,6 +271,24 @@ struct DashboardControllerTests {
         #expect(wrongList.status == .badRequest)
     }
 
+    /// What Microsoft ships: nothing before a document is kept; then the overview counts what has
+    /// no rule here and the Microsoft page names it, with when the document was first seen.
+    @Test func theMicrosoftPageAndTheOverviewNameWhatHasNoRule() async throws {
+        let fixture = try Fixture()
+        let cookie = try fixture.signIn(fixture.reader)
+        let session = try #require(try DashboardSessionStore(database: fixture.temporary.database).session(secret: cookie))
+        func get(_ path: String) -> HTTPResponse { fixture.dashboard.handle(fixture.request(.GET, path, cookie: cookie), session: session) }
+        #expect(get("/ui/upstream").bodyText.contains("id=\"upstream-none\""))
+        #expect(!get("/ui/").bodyText.contains("id=\"upstream-link\""))
+        let genuine = try Data(contentsOf: URL(fileURLWithPath: SharedData.microsoftFeed))
+        _ = try await fixture.dashboard.operations.upstream.keep(genuine, origin: "import", context: .localUser)
+        let overview = get("/ui/")
+        #expect(overview.bodyText.contains("id=\"upstream-without-rule\">1</div>") && overview.bodyText.contains("without a rule here: PING1"))
+        let page = get("/ui/upstream")
+        #expect(page.status == .ok && page.bodyText.contains("<strong>PING1</strong> <span class=\"stale-yes\">no rule here</span>"))
+        #expect(page.bodyText.contains("id=\"upstream-documents\"") && page.bodyText.contains("2021-09-15T16:42:08Z"))
+    }
+
     @Test func theReleaseFormFieldsParseAsTheCommandLineOptionsDo() throws {
         #expect(try DashboardController.release(in: [:]) == nil)
         #expect(try DashboardController.release(in: ["to": "  "]) == nil)

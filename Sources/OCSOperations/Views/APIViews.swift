@@ -235,3 +235,50 @@ public enum APIJSON {
         return Array((try? encoder.encode(value)) ?? Data("{}".utf8)) + [0x0A]
     }
 }
+
+/// A document of Microsoft's, as `GET /api/v1/upstream` and `ocs upstream show --json` show it.
+public struct UpstreamDocumentView: Encodable, Sendable {
+    let digest: String
+    let size: Int
+    let configIds: [String]
+    let signer: String
+    let stampedAt: Date?
+    let origin: String
+    let firstSeen: Date
+    let lastSeen: Date
+
+    public init(_ document: UpstreamDocument) {
+        digest = document.digest
+        size = document.size
+        configIds = document.configIDs
+        signer = document.signer
+        stampedAt = document.stampedAt
+        origin = document.origin
+        firstSeen = document.firstSeen
+        lastSeen = document.lastSeen
+    }
+}
+
+/// What Microsoft serves now (`current`, null before a document was kept), which of its Config
+/// ids no rule in ocs has, and a page of every document kept, newest first.
+public struct UpstreamView: Encodable, Sendable {
+    let current: UpstreamDocumentView?
+    let withoutRule: [String]
+    let documents: PageView<UpstreamDocumentView>
+
+    public init(_ status: UpstreamStatus, documents: Page<UpstreamDocument>) {
+        current = status.current.map(UpstreamDocumentView.init)
+        withoutRule = status.withoutRule
+        self.documents = PageView(documents, UpstreamDocumentView.init)
+    }
+
+    enum CodingKeys: String, CodingKey { case current, withoutRule, documents }
+
+    // `current` is written as null when there is none, so a script need not test for the key.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(current, forKey: .current)
+        try container.encode(withoutRule, forKey: .withoutRule)
+        try container.encode(documents, forKey: .documents)
+    }
+}

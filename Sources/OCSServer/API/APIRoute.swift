@@ -36,6 +36,8 @@ enum APIRoute: Equatable {
     case listBuilds
     case addBuilds
     case postInventory
+    case upstream
+    case upstreamDocument(String)
 
     /// Whether a token of `role` may call it: `role` or more, except that an inventory report
     /// is for the reporter role and those who may change rules, not for readers.
@@ -53,7 +55,7 @@ enum APIRoute: Equatable {
         switch self {
         case .postInventory: .reporter
         case .listRules, .getRule, .ruleRevisions, .ruleImpact, .ruleCoverage, .listHosts, .getHost, .fleet, .audit,
-             .listGroups, .getGroup, .listChanges, .getPolicy, .listBuilds: .reader
+             .listGroups, .getGroup, .listChanges, .getPolicy, .listBuilds, .upstream, .upstreamDocument: .reader
         case .putRule, .publishRule, .promoteRule, .retireRule, .deleteRule, .forgetHost, .createGroup, .deleteGroup,
              .approveChange, .rejectChange: .publisher
         case .listTokens, .createToken, .revokeToken, .setPolicy, .addBuilds, .revokeHost, .createEnrollmentTokens: .admin
@@ -113,6 +115,9 @@ enum APIRoute: Equatable {
             "hosts": ("host", "use \(HostReference.form)", { HostReference($0) != nil }),
             "groups": ("group name", "use 1 to 64 of A-Z a-z 0-9 . _ -", HostGroup.isValidName),
             "changes": ("change number", "use the number `GET /api/v1/changes` gives", { Int64($0).map { $0 >= 1 } == true }),
+            "upstream": ("document digest", "use the 64 lowercase hex digits `GET /api/v1/upstream` gives", { text in
+                text.utf8.count == 64 && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+            }),
         ]
         if segments.count >= 2, let rule = naming[segments[0]], !rule.isValid(segments[1]) {
             return .invalidName("'\(AuditLog.printable(segments[1], maximumBytes: 80))' is not a valid \(rule.kind): \(rule.form)")
@@ -165,6 +170,10 @@ enum APIRoute: Equatable {
             table = [(.GET, .listBuilds), (.POST, .addBuilds)]
         case 1 where segments[0] == "inventory":
             table = [(.POST, .postInventory)]
+        case 1 where segments[0] == "upstream":
+            table = [(.GET, .upstream)]
+        case 2 where segments[0] == "upstream":
+            table = [(.GET, .upstreamDocument(segments[1]))]
         default:
             return .notFound
         }

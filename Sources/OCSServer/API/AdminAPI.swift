@@ -264,6 +264,26 @@ struct AdminAPI: Sendable {
             return try createEnrollmentTokens(request, context: context)
         case .postInventory:
             return try postInventory(request, context: context)
+        case .upstream:
+            let documents: Page<UpstreamDocument>
+            do {
+                documents = try operations.upstreamDocuments.documents(page: try Self.page(query, .upstream))
+            } catch let error as APIInputError {
+                throw error
+            } catch {
+                throw OperationError(error)
+            }
+            return Self.ok(UpstreamView(try operations.upstream.status(), documents: documents))
+        case .upstreamDocument(let digest):
+            let body: Data?
+            do {
+                body = try operations.upstreamDocuments.body(digest: digest)
+            } catch {
+                throw OperationError(error)
+            }
+            guard let body else { return Self.error(.notFound, "no document of Microsoft's with digest \(digest) is kept") }
+            // Verbatim, as Microsoft served it: its signature verifies as it did when kept.
+            return HTTPResponse(status: .ok, headers: ["Content-Type": "application/xml; charset=utf-8"], body: ByteBuffer(bytes: body))
         case .audit:
             var filter = AuditLog.Filter(ruleID: query["rule"], actor: query["actor"])
             for (name, keyPath) in [("since", \AuditLog.Filter.since), ("until", \AuditLog.Filter.until)] {

@@ -38,6 +38,8 @@ struct DashboardController: Sendable {
     var fleet: FleetStore { operations.fleet }
     var audit: AuditLog { operations.audit }
     var sessions: DashboardSessionStore { operations.sessions }
+    var upstream: UpstreamOperations { operations.upstream }
+    var upstreamDocuments: UpstreamStore { operations.upstreamDocuments }
     /// The catalog in effect (embedded plus added rows), read for each page that names builds.
     var catalogs: CatalogStore { operations.catalogs }
     let staleAfterSeconds: Int
@@ -187,7 +189,10 @@ struct DashboardController: Sendable {
             let staleSince = self.staleSince
             let summary = try fleet.summary(rules: published, staleSince: staleSince, staleAfterSeconds: staleAfterSeconds)
             let exposed = try fleet.exposedHosts(to: published.map(\.rule), staleSince: staleSince, page: PageRequest(limit: 1)).total
-            return .html(.ok, Pages.overview(summary, exposed: exposed, viewer: viewer))
+            return .html(.ok, Pages.overview(summary, exposed: exposed, upstream: try upstream.status(), viewer: viewer))
+        case (1, "upstream"):
+            let documents = try upstreamDocuments.documents(page: try Self.pageRequest(query, kind: .upstream, viewer: viewer))
+            return .html(.ok, Pages.upstream(try upstream.status(), documents: documents.items, next: documents.next?.token, viewer: viewer))
         case (1, "exposed"):
             return try exposedPage(query: query, viewer: viewer)
         case (1, "exposed.csv"):
@@ -372,7 +377,7 @@ struct DashboardController: Sendable {
             (.unprocessableEntity, "This change to rule \(id) takes it from \(hosts) \(hosts == 1 ? "host that has" : "hosts that have") it applied: give the reason. Nothing was changed.")
         case .emergencyNeedsAdmin, .emergencyNeedsReason, .decision: (.forbidden, error.description)
         case .catalog(.needsApproval): (.forbidden, error.description)
-        case .catalog(.invalid), .inventory: (.unprocessableEntity, error.description)
+        case .catalog(.invalid), .inventory, .upstream: (.unprocessableEntity, error.description)
         case .rule(.storage), .storage, .group, .host, .token, .enrollment, .catalog(.storage): nil
         }
     }

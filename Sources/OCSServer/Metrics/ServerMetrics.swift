@@ -24,6 +24,9 @@ public final class ServerMetrics: Sendable {
     let heldPolls: Prometheus.Gauge
     let heldPollsWoken: Prometheus.Counter
     let pollsNotHeld: Prometheus.Counter
+    let upstreamWithoutRule: Prometheus.Gauge
+    /// Fetches of Microsoft's document, by outcome: `new` (a document not kept before), `same`, `failed`.
+    let upstreamFetches: [UpstreamFetchOutcome: Prometheus.Counter]
     /// Made once, so the request path does not look them up in the registry on every request;
     /// indexed by `Route.rawValue`, not hashed.
     private let requestDurations: [DurationHistogram]
@@ -57,6 +60,15 @@ public final class ServerMetrics: Sendable {
         heldPolls = registry.makeGauge(descriptor: Self.name("held_polls", "", "Polls waiting for a change of their feed (Prefer: wait)."))
         heldPollsWoken = registry.makeCounter(descriptor: Self.name("held_polls_woken", "total", "Held polls answered with a changed feed before their wait passed."))
         pollsNotHeld = registry.makeCounter(descriptor: Self.name("polls_not_held", "total", "Polls that asked to wait but were answered at once: the held-poll cap was reached or the server was stopping."))
+        upstreamWithoutRule = registry.makeGauge(descriptor: Self.name(
+            "upstream_configs_without_rule", "", "Mitigations in the document Microsoft serves now that no rule in ocs has."
+        ))
+        upstreamFetches = Dictionary(uniqueKeysWithValues: UpstreamFetchOutcome.allCases.map { outcome in
+            (outcome, registry.makeCounter(
+                descriptor: Self.name("upstream_fetches", "total", "Fetches of Microsoft's document, by outcome (new, same, failed)."),
+                labels: [("outcome", outcome.rawValue)]
+            ))
+        })
         requestDurations = Route.allCases.map { route in
             registry.makeDurationHistogram(descriptor: Self.requestDuration, labels: [("route", route.name)], buckets: Self.durationBuckets)
         }
@@ -88,6 +100,11 @@ public final class ServerMetrics: Sendable {
     /// A connection refused or closed by a limit: `descriptors`, `pipelining`, `protocol`, `timeout`.
     func refusedConnection(_ reason: String) {
         registry.makeCounter(descriptor: Self.refusedConnections, labels: [("reason", reason)]).increment()
+    }
+
+    /// A fetch of Microsoft's document ended so.
+    public func upstreamFetched(_ outcome: UpstreamFetchOutcome) {
+        upstreamFetches[outcome]?.increment()
     }
 
     /// A feed rendered and signed.

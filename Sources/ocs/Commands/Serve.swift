@@ -77,7 +77,14 @@ struct Serve: AsyncParsableCommand {
         // The group stops its services in reverse order: PostgreSQL's client, first, stops last,
         // once the server has answered every poll it took.
         let database: [any Service] = (db as? PostgresDatabase).map { [$0] } ?? []
-        let services: [any Service] = database + [server, pruning, TLSReloader(store: tls, logger: logger)]
+        var services: [any Service] = database + [server, pruning, TLSReloader(store: tls, logger: logger)]
+        if let interval = settings.upstreamInterval {
+            services.append(UpstreamPolling(
+                upstream: operations.upstream, url: settings.upstreamURL, interval: .seconds(interval), metrics: metrics, logger: logger,
+                download: try UpstreamSource.download(for: settings.upstreamURL, proxy: settings.upstreamProxy)
+            ))
+            logger.info("fetching Microsoft's document on a schedule", metadata: ["url": "\(settings.upstreamURL)", "everySeconds": "\(interval)"])
+        }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()

@@ -97,6 +97,18 @@ struct ServeOptions: ParsableArguments {
     ))
     var feedValidity: Int?
 
+    @Option(help: ArgumentHelp(
+        "Seconds between fetches of Microsoft's document (60 to 604800); off when not given. [default: off]",
+        discussion: "Each fetch is verified against Microsoft's roots before anything is kept (ocs upstream show, GET /api/v1/upstream). A failed fetch keeps what was kept and is logged once per streak of failures."
+    ))
+    var upstreamInterval: Int?
+
+    @Option(help: ArgumentHelp("Microsoft's OCS endpoint, for --upstream-interval. [default: \(UpstreamDefaults.url)]", valueName: "url"))
+    var upstreamUrl: String?
+
+    @Option(help: ArgumentHelp("An HTTP CONNECT proxy for the upstream fetch, http://host:port. [default: HTTPS_PROXY from the environment]", valueName: "url"))
+    var upstreamProxy: String?
+
     @Option(help: "Where to log each request: stdout, off, or a file to append to. [default: stdout]")
     var accessLog: String?
 

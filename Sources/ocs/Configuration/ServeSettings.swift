@@ -31,6 +31,11 @@ struct ServeSettings {
     var checkIns: CheckInAcceptance?
     /// Seconds a signed feed is valid.
     var feedValidity: Int
+    /// Seconds between fetches of Microsoft's document; nil: no schedule.
+    var upstreamInterval: Int?
+    var upstreamURL: URL
+    /// An HTTP CONNECT proxy for the upstream fetch; nil: the environment's.
+    var upstreamProxy: String?
     var tls: (certificate: String, key: String, chain: String?)?
     var allowPlainHttp: Bool
     /// Where clients reach the server, when a proxy in front terminates TLS.
@@ -82,6 +87,10 @@ struct ServeSettings {
             historyEntriesPerHostPerHour: standard.historyEntriesPerHostPerHour
         )
         feedValidity = try settings.integer(.feedValidity, options.feedValidity, default: Int(FeedService.defaultValidity), in: Self.feedValidityRange)
+        upstreamInterval = try settings.optionalInteger(.upstreamInterval, options.upstreamInterval, in: 60...(7 * 86400))
+        if upstreamInterval == nil { settings.record(.upstreamInterval, "off", source: .defaultValue) }
+        upstreamURL = try UpstreamSource.url(settings.text(.upstreamUrl, options.upstreamUrl, default: UpstreamDefaults.url))
+        upstreamProxy = settings.optionalText(.upstreamProxy, options.upstreamProxy, shownDefault: "HTTPS_PROXY from the environment")
         if maxConnections == nil {
             // Shown as the default; the cap itself is fitted to the open-file limit at start-up.
             settings.record(.maxConnections, String(Self.defaultMaxConnections), source: .defaultValue)

@@ -58,6 +58,9 @@ extension Setting {
     static let maxHosts = Setting(key: "maxHosts", summary: "most hosts kept")
     static let newHostsPerAddress = Setting(key: "newHostsPerAddress", summary: "most new hosts one address adds in a minute")
     static let feedValidity = Setting(key: "feedValidity", summary: "seconds a signed feed is valid; re-signed after half")
+    static let upstreamInterval = Setting(key: "upstreamInterval", summary: "seconds between fetches of Microsoft's document (off when not given)")
+    static let upstreamUrl = Setting(key: "upstreamUrl", summary: "Microsoft's OCS endpoint")
+    static let upstreamProxy = Setting(key: "upstreamProxy", summary: "HTTP CONNECT proxy for the upstream fetch")
     static let logLevel = Setting(key: "logLevel", summary: "trace, debug, info, notice, warning, error or critical")
     static let accessLog = Setting(key: "accessLog", summary: "stdout, off or a file path")
 
@@ -66,6 +69,6 @@ extension Setting {
         .database, .db, .databasePasswordFile, .host, .port, .rules, .signingKey, .signingCert, .signingChain, .rotateSigningKey, .tlsCert, .tlsKey, .tlsChain,
         .allowPlainHttp, .publicUrl, .idleTimeout, .headerTimeout, .bodyTimeout, .maxConnections, .maxHeldPolls, .maxWait, .shutdownGrace, .staleAfter,
         .retainHistory, .checkIns, .forgetHostsAfter, .maxHosts, .newHostsPerAddress,
-        .feedValidity, .logLevel, .accessLog,
+        .feedValidity, .upstreamInterval, .upstreamUrl, .upstreamProxy, .logLevel, .accessLog,
     ]
 }
