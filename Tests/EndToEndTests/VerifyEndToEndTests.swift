@@ -2,7 +2,7 @@ import Foundation
 import OCSTestSupport
 import Testing
 
-/// `ocs verify` through the real binary, with xmlsec1 and xmllint as the independent judges.
+/// `ocs verify` through the real binary, with xmlsec1, xmllint and OpenSSL as the independent judges.
 @Suite(.serialized)
 struct VerifyEndToEndTests {
     /// `xmlsec1 --verify` pinned to `trusted`, judging certificates at `time` ("YYYY-MM-DD hh:mm:ss").
@@ -32,7 +32,7 @@ struct VerifyEndToEndTests {
 
         let today = try workspace.ocs("verify", feed, "--ca", root)
         expectOneLineFailure(today, containing: "the signing certificate CN=Microsoft Exchange XML Signing,")
-        #expect(today.stderr.contains("expired on 2022-06-09: pass --at TIME to judge it at the time it was signed"), "\(today.stderr)")
+        #expect(today.stderr.contains("expired on 2022-06-09: pass --at TIME to judge it at the time it was signed, or --timestamp-ca PEM (--microsoft)"), "\(today.stderr)")
         #expect(!today.stderr.contains("Certificate("), "no certificate structure: \(today.stderr)")
         #expect(try xmlsec(feed, trusting: root).status != 0, "xmlsec1 also refuses it today")
 
@@ -48,6 +48,73 @@ struct VerifyEndToEndTests {
         let badTime = try workspace.ocs("verify", feed, "--ca", root, "--at", "15/09/2021")
         #expect(badTime.status == 64)
         #expect(badTime.stderr.contains("--at '15/09/2021' is not an ISO 8601 time"), "\(badTime.stderr)")
+    }
+
+    /// The base64 text of `element` in `document` (its first occurrence), decoded.
+    func base64Element(_ element: String, in document: String) throws -> Data {
+        let start = try #require(document.range(of: "<\(element)[^>]*>", options: .regularExpression))
+        let end = try #require(document.range(of: "</\(element)>", range: start.upperBound..<document.endIndex))
+        return try #require(Data(base64Encoded: document[start.upperBound..<end.lowerBound].filter { !$0.isWhitespace }))
+    }
+
+    /// Microsoft's feed verifies today by its time stamp, with the roots ocs ships or given as files;
+    /// OpenSSL, judging the token on its own, finds the same authority, time and imprint.
+    @Test func microsoftsFeedVerifiesTodayByItsTimeStampAsOpenSSLAgrees() throws {
+        let workspace = try Workspace()
+        let feed = RepositoryFixtures.microsoftFeed.path
+        let codeSigningRoot = RepositoryFixtures.microsoftCodeSigningRoot.path, timeStampingRoot = RepositoryFixtures.microsoftTimeStampingRoot.path
+        let stamped = "; time-stamped 2021-09-15T16:42:08.621Z by CN=Microsoft Time-Stamp Service,"
+        for arguments in [["--microsoft"], ["--ca", codeSigningRoot, "--timestamp-ca", timeStampingRoot]] {
+            let verified = try workspace.ocs(["verify", feed] + arguments)
+            #expect(verified.status == 0, "\(arguments): \(verified.stderr)")
+            #expect(verified.output.contains("configs PING1, signed by CN=Microsoft Exchange XML Signing,"), "\(verified.output)")
+            #expect(verified.output.contains(stamped), "\(verified.output)")
+        }
+
+        // OpenSSL's cms reads the token (its ts command cannot: the obsolete attribute certificate
+        // in it), checks its signature and the authority's chain at the stamped time, and writes the
+        // TSTInfo. `-purpose any`: OpenSSL's timestampsign purpose wants the authority's extended
+        // key usage marked critical, as RFC 3161 says; Microsoft's is not, and Windows does not ask.
+        let document = String(decoding: try Data(contentsOf: URL(fileURLWithPath: feed)), as: UTF8.self)
+        let token = try base64Element("CounterSignature", in: document)
+        let signatureValue = try base64Element("SignatureValue", in: document)
+        let tokenFile = workspace.folder.appendingPathComponent("token.der").path, tstInfo = workspace.folder.appendingPathComponent("tstinfo.der").path
+        let signatureValueFile = workspace.folder.appendingPathComponent("signature-value.bin").path
+        try token.write(to: URL(fileURLWithPath: tokenFile))
+        try signatureValue.write(to: URL(fileURLWithPath: signatureValueFile))
+        let openssl = { (token: String) in
+            try Command.run("openssl", ["cms", "-verify", "-inform", "DER", "-in", token, "-CAfile", timeStampingRoot,
+                                        "-attime", "1631724128", "-purpose", "any", "-out", tstInfo])
+        }
+        let judged = try openssl(tokenFile)
+        #expect(judged.status == 0, "\(judged.stderr)")
+        let parsed = try Command.run("openssl", ["asn1parse", "-inform", "DER", "-in", tstInfo]).output
+        #expect(parsed.contains("GENERALIZEDTIME   :20210915164208.621Z"), "\(parsed)")
+        let digest = try Command.run("openssl", ["dgst", "-sha256", "-r", signatureValueFile]).output.prefix(64).uppercased()
+        #expect(digest.count == 64 && parsed.contains("[HEX DUMP]:\(digest)"), "the imprint is the SignatureValue's SHA-256 \(digest): \(parsed)")
+        #expect(try openssl(tokenFile).status == 0)
+        #expect(try Command.run("openssl", ["cms", "-verify", "-inform", "DER", "-in", tokenFile, "-CAfile", codeSigningRoot,
+                                            "-attime", "1631724128", "-purpose", "any", "-out", tstInfo]).status != 0, "OpenSSL refuses the 2011 root too")
+
+        // One byte of the token's signature changed: the feed's own signature still verifies (the
+        // Object is outside it), but the stamp does not, for ocs and for OpenSSL.
+        var altered = token
+        altered[altered.count - 104] ^= 0x01
+        let alteredDocument = document.replacingOccurrences(of: token.base64EncodedString(), with: altered.base64EncodedString())
+        #expect(alteredDocument != document, "the CounterSignature holds the token as one line of base64")
+        let alteredFeed = try workspace.write(alteredDocument, to: "altered-stamp.xml")
+        expectOneLineFailure(try workspace.ocs("verify", alteredFeed, "--microsoft"),
+                             containing: "not verified: the signature's time stamp does not verify: the time-stamp token's signature does not verify with the key of CN=Microsoft Time-Stamp Service,")
+        #expect(try workspace.ocs("verify", alteredFeed, "--ca", codeSigningRoot, "--at", SharedData.microsoftFeedSigningTime).status == 0,
+                "without --timestamp-ca the stamp is not read")
+        let alteredToken = workspace.folder.appendingPathComponent("altered-token.der").path
+        try altered.write(to: URL(fileURLWithPath: alteredToken))
+        #expect(try openssl(alteredToken).status != 0, "OpenSSL refuses the altered token too")
+
+        expectOneLineFailure(try workspace.ocs("verify", feed, "--ca", codeSigningRoot, "--timestamp-ca", codeSigningRoot),
+                             containing: "the time-stamping authority CN=Microsoft Time-Stamp Service,")
+        let both = try workspace.ocs("verify", feed, "--microsoft", "--timestamp-ca", timeStampingRoot)
+        #expect(both.status == 64 && both.stderr.contains("--microsoft pins Microsoft's time-stamping root already"), "\(both.stderr)")
     }
 
     @Test func ourFeedVerifiesAtAGivenTimeAsXmlsec1Agrees() throws {
