@@ -466,7 +466,7 @@ public enum Pages {
             return """
                 <tr><td class="nowrap"><a href="\(UILink.path("hosts", String(host.id)))">\(host.displayName)</a>\(verifiedMark(host))</td><td>\(why)</td>\
                 <td>\(host.latest.build)<div class="muted">\(buildName(host.latest.build, catalog))</div></td>\
-                <td class="nowrap">\(time(host.lastSeen))\(host.lastSeen < staleSince ? " <span class=\"stale-yes\">stale</span>" : "")</td></tr>
+                <td class="nowrap">\(time(host.lastSeen))\(staleMark(host.lastSeen < staleSince))</td></tr>
                 """
         })
         let table: HTML = hosts.isEmpty ? "<p class=\"muted\" id=\"no-hosts\">No host is exposed to a published rule.</p>" : """
@@ -518,6 +518,11 @@ public enum Pages {
         return "<table id=\"host-rules\"><thead><tr><th>Rule</th><th>State</th><th>Why</th></tr></thead><tbody>\(rows)</tbody></table>"
     }
 
+    /// " stale" after a host's last poll when it is older than the cut-off.
+    static func staleMark(_ isStale: Bool) -> HTML {
+        isStale ? " <span class=\"stale-yes\">stale</span>" : .empty
+    }
+
     static func verifiedMark(_ host: HostState) -> HTML {
         if host.source == .inventory {
             return " <span class=\"muted\" title=\"runs Microsoft's EM service: Get-ExchangeServer reports it\">inventory</span>"
@@ -539,7 +544,7 @@ public enum Pages {
             return """
                 <tr><td class="nowrap"><a href="\(UILink.path("hosts", String(host.id)))">\(host.displayName)</a>\(verifiedMark(host))</td>\(reason)<td>\(host.latest.serverID)</td>\
                 <td>\(host.latest.build)<div class="muted">\(buildName(host.latest.build, catalog))</div></td>\
-                <td class="nowrap">\(time(host.lastSeen))\(stale ? " <span class=\"stale-yes\">stale</span>" : "")</td>\
+                <td class="nowrap">\(time(host.lastSeen))\(staleMark(stale))</td>\
                 <td class="text">\(host.latest.applied.joined(separator: ", "))</td><td class="text">\(host.latest.blocked.joined(separator: ", "))</td>\
                 <td class="text">\(host.latest.userAgent)</td></tr>
                 """
@@ -567,7 +572,7 @@ public enum Pages {
         return layout(title: host.displayName, section: .hosts, viewer: viewer, """
             <h1>Host \(host.displayName)</h1>
             <p class="muted">\(identity(host)); build \(latest.build ?? "none") \(buildName(latest.build, catalog)); \
-            last poll \(time(host.lastSeen))\(host.lastSeen < staleSince ? " <span class=\"stale-yes\">stale</span>" : "")</p>
+            last poll \(time(host.lastSeen))\(staleMark(host.lastSeen < staleSince))</p>
             <h2>Published rules on this host</h2>
             \(ruleStandings(standings))
             <h2>What it reports</h2>
@@ -579,7 +584,7 @@ public enum Pages {
             <dt>Applied</dt><dd class="text">\(latest.applied.joined(separator: ", "))</dd><dt>Blocked</dt><dd class="text">\(latest.blocked.joined(separator: ", "))</dd>
             <dt>Mitigations enabled</dt><dd>\(flag(latest.mitigationsEnabled))</dd><dt>Data collection</dt><dd>\(flag(latest.dataCollectionEnabled))</dd>
             <dt>First seen</dt><dd>\(time(host.firstSeen))</dd>
-            <dt>Last seen</dt><dd>\(time(host.lastSeen))\(host.lastSeen < staleSince ? " <span class=\"stale-yes\">stale</span>" : "")</dd>
+            <dt>Last seen</dt><dd>\(time(host.lastSeen))\(staleMark(host.lastSeen < staleSince))</dd>
             <dt>Polls</dt><dd>\(host.pollCount)</dd><dt>Address</dt><dd>\(latest.remoteAddress)</dd>
             <dt>User-Agent</dt><dd class="text" id="host-user-agent">\(latest.userAgent)</dd>
             </dl>

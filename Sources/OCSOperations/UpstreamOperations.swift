@@ -22,9 +22,12 @@ public struct UpstreamOperations: Sendable {
         self.verifier = verifier
     }
 
-    /// Trusts only Microsoft: the code-signing root of its documents, and the time-stamping root of
-    /// their counter-signatures, so a signer certificate expired since is judged at the stamped time.
-    public static let microsoft = FeedVerifier(trust: .roots([MicrosoftRoots.codeSigning]), timeStampRoots: [MicrosoftRoots.timeStamping])
+    /// Trusts only Microsoft: the code-signing root of its documents, with the usage Microsoft's EM
+    /// service requires of their signer, and the time-stamping root of their counter-signatures, so
+    /// a signer certificate expired since is judged at the stamped time.
+    public static let microsoft = FeedVerifier(
+        trust: .roots([MicrosoftRoots.codeSigning]), timeStampRoots: [MicrosoftRoots.timeStamping], signerUsage: FeedVerifier.exchangeMitigationSigning
+    )
 
     /// A document kept: whether it was new, and what it ships that ocs has no rule for.
     public struct Kept: Sendable, Equatable {
@@ -36,17 +39,24 @@ public struct UpstreamOperations: Sendable {
     /// Verifies `document` and keeps it (see `UpstreamStore.keep`): a new document is audited, one
     /// kept before only seen again. A document that does not verify keeps nothing.
     public func keep(_ document: Data, origin: String, context: ChangeContext, at time: Date = Date()) async throws(OperationError) -> Kept {
-        let verified: FeedVerifier.VerifiedFeed
+        let verified = try await verify(document, at: time)
+        return try record(document, verified: verified, origin: origin, context: context, at: time)
+    }
+
+    /// Verifies `document` as Microsoft's, at `time` (its signer at its stamped time); nothing is kept.
+    public func verify(_ document: Data, at time: Date = Date()) async throws(OperationError) -> UpstreamStore.Verified {
         do {
-            verified = try await verifier.verify(document, at: time)
+            let verified = try await verifier.verify(document, at: time)
+            return UpstreamStore.Verified(configIDs: verified.configIDs, signer: verified.signer, stampedAt: verified.stampedAt)
         } catch {
             throw .upstream(error)
         }
+    }
+
+    /// Keeps a document `verify` accepted: blocking database work, for a thread that may block.
+    public func record(_ document: Data, verified: UpstreamStore.Verified, origin: String, context: ChangeContext, at time: Date = Date()) throws(OperationError) -> Kept {
         do {
-            let (kept, isNew) = try upstream.keep(
-                document, verified: UpstreamStore.Verified(configIDs: verified.configIDs, signer: verified.signer, stampedAt: verified.stampedAt),
-                origin: origin, context: context, at: time
-            )
+            let (kept, isNew) = try upstream.keep(document, verified: verified, origin: origin, context: context, at: time)
             return Kept(document: kept, isNew: isNew, withoutRule: try withoutRule(kept.configIDs))
         } catch {
             throw OperationError(error)
@@ -63,10 +73,10 @@ public struct UpstreamOperations: Sendable {
         }
     }
 
-    /// The ids of `configIDs` that no rule in ocs has, in any state: a draft counts as taken up.
+    /// The ids of `configIDs` that no draft or published rule in ocs has: a draft counts as taken
+    /// up, a retired rule does not (Microsoft ships what the team stopped serving).
     private func withoutRule(_ configIDs: [String]) throws -> [String] {
-        guard !configIDs.isEmpty else { return [] }
-        let known = Set(try rules.all().map(\.rule.id))
-        return configIDs.filter { !known.contains($0) }
+        let live = try rules.liveRules(among: configIDs)
+        return configIDs.filter { !live.contains($0) }
     }
 }

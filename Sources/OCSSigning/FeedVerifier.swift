@@ -36,9 +36,17 @@ public struct FeedVerifier: Sendable {
     /// The time-stamp format Microsoft's `CounterSignature` declares.
     public static let timeStampFormat = "cms-timestamp-message"
 
-    public init(trust: Trust, timeStampRoots: [Certificate] = []) {
+    /// An extended key usage the signing certificate must carry besides code signing: Microsoft's
+    /// EM service requires its own (`exchangeMitigationSigning`) of the documents it accepts.
+    public let signerUsage: ExtendedKeyUsage.Usage?
+
+    /// Microsoft's usage for signing Exchange mitigation documents, which its signer carries.
+    public static let exchangeMitigationSigning = ExtendedKeyUsage.Usage(oid: [1, 3, 6, 1, 4, 1, 311, 76, 57, 1, 11])
+
+    public init(trust: Trust, timeStampRoots: [Certificate] = [], signerUsage: ExtendedKeyUsage.Usage? = nil) {
         self.trust = trust
         self.timeStampRoots = timeStampRoots
+        self.signerUsage = signerUsage
     }
 
     /// A feed that verified: what it carries and who signed it.
@@ -170,8 +178,12 @@ public struct FeedVerifier: Sendable {
     }
 
     private func checkTrust(_ signer: Certificate, chain: [Certificate], at time: Date) async throws(FeedVerificationError) {
-        guard (try? signer.extensions.extendedKeyUsage)??.contains(.codeSigning) == true else {
+        let usages = (try? signer.extensions.extendedKeyUsage) ?? nil
+        guard usages?.contains(.codeSigning) == true else {
             throw .untrusted("the signing certificate (\(signer.subject)) does not allow code signing")
+        }
+        if let signerUsage, usages?.contains(signerUsage) != true {
+            throw .untrusted("the signing certificate (\(signer.subject)) lacks the extended key usage \(signerUsage) the document's signer must have")
         }
         if case .certificate(let pinned) = trust, pinned != signer {
             throw .untrusted("the document is signed by \(signer.subject) (\(SigningIdentity.fingerprint(of: signer))), not by the pinned certificate (\(SigningIdentity.fingerprint(of: pinned)))")

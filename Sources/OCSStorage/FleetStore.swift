@@ -293,7 +293,9 @@ public struct FleetStore: Sendable {
         let was = try served(before.rule, before.release)
         let will = try after.map { try served($0.rule, $0.release) } ?? (sql: "FALSE", arguments: [])
         return (
-            "\(db.engine.position(of: "?", in: "applied")) > 0 AND \(was.sql) AND NOT \(will.sql)",
+            // An audience term on a NULL name or org is NULL, not false: NOT NULL would drop the
+            // host, which the feed stops serving all the same (`HostGroup.contains` is false).
+            "\(db.engine.position(of: "?", in: "applied")) > 0 AND \(was.sql) AND NOT COALESCE(\(will.sql), FALSE)",
             SQLArguments(["\"\(id)\""]) + was.arguments + will.arguments
         )
     }

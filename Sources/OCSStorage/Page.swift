@@ -73,7 +73,7 @@ public struct PageCursor: Sendable, Equatable {
         text = nil
     }
 
-    /// A cursor of a list keyed by text, at most `maximumTextKey` UTF-8 bytes of it.
+    /// A cursor of a list keyed by text: a build's, digits and dots, at most `maximumTextKey` bytes.
     public init(kind: Kind, text: String) {
         self.kind = kind
         key = 0
@@ -105,7 +105,10 @@ public struct PageCursor: Sendable, Equatable {
         if kind == .hostBuilds {
             guard rest.hasPrefix("t:") else { throw .badCursor(token) }
             let key = String(rest.dropFirst(2))
-            guard !key.isEmpty, key.utf8.count <= Self.maximumTextKey else { throw .badCursor(token) }
+            // A build's text: digits and dots only, so no forged key reaches a query as odd text.
+            guard !key.isEmpty, key.utf8.count <= Self.maximumTextKey, key.utf8.allSatisfy({ $0 == UInt8(ascii: ".") || (48...57).contains($0) }) else {
+                throw .badCursor(token)
+            }
             self.init(kind: kind, text: key)
         } else {
             guard let key = Int64(rest), key >= 0 else { throw .badCursor(token) }

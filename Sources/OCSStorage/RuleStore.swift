@@ -231,6 +231,18 @@ public struct RuleStore: Sendable {
         }
     }
 
+    /// Which of `ids` name a rule that is a draft or published (not retired): one read however
+    /// many rules there are.
+    public func liveRules(among ids: [String]) throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        let list = String(decoding: try JSONSerialization.data(withJSONObject: ids), as: UTF8.self)
+        return try database.read { db in
+            Set(try db.values(
+                String.self, "SELECT id FROM rules WHERE state <> 'retired' AND id IN (SELECT value FROM \(db.engine.jsonArrayElements("?")))", [list]
+            ))
+        }
+    }
+
     /// Deletes a rule and its revisions; only one that was never published.
     public func delete(id: String, expectedRevision: Int? = nil, context: ChangeContext) throws(RuleChangeError) {
         _ = try change("rule.delete", ruleID: id, context: context) { db, time in
@@ -294,13 +306,17 @@ public struct RuleStore: Sendable {
                     let target = release ?? current.release ?? .everyone
                     if wanted == .published, current.rule.state != .published || current.revision != current.latestRevision || current.release != target {
                         try Self.refuseUnderApproval(rule.id, "publish", in: db)
-                        try Self.checkGroups(target, in: db)
-                        try Self.publish(rule.id, revision: current.latestRevision, to: target, time: time, catalog: catalogBase, in: db)
+                        // As `publish` does: refused if it takes the rule from hosts that have it
+                        // applied (an import cannot ask to narrow; `ocs rules publish --narrow` can).
+                        _ = try Self.applyPublish(
+                            id: rule.id, revision: current.latestRevision, to: target, expectedRevision: nil, narrow: false, reason: context.reason,
+                            time: time, catalog: catalogBase, in: db
+                        )
                         try Self.audit("rule.publish", rule.id, current.latestRevision, context, time, db, outcome: "ok: released to \(target)")
                         changed = true
                     } else if wanted == .retired, current.rule.state != .retired {
                         try Self.refuseUnderApproval(rule.id, "retire", in: db)
-                        try db.execute("UPDATE rules SET state = 'retired', release_groups = NULL, updated_at = ? WHERE id = ?", [DatabaseTimestamp(time), rule.id])
+                        _ = try Self.applyRetire(id: rule.id, expectedRevision: nil, narrow: false, reason: context.reason, time: time, catalog: catalogBase, in: db)
                         try Self.audit("rule.retire", rule.id, current.revision, context, time, db)
                         changed = true
                     }
@@ -532,7 +548,7 @@ public enum RuleChangeError: Error, Sendable, Equatable, CustomStringConvertible
         case .narrowing(let id, let hosts):
             "this change to rule \(id) would stop serving it to \(hosts) \(hosts == 1 ? "host that has" : "hosts that have") it applied: their agents would remove it. Nothing was changed; to do it anyway, ask to narrow (--narrow, \"narrow\": true)"
         case .narrowingNeedsReason(let id, let hosts):
-            "this change to rule \(id) takes it from \(hosts) \(hosts == 1 ? "host that has" : "hosts that have") it applied: give the reason (--reason, \"reason\"). Nothing was changed"
+            "this change to rule \(id) takes it from \(hosts) \(hosts == 1 ? "host that has" : "hosts that have") it applied: give the reason (--reason, ?reason=). Nothing was changed"
         case .storage(let message): "the database failed: \(message)"
         }
     }

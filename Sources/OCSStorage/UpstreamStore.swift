@@ -34,19 +34,22 @@ public struct UpstreamStore: Sendable {
     public func keep(_ body: Data, verified: Verified, origin: String, context: ChangeContext, at time: Date = Date()) throws -> (document: UpstreamDocument, isNew: Bool) {
         let digest = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
         return try database.write { db in
-            if let id = try db.value(Int64.self, "SELECT id FROM upstream_documents WHERE digest = ?", [digest]) {
-                // A clock set back never moves last_seen back.
-                try db.execute("UPDATE upstream_documents SET last_seen = ? WHERE id = ? AND last_seen < ?", [DatabaseTimestamp(time), id, DatabaseTimestamp(time)])
-                return (try Self.document(db, id: id)!, false)
-            }
             let ids = String(decoding: try JSONSerialization.data(withJSONObject: verified.configIDs), as: UTF8.self)
-            let id = try db.insert(
+            // One statement decides whether the bytes are new, so two fetchers keeping the same
+            // document at once (two servers, or a server and the command line) both succeed.
+            let inserted = try db.rows(
                 """
                 INSERT INTO upstream_documents (digest, body, config_ids, signer, stamped_at, origin, first_seen, last_seen)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING RETURNING id
                 """,
                 [digest, body, ids, verified.signer, verified.stampedAt.map(DatabaseTimestamp.init), origin, DatabaseTimestamp(time), DatabaseTimestamp(time)]
-            )
+            ).first.map { try $0["id"] as Int64 }
+            guard let id = inserted else {
+                // Kept before: a clock set back never moves last_seen back.
+                try db.execute("UPDATE upstream_documents SET last_seen = ? WHERE digest = ? AND last_seen < ?", [DatabaseTimestamp(time), digest, DatabaseTimestamp(time)])
+                let id = try db.value(Int64.self, "SELECT id FROM upstream_documents WHERE digest = ?", [digest])
+                return (try Self.document(db, id: id ?? 0)!, false)
+            }
             let configs = verified.configIDs.isEmpty ? "none" : verified.configIDs.joined(separator: ",")
             try AuditLog.append(AuditEntry(
                 time: time, context: context, action: Self.keepAction, ruleID: nil, revision: nil,
@@ -56,10 +59,13 @@ public struct UpstreamStore: Sendable {
         }
     }
 
-    /// The document seen last: what Microsoft serves now, as far as ocs knows.
+    /// What Microsoft serves now, as far as ocs knows: the document signed last (by its time-stamp,
+    /// else when it was first seen). Not the one seen last: an old genuine document verifies for
+    /// ever, and one replayed from a mirror or imported again must not pass for the newest.
     public func current() throws -> UpstreamDocument? {
         try database.read { db in
-            try db.rows("SELECT \(Self.columns) FROM upstream_documents ORDER BY last_seen DESC, id DESC LIMIT 1").first.map(Self.document)
+            try db.rows("SELECT \(Self.columns) FROM upstream_documents ORDER BY COALESCE(stamped_at, first_seen) DESC, id DESC LIMIT 1")
+                .first.map(Self.document)
         }
     }
 

@@ -51,6 +51,12 @@ struct DashboardRenderingTests {
         let list = Pages.hosts([reported, host(userAgent: "x", name: "EX01")], filter: HostFilter(), next: nil, staleSince: .distantPast, catalog: .embedded, viewer: viewer)
         #expect(list.text.contains("E2k16-1</a> <span class=\"muted\" title=\"runs Microsoft's EM service: Get-ExchangeServer reports it\">inventory</span>"))
         #expect(list.text.contains("EX01</a> <span class=\"stale-yes\""))
+        // A stale host's mark is markup, not escaped text, in the list and on its page.
+        let stale = host(userAgent: "x", name: "EX02")
+        let stalePage = Pages.host(stale, history: [], next: nil, staleSince: .distantFuture, catalog: .embedded, viewer: viewer)
+        #expect(stalePage.text.contains("<span class=\"stale-yes\">stale</span>") && !stalePage.text.contains("&lt;span"))
+        let staleList = Pages.hosts([stale], filter: HostFilter(), next: nil, staleSince: .distantFuture, catalog: .embedded, viewer: viewer)
+        #expect(staleList.text.contains("<span class=\"stale-yes\">stale</span>") && !staleList.text.contains("&lt;span"))
         let page = Pages.host(reported, history: [], next: nil, staleSince: .distantPast, catalog: .embedded, viewer: viewer)
         #expect(page.text.contains("inventory: runs Microsoft&#39;s EM service"))
     }

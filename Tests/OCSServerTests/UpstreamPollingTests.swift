@@ -38,7 +38,7 @@ struct UpstreamPollingTests {
         let metrics = ServerMetrics()
         let polling = UpstreamPolling(
             upstream: operations.upstream, url: URL(string: "http://127.0.0.1:9/getexchangemitigations")!, interval: .seconds(3600),
-            metrics: metrics, logger: logger, download: { _ in throw Unreachable() }
+            metrics: metrics, threadPool: .singleton, logger: logger, download: { _ in throw Unreachable() }
         )
         var failures = 0
         for _ in 0..<3 { failures = await polling.fetch(failuresBefore: failures) }
@@ -49,10 +49,21 @@ struct UpstreamPollingTests {
         // Working again says so once, and ends the streak.
         let genuine = try Data(contentsOf: URL(fileURLWithPath: SharedData.microsoftFeed))
         let recovered = UpstreamPolling(
-            upstream: operations.upstream, url: polling.url, interval: .seconds(3600), metrics: metrics, logger: logger, download: { _ in genuine }
+            upstream: operations.upstream, url: polling.url, interval: .seconds(3600), metrics: metrics, threadPool: .singleton, logger: logger,
+            download: { _ in genuine }
         )
         #expect(await recovered.fetch(failuresBefore: failures) == 0)
         #expect(messages.lines.withLock { $0 }.contains { $0.hasPrefix("notice fetching Microsoft's document works again") })
         #expect(try operations.upstream.status().current?.configIDs == ["PING1"])
+        // A document that does not verify is refused, and said each time: someone may be forging it.
+        let forged = UpstreamPolling(
+            upstream: operations.upstream, url: polling.url, interval: .seconds(3600), metrics: metrics, threadPool: .singleton, logger: logger,
+            download: { _ in Data(genuine.prefix(genuine.count / 2)) }
+        )
+        let once = await forged.fetch(failuresBefore: 0)
+        let twice = await forged.fetch(failuresBefore: once)
+        #expect(once == 1 && twice == 2)
+        #expect(messages.lines.withLock { $0 }.filter { $0.hasPrefix("warning the document fetched as Microsoft's does not verify") }.count == 2)
+        #expect(String(decoding: metrics.exposition(), as: UTF8.self).contains("ocs_upstream_fetches_total{outcome=\"refused\"} 2"))
     }
 }

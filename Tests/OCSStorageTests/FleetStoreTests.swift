@@ -176,6 +176,11 @@ struct FleetStoreTests {
             Self.poll("canary-1", build: "15.2.1118.7", applied: ["M1"], at: 1000),
             Self.poll("prod-1", build: "15.2.1118.7", applied: ["M1"], at: 1000),
             Self.poll("prod-3", build: "15.2.1118.7", at: 1000),
+            // No name: a group of name patterns is NULL for it in SQL, and the feed stops serving it.
+            CheckIn(
+                serverID: "00000000-0000-4000-8000-00000000000a", serverName: nil, build: "15.2.1118.7", orgID: nil, applied: ["M1"], blocked: [],
+                mitigationsEnabled: true, dataCollectionEnabled: nil, remoteAddress: nil, userAgent: nil, time: Date(timeIntervalSince1970: 1_800_001_000)
+            ),
         ])
         try HostGroupStore(database: temporary.database).create(name: "canary", selector: .names(["canary-*"]), context: context)
         let rules = RuleStore(database: temporary.database)
@@ -184,7 +189,7 @@ struct FleetStoreTests {
         try rules.put(rule, context: context)
         try rules.publish(id: "M1", to: .everyone, context: context)
 
-        #expect(throws: RuleChangeError.narrowingNeedsReason(id: "M1", hosts: 1)) {
+        #expect(throws: RuleChangeError.narrowingNeedsReason(id: "M1", hosts: 2)) {
             try rules.publish(id: "M1", to: .to(["canary"]), narrow: true, context: ChangeContext(actor: "test"))
         }
         #expect(try rules.record(id: "M1")?.release == .everyone)
@@ -193,9 +198,9 @@ struct FleetStoreTests {
         let fleet = FleetStore(database: temporary.database)
         let staleSince = Date(timeIntervalSince1970: 1_800_000_500)
         let counts = try fleet.coverage(of: Self.m1, revision: 1, staleSince: staleSince).hosts
-        #expect(counts.notApplicable == 2 && counts.narrowed == 1, "\(counts)")
+        #expect(counts.notApplicable == 3 && counts.narrowed == 2, "\(counts)")
         let listed = try fleet.hosts(of: Self.m1, in: [.notApplicable], narrowed: true, staleSince: staleSince)
-        #expect(listed.items.map(\.displayName) == ["prod-1"])
+        #expect(listed.items.map(\.displayName) == ["prod-1", "00000000-0000-4000-8000-00000000000a"])
         let prod = try #require(listed.items.first)
         let narrowing = try #require(try fleet.narrowings(ofHost: prod.id)["M1"])
         #expect(narrowing.reason == "INC-8" && narrowing.revision == 1 && narrowing.hostID == prod.id)
@@ -204,6 +209,12 @@ struct FleetStoreTests {
         let served = try #require(published.rules.first { $0.id == "M1" })
         let standing = RuleStanding(of: served, rollout: published.rollout, on: prod, staleSince: staleSince, catalog: published.catalog, narrowed: narrowing)
         #expect(standing.state == .notApplicable && standing.label == "removed by narrowing" && standing.reason.hasSuffix(": INC-8"), "\(standing)")
+
+        // An import cannot narrow: a file retiring M1 is refused while hosts have it applied.
+        var retired = Self.m1
+        retired.state = .retired
+        #expect(throws: RuleChangeError.narrowing(id: "M1", hosts: 1)) { try rules.importRules([retired], context: context) }
+        #expect(try rules.record(id: "M1")?.rule.state == .published)
 
         // Released to everyone again, the rule reaches it: no longer counted as narrowed.
         try rules.promote(id: "M1", to: .everyone, context: context)

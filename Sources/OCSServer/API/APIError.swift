@@ -77,7 +77,7 @@ extension OperationError: APIError {
             AdminAPI.error(.conflict, "this change to rule \(id) would stop serving it to \(hosts) \(hosts == 1 ? "host that has" : "hosts that have") it applied: their agents would remove it. Nothing was changed; to do it anyway, add \"narrow\": true")
         case .narrowingNeedsReason(let id, let hosts):
             AdminAPI.problems(.unprocessableEntity, [ProblemView(
-                field: "reason", message: "this change to rule \(id) takes it from \(hosts) \(hosts == 1 ? "host that has" : "hosts that have") it applied: say why in \"reason\". Nothing was changed"
+                field: "reason", message: "this change to rule \(id) takes it from \(hosts) \(hosts == 1 ? "host that has" : "hosts that have") it applied: say why with ?reason=. Nothing was changed"
             )])
         case .stale: AdminAPI.error(.preconditionFailed, error.description)
         case .storage: AdminAPI.error(.internalServerError, "internal error: see the server log")

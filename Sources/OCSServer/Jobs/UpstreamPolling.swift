@@ -1,7 +1,9 @@
 import Foundation
 import Logging
+import NIOPosix
 import OCSDomain
 import OCSOperations
+import OCSStorage
 import ServiceLifecycle
 
 /// How a fetch of Microsoft's document ended, as `/metrics` counts it.
@@ -10,15 +12,18 @@ public enum UpstreamFetchOutcome: String, CaseIterable, Sendable {
     case new
     /// The document kept already.
     case same
-    /// Unreachable, refused, or not Microsoft's document: nothing kept.
+    /// Fetched, but not Microsoft's document (its signature or time-stamp does not verify, or it
+    /// is malformed): nothing kept, and logged each time, since someone may be forging it.
+    case refused
+    /// Unreachable, or an answer other than 200: nothing kept.
     case failed
 }
 
 /// Fetches Microsoft's document once at start and then every `interval` (`ocs serve
 /// --upstream-interval`), as a service of the server's `ServiceGroup`, off the request path. Each
-/// document is verified and kept by `UpstreamOperations.keep`. A failed fetch keeps what was kept
-/// and is counted; it is logged once per streak of failures (and once more when fetching works
-/// again), not every interval. Readiness does not depend on it: Microsoft being unreachable is no
+/// document is verified and kept as `UpstreamOperations.keep` does. A failed fetch keeps what was
+/// kept and is counted; it is logged once per streak of failures (and once more when fetching
+/// works again), not every interval; a document that does not verify is logged every time. Readiness does not depend on it: Microsoft being unreachable is no
 /// reason to stop serving the fleet.
 public struct UpstreamPolling: Service {
     let upstream: UpstreamOperations
@@ -27,10 +32,12 @@ public struct UpstreamPolling: Service {
     /// Gets the bytes at a URL (the command line's HTTP client, through the proxy it is given).
     let download: @Sendable (URL) async throws -> Data
     let metrics: ServerMetrics
+    /// Where the database write runs: the stores block.
+    let threadPool: NIOThreadPool
     let logger: Logger
 
     public init(
-        upstream: UpstreamOperations, url: URL, interval: Duration, metrics: ServerMetrics, logger: Logger,
+        upstream: UpstreamOperations, url: URL, interval: Duration, metrics: ServerMetrics, threadPool: NIOThreadPool, logger: Logger,
         download: @escaping @Sendable (URL) async throws -> Data
     ) {
         self.upstream = upstream
@@ -38,6 +45,7 @@ public struct UpstreamPolling: Service {
         self.interval = interval
         self.download = download
         self.metrics = metrics
+        self.threadPool = threadPool
         self.logger = logger
     }
 
@@ -53,12 +61,23 @@ public struct UpstreamPolling: Service {
         }
     }
 
-    /// One fetch; returns the length of the failure streak after it.
+    /// One fetch; returns the length of the failure streak after it. A graceful stop cancels the
+    /// download rather than wait out its deadline.
     func fetch(failuresBefore failures: Int) async -> Int {
         let reason: String
         do {
-            let document = try await download(url)
-            let kept = try await upstream.keep(document, origin: url.absoluteString, context: Self.actor)
+            let document = try await cancelWhenGracefulShutdown { [download, url] in try await download(url) }
+            let verified: UpstreamStore.Verified
+            do {
+                verified = try await upstream.verify(document)
+            } catch {
+                metrics.upstreamFetched(.refused)
+                logger.warning("the document fetched as Microsoft's does not verify; nothing kept", metadata: ["url": "\(url)", "error": "\(error.description)"])
+                return failures + 1
+            }
+            let kept = try await threadPool.runIfActive { [upstream, url] in
+                try upstream.record(document, verified: verified, origin: url.absoluteString, context: Self.actor)
+            }
             metrics.upstreamFetched(kept.isNew ? .new : .same)
             if failures > 0 {
                 logger.notice("fetching Microsoft's document works again", metadata: ["failuresBefore": "\(failures)", "url": "\(url)"])

@@ -25,7 +25,7 @@ public final class ServerMetrics: Sendable {
     let heldPollsWoken: Prometheus.Counter
     let pollsNotHeld: Prometheus.Counter
     let upstreamWithoutRule: Prometheus.Gauge
-    /// Fetches of Microsoft's document, by outcome: `new` (a document not kept before), `same`, `failed`.
+    /// Fetches of Microsoft's document, by outcome: `new` (a document not kept before), `same`, `refused`, `failed`.
     let upstreamFetches: [UpstreamFetchOutcome: Prometheus.Counter]
     /// Made once, so the request path does not look them up in the registry on every request;
     /// indexed by `Route.rawValue`, not hashed.
@@ -65,7 +65,7 @@ public final class ServerMetrics: Sendable {
         ))
         upstreamFetches = Dictionary(uniqueKeysWithValues: UpstreamFetchOutcome.allCases.map { outcome in
             (outcome, registry.makeCounter(
-                descriptor: Self.name("upstream_fetches", "total", "Fetches of Microsoft's document, by outcome (new, same, failed)."),
+                descriptor: Self.name("upstream_fetches", "total", "Fetches of Microsoft's document, by outcome (new, same, refused, failed)."),
                 labels: [("outcome", outcome.rawValue)]
             ))
         })

@@ -49,7 +49,7 @@ struct RulesCoverage: ParsableCommand {
         let staleSince = staleness.staleSince
         if let selection = state.flatMap(CoverageSelection.init(name:)) {
             try Hosts.printAll(json: json, staleSince: staleSince, catalog: try CatalogStore(database: db).catalog()) { page in
-                try fleet.hosts(of: record.rule, in: selection.states, staleSince: staleSince, verifiedOnly: verified, page: page)
+                try fleet.hosts(of: record.rule, in: selection.states, narrowed: selection.narrowed, staleSince: staleSince, verifiedOnly: verified, page: page)
             }
             return
         }

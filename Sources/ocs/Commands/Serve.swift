@@ -80,7 +80,7 @@ struct Serve: AsyncParsableCommand {
         var services: [any Service] = database + [server, pruning, TLSReloader(store: tls, logger: logger)]
         if let interval = settings.upstreamInterval {
             services.append(UpstreamPolling(
-                upstream: operations.upstream, url: settings.upstreamURL, interval: .seconds(interval), metrics: metrics, logger: logger,
+                upstream: operations.upstream, url: settings.upstreamURL, interval: .seconds(interval), metrics: metrics, threadPool: .singleton, logger: logger,
                 download: try UpstreamSource.download(for: settings.upstreamURL, proxy: settings.upstreamProxy)
             ))
             logger.info("fetching Microsoft's document on a schedule", metadata: ["url": "\(settings.upstreamURL)", "everySeconds": "\(interval)"])

@@ -79,7 +79,7 @@ struct UpstreamImport: AsyncParsableCommand {
 struct UpstreamShow: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "Show what Microsoft serves now and every document kept.")
 
-    @Flag(help: "Print JSON for scripts, as GET /api/v1/upstream gives it.")
+    @Flag(help: "Print JSON for scripts, as GET /api/v1/upstream gives it (the newest 1000 documents).")
     var json = false
 
     @OptionGroup var database: DatabaseOptions
@@ -148,6 +148,10 @@ enum UpstreamSource {
         guard let text else { return UpstreamOperations.microsoftURL }
         guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false else {
             throw CommandFailure("the upstream URL '\(text.prefix(80))' is not an http or https URL")
+        }
+        // The URL is kept with each document, audited, shown and logged: it must hold no secret.
+        guard url.user == nil, url.password == nil else {
+            throw CommandFailure("the upstream URL must not hold a user name or password: it is kept with each document and shown")
         }
         return url
     }
