@@ -25,6 +25,8 @@ let package = Package(
         .executableTarget(name: "FuzzRuleDecoder", dependencies: ["FuzzSupport", .product(name: "OCSRuleFiles", package: "ocs")], swiftSettings: fuzzSwiftSettings, linkerSettings: fuzzLinkerSettings),
         // Signed feeds through FeedVerifier: the strict XML parser, the signature profile, the digest.
         .executableTarget(name: "FuzzFeedVerifier", dependencies: ["FuzzSupport", .product(name: "OCSSigning", package: "ocs")], swiftSettings: fuzzSwiftSettings, linkerSettings: fuzzLinkerSettings),
+        // RFC 3161 time-stamp tokens (BER) through TimeStampToken, against Microsoft's SignatureValue and root.
+        .executableTarget(name: "FuzzTimeStampToken", dependencies: ["FuzzSupport", .product(name: "OCSSigning", package: "ocs")], swiftSettings: fuzzSwiftSettings, linkerSettings: fuzzLinkerSettings),
     ],
     swiftLanguageModes: [.v6]
 )

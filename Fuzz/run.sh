@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 
 seconds=${1:-60}
 if [ $# -gt 0 ]; then shift; fi
-all=(FuzzFeedQuery FuzzRuleDecoder FuzzFeedVerifier)
+all=(FuzzFeedQuery FuzzRuleDecoder FuzzFeedVerifier FuzzTimeStampToken)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 case "$seconds" in ''|*[!0-9]*) echo "usage: $0 [SECONDS] [TARGET...]" >&2; exit 2 ;; esac
@@ -38,8 +38,8 @@ fi
 bin=$(swift build "${build_flags[@]}" --show-bin-path)
 
 # Per target: -max_len (bytes), the dictionary, and extra seeds from outside the repository.
-declare -A max_len=([FuzzFeedQuery]=4096 [FuzzRuleDecoder]=8192 [FuzzFeedVerifier]=32768)
-declare -A dict=([FuzzFeedQuery]=query.dict [FuzzRuleDecoder]=yaml.dict [FuzzFeedVerifier]=xml.dict)
+declare -A max_len=([FuzzFeedQuery]=4096 [FuzzRuleDecoder]=8192 [FuzzFeedVerifier]=32768 [FuzzTimeStampToken]=16384)
+declare -A dict=([FuzzFeedQuery]=query.dict [FuzzRuleDecoder]=yaml.dict [FuzzFeedVerifier]=xml.dict [FuzzTimeStampToken]=asn1.dict)
 microsoft_feed=../../shared/data/microsoft-feed-2021-09.xml
 
 # The Swift backtracer would hold every crashing process for up to 30 s; ASan's leak check
