@@ -248,38 +248,42 @@ public struct FleetStore: Sendable {
         return hostsByBuild.filter { CoverageFacts.scope(of: rule, build: $0.build, catalog: catalog) == .inScope }
     }
 
-    /// How many hosts report `before.rule` applied and are served it now, but would not be served
+    /// The hosts that report `before.rule` applied and are served it now, but would not be served
     /// `after` (another revision, another release): publishing `after` makes their agents remove
     /// it. Both served sets are read as coverage reads them: builds in scope, and the audience.
-    /// `after` nil: the rule is retired, served to nobody.
+    /// `after` nil: the rule is retired, served to nobody. Read once, counted and recorded with it.
+    struct LosingHosts {
+        let ruleID: String
+        let condition: (sql: String, arguments: SQLArguments)
+
+        /// How many.
+        func count(in db: any SQLTransaction) throws -> Int {
+            try db.value(Int.self, "SELECT COUNT(*) FROM hosts WHERE \(condition.sql)", condition.arguments) ?? 0
+        }
+
+        /// Records them as narrowed (`rule_narrowings`), before the change is applied: the
+        /// narrowing's time, the revision it serves and its reason. A host narrowed before keeps
+        /// one row, of this narrowing.
+        func recordNarrowing(revision: Int, reason: String?, time: Date, in db: any SQLTransaction) throws {
+            _ = try db.execute(
+                """
+                INSERT INTO rule_narrowings (rule_id, host_id, narrowed_at, revision, reason)
+                SELECT ?, id, ?, ?, ? FROM hosts WHERE \(condition.sql)
+                ON CONFLICT (rule_id, host_id) DO UPDATE SET
+                    narrowed_at = excluded.narrowed_at, revision = excluded.revision, reason = excluded.reason
+                """,
+                SQLArguments([ruleID, DatabaseTimestamp(time), revision, reason]) + condition.arguments
+            )
+        }
+    }
+
     static func hostsLosing(
         _ id: String, before: (rule: Mitigation, release: Release), after: (rule: Mitigation, release: Release)?, catalog: BuildCatalog, in db: any SQLTransaction
-    ) throws -> Int {
-        let losing = try losingCondition(id, before: before, after: after, catalog: catalog, in: db)
-        return try db.value(Int.self, "SELECT COUNT(*) FROM hosts WHERE \(losing.sql)", losing.arguments) ?? 0
+    ) throws -> LosingHosts {
+        LosingHosts(ruleID: id, condition: try losingCondition(id, before: before, after: after, catalog: catalog, in: db))
     }
 
-    /// Records the hosts `hostsLosing` counts as narrowed (`rule_narrowings`), before the change
-    /// is applied: the narrowing's time, the revision it serves and its reason. A host narrowed
-    /// before keeps one row, of this narrowing. Returns how many.
-    @discardableResult
-    static func recordNarrowing(
-        _ id: String, before: (rule: Mitigation, release: Release), after: (rule: Mitigation, release: Release), revision: Int, reason: String?,
-        time: Date, catalog: BuildCatalog, in db: any SQLTransaction
-    ) throws -> Int {
-        let losing = try losingCondition(id, before: before, after: after, catalog: catalog, in: db)
-        return try db.execute(
-            """
-            INSERT INTO rule_narrowings (rule_id, host_id, narrowed_at, revision, reason)
-            SELECT ?, id, ?, ?, ? FROM hosts WHERE \(losing.sql)
-            ON CONFLICT (rule_id, host_id) DO UPDATE SET
-                narrowed_at = excluded.narrowed_at, revision = excluded.revision, reason = excluded.reason
-            """,
-            SQLArguments([id, DatabaseTimestamp(time), revision, reason]) + losing.arguments
-        )
-    }
-
-    /// The condition on `hosts` of `hostsLosing`, with its arguments.
+    /// The condition on `hosts` of `LosingHosts`, with its arguments.
     private static func losingCondition(
         _ id: String, before: (rule: Mitigation, release: Release), after: (rule: Mitigation, release: Release)?, catalog: BuildCatalog, in db: any SQLTransaction
     ) throws -> (sql: String, arguments: SQLArguments) {
@@ -300,7 +304,7 @@ public struct FleetStore: Sendable {
         )
     }
 
-    /// The narrowings recorded for one host, by rule id (see `recordNarrowing`).
+    /// The narrowings recorded for one host, by rule id (see `LosingHosts.recordNarrowing`).
     public func narrowings(ofHost hostID: Int64) throws -> [String: RuleNarrowing] {
         try database.read { db in
             let rows = try db.rows("SELECT * FROM rule_narrowings WHERE host_id = ?", [hostID])

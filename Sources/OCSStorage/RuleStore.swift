@@ -152,9 +152,10 @@ public struct RuleStore: Sendable {
             let before = (rule: existing.rule, release: served), after = (rule: try decode(content, id: id), release: release)
             let catalog = try CatalogStore.catalog(base, in: db)
             let losing = try FleetStore.hostsLosing(id, before: before, after: after, catalog: catalog, in: db)
-            if losing > 0 {
-                try Self.allowNarrowing(id, hosts: losing, narrow: narrow, reason: reason)
-                try FleetStore.recordNarrowing(id, before: before, after: after, revision: target, reason: reason, time: time, catalog: catalog, in: db)
+            let count = try losing.count(in: db)
+            if count > 0 {
+                try Self.allowNarrowing(id, hosts: count, narrow: narrow, reason: reason)
+                try losing.recordNarrowing(revision: target, reason: reason, time: time, in: db)
             }
         }
         try Self.publish(id, revision: target, to: release, time: time, catalog: base, in: db)
@@ -194,6 +195,7 @@ public struct RuleStore: Sendable {
         guard existing.rule.state != .retired else { throw RuleChangeError.conflict("rule \(id) is retired already") }
         if existing.rule.state == .published, let served = existing.release {
             let losing = try FleetStore.hostsLosing(id, before: (existing.rule, served), after: nil, catalog: try CatalogStore.catalog(base, in: db), in: db)
+                .count(in: db)
             if losing > 0 { try Self.allowNarrowing(id, hosts: losing, narrow: narrow, reason: reason) }
         }
         try db.execute("UPDATE rules SET state = 'retired', release_groups = NULL, updated_at = ? WHERE id = ?", [DatabaseTimestamp(time), id])

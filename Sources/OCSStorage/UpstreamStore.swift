@@ -43,19 +43,22 @@ public struct UpstreamStore: Sendable {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING RETURNING id
                 """,
                 [digest, body, ids, verified.signer, verified.stampedAt.map(DatabaseTimestamp.init), origin, DatabaseTimestamp(time), DatabaseTimestamp(time)]
-            ).first.map { try $0["id"] as Int64 }
-            guard let id = inserted else {
+            ).first
+            if inserted == nil {
                 // Kept before: a clock set back never moves last_seen back.
                 try db.execute("UPDATE upstream_documents SET last_seen = ? WHERE digest = ? AND last_seen < ?", [DatabaseTimestamp(time), digest, DatabaseTimestamp(time)])
-                let id = try db.value(Int64.self, "SELECT id FROM upstream_documents WHERE digest = ?", [digest])
-                return (try Self.document(db, id: id ?? 0)!, false)
+            } else {
+                let configs = verified.configIDs.isEmpty ? "none" : verified.configIDs.joined(separator: ",")
+                try AuditLog.append(AuditEntry(
+                    time: time, context: context, action: Self.keepAction, ruleID: nil, revision: nil,
+                    outcome: "ok: kept \(digest.prefix(16)) (\(body.count) bytes, configs \(configs)) from \(origin)"
+                ), in: db)
             }
-            let configs = verified.configIDs.isEmpty ? "none" : verified.configIDs.joined(separator: ",")
-            try AuditLog.append(AuditEntry(
-                time: time, context: context, action: Self.keepAction, ruleID: nil, revision: nil,
-                outcome: "ok: kept \(digest.prefix(16)) (\(body.count) bytes, configs \(configs)) from \(origin)"
-            ), in: db)
-            return (try Self.document(db, id: id)!, true)
+            // The row exists either way in this transaction; its absence is a broken database.
+            guard let kept = try db.rows("SELECT \(Self.columns) FROM upstream_documents WHERE digest = ?", [digest]).first else {
+                throw DocumentMissing(digest: digest)
+            }
+            return (try Self.document(kept), inserted != nil)
         }
     }
 
@@ -88,10 +91,6 @@ public struct UpstreamStore: Sendable {
     /// Everything but the bytes.
     private static let columns = "id, digest, length(body) AS size, config_ids, signer, stamped_at, origin, first_seen, last_seen"
 
-    private static func document(_ db: any SQLTransaction, id: Int64) throws -> UpstreamDocument? {
-        try db.rows("SELECT \(columns) FROM upstream_documents WHERE id = ?", [id]).first.map(document)
-    }
-
     private static func document(_ row: SQLRow) throws -> UpstreamDocument {
         let ids = try row["config_ids"] as String
         return UpstreamDocument(
@@ -101,4 +100,10 @@ public struct UpstreamStore: Sendable {
             firstSeen: try row["first_seen"], lastSeen: try row["last_seen"]
         )
     }
+}
+
+/// A document just inserted or found by its digest cannot be read back in the same transaction.
+struct DocumentMissing: Error, CustomStringConvertible {
+    let digest: String
+    var description: String { "upstream document \(digest.prefix(16)) cannot be read back" }
 }

@@ -120,6 +120,18 @@ struct FleetStoreTests {
         #expect(try fleet.coverage(of: Self.m1, revision: 1, staleSince: staleSince).hosts.inScope == expected.count)
     }
 
+    /// M1 published to everyone, and a group `canary` of the hosts named canary-*: a release to
+    /// the group narrows M1 to them.
+    static func publishM1WithACanaryGroup(_ temporary: TestDatabase, _ context: ChangeContext) throws -> RuleStore {
+        try HostGroupStore(database: temporary.database).create(name: "canary", selector: .names(["canary-*"]), context: context)
+        let rules = RuleStore(database: temporary.database)
+        var rule = Self.m1
+        rule.state = .draft
+        try rules.put(rule, context: context)
+        try rules.publish(id: "M1", to: .everyone, context: context)
+        return rules
+    }
+
     /// A publish that takes the rule from hosts that have it applied is refused, naming how many,
     /// unless asked to narrow: a narrower release, or a rollback to a revision for fewer builds.
     /// Under approval the submitter must ask; the approver then allows it.
@@ -132,12 +144,7 @@ struct FleetStoreTests {
             Self.poll("prod-2", build: "15.1.2507.6", applied: ["M1"], at: 1000),
             Self.poll("prod-3", build: "15.2.1118.7", at: 1000),
         ])
-        try HostGroupStore(database: temporary.database).create(name: "canary", selector: .names(["canary-*"]), context: context)
-        let rules = RuleStore(database: temporary.database)
-        var rule = Self.m1
-        rule.state = .draft
-        try rules.put(rule, context: context)
-        try rules.publish(id: "M1", to: .everyone, context: context)
+        let rules = try Self.publishM1WithACanaryGroup(temporary, context)
         let serial = try rules.serial()
 
         // To canary only: prod-1 and prod-2 have it and would remove it; prod-3 never applied it.
@@ -182,12 +189,7 @@ struct FleetStoreTests {
                 mitigationsEnabled: true, dataCollectionEnabled: nil, remoteAddress: nil, userAgent: nil, time: Date(timeIntervalSince1970: 1_800_001_000)
             ),
         ])
-        try HostGroupStore(database: temporary.database).create(name: "canary", selector: .names(["canary-*"]), context: context)
-        let rules = RuleStore(database: temporary.database)
-        var rule = Self.m1
-        rule.state = .draft
-        try rules.put(rule, context: context)
-        try rules.publish(id: "M1", to: .everyone, context: context)
+        let rules = try Self.publishM1WithACanaryGroup(temporary, context)
 
         #expect(throws: RuleChangeError.narrowingNeedsReason(id: "M1", hosts: 2)) {
             try rules.publish(id: "M1", to: .to(["canary"]), narrow: true, context: ChangeContext(actor: "test"))
