@@ -69,7 +69,10 @@ let package = Package(
         // end (API, dashboard, command line) performs, with one error type they each word.
         .target(
             name: "OCSOperations",
-            dependencies: ["OCSDomain", "OCSStorage", "OCSInventory", "OCSSigning"]
+            dependencies: [
+                "OCSDomain", "OCSStorage", "OCSInventory", "OCSSigning",
+                .product(name: "X509", package: "swift-certificates"),
+            ]
         ),
         // Reports of servers running Microsoft's own EM service: Get-ExchangeServer's CliXml, read strictly.
         .target(name: "OCSInventory", dependencies: ["OCSDomain", "OCSXML"]),
@@ -142,6 +145,7 @@ let package = Package(
             dependencies: [
                 "OCSDomain", "OCSRuleFiles", "OCSStorage", "OCSPostgres", "OCSOperations", "OCSSigning", "OCSFeed", "OCSServer", "OCSAgent",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -524,15 +524,29 @@ public enum Pages {
     }
 
     static func verifiedMark(_ host: HostState) -> HTML {
-        if host.source == .inventory {
-            return " <span class=\"muted\" title=\"runs Microsoft's EM service: Get-ExchangeServer reports it\">inventory</span>"
-        }
-        return host.verified ? "" : " <span class=\"stale-yes\" title=\"not enrolled: anyone could have sent what it reports\">unverified</span>"
+        siteMark(host) + {
+            if host.source == .inventory {
+                return " <span class=\"muted\" title=\"runs Microsoft's EM service: Get-ExchangeServer reports it\">inventory</span>"
+            }
+            return host.verified ? "" : " <span class=\"stale-yes\" title=\"not enrolled: anyone could have sent what it reports\">unverified</span>"
+        }()
+    }
+
+    /// " site NAME" after a host a disconnected site reports: what is shown is as of its export.
+    static func siteMark(_ host: HostState) -> HTML {
+        guard let site = host.site else { return .empty }
+        return " <span class=\"muted\" title=\"polls at disconnected site \(site.name); as of its export at \(time(site.exportedAt))\">site \(site.name)</span>"
     }
 
     static func identity(_ host: HostState) -> String {
-        if host.source == .inventory { return "inventory: runs Microsoft's EM service; Get-ExchangeServer reports, sent with an API token, make its record" }
-        return host.verified ? "verified: enrolled, its polls carry its credential" : "unverified: not enrolled, anyone could have sent what it reports"
+        let origin: String
+        if host.source == .inventory {
+            origin = "inventory: runs Microsoft's EM service; Get-ExchangeServer reports, sent with an API token, make its record"
+        } else {
+            origin = host.verified ? "verified: enrolled, its polls carry its credential" : "unverified: not enrolled, anyone could have sent what it reports"
+        }
+        guard let site = host.site else { return origin }
+        return "site \(site.name): its signed check-in files make its record, the last exported at \(time(site.exportedAt)); there, \(origin)"
     }
 
     /// `why`: a rule's standing on each host, by host id, for a rule's host lists (a column more).

@@ -46,6 +46,23 @@ public enum HostSource: String, Sendable, Codable, CaseIterable {
     case inventory
 }
 
+/// The disconnected site a host polls at, and when the file that last changed its record here was
+/// exported there: what the central instance knows of it is as of that time.
+public struct HostSite: Sendable, Equatable {
+    public var name: String
+    public var exportedAt: Date
+
+    public init(name: String, exportedAt: Date) {
+        self.name = name
+        self.exportedAt = exportedAt
+    }
+
+    /// Site names take the form of rule ids: 1 to 64 of `A-Z a-z 0-9 . _ -`.
+    public static func isValidName(_ name: String) -> Bool {
+        RuleValidator.isValidID(name)
+    }
+}
+
 /// A known host: its stable id and its latest state.
 ///
 /// Facts the newest poll left out (say, no `build`) keep the value an earlier poll reported.
@@ -61,14 +78,17 @@ public struct HostState: Sendable, Equatable {
     public var verified = false
     /// Where its record comes from: its polls, or `Get-ExchangeServer` reports.
     public var source = HostSource.poll
+    /// The disconnected site whose check-in files report it, nil for this instance's own hosts.
+    public var site: HostSite?
 
-    public init(id: Int64, latest: CheckIn, firstSeen: Date, pollCount: Int, verified: Bool = false, source: HostSource = .poll) {
+    public init(id: Int64, latest: CheckIn, firstSeen: Date, pollCount: Int, verified: Bool = false, source: HostSource = .poll, site: HostSite? = nil) {
         self.id = id
         self.latest = latest
         self.firstSeen = firstSeen
         self.pollCount = pollCount
         self.verified = verified
         self.source = source
+        self.site = site
     }
 
     public var lastSeen: Date { latest.time }

@@ -56,6 +56,8 @@ public enum CheckInRefusal: String, Sendable, CaseIterable {
     /// A poll without a credential for a host that `Get-ExchangeServer` reports (its Microsoft EM
     /// service's record): only those reports change it, until an agent enrolls as that server.
     case inventoryHost = "inventory-host"
+    /// A poll for a host a disconnected site's check-in files report: only those files change it.
+    case siteHost = "site-host"
     /// A credential no live host holds (revoked, replaced by a re-enrollment, never issued), or
     /// another host's serverId with it. Its poll is answered 401 so the agent knows to enroll again.
     case invalidCredential = "invalid-credential"

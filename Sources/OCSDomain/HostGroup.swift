@@ -263,6 +263,38 @@ public struct Rollout: Sendable, Equatable {
         let received = self.rules(rules, for: host)
         return received.count == rules.count ? nil : received.map(\.id)
     }
+
+    /// `receivedIDs(of:for:)` by the rules' ids alone: a disconnected site holds no rules, only
+    /// their ids in the published set's order.
+    public func receivedIDs(ofIDs ids: [String], for host: PollingHost) -> [String]? {
+        guard isStaged else { return nil }
+        let received = ids.filter { release(of: $0).reaches(host, groups: groups) }
+        return received.count == ids.count ? nil : received
+    }
+
+    /// Every value `receivedIDs(ofIDs:for:)` can take for some host, whatever groups it is in:
+    /// the rules released to everyone joined with those of each set of groups. Nil when there are
+    /// more than `limit`. A group's membership is decided per poll, so every set of groups counts.
+    public func receivableSets(ofIDs ids: [String], limit: Int) -> [[String]?]? {
+        guard isStaged else { return [nil] }
+        // Each set as which rules it holds; grown group by group, kept distinct.
+        let everyone = ids.map { release(of: $0) == .everyone }
+        var sets: [[Bool]] = [everyone]
+        var seen: Set<[Bool]> = [everyone]
+        let names = Set(ids.flatMap { release(of: $0).groupNames }).filter { groups[$0] != nil }.sorted()
+        for name in names {
+            let reached = ids.map { release(of: $0).groupNames.contains(name) }
+            for set in sets {
+                let joined = zip(set, reached).map { $0 || $1 }
+                guard seen.insert(joined).inserted else { continue }
+                guard sets.count < limit else { return nil }
+                sets.append(joined)
+            }
+        }
+        return sets.map { set in
+            set.allSatisfy { $0 } ? nil : zip(ids, set).compactMap { $1 ? $0 : nil }
+        }
+    }
 }
 
 /// Why names given for a release cannot be one; each caller says which field was wrong.

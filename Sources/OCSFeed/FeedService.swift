@@ -38,7 +38,10 @@ public final class Feed: Sendable, Equatable {
     /// Suffix that makes the gzip representation's entity tag from the document's.
     public static let gzipETagSuffix = "-gzip"
 
-    init(body: [UInt8], serial: Int64, configIDs: [String], etag: String, refreshAfter: Date) {
+    /// `refreshAfter`: when it is signed again (a bundle's document never is: the distant future).
+    init(body: [UInt8], serial: Int64, configIDs: [String], refreshAfter: Date) {
+        let digest = SHA256.hash(data: body).prefix(16).map { String(format: "%02x", $0) }.joined()
+        let etag = "\"\(digest)\""
         self.body = body
         self.refreshAfter = refreshAfter
         self.serial = serial
@@ -87,9 +90,15 @@ public final class Feed: Sendable, Equatable {
 /// Feeds are looked up by build and the set of rules the host receives (never by host), and
 /// shared by every such key that gets the same configs (`byConfigs`). Blocking methods are
 /// marked: call them off event loops.
+///
+/// A disconnected site's instance signs nothing: once it imported a bundle (`BundleStore`), it
+/// serves the bundle's documents verbatim, picked by the same build and rule set, with no signer.
+/// Importing a bundle moves the serial, so a new one is served as a changed rule set is.
 public final class FeedService: Sendable {
     private let store: RuleStore
-    public let signer: FeedSigner
+    /// Signs the feed of the published rules; nil on an instance that only serves bundles.
+    public let signer: FeedSigner?
+    private let bundles: BundleStore?
     private let renderer = FeedRenderer()
     private let cache = Mutex(Cache())
     /// Latest serial learnt from the database; -1 until the first read.
@@ -102,6 +111,8 @@ public final class FeedService: Sendable {
 
     private struct Cache {
         var ruleSet: PublishedRuleSet?
+        /// The bundle served instead of `ruleSet`, when one was imported.
+        var served: ServedBundle?
         /// Feeds by build (nil: polls without a build) and the rules received, then by the configs they carry.
         var byBuild: [Key: Feed] = [:]
         var byConfigs: [[String]: Feed] = [:]
@@ -123,12 +134,14 @@ public final class FeedService: Sendable {
     public static let defaultValidity: TimeInterval = 86400
 
     /// `signed` hears of each feed rendered and signed; `clock` tells the signing time (tests move it).
+    /// `bundles`: where an imported bundle is kept, which is served instead of signing.
     public init(
-        store: RuleStore, signer: FeedSigner, validity: TimeInterval = FeedService.defaultValidity,
+        store: RuleStore, signer: FeedSigner?, bundles: BundleStore? = nil, validity: TimeInterval = FeedService.defaultValidity,
         clock: @escaping @Sendable () -> Date = { Date() }, signed: @escaping @Sendable () -> Void = {}
     ) {
         self.store = store
         self.signer = signer
+        self.bundles = bundles
         self.validity = validity
         self.clock = clock
         self.signed = signed
@@ -185,6 +198,7 @@ public final class FeedService: Sendable {
     /// `feed(for:host:serial:)` off the loop.
     public func cachedFeed(for build: ExchangeBuild?, host: PollingHost = .anonymous, serial: Int64) -> Feed? {
         fresh(cache.withLock { cache in
+            if let served = cache.served, served.serial == serial { return served.feed(for: build, host: host) }
             guard let ruleSet = cache.ruleSet, ruleSet.serial == serial else { return nil }
             return cache.byBuild[Key(build: build, received: ruleSet.rollout.receivedIDs(of: ruleSet.rules, for: host))]
         })
@@ -203,7 +217,13 @@ public final class FeedService: Sendable {
         if let cached = cachedFeed(for: build, host: host, serial: serial) {
             return cached
         }
-        let ruleSet = try currentRuleSet(serial: serial)
+        let ruleSet: PublishedRuleSet
+        switch try current(serial: serial) {
+        case .bundle(let served):
+            guard let feed = served.feed(for: build, host: host) else { throw NothingToServe() }
+            return feed
+        case .rules(let rules): ruleSet = rules
+        }
         let received = ruleSet.rollout.rules(ruleSet.rules, for: host)
         let configs = renderer.configs(from: received, for: build, catalog: ruleSet.catalog)
         let key = configs.map(\.id)
@@ -220,15 +240,35 @@ public final class FeedService: Sendable {
     }
 
     private func render(_ configs: [Mitigation], of ruleSet: PublishedRuleSet) throws -> Feed {
+        guard let signer else { throw NothingToServe() }
         let window = signingWindow(issued: ruleSet.issued, at: clock())
         let expires = FeedTime.format(window.addingTimeInterval(validity))
         let document = renderer.render(configs, rootAttributes: [("serial", String(ruleSet.serial)), ("issued", ruleSet.issued), ("expires", expires)])
-        let signature = try signer.signatureElement(digestInput: Data(document.digestInput.utf8))
-        let body = Array(document.signed(with: signature).utf8)
+        let body = try signer.sign(document)
         signed()
-        let digest = SHA256.hash(data: body).prefix(16).map { String(format: "%02x", $0) }.joined()
-        return Feed(body: body, serial: ruleSet.serial, configIDs: configs.map(\.id), etag: "\"\(digest)\"",
-                    refreshAfter: window.addingTimeInterval(validity / 2))
+        return Feed(body: body, serial: ruleSet.serial, configIDs: configs.map(\.id), refreshAfter: window.addingTimeInterval(validity / 2))
+    }
+
+    /// Why this instance cannot be served now, for `/readyz`: a signing certificate not valid now,
+    /// or a bundle served that expired. Blocking: it reads the bundle when none was read yet.
+    public func servingProblem(at now: Date = Date()) throws -> String? {
+        if case .bundle(let served) = try current(serial: refreshSerial()) {
+            guard now < served.bundle.expires else {
+                return "the imported bundle expired at \(FeedTime.format(served.bundle.expires)): agents refuse its feeds; import a newer one"
+            }
+            return nil
+        }
+        guard let certificate = signer?.identity.certificate else { return "no signing key and no imported bundle" }
+        guard now >= certificate.notValidBefore, now <= certificate.notValidAfter else {
+            return "the signing certificate is not valid now: agents would refuse the feed"
+        }
+        return nil
+    }
+
+    /// The bundle this instance serves, if it imported one. Blocking.
+    public func servedBundle() throws -> FeedBundle? {
+        if case .bundle(let served) = try current(serial: refreshSerial()) { return served.bundle }
+        return nil
     }
 
     /// The start of the signing window `now` is in: `issued` plus a whole number of half
@@ -241,11 +281,33 @@ public final class FeedService: Sendable {
         return start.addingTimeInterval((elapsed / half).rounded(.down) * half)
     }
 
-    /// The published rules at `serial` or later, re-read only when the serial has moved.
-    private func currentRuleSet(serial: Int64) throws -> PublishedRuleSet {
-        if let cached = cache.withLock({ $0.ruleSet }), cached.serial == serial {
-            return cached
+    /// What is served at `serial` or later: the imported bundle, else the published rules.
+    private enum Current {
+        case bundle(ServedBundle)
+        case rules(PublishedRuleSet)
+    }
+
+    /// What is served at `serial` or later, re-read only when the serial has moved.
+    private func current(serial: Int64) throws -> Current {
+        if let served = cache.withLock({ $0.served }), served.serial >= serial {
+            return .bundle(served)
         }
+        if let cached = cache.withLock({ $0.ruleSet }), cached.serial == serial {
+            return .rules(cached)
+        }
+        if let kept = try bundles?.currentWithSerial() {
+            let served = try ServedBundle(bundle: FeedBundle.stored(kept.bundle.body, certificateDER: kept.bundle.certificate), serial: kept.serial)
+            noteSerial(kept.serial)
+            cache.withLock { cache in
+                if cache.served.map({ $0.serial < served.serial }) ?? true { cache.served = served }
+            }
+            return .bundle(served)
+        }
+        return .rules(try currentRuleSet())
+    }
+
+    /// The published rules, read now.
+    private func currentRuleSet() throws -> PublishedRuleSet {
         let fresh = try store.publishedSet()
         noteSerial(fresh.serial)
         cache.withLock { cache in
@@ -257,4 +319,28 @@ public final class FeedService: Sendable {
         }
         return fresh
     }
+}
+
+/// A bundle as served: each document made a `Feed` once, at the serial the bundle was read at
+/// (its import moved it), never signed again.
+private struct ServedBundle: Sendable {
+    let bundle: FeedBundle
+    let serial: Int64
+    let feeds: [Feed]
+
+    init(bundle: FeedBundle, serial: Int64) {
+        self.bundle = bundle
+        self.serial = serial
+        feeds = bundle.documents.map { Feed(body: $0.body, serial: serial, configIDs: $0.configIDs, refreshAfter: .distantFuture) }
+    }
+
+    /// The document of the host's build and rule set, as the central instance would serve it.
+    func feed(for build: ExchangeBuild?, host: PollingHost) -> Feed? {
+        bundle.document(for: build, received: bundle.rollout.receivedIDs(ofIDs: bundle.ruleIDs, for: host)).map { feeds[$0] }
+    }
+}
+
+/// An instance with neither a signing key nor an imported bundle has no feed to serve.
+struct NothingToServe: Error, CustomStringConvertible {
+    var description: String { "no signing key and no imported bundle: nothing to serve" }
 }

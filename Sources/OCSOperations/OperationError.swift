@@ -19,6 +19,8 @@ public enum OperationError: Error, Sendable, Equatable {
     case inventory(ExchangeServerExport.Refusal)
     /// A document offered as Microsoft's that does not verify against Microsoft's roots; nothing kept.
     case upstream(FeedVerificationError)
+    /// A bundle or a site's check-in file refused, or a bundle that cannot be made; nothing kept.
+    case site(SiteProblem)
     /// An emergency change (applied alone under require-approval) must say why.
     case emergencyNeedsReason
     /// Only an admin may apply a change alone as an emergency.
@@ -66,6 +68,7 @@ extension OperationError: CustomStringConvertible {
         case .catalog(let error): error.description
         case .inventory(let error): error.description
         case .upstream(let error): "not Microsoft's document: \(error.description)"
+        case .site(let problem): problem.description
         case .emergencyNeedsReason: "an emergency change needs a reason: give the incident or ticket id"
         case .emergencyNeedsAdmin(let actor, let role): "\(actor) has role \(role.rawValue): only an admin may apply a change alone as an emergency"
         case .storage(let message): "the database failed: \(message)"

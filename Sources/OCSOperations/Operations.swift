@@ -26,6 +26,9 @@ public struct Operations: Sendable {
     /// What Microsoft's OCS ships, kept once verified.
     public let upstream: UpstreamOperations
     public let upstreamDocuments: UpstreamStore
+    /// Disconnected sites: bundles of signed feeds out and in, sites' check-ins in and out.
+    public let sites: SiteOperations
+    public let bundles: BundleStore
 
     /// `checkInLimits` and `checkInAcceptance` decide what polls may add (the server's settings;
     /// elsewhere nothing records check-ins).
@@ -47,5 +50,7 @@ public struct Operations: Sendable {
         inventory = InventoryOperations(checkIns: checkIns, audit: audit)
         upstreamDocuments = UpstreamStore(database: database)
         upstream = UpstreamOperations(upstream: upstreamDocuments, rules: rules)
+        bundles = BundleStore(database: database)
+        sites = SiteOperations(rules: rules, catalogs: catalogs, checkIns: checkIns, bundles: bundles)
     }
 }

@@ -52,6 +52,7 @@ public final class CheckInRefusalLog: Sendable {
         case .unauthenticated: "polls without a host credential are served but not recorded (--check-ins enrolled): enroll their hosts (ocs enrollment create, ocs agent enroll)"
         case .enrolledHost: "a poll for an enrolled host came without its credential and was not recorded; it was still served"
         case .inventoryHost: "a poll without a credential named a host that Get-ExchangeServer reports and was not recorded; it was still served"
+        case .siteHost: "a poll without a credential named a host a disconnected site's check-in files report and was not recorded; it was still served"
         case .invalidCredential: "a poll carried a host credential no host holds (revoked, replaced by a re-enrollment, or another host's serverId): answered 401"
         }
     }

@@ -116,7 +116,7 @@ public final class HTTPServer: Service, Sendable {
             ),
             health: HealthEndpoint(
                 state: operations.state, database: operations.database, minimumFreeBytes: configuration.minimumFreeBytes,
-                signer: feeds.signer, threadPool: threadPool, logger: logger
+                feeds: feeds, threadPool: threadPool, logger: logger
             ),
             metrics: MetricsEndpoint(metrics: metrics, checkIns: operations.checkIns, rules: operations.rules, upstream: operations.upstream, threadPool: threadPool),
             dashboard: DashboardController(

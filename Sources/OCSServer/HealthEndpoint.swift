@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import OCSFeed
 import OCSOperations
 import OCSSigning
 import OCSStorage
@@ -10,8 +11,9 @@ import OCSStorage
 /// `/healthz` and `/readyz`, for load balancers and orchestrators; no token needed.
 /// `/healthz` answers while the process serves. `/readyz` answers 200 only when a check-in can be
 /// committed to the file that will be there after a restart (the database takes reads and writes,
-/// its file is still the one open, its file system has room) and the signing certificate is
-/// valid, else 503 with a reason. Neither says which version runs or where files are.
+/// its file is still the one open, its file system has room) and the feed can be served (the
+/// signing certificate is valid, or the bundle a disconnected site serves has not expired), else
+/// 503 with a reason. Neither says which version runs or where files are.
 struct HealthEndpoint: Sendable {
     static let livenessPath = "/healthz"
     static let readinessPath = "/readyz"
@@ -20,7 +22,7 @@ struct HealthEndpoint: Sendable {
     let database: any SQLDatabase
     /// Free space the database's file system must have.
     let minimumFreeBytes: UInt64
-    let signer: FeedSigner
+    let feeds: FeedService
     let threadPool: NIOThreadPool
     let logger: Logger
 
@@ -28,7 +30,7 @@ struct HealthEndpoint: Sendable {
         guard request.head.uri.hasPrefix(Self.readinessPath) else {
             return eventLoop.makeSucceededFuture(Self.status(.ok, "ok", reason: nil))
         }
-        return threadPool.runIfActive(eventLoop: eventLoop) { [state, database, minimumFreeBytes, signer, logger] in
+        return threadPool.runIfActive(eventLoop: eventLoop) { [state, database, minimumFreeBytes, feeds, logger] in
             do {
                 try state.probe()
             } catch {
@@ -39,10 +41,13 @@ struct HealthEndpoint: Sendable {
                 logger.error("readiness: \(problem)", metadata: ["db": "\(database.name)"])
                 return Self.status(.serviceUnavailable, "unavailable", reason: problem)
             }
-            let now = Date()
-            let certificate = signer.identity.certificate
-            guard now >= certificate.notValidBefore, now <= certificate.notValidAfter else {
-                return Self.status(.serviceUnavailable, "unavailable", reason: "the signing certificate is not valid now: agents would refuse the feed")
+            do {
+                if let problem = try feeds.servingProblem() {
+                    return Self.status(.serviceUnavailable, "unavailable", reason: problem)
+                }
+            } catch {
+                logger.error("readiness: the feed cannot be read", metadata: ["error": "\(error)"])
+                return Self.status(.serviceUnavailable, "unavailable", reason: "the feed cannot be read")
             }
             return Self.status(.ok, "ready", reason: nil)
         }

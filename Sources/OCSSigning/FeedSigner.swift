@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import OCSDomain
 import _CryptoExtras
 
 /// Produces the enveloped `Signature` element for a document, in the feed's signature profile.
@@ -32,6 +33,12 @@ public struct FeedSigner: Sendable {
             + "<SignatureValue>\(signature.rawRepresentation.base64EncodedString())</SignatureValue>"
             + keyInfo
             + "</Signature>"
+    }
+
+    /// `document` signed: the exact bytes served.
+    public func sign(_ document: EOCSDocument) throws -> [UInt8] {
+        let signature = try signatureElement(digestInput: Data(document.digestInput.utf8))
+        return Array(document.signed(with: signature).utf8)
     }
 
     /// The content of `SignedInfo` for a document whose SHA-256 digest is `digest` (base64).

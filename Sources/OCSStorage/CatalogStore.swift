@@ -136,14 +136,27 @@ public struct CatalogStore: Sendable {
         }
         let dependent = rules.filter { $0.applies?.dependsOnCatalog == true }
         guard !dependent.isEmpty else { return [] }
-        var builds = Set(after.entries.map(\.build))
-        for text in try db.values(String.self, "SELECT DISTINCT build FROM hosts WHERE build IS NOT NULL") {
-            if let build = try? ExchangeBuild(parsing: text) { builds.insert(build) }
-        }
+        let builds = Set(after.entries.map(\.build)).union(try reportedBuilds(db))
         return dependent.filter { rule in
             guard let applies = rule.applies else { return false }
             return builds.contains { applies.includes($0, catalog: before) != applies.includes($0, catalog: after) }
         }.map(\.id)
+    }
+}
+
+extension CatalogStore {
+    /// The builds the catalog lists and those hosts reported: every build the feed, coverage and
+    /// the fleet view judge, so the builds a bundle of feeds is signed for.
+    public func knownBuilds() throws -> [ExchangeBuild] {
+        try database.read { db in
+            let catalog = try Self.catalog(base, in: db)
+            return Array(Set(catalog.entries.map(\.build)).union(try Self.reportedBuilds(db))).sorted()
+        }
+    }
+
+    /// Every distinct build hosts reported.
+    static func reportedBuilds(_ db: any SQLTransaction) throws -> Set<ExchangeBuild> {
+        Set(try db.values(String.self, "SELECT DISTINCT build FROM hosts WHERE build IS NOT NULL").compactMap { try? ExchangeBuild(parsing: $0) })
     }
 }
 

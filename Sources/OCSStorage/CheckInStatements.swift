@@ -41,12 +41,13 @@ struct CheckInSQL: Sendable {
     }
 
     /// A host whose record nobody outside can forge: enrolled (only polls with its credential
-    /// change it), or an inventory host (only reports an API token or the command line sends do).
-    static let verified = "(credential_hash IS NOT NULL OR source = 'inventory')"
+    /// change it), an inventory host (only reports an API token or the command line sends do), or
+    /// a site's host its site had verified (only that site's signed files change it).
+    static let verified = "(credential_hash IS NOT NULL OR source = 'inventory' OR site_verified = 1)"
 
     /// The columns of `HostReport`, in the order statements bind and read them.
     static let reportColumns = "server_id, server_name, build, org_id, applied, blocked, mitigations_enabled, data_collection_enabled"
-    private static let selectHost = "SELECT id, \(reportColumns), credential_hash IS NOT NULL AS enrolled, source = 'inventory' AS inventory FROM hosts"
+    private static let selectHost = "SELECT id, \(reportColumns), credential_hash IS NOT NULL AS enrolled, source = 'inventory' AS inventory, site FROM hosts"
 
     let hostByName = "\(selectHost) WHERE lower(server_name) = ? ORDER BY server_id IS NULL, last_seen DESC LIMIT 1"
     let hostByServerID = "\(selectHost) WHERE server_id = ?"
@@ -65,6 +66,8 @@ struct CheckInSQL: Sendable {
     let historyEntryTime = "SELECT changed_at FROM host_history WHERE host_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?"
     let hostCount = "SELECT hosts FROM host_count WHERE id = 1"
     let markInventory = "UPDATE hosts SET source = 'inventory' WHERE id = ?"
+    let markSite = "UPDATE hosts SET site = ?, site_exported_at = ?, site_verified = ?, source = ? WHERE id = ?"
+    let setFirstSeen = "UPDATE hosts SET first_seen = ? WHERE id = ? AND first_seen > ?"
 
     private init(_ engine: SQLEngine) {
         let lastSeen = engine.greatest("last_seen", "?")
@@ -208,13 +211,13 @@ struct SQLiteCheckInStatements: CheckInStatements {
     }
 
     /// A row of `CheckInSQL`'s host queries, read by position: `id`, the report's columns,
-    /// `enrolled`, `inventory`.
+    /// `enrolled`, `inventory`, `site`.
     private static func host(_ row: RawStatement.Columns) -> KnownHost {
         KnownHost(id: row.integer(0), report: HostReport(
             serverID: row.text(1), serverName: row.text(2), build: row.text(3), orgID: row.text(4),
             applied: row.text(5) ?? "[]", blocked: row.text(6) ?? "[]",
             mitigationsEnabled: row.flag(7), dataCollectionEnabled: row.flag(8)
-        ), enrolled: row.flag(9) ?? false, inventory: row.flag(10) ?? false)
+        ), enrolled: row.flag(9) ?? false, inventory: row.flag(10) ?? false, site: row.text(11))
     }
 }
 
@@ -285,11 +288,21 @@ struct PortableCheckInStatements: CheckInStatements {
             serverID: try row["server_id"], serverName: try row["server_name"], build: try row["build"], orgID: try row["org_id"],
             applied: try row["applied"] ?? "[]", blocked: try row["blocked"] ?? "[]",
             mitigationsEnabled: try row["mitigations_enabled"], dataCollectionEnabled: try row["data_collection_enabled"]
-        ), enrolled: try row["enrolled"] ?? false, inventory: try row["inventory"] ?? false)
+        ), enrolled: try row["enrolled"] ?? false, inventory: try row["inventory"] ?? false, site: try row["site"])
     }
 
     /// Marks a host as one an inventory report adds and changes (`hosts.source`).
     func markInventory(_ id: Int64) throws {
         try db.execute(sql.markInventory, [id])
+    }
+
+    /// Marks a host as one `site`'s files add and change, as of the file exported at `exportedAt`.
+    func markSite(_ id: Int64, site: String, exportedAt: Date, verified: Bool, source: HostSource) throws {
+        try db.execute(sql.markSite, [site, DatabaseTimestamp(exportedAt), verified, source.rawValue, id])
+    }
+
+    /// Moves a host's first sighting back to `time`, when that is earlier.
+    func setFirstSeen(_ id: Int64, to time: Date) throws {
+        try db.execute(sql.setFirstSeen, [DatabaseTimestamp(time), id, DatabaseTimestamp(time)])
     }
 }

@@ -128,6 +128,12 @@ public struct CheckInStore: Sendable {
         try database.read { db in try db.value(Int.self, "SELECT COUNT(*) FROM host_history") ?? 0 }
     }
 
+    /// A `hosts` row's site mark, nil for this instance's own hosts.
+    static func site(_ row: SQLRow) throws -> HostSite? {
+        guard let name: String = try row["site"], let exportedAt: Date = try row["site_exported_at"] else { return nil }
+        return HostSite(name: name, exportedAt: exportedAt)
+    }
+
     /// The reported state in a `hosts` or `host_history` row (they share these columns).
     fileprivate static func checkIn(_ row: SQLRow, time: Date) throws -> CheckIn {
         CheckIn(
@@ -237,8 +243,10 @@ extension HostState: SQLRowDecodable {
     public init(row: SQLRow) throws {
         self.init(
             id: try row["id"], latest: try CheckInStore.checkIn(row, time: try row["last_seen"]), firstSeen: try row["first_seen"],
-            pollCount: try row["poll_count"], verified: try row.value("credential_hash") != .null || row.value("source") == .text("inventory"),
-            source: HostSource(rawValue: try row["source"]) ?? .poll
+            pollCount: try row["poll_count"],
+            verified: try row.value("credential_hash") != .null || row.value("source") == .text("inventory") || (try row["site_verified"] as Int64?) == 1,
+            source: HostSource(rawValue: try row["source"]) ?? .poll,
+            site: try CheckInStore.site(row)
         )
     }
 }

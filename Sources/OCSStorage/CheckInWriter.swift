@@ -26,6 +26,13 @@ struct CheckInWriter {
         return try servers.map { server in try batch.record(inventory: server, at: time, marking: statements.markInventory) }
     }
 
+    /// Records a site's hosts, from its file exported at `exportedAt`, inside the write transaction
+    /// `statements` runs in.
+    func record(site hosts: [SiteCheckIns.Host], of site: String, exportedAt: Date, with statements: PortableCheckInStatements) throws -> [InventoryOutcome] {
+        var batch = Batch(writer: self, statements: statements)
+        return try hosts.map { host in try batch.record(siteHost: host, of: site, exportedAt: exportedAt, with: statements) }
+    }
+
     /// One transaction's recording: it counts the hosts once, on its first new host.
     private struct Batch<Statements: CheckInStatements> {
         let writer: CheckInWriter
@@ -78,6 +85,12 @@ struct CheckInWriter {
                         note: "enrolled as host \(host.id): its agent's verified check-ins count, not this report"
                     )
                 }
+                if let site = host.site {
+                    return InventoryOutcome(
+                        name: server.name, serverID: server.guid, result: .skipped,
+                        note: "host \(host.id) is site \(site)'s: only that site's check-in files change it"
+                    )
+                }
                 if !host.inventory { try marking(host.id) }
                 let updated = host.report.updated(by: report)
                 try statements.updateHost(host.id, to: updated, by: report, at: stamp)
@@ -97,6 +110,54 @@ struct CheckInWriter {
             try marking(id)
             try statements.insertHistory(added, by: report, host: id, at: stamp)
             return InventoryOutcome(name: server.name, serverID: server.guid, result: .added)
+        }
+
+        /// Records one host of `site`'s file as the check-in it last made there: the site's host is
+        /// added or updated, never moved back (its last sighting only grows). A host of this
+        /// instance whose record nobody outside can forge (enrolled, reported by
+        /// `Get-ExchangeServer`) or another site's is left alone; one with only unverified polls
+        /// becomes the site's, since anyone could have sent those polls and the file is signed.
+        mutating func record(siteHost host: SiteCheckIns.Host, of site: String, exportedAt: Date, with statements: PortableCheckInStatements) throws -> InventoryOutcome {
+            let poll = host.latest
+            let name = poll.serverName ?? poll.serverID ?? "-"
+            let stamp = DatabaseTimestamp(poll.time).text
+            let mark = { (id: Int64) in
+                try statements.markSite(id, site: site, exportedAt: exportedAt, verified: host.verified, source: host.source)
+            }
+            if let serverID = poll.serverID, let known = try statements.host(byServerID: serverID) {
+                let owner: String? = if known.enrolled {
+                    "enrolled here as host \(known.id): its agent's verified check-ins count"
+                } else if let other = known.site, other != site {
+                    "host \(known.id) is site \(other)'s"
+                } else if known.inventory && known.site == nil {
+                    "host \(known.id) is reported by Get-ExchangeServer here"
+                } else {
+                    nil
+                }
+                if let owner {
+                    return InventoryOutcome(name: name, serverID: serverID, result: .skipped, note: "\(owner): not changed by this file")
+                }
+                let updated = known.report.updated(by: poll)
+                try statements.updateHost(known.id, to: updated, by: poll, at: stamp)
+                try mark(known.id)
+                try statements.setFirstSeen(known.id, to: host.firstSeen)
+                if updated != known.report, try historyHasRoom(host: known.id, at: poll.time) {
+                    try statements.insertHistory(updated, by: poll, host: known.id, at: stamp)
+                }
+                return InventoryOutcome(
+                    name: name, serverID: serverID, result: .updated,
+                    note: known.site == nil ? "host \(known.id) had only unverified polls here: the site's file replaces what they said" : nil
+                )
+            }
+            if let refusal = try admitNewHost(poll) {
+                return InventoryOutcome(name: name, serverID: poll.serverID, result: .skipped, note: "not added: \(refusal.rawValue)")
+            }
+            let added = HostReport().updated(by: poll)
+            let id = try statements.insertHost(added, by: poll, at: stamp)
+            try mark(id)
+            try statements.setFirstSeen(id, to: host.firstSeen)
+            try statements.insertHistory(added, by: poll, host: id, at: stamp)
+            return InventoryOutcome(name: name, serverID: poll.serverID, result: .added)
         }
 
         /// Nil when a poll may add a host: the database is below its most hosts (`host_count`,
@@ -154,6 +215,7 @@ struct CheckInWriter {
             }
             if let host = try statements.host(byServerID: serverID) {
                 if host.enrolled { return .refused(.enrolledHost) }
+                if host.site != nil { return .refused(.siteHost) }
                 return host.inventory ? .refused(.inventoryHost) : .known(host.id, host.report)
             }
             return .new
@@ -189,11 +251,12 @@ struct HostReport: Equatable {
     }
 }
 
-/// A host as the writer finds it: its id, its report, whether it enrolled, and whether inventory
-/// reports (not polls) make its record.
+/// A host as the writer finds it: its id, its report, whether it enrolled, whether inventory
+/// reports (not polls) make its record, and the site whose files make it.
 struct KnownHost {
     let id: Int64
     let report: HostReport
     let enrolled: Bool
     let inventory: Bool
+    let site: String?
 }

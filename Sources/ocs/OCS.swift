@@ -9,7 +9,7 @@ struct OCS: AsyncParsableCommand {
         commandName: "ocs",
         abstract: "A self-hosted Office Config Service for the Exchange Emergency Mitigation service.",
         version: OCSVersion.current,
-        subcommands: [Serve.self, Rules.self, Feed.self, Verify.self, Hosts.self, Fleet.self, Audit.self, Tokens.self, Enrollment.self, Groups.self, Changes.self, Policy.self, Keys.self, Builds.self, Upstream.self, Database.self, Config.self, Agent.self, Simulate.self]
+        subcommands: [Serve.self, Rules.self, Feed.self, Verify.self, Hosts.self, Fleet.self, Audit.self, Tokens.self, Enrollment.self, Groups.self, Changes.self, Policy.self, Keys.self, Builds.self, Upstream.self, BundleCommand.self, Database.self, Config.self, Agent.self, Simulate.self]
     )
 
     /// argument-parser's `main`, plus a hint after its error when a subcommand's name was mistyped.

@@ -19,7 +19,7 @@ struct PostgresSchemaTests {
     /// TRUNCATE; SQLite has no NOTIFY to announce the serial with (migration 0021).
     static let postgresOnlyTriggers: Set = [
         "audit_log_no_truncate", "catalog_builds_no_truncate", "rule_revisions_no_truncate", "host_count_truncate", "feed_state_announce_serial",
-        "upstream_documents_no_truncate",
+        "upstream_documents_no_truncate", "bundles_no_truncate",
     ]
 
     @Test func theMigratedSchemaIsSQLites() async throws {

@@ -89,6 +89,11 @@ public struct HostView: Encodable, Sendable {
     public let verified: Bool
     /// `poll` or `inventory` (reported by `Get-ExchangeServer`: it runs Microsoft's EM service).
     public let source: HostSource
+    /// The disconnected site it polls at, when a site's check-in file reports it; nil for this
+    /// instance's own hosts.
+    public let site: String?
+    /// When that site exported the file that last changed it: what is known here is as of then.
+    public let siteExportedAt: Date?
 
     public init(_ host: HostState, staleSince: Date, catalog: BuildCatalog = .embedded) {
         let latest = host.latest
@@ -103,6 +108,8 @@ public struct HostView: Encodable, Sendable {
         blocked = latest.blocked
         verified = host.verified
         source = host.source
+        site = host.site?.name
+        siteExportedAt = host.site?.exportedAt
         mitigationsEnabled = latest.mitigationsEnabled
         dataCollectionEnabled = latest.dataCollectionEnabled
         remoteAddress = latest.remoteAddress

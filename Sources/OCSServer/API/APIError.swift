@@ -25,7 +25,7 @@ extension OperationError: APIError {
     var isAudited: Bool {
         switch self {
         case .rule, .decision, .group, .host, .inventory: true
-        case .token, .enrollment, .catalog, .upstream, .emergencyNeedsReason, .emergencyNeedsAdmin, .storage: false
+        case .token, .enrollment, .catalog, .upstream, .site, .emergencyNeedsReason, .emergencyNeedsAdmin, .storage: false
         }
     }
 
@@ -50,7 +50,7 @@ extension OperationError: APIError {
         case .enrollment(.unknownToken), .enrollment(.usedToken), .enrollment(.expiredToken): AdminAPI.error(.unauthorized, description)
         case .inventory(let refusal):
             AdminAPI.problems(.unprocessableEntity, [ProblemView(field: refusal.property ?? "", message: description)])
-        case .upstream: AdminAPI.error(.unprocessableEntity, description)
+        case .upstream, .site: AdminAPI.error(.unprocessableEntity, description)
         case .emergencyNeedsReason: AdminAPI.error(.badRequest, "an emergency change needs a reason: add ?reason= with the incident or ticket id")
         case .emergencyNeedsAdmin(let actor, let role):
             AdminAPI.error(.forbidden, "token '\(actor)' has role \(role.rawValue): only an admin may apply a change alone as an emergency")

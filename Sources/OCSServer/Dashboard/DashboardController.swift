@@ -377,7 +377,7 @@ struct DashboardController: Sendable {
             (.unprocessableEntity, "This change to rule \(id) takes it from \(hosts) \(hosts == 1 ? "host that has" : "hosts that have") it applied: give the reason. Nothing was changed.")
         case .emergencyNeedsAdmin, .emergencyNeedsReason, .decision: (.forbidden, error.description)
         case .catalog(.needsApproval): (.forbidden, error.description)
-        case .catalog(.invalid), .inventory, .upstream: (.unprocessableEntity, error.description)
+        case .catalog(.invalid), .inventory, .upstream, .site: (.unprocessableEntity, error.description)
         case .rule(.storage), .storage, .group, .host, .token, .enrollment, .catalog(.storage): nil
         }
     }

@@ -39,8 +39,20 @@ struct Serve: AsyncParsableCommand {
         let acceptance = try Self.checkInAcceptance(settings.checkIns, of: ServerState(database: db), logger: logger)
         let operations = Operations(database: db, checkInLimits: settings.checkInLimits, checkInAcceptance: acceptance)
         let ruleStore = operations.rules
-        let signer = try FeedSigner(identity: await settings.signing.identity(for: db, recording: true, logger: logger))
-        try Self.importInitialRules(from: settings.rules, into: ruleStore, logger: logger)
+        // A disconnected site serves the bundle it imported, signed centrally: it holds no key.
+        let signer: FeedSigner?
+        if let bundle = try operations.bundles.current() {
+            if settings.signing.keyFile != nil {
+                logger.warning("this database serves an imported bundle: the signing key given is not used")
+            }
+            logger.info("serving the imported bundle, signed by the central instance", metadata: [
+                "serial": "\(bundle.serial)", "expires": "\(bundle.expires.formatted(.iso8601))", "sha256": "\(bundle.fingerprint)",
+            ])
+            signer = nil
+        } else {
+            signer = try FeedSigner(identity: await settings.signing.identity(for: db, recording: true, logger: logger))
+            try Self.importInitialRules(from: settings.rules, into: ruleStore, logger: logger)
+        }
 
         let scheme = tls == nil ? "http" : "https"
         let metrics = ServerMetrics()
@@ -56,7 +68,9 @@ struct Serve: AsyncParsableCommand {
                 allowPlainHTTPOffLoopback: settings.allowPlainHttp, publicURL: settings.publicURL, staleAfterSeconds: settings.staleAfter
             ),
             operations: operations,
-            feeds: FeedService(store: ruleStore, signer: signer, validity: TimeInterval(settings.feedValidity), signed: metrics.feedSigned),
+            feeds: FeedService(
+                store: ruleStore, signer: signer, bundles: operations.bundles, validity: TimeInterval(settings.feedValidity), signed: metrics.feedSigned
+            ),
             recorder: CheckInRecorder(store: operations.checkIns) { [refusals = CheckInRefusalLog(logger: logger)] batch, duration in
                 metrics.checkInsCommitted(batch, in: duration)
                 refusals.note(batch)
