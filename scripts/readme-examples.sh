@@ -14,7 +14,7 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bin=$(cd "${1:-$repo/.build/debug}" && pwd)
-documents=(README.md docs/feed-protocol.md docs/rules.md docs/api.md docs/fleet.md docs/agent.md docs/windows-agent.md docs/upstream.md docs/operations.md)
+documents=(README.md docs/feed-protocol.md docs/rules.md docs/api.md docs/fleet.md docs/agent.md docs/windows-agent.md docs/upstream.md docs/sites.md docs/operations.md)
 
 fail() { echo "readme-examples: FAIL: $*" >&2; exit 1; }
 [ -x "$bin/ocs" ] || fail "no ocs in $bin: build it first (swift build --product ocs)"

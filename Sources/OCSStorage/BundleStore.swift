@@ -46,17 +46,16 @@ public struct BundleStore: Sendable {
     public static let importAction = "bundle.import"
 
     /// Keeps `body` (verified, saying `verified`) as the bundle served from now on, unless it is
-    /// the one kept already (returned with `isNew` false) or older than it: a lower serial, or the
+    /// the one served already (returned with `isNew` false) or older than it: a lower serial, or the
     /// same serial exported no later (a replayed bundle would serve feeds that expire sooner, or
     /// bring back rules the central team retired). The serial moves in the same transaction, so
     /// servers on this database serve the new bundle within one read of it; audited.
     public func keep(_ body: Data, verified: Verified, context: ChangeContext, at time: Date = Date()) throws -> (bundle: StoredBundle, isNew: Bool) {
         let digest = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
         return try database.write { db in
-            if let kept = try db.rows("SELECT \(Self.columns) FROM bundles WHERE digest = ?", [digest]).first {
-                return (try Self.bundle(kept), false)
-            }
             if let current = try Self.current(db) {
+                if current.digest == digest { return (current, false) }
+                // Kept bundles only ever grow in this order: one kept before, not served now, is older.
                 if verified.serial < current.serial {
                     throw BundleOrderError.lowerSerial(serial: verified.serial, current: current.serial)
                 }

@@ -27,6 +27,10 @@ final class Workspace {
     /// `ocs serve` on this workspace's database, importing its rules on first start.
     /// Starts `ocs serve` on this workspace's database and rules, with `arguments` added.
     func startServer(_ arguments: String...) throws -> ServerProcess {
+        try startServer(arguments)
+    }
+
+    func startServer(_ arguments: [String]) throws -> ServerProcess {
         try ServerProcess(database: database, arguments: ["--rules", rules] + arguments)
     }
 
