@@ -78,8 +78,19 @@ public enum Pages {
 
     /// `exposed`: how many hosts are exposed to at least one published rule.
     /// `upstream`: what Microsoft serves, flagged when it ships a mitigation no rule in ocs has.
-    public static func overview(_ summary: FleetSummary, exposed: Int = 0, upstream: UpstreamStatus? = nil, viewer: Viewer) -> HTML {
+    /// `bundle`: on a disconnected site, the central bundle served, flagged when it expires within two days.
+    public static func overview(
+        _ summary: FleetSummary, exposed: Int = 0, upstream: UpstreamStatus? = nil, bundle: BundleStore.StoredBundle? = nil, viewer: Viewer, now: Date = Date()
+    ) -> HTML {
         let hosts = summary.hosts
+        var served: HTML = .empty
+        if let bundle {
+            let state = bundle.expires <= now ? "expired at" : "expires"
+            served = """
+                <div class="card\(bundle.expires.timeIntervalSince(now) < 2 * 86400 ? " warn" : "")" id="bundle"><div class="value">serial \(bundle.serial)</div>\
+                <div class="label">served from the central bundle exported \(time(bundle.exportedAt)); \(state) \(time(bundle.expires)): ocs bundle import a newer one before</div></div>
+                """
+        }
         var microsoft: HTML = .empty
         if let upstream, upstream.current != nil {
             let missing = upstream.withoutRule
@@ -93,10 +104,10 @@ public enum Pages {
             <a class="card\(exposed > 0 ? " warn" : "")" href="\(UILink.path("exposed"))" id="exposed-link"><div class="value" id="hosts-exposed">\(exposed)</div>\
             <div class="label">exposed to a published rule: the list, with why</div></a>
             <a class="card" href="\(UILink.path("hosts"))"><div class="value" id="hosts-total">\(hosts.total)</div><div class="label">hosts</div></a>
-            <div class="card\(hosts.verified < hosts.total ? " warn" : "")"><div class="value" id="hosts-verified">\(hosts.verified)</div><div class="label">verified (enrolled, or reported by Get-ExchangeServer); the rest could be anyone's</div></div>
+            <div class="card\(hosts.verified < hosts.total ? " warn" : "")"><div class="value" id="hosts-verified">\(hosts.verified)</div><div class="label">verified (enrolled, reported by Get-ExchangeServer, or verified at their site); the rest could be anyone's</div></div>
             <a class="card\(hosts.stale > 0 ? " warn" : "")" href="\(UILink.path("hosts", query: [("stale", "true")]))"><div class="value" id="hosts-stale">\(hosts.stale)</div><div class="label">stale (no poll for \(duration(summary.staleAfterSeconds)))</div></a>
             <div class="card\(hosts.notOnNewestUpdate > 0 ? " warn" : "")"><div class="value">\(hosts.notOnNewestUpdate)</div><div class="label">not on the newest update of their CU</div></div>
-            <div class="card"><div class="value">\(hosts.unknownBuild)</div><div class="label">reported no build</div></div>\(microsoft)
+            <div class="card"><div class="value">\(hosts.unknownBuild)</div><div class="label">reported no build</div></div>\(microsoft)\(served)
             </div>
             """
         let rules = summary.rules.isEmpty

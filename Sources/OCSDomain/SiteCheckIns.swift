@@ -99,7 +99,7 @@ public struct SiteCheckIns: Sendable, Equatable {
             let container = try decoder.singleValueContainer()
             let text = try container.decode(String.self)
             guard text.utf8.count <= 40, let date = try? Date(text, strategy: timeStyle) else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(text.prefix(40))' is not a time like 2026-12-03T19:18:23.512Z")
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(OneLineText.escaping(text, maximumBytes: 40))' is not a time like 2026-12-03T19:18:23.512Z")
             }
             return date
         }
@@ -134,15 +134,15 @@ public struct SiteCheckIns: Sendable, Equatable {
                 guard let serverID = serverId.flatMap(HostIdentity.normalizedGUID) else {
                     throw refuse("no serverId GUID: only hosts that report one can be told apart from this instance's own")
                 }
-                if let name, !HostIdentity.isValidName(name) { throw refuse("'\(name.prefix(80))' is not a host name") }
+                if let name, !HostIdentity.isValidName(name) { throw refuse("'\(OneLineText.escaping(name, maximumBytes: 80))' is not a host name") }
                 if let build {
                     guard let parsed = try? ExchangeBuild(parsing: build), ExchangeProduct(build: parsed) != nil else {
-                        throw refuse("'\(build.prefix(40))' is not an Exchange 2016, 2019 or SE build")
+                        throw refuse("'\(OneLineText.escaping(build, maximumBytes: 40))' is not an Exchange 2016, 2019 or SE build")
                     }
                 }
                 var orgID: String?
                 if let orgId {
-                    guard let guid = HostIdentity.normalizedGUID(orgId) else { throw refuse("orgId '\(orgId.prefix(80))' is not a GUID") }
+                    guard let guid = HostIdentity.normalizedGUID(orgId) else { throw refuse("orgId '\(OneLineText.escaping(orgId, maximumBytes: 80))' is not a GUID") }
                     orgID = guid
                 }
                 for list in [applied, blocked] {
@@ -153,7 +153,7 @@ public struct SiteCheckIns: Sendable, Equatable {
                 for text in [remoteAddress, userAgent].compactMap({ $0 }) where text.utf8.count > 256 || text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
                     throw refuse("its address or user agent is longer than 256 bytes or holds control characters")
                 }
-                guard let source = HostSource(rawValue: source) else { throw refuse("source '\(source.prefix(16))' is neither poll nor inventory") }
+                guard let source = HostSource(rawValue: source) else { throw refuse("source '\(OneLineText.escaping(source, maximumBytes: 16))' is neither poll nor inventory") }
                 guard firstSeen <= lastSeen, lastSeen <= exportedAt else {
                     throw refuse("first seen \(firstSeen.formatted(.iso8601)), last seen \(lastSeen.formatted(.iso8601)): not in order before the export")
                 }

@@ -62,22 +62,8 @@ public struct SiteOperations: Sendable {
     /// not verify, it expired, or it is older than the bundle served; a refusal is audited.
     public func importBundle(_ file: Data, certificate: Certificate?, repin: Bool, context: ChangeContext, at time: Date = Date()) async throws(OperationError) -> ImportedBundle {
         do {
-            let current = try bundles.current()
-            let pinned = try current.map { try Certificate(kept: $0.certificate) }
-            let trusted: Certificate
-            switch (pinned, certificate) {
-            case (nil, nil):
-                throw SiteProblem.noPin
-            case (nil, let given?):
-                trusted = given
-            case (let pinned?, nil):
-                trusted = pinned
-            case (let pinned?, let given?):
-                guard given == pinned || repin else {
-                    throw SiteProblem.otherCertificate(given: SigningIdentity.fingerprint(of: given), pinned: SigningIdentity.fingerprint(of: pinned))
-                }
-                trusted = given
-            }
+            let pinned = try bundles.current().map { try Certificate(kept: $0.certificate) }
+            let (trusted, _) = try Self.pin(pinned: pinned, given: certificate, repin: repin)
             let bundle = try await FeedBundle.open(file, pinned: trusted, at: time)
             let verified = BundleStore.Verified(
                 serial: bundle.serial, exportedAt: bundle.exportedAt, expires: bundle.expires,
@@ -126,31 +112,34 @@ public struct SiteOperations: Sendable {
         do {
             guard HostSite.isValidName(site) else { throw SiteProblem.invalidSiteName(site) }
             let pinned = try checkIns.site(named: site).map { try Certificate(kept: $0.certificate) }
-            let trusted: Certificate
-            var pins = false
-            switch (pinned, certificate) {
-            case (nil, nil):
-                throw SiteImportError.unknownSite(site)
-            case (nil, let given?):
-                trusted = given
-                pins = true
-            case (let pinned?, nil):
-                trusted = pinned
-            case (let pinned?, let given?):
-                guard given == pinned || repin else {
-                    throw SiteImportError.unpinnedSigner(site: site, pinned: SigningIdentity.fingerprint(of: pinned), signer: SigningIdentity.fingerprint(of: given))
-                }
-                trusted = given
-                pins = given != pinned
-            }
+            guard pinned != nil || certificate != nil else { throw SiteImportError.unknownSite(site) }
+            let (trusted, pins) = try Self.pin(pinned: pinned, given: certificate, repin: repin)
             let payload = try SignedEnvelope.open(file, kind: .checkIns, pinned: trusted, at: time)
             let report = try SiteCheckIns.decode(payload, now: time)
             let signer = CheckInStore.SiteSigner(certificate: Data(SigningIdentity.der(trusted)), fingerprint: SigningIdentity.fingerprint(of: trusted), pins: pins)
             return try checkIns.record(site: site, checkIns: report, signer: signer, context: context, at: time)
         } catch {
             let failure = Self.siteError(error)
-            if case .site = failure { try? checkIns.auditSiteRefusal("site \(site.prefix(64)): \(failure.description)", context: context, at: time) }
+            if case .site = failure { try? checkIns.auditSiteRefusal("site \(OneLineText.escaping(site, maximumBytes: 64)): \(failure.description)", context: context, at: time) }
             throw failure
+        }
+    }
+
+    /// The certificate a file must be signed by: the one pinned, else the one given (which the
+    /// file then pins); one given other than the pinned one only with `repin`. Whether it moves the pin.
+    private static func pin(pinned: Certificate?, given: Certificate?, repin: Bool) throws(SiteProblem) -> (Certificate, pins: Bool) {
+        switch (pinned, given) {
+        case (nil, nil):
+            throw .noPin
+        case (nil, let given?):
+            return (given, true)
+        case (let pinned?, nil):
+            return (pinned, false)
+        case (let pinned?, let given?):
+            guard given == pinned || repin else {
+                throw .otherCertificate(given: SigningIdentity.fingerprint(of: given), pinned: SigningIdentity.fingerprint(of: pinned))
+            }
+            return (given, given != pinned)
         }
     }
 
@@ -193,7 +182,7 @@ public enum SiteProblem: Error, Sendable, Equatable, CustomStringConvertible {
         case .siteImport(let problem): problem.description
         case .noPin: "no bundle was imported here yet: give the central instance's signing certificate (--cert) to pin"
         case .otherCertificate(let given, let pinned):
-            "the certificate given (SHA-256 \(given)) is not the pinned one (SHA-256 \(pinned)): give --repin to move the pin, if the central instance rotated its key"
+            "the certificate given (SHA-256 \(given)) is not the pinned one (SHA-256 \(pinned)): give --repin to move the pin, if the signer changed its key"
         case .invalidSiteName(let name): "'\(OneLineText.escaping(name, maximumBytes: 80))' is not a site name: use 1 to 64 of A-Z a-z 0-9 . _ -"
         case .storedCertificate: "a certificate kept in the database does not parse"
         }

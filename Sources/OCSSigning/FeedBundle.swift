@@ -244,7 +244,7 @@ public struct FeedBundle: Sendable, Equatable {
             let known = Set(rules)
             var releases: [String: Release] = [:]
             for (rule, names) in self.releases {
-                guard known.contains(rule) else { throw .invalid("a release names \(rule.prefix(64)), which is not among the bundle's rules") }
+                guard known.contains(rule) else { throw .invalid("a release names \(OneLineText.escaping(rule, maximumBytes: 64)), which is not among the bundle's rules") }
                 do {
                     releases[rule] = try Release.groups(named: names)
                 } catch {
@@ -258,7 +258,7 @@ public struct FeedBundle: Sendable, Equatable {
                 case "hosts": selector = .hosts(group.members)
                 case "names": selector = .names(group.members)
                 case "org" where group.members.count == 1: selector = .org(group.members[0])
-                default: throw .invalid("group \(group.name.prefix(64)) is of kind '\(group.kind.prefix(16))' with \(group.members.count) members")
+                default: throw .invalid("group \(OneLineText.escaping(group.name, maximumBytes: 64)) is of kind '\(OneLineText.escaping(group.kind, maximumBytes: 16))' with \(group.members.count) members")
                 }
                 do {
                     hostGroups.append(try HostGroup(name: group.name, selector: selector))
@@ -280,7 +280,7 @@ public struct FeedBundle: Sendable, Equatable {
                 do {
                     build = try feed.build.map(ExchangeBuild.init(parsing:))
                 } catch {
-                    throw .invalid("'\(feed.build?.prefix(40) ?? "")' is not a build")
+                    throw .invalid("'\(OneLineText.escaping(feed.build ?? "", maximumBytes: 40))' is not a build")
                 }
                 guard decoded.indices.contains(feed.document) else { throw .invalid("a feed names document \(feed.document) of \(decoded.count)") }
                 if let received = feed.received {

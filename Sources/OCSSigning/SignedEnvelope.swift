@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import OCSDomain
 import X509
 import _CryptoExtras
 
@@ -94,7 +95,7 @@ public enum SignedEnvelope {
             throw .malformed("not an ocs signed file: expected JSON with kind, version, certificate, signature and payload")
         }
         guard wire.kind == kind.rawValue else {
-            throw .wrongKind(expected: kind, found: Kind(rawValue: wire.kind)?.described ?? "'\(wire.kind.prefix(40))'")
+            throw .wrongKind(expected: kind, found: Kind(rawValue: wire.kind)?.described ?? "'\(OneLineText.escaping(wire.kind, maximumBytes: 40))'")
         }
         guard wire.version == version else { throw .malformed("format version \(wire.version) is not \(version): made by another ocs version") }
         return wire

@@ -55,6 +55,8 @@ struct DisconnectedSiteEndToEndTests {
         #expect(judged.status == 0, "\(judged.stderr)")
         let verified = try site.ocs("verify", servedFile, "--cert", centralCert)
         #expect(verified.status == 0 && verified.output.contains("configs M1,PING1"), "\(verified.output)\(verified.stderr)")
+        let printed = try site.ocs("feed", "--build", "15.2.1118.7", "--server", "EXSITE1", "--db", site.database)
+        #expect(printed.status == 0 && printed.output == served.text, "ocs feed prints the document the site serves: \(printed.stderr)")
         let siteFiles = try FileManager.default.contentsOfDirectory(atPath: site.folder.appendingPathComponent("data").path)
         #expect(!siteFiles.contains { $0.contains("key") }, "\(siteFiles)")
         let ready = try Curl.request(siteServer.baseURL + "/readyz")

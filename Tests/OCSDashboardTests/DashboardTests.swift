@@ -61,6 +61,34 @@ struct DashboardRenderingTests {
         #expect(page.text.contains("inventory: runs Microsoft&#39;s EM service"))
     }
 
+    @Test func aSitesHostsAreMarkedWithTheSiteAndTheTimeOfItsExport() {
+        var reported = host(userAgent: "ocs-agent", name: "EXSITE1")
+        reported.site = HostSite(name: "lab", exportedAt: Date(timeIntervalSince1970: 1_800_000_000))
+        reported.verified = true
+        let list = Pages.hosts([reported], filter: HostFilter(), next: nil, staleSince: .distantPast, catalog: .embedded, viewer: viewer)
+        #expect(list.text.contains("EXSITE1</a> <span class=\"muted\" title=\"polls at disconnected site lab; as of its export at 2027-01-15T08:00:00Z\">site lab</span>"))
+        #expect(!list.text.contains("unverified"))
+        let page = Pages.host(reported, history: [], next: nil, staleSince: .distantPast, catalog: .embedded, viewer: viewer)
+        #expect(page.text.contains("site lab: its signed check-in files make its record, the last exported at 2027-01-15T08:00:00Z"))
+    }
+
+    @Test func aSiteOverviewSaysWhichBundleItServesAndWarnsBeforeItExpires() {
+        let summary = FleetSummary(total: 0, stale: 0, hostsByBuild: [], rules: [], staleAfterSeconds: 3600, catalog: .embedded)
+        let exported = Date(timeIntervalSince1970: 1_800_000_000)
+        let bundle = BundleStore.StoredBundle(
+            id: 1, digest: "d", body: Data(), serial: 12, exportedAt: exported, expires: exported + 8 * 86400, certificate: Data(),
+            fingerprint: "AA", importedAt: exported
+        )
+        let fresh = Pages.overview(summary, bundle: bundle, viewer: viewer, now: exported + 86400)
+        #expect(fresh.text.contains("<div class=\"card\" id=\"bundle\"><div class=\"value\">serial 12</div>"))
+        #expect(fresh.text.contains("expires 2027-01-23T08:00:00Z"))
+        let late = Pages.overview(summary, bundle: bundle, viewer: viewer, now: exported + 7 * 86400)
+        #expect(late.text.contains("<div class=\"card warn\" id=\"bundle\">"))
+        let expired = Pages.overview(summary, bundle: bundle, viewer: viewer, now: exported + 9 * 86400)
+        #expect(expired.text.contains("expired at 2027-01-23T08:00:00Z"))
+        #expect(!Pages.overview(summary, viewer: viewer).text.contains("id=\"bundle\""))
+    }
+
     @Test func aHostPageSaysWhereEachPublishedRuleStandsAndWhy() {
         let host = host(userAgent: "x", name: "EX19-01")  // 2019 CU14 RTM, applied ["<b>x</b>"]
         let standings = [

@@ -7,7 +7,8 @@ import OCSStorage
 import Logging
 
 /// `ocs feed`: prints the exact document a host on a build (and, for staged rules, with a name,
-/// serverId or org) receives, by the server's code path.
+/// serverId or org) receives, by the server's code path: on a disconnected site, the document of
+/// its imported bundle.
 struct Feed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the feed a host on a build receives.")
 
@@ -46,8 +47,12 @@ struct Feed: AsyncParsableCommand {
         let db = try DatabaseOptions.open(database.resolvedLocation(&settings), password: database.password(&settings), creating: false)
         // Warnings go to stderr; stdout carries only the document.
         let logger = Logger(label: "ocs") { StreamLogHandler.standardError(label: $0) }
-        let signer = try FeedSigner(identity: await signing.resolve(&settings).identity(for: db, recording: false, logger: logger))
-        let feed = try FeedService(store: RuleStore(database: db), signer: signer, validity: TimeInterval(validity)).feed(for: query.build, host: host)
+        // A disconnected site's database serves its imported bundle: no key there, none made.
+        let bundles = BundleStore(database: db)
+        let signer = try bundles.current() != nil
+            ? nil : FeedSigner(identity: await signing.resolve(&settings).identity(for: db, recording: false, logger: logger))
+        let feed = try FeedService(store: RuleStore(database: db), signer: signer, bundles: bundles, validity: TimeInterval(validity))
+            .feed(for: query.build, host: host)
         FileHandle.standardOutput.write(Data(feed.body))
     }
 }
