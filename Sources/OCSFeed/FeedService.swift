@@ -265,12 +265,6 @@ public final class FeedService: Sendable {
         return nil
     }
 
-    /// The bundle this instance serves, if it imported one. Blocking.
-    public func servedBundle() throws -> FeedBundle? {
-        if case .bundle(let served) = try current(serial: refreshSerial()) { return served.bundle }
-        return nil
-    }
-
     /// The start of the signing window `now` is in: `issued` plus a whole number of half
     /// validities (`issued` itself when the clock is behind it). Whole seconds, as `expires` is written.
     func signingWindow(issued: String, at now: Date) -> Date {

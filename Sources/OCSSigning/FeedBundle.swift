@@ -189,10 +189,12 @@ public struct FeedBundle: Sendable, Equatable {
     // MARK: Payload
 
     private var wire: Wire {
-        Wire(
+        let served = Set(ruleIDs)
+        return Wire(
             format: Self.format, serial: serial, issued: issued, exportedAt: FeedTime.format(exportedAt), expires: FeedTime.format(expires),
             rules: ruleIDs,
-            releases: rollout.releases.compactMapValues { $0 == .everyone ? nil : $0.groupNames },
+            // Only the staged releases of the rules it serves: those are all a site reads.
+            releases: rollout.releases.filter { served.contains($0.key) && $0.value != .everyone }.mapValues(\.groupNames),
             groups: rollout.groups.values.sorted { $0.name < $1.name }.map { Wire.Group(name: $0.name, kind: $0.selector.kind, members: $0.selector.values) },
             documents: documents.map { Wire.Document(configs: $0.configIDs, body: Data($0.body).base64EncodedString()) },
             feeds: feeds.map { Wire.Feed(build: $0.build?.description, received: $0.received, document: $0.document) }

@@ -149,7 +149,10 @@ struct CheckInWriter {
                     note: known.site == nil ? "host \(known.id) had only unverified polls here: the site's file replaces what they said" : nil
                 )
             }
-            if let refusal = try admitNewHost(poll) {
+            // Bounded by the most hosts, not by a poll's per-address rate: the address is the site's.
+            var admission = poll
+            admission.remoteAddress = nil
+            if let refusal = try admitNewHost(admission) {
                 return InventoryOutcome(name: name, serverID: poll.serverID, result: .skipped, note: "not added: \(refusal.rawValue)")
             }
             let added = HostReport().updated(by: poll)

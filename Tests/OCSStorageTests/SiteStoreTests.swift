@@ -142,6 +142,16 @@ struct SiteStoreTests {
         #expect(try store.record(inventory: report, context: .localUser).map(\.result) == [.skipped])
     }
 
+    @Test func aSitesNewHostsCountAgainstTheMostHostsNotThePerAddressRate() throws {
+        let temporary = try TestDatabase()
+        let store = CheckInStore(database: temporary.database, limits: CheckInStoreTests.limits(hosts: 3, perAddress: 1))
+        // Every host of the file shares the site's address: a poll's per-address rate would stop the second.
+        let hosts = (1...4).map { Self.siteHost(CheckInStoreTests.guid($0), name: "EXSITE\($0)", seen: 1_800_000_000) }
+        let outcomes = try store.record(site: "lab", checkIns: Self.file(exportedAt: 1_800_000_100, hosts), signer: Self.signer, context: .localUser)
+        #expect(outcomes.map(\.result) == [.added, .added, .added, .skipped])
+        #expect(outcomes.last?.note == "not added: max-hosts")
+    }
+
     @Test func aSiteExportsItsOwnHostsWithAServerIDSeenSince() throws {
         let temporary = try TestDatabase()
         let store = CheckInStore(database: temporary.database)
