@@ -80,7 +80,7 @@ public enum Pages {
     /// `upstream`: what Microsoft serves, flagged when it ships a mitigation no rule in ocs has.
     /// `bundle`: on a disconnected site, the central bundle served, flagged when it expires within two days.
     public static func overview(
-        _ summary: FleetSummary, exposed: Int = 0, upstream: UpstreamStatus? = nil, bundle: BundleStore.StoredBundle? = nil, viewer: Viewer, now: Date = Date()
+        _ summary: FleetSummary, exposed: Int = 0, upstream: UpstreamStatus? = nil, bundle: BundleStore.Summary? = nil, viewer: Viewer, now: Date = Date()
     ) -> HTML {
         let hosts = summary.hosts
         var served: HTML = .empty

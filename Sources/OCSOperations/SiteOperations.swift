@@ -20,8 +20,8 @@ public struct SiteOperations: Sendable {
     let checkIns: CheckInStore
     let bundles: BundleStore
 
-    /// How long an exported bundle's feeds are valid by default: a week, so a bundle carried in
-    /// by hand once a week never lets the site's feeds expire.
+    /// How long an exported bundle's feeds are valid by default: eight days, so a bundle carried
+    /// in by hand once a week never lets the site's feeds expire.
     public static let defaultBundleValidity: TimeInterval = 8 * 86400
     /// The longest validity a bundle may be given: a feed valid longer would be a long replay window.
     public static let maximumBundleValidity: TimeInterval = 90 * 86400
@@ -38,11 +38,11 @@ public struct SiteOperations: Sendable {
                 serial: set.serial, issued: set.issued, rules: set.rules, rollout: set.rollout, catalog: set.catalog,
                 builds: known + builds, signer: signer, exportedAt: time, validity: validity
             )
-            return (try bundle.sealed(by: signer.identity), bundle)
-        } catch let problem as FeedBundleProblem {
-            throw .site(.bundle(problem))
+            let file = try bundle.sealed(by: signer.identity)
+            guard file.count <= SignedEnvelope.maximumBytes else { throw SiteProblem.fileTooLarge(bytes: file.count) }
+            return (file, bundle)
         } catch {
-            throw OperationError(error)
+            throw Self.siteError(error)
         }
     }
 
@@ -63,11 +63,11 @@ public struct SiteOperations: Sendable {
     public func importBundle(_ file: Data, certificate: Certificate?, repin: Bool, context: ChangeContext, at time: Date = Date()) async throws(OperationError) -> ImportedBundle {
         do {
             let pinned = try bundles.current().map { try Certificate(kept: $0.certificate) }
-            let (trusted, _) = try Self.pin(pinned: pinned, given: certificate, repin: repin)
+            let (trusted, moves) = try Self.pin(pinned: pinned, given: certificate, repin: repin)
             let bundle = try await FeedBundle.open(file, pinned: trusted, at: time)
             let verified = BundleStore.Verified(
                 serial: bundle.serial, exportedAt: bundle.exportedAt, expires: bundle.expires,
-                certificate: Data(SigningIdentity.der(trusted)), fingerprint: SigningIdentity.fingerprint(of: trusted)
+                certificate: Data(SigningIdentity.der(trusted)), fingerprint: SigningIdentity.fingerprint(of: trusted), repins: moves && pinned != nil
             )
             let (stored, isNew) = try bundles.keep(file, verified: verified, context: context, at: time)
             return ImportedBundle(bundle: bundle, stored: stored, isNew: isNew)
@@ -96,7 +96,9 @@ public struct SiteOperations: Sendable {
         do {
             let hosts = try checkIns.siteExport(since: since, limit: SiteCheckIns.maximumHosts)
             let payload = try SiteCheckIns(exportedAt: time, since: since, hosts: hosts).encoded()
-            return (try SignedEnvelope.seal(payload, kind: .checkIns, by: identity), hosts.count)
+            let file = try SignedEnvelope.seal(payload, kind: .checkIns, by: identity)
+            guard file.count <= SignedEnvelope.maximumBytes else { throw SiteProblem.fileTooLarge(bytes: file.count) }
+            return (file, hosts.count)
         } catch {
             throw Self.siteError(error)
         }
@@ -113,10 +115,13 @@ public struct SiteOperations: Sendable {
             guard HostSite.isValidName(site) else { throw SiteProblem.invalidSiteName(site) }
             let pinned = try checkIns.site(named: site).map { try Certificate(kept: $0.certificate) }
             guard pinned != nil || certificate != nil else { throw SiteImportError.unknownSite(site) }
-            let (trusted, pins) = try Self.pin(pinned: pinned, given: certificate, repin: repin)
+            let (trusted, moves) = try Self.pin(pinned: pinned, given: certificate, repin: repin)
             let payload = try SignedEnvelope.open(file, kind: .checkIns, pinned: trusted, at: time)
             let report = try SiteCheckIns.decode(payload, now: time)
-            let signer = CheckInStore.SiteSigner(certificate: Data(SigningIdentity.der(trusted)), fingerprint: SigningIdentity.fingerprint(of: trusted), pins: pins)
+            let signer = CheckInStore.SiteSigner(
+                certificate: Data(SigningIdentity.der(trusted)), fingerprint: SigningIdentity.fingerprint(of: trusted),
+                pin: !moves ? .none : pinned == nil ? .first : .repin
+            )
             return try checkIns.record(site: site, checkIns: report, signer: signer, context: context, at: time)
         } catch {
             let failure = Self.siteError(error)
@@ -150,7 +155,7 @@ public struct SiteOperations: Sendable {
         case let error as OperationError: error
         case let problem as SiteProblem: .site(problem)
         case let problem as FeedBundleProblem: .site(.bundle(problem))
-        case let problem as BundleOrderError: .site(.bundleOrder(problem))
+        case let problem as BundleKeepError: .site(.bundleKeep(problem))
         case let refusal as SignedEnvelopeRefusal: .site(.envelope(refusal))
         case let problem as SiteCheckInsProblem: .site(.checkIns(problem))
         case let problem as SiteImportError: .site(.siteImport(problem))
@@ -162,7 +167,7 @@ public struct SiteOperations: Sendable {
 /// Why a bundle or a site's check-in file was refused, or could not be made; nothing changed.
 public enum SiteProblem: Error, Sendable, Equatable, CustomStringConvertible {
     case bundle(FeedBundleProblem)
-    case bundleOrder(BundleOrderError)
+    case bundleKeep(BundleKeepError)
     case envelope(SignedEnvelopeRefusal)
     case checkIns(SiteCheckInsProblem)
     case siteImport(SiteImportError)
@@ -172,11 +177,13 @@ public enum SiteProblem: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidSiteName(String)
     /// A certificate kept in the database does not parse.
     case storedCertificate
+    /// A file this large would be refused unread where it is imported.
+    case fileTooLarge(bytes: Int)
 
     public var description: String {
         switch self {
         case .bundle(let problem): problem.description
-        case .bundleOrder(let problem): problem.description
+        case .bundleKeep(let problem): problem.description
         case .envelope(let refusal): refusal.description
         case .checkIns(let problem): problem.description
         case .siteImport(let problem): problem.description
@@ -185,6 +192,8 @@ public enum SiteProblem: Error, Sendable, Equatable, CustomStringConvertible {
             "the certificate given (SHA-256 \(given)) is not the pinned one (SHA-256 \(pinned)): give --repin to move the pin, if the signer changed its key"
         case .invalidSiteName(let name): "'\(OneLineText.escaping(name, maximumBytes: 80))' is not a site name: use 1 to 64 of A-Z a-z 0-9 . _ -"
         case .storedCertificate: "a certificate kept in the database does not parse"
+        case .fileTooLarge(let bytes):
+            "the file would be \(bytes) bytes, over the \(SignedEnvelope.maximumBytes) an import reads: export fewer hosts (a later --since) or fewer builds"
         }
     }
 }

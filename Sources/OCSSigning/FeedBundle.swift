@@ -88,6 +88,8 @@ public struct FeedBundle: Sendable, Equatable {
         let targets: [ExchangeBuild?] = [nil] + Array(Set(builds)).sorted()
         for received in ruleSets {
             let receivedRules = received.map { set in rules.filter { set.contains($0.id) } } ?? rules
+            // A build whose document is the no-build one needs no entry: the site falls back to it.
+            var fallback: Int?
             for build in targets {
                 let configs = renderer.configs(from: receivedRules, for: build, catalog: catalog)
                 let key = configs.map(\.id)
@@ -99,6 +101,7 @@ public struct FeedBundle: Sendable, Equatable {
                     documents.append(Document(body: try signer.sign(renderer.render(configs, rootAttributes: attributes)), configIDs: key))
                     byConfigs[key] = index
                 }
+                if build == nil { fallback = index } else if index == fallback { continue }
                 feeds.append(Feed(build: build, received: received, document: index))
             }
         }

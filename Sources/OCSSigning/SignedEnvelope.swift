@@ -66,8 +66,9 @@ public enum SignedEnvelope {
         let wire = try read(file, kind: kind)
         let signer = try certificate(of: wire)
         guard signer == pinned else {
+            // The subject is the file's claim, not yet verified: escaped and bounded before it is shown.
             throw .unpinnedSigner(
-                signer: "\(signer.subject) (SHA-256 \(SigningIdentity.fingerprint(of: signer)))",
+                signer: "\(OneLineText.escaping("\(signer.subject)", maximumBytes: 200)) (SHA-256 \(SigningIdentity.fingerprint(of: signer)))",
                 pinned: "\(pinned.subject) (SHA-256 \(SigningIdentity.fingerprint(of: pinned)))"
             )
         }

@@ -33,13 +33,43 @@ public struct BundleStore: Sendable {
         public let expires: Date
         public let certificate: Data
         public let fingerprint: String
+        /// Signed by a certificate the operator pins in place of the pinned one (`--repin`).
+        public let repins: Bool
 
-        public init(serial: Int64, exportedAt: Date, expires: Date, certificate: Data, fingerprint: String) {
+        public init(serial: Int64, exportedAt: Date, expires: Date, certificate: Data, fingerprint: String, repins: Bool = false) {
             self.serial = serial
             self.exportedAt = exportedAt
             self.expires = expires
             self.certificate = certificate
             self.fingerprint = fingerprint
+            self.repins = repins
+        }
+    }
+
+    /// The bundle served, without its bytes: for pages and logs.
+    public struct Summary: Sendable, Equatable {
+        public let serial: Int64
+        public let exportedAt: Date
+        public let expires: Date
+        public let fingerprint: String
+        public let importedAt: Date
+
+        public init(serial: Int64, exportedAt: Date, expires: Date, fingerprint: String, importedAt: Date) {
+            self.serial = serial
+            self.exportedAt = exportedAt
+            self.expires = expires
+            self.fingerprint = fingerprint
+            self.importedAt = importedAt
+        }
+    }
+
+    /// The bundle served, without its bytes; nil on an instance that imported none.
+    public func summary() throws -> Summary? {
+        try database.read { db in
+            try db.rows("SELECT serial, exported_at, expires, fingerprint, imported_at FROM bundles ORDER BY id DESC LIMIT 1").first.map { row in
+                Summary(serial: try row["serial"], exportedAt: try row["exported_at"], expires: try row["expires"],
+                        fingerprint: try row["fingerprint"], importedAt: try row["imported_at"])
+            }
         }
     }
 
@@ -48,20 +78,30 @@ public struct BundleStore: Sendable {
     /// Keeps `body` (verified, saying `verified`) as the bundle served from now on, unless it is
     /// the one served already (returned with `isNew` false) or older than it: a lower serial, or the
     /// same serial exported no later (a replayed bundle would serve feeds that expire sooner, or
-    /// bring back rules the central team retired). The serial moves in the same transaction, so
-    /// servers on this database serve the new bundle within one read of it; audited.
+    /// bring back rules the central team retired), or signed by another certificate than the one
+    /// served without `repins`. A first bundle is refused on a database that serves a feed of its own
+    /// (published rules, a signing identity): it would replace that feed for good. The serial moves
+    /// in the same transaction, so servers on this database serve the new bundle within one read
+    /// of it; audited.
     public func keep(_ body: Data, verified: Verified, context: ChangeContext, at time: Date = Date()) throws -> (bundle: StoredBundle, isNew: Bool) {
         let digest = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
         return try database.write { db in
             if let current = try Self.current(db) {
                 if current.digest == digest { return (current, false) }
+                if current.fingerprint != verified.fingerprint, !verified.repins {
+                    throw BundleKeepError.unpinnedSigner(pinned: current.fingerprint, signer: verified.fingerprint)
+                }
                 // Kept bundles only ever grow in this order: one kept before, not served now, is older.
                 if verified.serial < current.serial {
-                    throw BundleOrderError.lowerSerial(serial: verified.serial, current: current.serial)
+                    throw BundleKeepError.lowerSerial(serial: verified.serial, current: current.serial)
                 }
                 if verified.serial == current.serial, verified.exportedAt <= current.exportedAt {
-                    throw BundleOrderError.notNewer(exportedAt: verified.exportedAt, current: current.exportedAt)
+                    throw BundleKeepError.notNewer(exportedAt: verified.exportedAt, current: current.exportedAt)
                 }
+            } else {
+                let published = try db.value(Int.self, "SELECT COUNT(*) FROM rules WHERE state = 'published'") ?? 0
+                let signing = try db.value(Int.self, "SELECT COUNT(*) FROM signing_identity") ?? 0
+                if published > 0 || signing > 0 { throw BundleKeepError.ownFeed(publishedRules: published) }
             }
             let id = try db.insert(
                 """
@@ -122,9 +162,11 @@ public struct BundleStore: Sendable {
 }
 
 /// A bundle older than the one kept: refused, nothing changed.
-public enum BundleOrderError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum BundleKeepError: Error, Sendable, Equatable, CustomStringConvertible {
     case lowerSerial(serial: Int64, current: Int64)
     case notNewer(exportedAt: Date, current: Date)
+    case unpinnedSigner(pinned: String, signer: String)
+    case ownFeed(publishedRules: Int)
 
     public var description: String {
         switch self {
@@ -132,6 +174,10 @@ public enum BundleOrderError: Error, Sendable, Equatable, CustomStringConvertibl
             "its serial \(serial) is lower than the served bundle's \(current): an older bundle would bring back what the central team changed since"
         case .notNewer(let exportedAt, let current):
             "it was exported at \(exportedAt.formatted(.iso8601)), not after the served bundle of the same serial (exported at \(current.formatted(.iso8601)))"
+        case .unpinnedSigner(let pinned, let signer):
+            "it is signed by SHA-256 \(signer), not by the pinned SHA-256 \(pinned): give --repin with --cert to move the pin"
+        case .ownFeed(let published):
+            "this database serves a feed of its own (\(published) published rules, or a signing identity): a bundle would replace it for good; import the first bundle into the site's own new database (--db)"
         }
     }
 }

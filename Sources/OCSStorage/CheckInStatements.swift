@@ -301,6 +301,16 @@ struct PortableCheckInStatements: CheckInStatements {
         try db.execute(sql.markSite, [site, DatabaseTimestamp(exportedAt), verified, source.rawValue, id])
     }
 
+    /// When a host was last seen.
+    func lastSeen(_ id: Int64) throws -> Date? {
+        try db.value(Date.self, "SELECT last_seen FROM hosts WHERE id = ?", [id])
+    }
+
+    /// Sets a host's last sighting to `time`, earlier or later.
+    func setLastSeen(_ id: Int64, to time: Date) throws {
+        try db.execute("UPDATE hosts SET last_seen = ? WHERE id = ?", [DatabaseTimestamp(time), id])
+    }
+
     /// Moves a host's first sighting back to `time`, when that is earlier.
     func setFirstSeen(_ id: Int64, to time: Date) throws {
         try db.execute(sql.setFirstSeen, [DatabaseTimestamp(time), id, DatabaseTimestamp(time)])

@@ -17,18 +17,28 @@ extension CheckInStore {
         public let lastImportedAt: Date?
     }
 
-    /// The certificate a site's file is to be verified with, and whether it moves the pin.
+    /// The certificate a site's file was verified with, and what it may do to the site's pin.
     public struct SiteSigner: Sendable, Equatable {
         public let certificate: Data
         public let fingerprint: String
-        /// Pin this certificate for the site: its first file, or a rotation the operator asked for.
-        public let pins: Bool
+        public let pin: PinChange
 
-        public init(certificate: Data, fingerprint: String, pins: Bool) {
+        public init(certificate: Data, fingerprint: String, pin: PinChange) {
             self.certificate = certificate
             self.fingerprint = fingerprint
-            self.pins = pins
+            self.pin = pin
         }
+    }
+
+    /// What a file may do to its site's pin, decided inside the transaction that records it, so two
+    /// imports at once never move a pin neither asked to move.
+    public enum PinChange: Sendable, Equatable {
+        /// The site must pin this certificate already.
+        case none
+        /// The site's first file: pins this certificate; refused if the site was pinned meanwhile to another.
+        case first
+        /// The operator moves the pin to this certificate (`--repin`).
+        case repin
     }
 
     public func site(named name: String) throws -> SitePin? {
@@ -54,7 +64,7 @@ extension CheckInStore {
             let statements = PortableCheckInStatements(db)
             if let pin = try Self.site(named: name, in: db) {
                 if pin.fingerprint != signer.fingerprint {
-                    guard signer.pins else { throw SiteImportError.unpinnedSigner(site: name, pinned: pin.fingerprint, signer: signer.fingerprint) }
+                    guard signer.pin == .repin else { throw SiteImportError.unpinnedSigner(site: name, pinned: pin.fingerprint, signer: signer.fingerprint) }
                     try db.execute("UPDATE sites SET certificate = ?, fingerprint = ?, pinned_at = ? WHERE name = ?",
                                    [signer.certificate, signer.fingerprint, DatabaseTimestamp(time), name])
                 }
@@ -62,7 +72,7 @@ extension CheckInStore {
                     throw SiteImportError.notNewer(site: name, exportedAt: checkIns.exportedAt, last: last)
                 }
             } else {
-                guard signer.pins else { throw SiteImportError.unknownSite(name) }
+                guard signer.pin != .none else { throw SiteImportError.unknownSite(name) }
                 try db.execute("INSERT INTO sites (name, certificate, fingerprint, pinned_at) VALUES (?, ?, ?, ?)",
                                [name, signer.certificate, signer.fingerprint, DatabaseTimestamp(time)])
             }
@@ -124,7 +134,7 @@ public enum SiteImportError: Error, Sendable, Equatable, CustomStringConvertible
             "signed by SHA-256 \(signer), but site \(site) pins SHA-256 \(pinned): give --repin with --cert to move the pin, if the site changed its key"
         case .notNewer(let site, let exportedAt, let last):
             "it was exported at \(exportedAt.formatted(.iso8601)), not after the last file of site \(site) imported (exported at \(last.formatted(.iso8601))): it would move the site's hosts back"
-        case .tooManyHosts(let limit): "more than \(limit) hosts to export: export them in parts with --since"
+        case .tooManyHosts(let limit): "more than \(limit) hosts to export: export those seen lately (--since)"
         }
     }
 }

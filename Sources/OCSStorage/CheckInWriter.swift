@@ -137,8 +137,16 @@ struct CheckInWriter {
                 if let owner {
                     return InventoryOutcome(name: name, serverID: serverID, result: .skipped, note: "\(owner): not changed by this file")
                 }
+                if known.site != nil, let lastSeen = try statements.lastSeen(known.id), poll.time < lastSeen {
+                    return InventoryOutcome(
+                        name: name, serverID: serverID, result: .skipped,
+                        note: "known as of \(lastSeen.formatted(.iso8601)), later than this file saw it: not moved back"
+                    )
+                }
                 let updated = known.report.updated(by: poll)
                 try statements.updateHost(known.id, to: updated, by: poll, at: stamp)
+                // Taken from unverified polls: its last sighting is the site's, not theirs.
+                if known.site == nil { try statements.setLastSeen(known.id, to: poll.time) }
                 try mark(known.id)
                 try statements.setFirstSeen(known.id, to: host.firstSeen)
                 if updated != known.report, try historyHasRoom(host: known.id, at: poll.time) {

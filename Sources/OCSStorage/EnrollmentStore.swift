@@ -70,7 +70,10 @@ public struct EnrollmentStore: Sendable {
                 if let existing {
                     hostID = try existing["id"]
                     try db.execute(
-                        "UPDATE hosts SET credential_hash = ?, enrolled_at = ?, server_name = coalesce(?, server_name), source = 'poll' WHERE id = ?",
+                        """
+                        UPDATE hosts SET credential_hash = ?, enrolled_at = ?, server_name = coalesce(?, server_name), source = 'poll',
+                            site = NULL, site_exported_at = NULL, site_verified = NULL WHERE id = ?
+                        """,
                         [Secret.hexDigest(credential), time, serverName, hostID]
                     )
                 } else {

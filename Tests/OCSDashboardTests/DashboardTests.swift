@@ -75,10 +75,7 @@ struct DashboardRenderingTests {
     @Test func aSiteOverviewSaysWhichBundleItServesAndWarnsBeforeItExpires() {
         let summary = FleetSummary(total: 0, stale: 0, hostsByBuild: [], rules: [], staleAfterSeconds: 3600, catalog: .embedded)
         let exported = Date(timeIntervalSince1970: 1_800_000_000)
-        let bundle = BundleStore.StoredBundle(
-            id: 1, digest: "d", body: Data(), serial: 12, exportedAt: exported, expires: exported + 8 * 86400, certificate: Data(),
-            fingerprint: "AA", importedAt: exported
-        )
+        let bundle = BundleStore.Summary(serial: 12, exportedAt: exported, expires: exported + 8 * 86400, fingerprint: "AA", importedAt: exported)
         let fresh = Pages.overview(summary, bundle: bundle, viewer: viewer, now: exported + 86400)
         #expect(fresh.text.contains("<div class=\"card\" id=\"bundle\"><div class=\"value\">serial 12</div>"))
         #expect(fresh.text.contains("expires 2027-01-23T08:00:00Z"))

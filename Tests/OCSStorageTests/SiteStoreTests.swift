@@ -28,10 +28,10 @@ struct SiteStoreTests {
         let again = try store.keep(Data("bundle one".utf8), verified: Self.verified(serial: 7, exportedAt: 1_800_000_000), context: .localUser)
         #expect(try !again.isNew && again.bundle.id == first.bundle.id && rules.serial() == serialBefore + 1)
         // Older: a lower serial, or the same serial exported no later. Nothing kept.
-        #expect(throws: BundleOrderError.lowerSerial(serial: 6, current: 7)) {
+        #expect(throws: BundleKeepError.lowerSerial(serial: 6, current: 7)) {
             try store.keep(Data("older".utf8), verified: Self.verified(serial: 6, exportedAt: 1_800_009_000), context: .localUser)
         }
-        #expect(throws: BundleOrderError.notNewer(exportedAt: Date(timeIntervalSince1970: 1_800_000_000), current: Date(timeIntervalSince1970: 1_800_000_000))) {
+        #expect(throws: BundleKeepError.notNewer(exportedAt: Date(timeIntervalSince1970: 1_800_000_000), current: Date(timeIntervalSince1970: 1_800_000_000))) {
             try store.keep(Data("replayed".utf8), verified: Self.verified(serial: 7, exportedAt: 1_800_000_000), context: .localUser)
         }
         #expect(try store.current()?.id == first.bundle.id && rules.serial() == serialBefore + 1)
@@ -46,7 +46,7 @@ struct SiteStoreTests {
     }
 
     static let siteGUID = "6f1d2c3b-0a4e-4b5c-9d8e-7f6a5b4c3d2e"
-    static let signer = CheckInStore.SiteSigner(certificate: Data([1, 2, 3]), fingerprint: "11:22", pins: true)
+    static let signer = CheckInStore.SiteSigner(certificate: Data([1, 2, 3]), fingerprint: "11:22", pin: .first)
 
     static func siteHost(_ guid: String = siteGUID, name: String = "EXSITE1", applied: [String] = ["M1"], verified: Bool = true, seen seconds: TimeInterval) -> SiteCheckIns.Host {
         SiteCheckIns.Host(
@@ -72,7 +72,7 @@ struct SiteStoreTests {
         // Unknown site without a certificate to pin: refused.
         #expect(throws: SiteImportError.unknownSite("lab")) {
             try store.record(site: "lab", checkIns: Self.file(exportedAt: 1_800_000_100, [Self.siteHost(seen: 1_800_000_000)]),
-                             signer: CheckInStore.SiteSigner(certificate: Data([1]), fingerprint: "11:22", pins: false), context: .localUser)
+                             signer: CheckInStore.SiteSigner(certificate: Data([1]), fingerprint: "11:22", pin: .none), context: .localUser)
         }
         let outcomes = try store.record(site: "lab", checkIns: Self.file(exportedAt: 1_800_000_100, [Self.siteHost(seen: 1_800_000_000)]), signer: Self.signer, context: .localUser)
         #expect(outcomes.map(\.result) == [.added])
@@ -97,18 +97,22 @@ struct SiteStoreTests {
         // Signed by another certificate without moving the pin: refused.
         #expect(throws: SiteImportError.self) {
             try store.record(site: "lab", checkIns: Self.file(exportedAt: 1_800_000_900, [Self.siteHost(applied: [], seen: 1_800_000_800)]),
-                             signer: CheckInStore.SiteSigner(certificate: Data([9]), fingerprint: "99:99", pins: false), context: .localUser)
+                             signer: CheckInStore.SiteSigner(certificate: Data([9]), fingerprint: "99:99", pin: .none), context: .localUser)
         }
         #expect(try Self.host(store, Self.siteGUID)?.latest.applied == ["M1"])
 
-        // A later file updates it, keeps history, and an older sighting never moves last seen back.
-        _ = try store.record(site: "lab", checkIns: Self.file(exportedAt: 1_800_001_000, [Self.siteHost(applied: ["M1", "M2"], seen: 1_799_999_000)]), signer: Self.signer, context: .localUser)
+        // A later file updates it and keeps history.
+        _ = try store.record(site: "lab", checkIns: Self.file(exportedAt: 1_800_001_000, [Self.siteHost(applied: ["M1", "M2"], seen: 1_800_000_900)]), signer: Self.signer, context: .localUser)
         let updated = try #require(try Self.host(store, Self.siteGUID))
-        #expect(updated.latest.applied == ["M1", "M2"] && updated.lastSeen == Date(timeIntervalSince1970: 1_800_000_000))
+        #expect(updated.latest.applied == ["M1", "M2"] && updated.lastSeen == Date(timeIntervalSince1970: 1_800_000_900))
         #expect(updated.site?.exportedAt == Date(timeIntervalSince1970: 1_800_001_000))
         #expect(try store.history(hostID: updated.id).items.count == 2)
+        // A later file that saw the host earlier than what is known never moves it back.
+        let older = try store.record(site: "lab", checkIns: Self.file(exportedAt: 1_800_002_000, [Self.siteHost(applied: [], seen: 1_799_999_000)]), signer: Self.signer, context: .localUser)
+        #expect(older.map(\.result) == [.skipped])
+        #expect(try Self.host(store, Self.siteGUID)?.latest.applied == ["M1", "M2"])
         let audited = try AuditLog(database: temporary.database).entries(AuditLog.Filter()).items.filter { $0.action == CheckInStore.siteImportAction }
-        #expect(audited.count == 2)
+        #expect(audited.count == 3)
     }
 
     @Test func hostsOwnedElsewhereAreLeftAloneAndUnverifiedPollsAreReplaced() throws {

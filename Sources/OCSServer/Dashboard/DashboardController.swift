@@ -189,7 +189,7 @@ struct DashboardController: Sendable {
             let staleSince = self.staleSince
             let summary = try fleet.summary(rules: published, staleSince: staleSince, staleAfterSeconds: staleAfterSeconds)
             let exposed = try fleet.exposedHosts(to: published.map(\.rule), staleSince: staleSince, page: PageRequest(limit: 1)).total
-            return .html(.ok, Pages.overview(summary, exposed: exposed, upstream: try upstream.status(), bundle: try operations.bundles.current(), viewer: viewer))
+            return .html(.ok, Pages.overview(summary, exposed: exposed, upstream: try upstream.status(), bundle: try operations.bundles.summary(), viewer: viewer))
         case (1, "upstream"):
             let documents = try upstreamDocuments.documents(page: try Self.pageRequest(query, kind: .upstream, viewer: viewer))
             return .html(.ok, Pages.upstream(try upstream.status(), documents: documents.items, next: documents.next?.token, viewer: viewer))

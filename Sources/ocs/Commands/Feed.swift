@@ -49,7 +49,7 @@ struct Feed: AsyncParsableCommand {
         let logger = Logger(label: "ocs") { StreamLogHandler.standardError(label: $0) }
         // A disconnected site's database serves its imported bundle: no key there, none made.
         let bundles = BundleStore(database: db)
-        let signer = try bundles.current() != nil
+        let signer = try bundles.summary() != nil
             ? nil : FeedSigner(identity: await signing.resolve(&settings).identity(for: db, recording: false, logger: logger))
         let feed = try FeedService(store: RuleStore(database: db), signer: signer, bundles: bundles, validity: TimeInterval(validity))
             .feed(for: query.build, host: host)

@@ -41,7 +41,7 @@ struct Serve: AsyncParsableCommand {
         let ruleStore = operations.rules
         // A disconnected site serves the bundle it imported, signed centrally: it holds no key.
         let signer: FeedSigner?
-        if let bundle = try operations.bundles.current() {
+        if let bundle = try operations.bundles.summary() {
             if settings.signing.keyFile != nil {
                 logger.warning("this database serves an imported bundle: the signing key given is not used")
             }
