@@ -22,6 +22,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# tree-sitter-powershell (PyPI) judges the generated PowerShell: the tests call it too
+# (scripts/judge-powershell.py), so it is installed before they run, not by the judge script.
+python3 -c 'import tree_sitter, tree_sitter_powershell' 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check tree-sitter tree-sitter-powershell \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages tree-sitter tree-sitter-powershell
+
 # A throwaway PostgreSQL cluster for the tests that need one (they fail without it, never skip),
 # stopped and removed however this script ends.
 # In /tmp: the server runs as the postgres user, who must reach the folder.
