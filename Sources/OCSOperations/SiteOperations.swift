@@ -82,7 +82,7 @@ public struct SiteOperations: Sendable {
     public func servedBundle() throws(OperationError) -> (stored: BundleStore.StoredBundle, bundle: FeedBundle)? {
         do {
             guard let stored = try bundles.current() else { return nil }
-            return (stored, try FeedBundle.stored(stored.body, certificate: try Certificate(kept: stored.certificate)))
+            return (stored, try FeedBundle.stored(stored.body, certificateDER: stored.certificate))
         } catch {
             throw Self.siteError(error)
         }
